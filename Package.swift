@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+// dyconv: a Swift engine and terminal visualizer for Dynamic Convolution (Chen et al., CVPR 2020).
+//
+// Data flow, one target per concern, imports pointing one way only:
+//   C system libraries (CBLAS, CZlib, CNcursesw)
+//     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
+//     → DyConvData (IDX / Fashion-MNIST)
+//     → DyConvUI (pure view state + update + render to a cell grid)
+//     → executables: `dyconv` (CLI) and `dyconv-tui` (ncurses presenter)
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "dyconv",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "DyConvEngine", targets: ["DyConvEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C system libraries.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
+                       providers: [.apt(["libncurses-dev"])]),
+
+        // Engine: tensors, ops, layers, architectures, checkpoint, model forward + trace.
+        .target(name: "DyConvEngine", dependencies: ["CBLAS"], swiftSettings: optimize),
+        // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
+        .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlib"], swiftSettings: optimize),
+        // Training: backward passes, optimiser, temperature annealing, trainer loop.
+        .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
+        // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
+        .target(name: "DyConvUI", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
+
+        // Executables.
+        .executableTarget(name: "dyconv", dependencies: [
+            "DyConvEngine", "DyConvData", "DyConvTraining",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+        .executableTarget(name: "dyconv-tui", dependencies: [
+            "DyConvEngine", "DyConvData", "DyConvUI", "CNcursesw",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+
+        // Tests: one test target per library target.
+        .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData"]),
+        .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining"]),
+        .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"]),
+    ]
+)

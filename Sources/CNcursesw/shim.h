@@ -1,0 +1,16 @@
+#ifndef DYCONV_CNCURSESW_SHIM_H
+#define DYCONV_CNCURSESW_SHIM_H
+// SwiftPM drops pkg-config -D flags: wide-character API (cchar_t, setcchar) needs this.
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <locale.h>
+#include <ncurses.h>
+
+// Macros Swift cannot import, exposed as functions.
+static inline attr_t dyconv_a_bold(void) { return A_BOLD; }
+static inline attr_t dyconv_a_reverse(void) { return A_REVERSE; }
+static inline attr_t dyconv_a_dim(void) { return A_DIM; }
+static inline attr_t dyconv_a_underline(void) { return A_UNDERLINE; }
+static inline attr_t dyconv_a_normal(void) { return A_NORMAL; }
+static inline int dyconv_key_resize(void) { return KEY_RESIZE; }
+static inline int dyconv_key_mouse(void) { return KEY_MOUSE; }
+#endif

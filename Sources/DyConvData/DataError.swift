@@ -1,0 +1,62 @@
+/// An error reading or validating a dataset file, with a one-line message naming the file.
+///
+/// `description` is the message a command-line tool should print, for example
+/// `t10k-images-idx3-ubyte.gz: truncated: header says 10000×28×28 = 7840000 bytes of data, file has 1234`.
+/// `kind` lets callers (and tests) branch on the failure without parsing text.
+public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The category of failure.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// The file or directory does not exist.
+        case notFound
+        /// The operating system refused an open, read, write or rename.
+        case io
+        /// The first four bytes are not an IDX magic number of the expected kind.
+        case badMagic
+        /// A valid IDX element type other than unsigned byte (0x08).
+        case unsupportedType
+        /// The number of dimensions, or a dimension's size, is not acceptable.
+        case badDimensions
+        /// The file holds fewer bytes than its header promises.
+        case truncated
+        /// The file holds more bytes than its header promises.
+        case trailingData
+        /// The images file and the labels file disagree on the number of samples.
+        case countMismatch
+        /// A label is not a valid class index.
+        case labelOutOfRange
+        /// The gzip (deflate) stream is damaged or incomplete.
+        case corruptGzip
+        /// The bundled assets folder could not be located.
+        case assetsNotFound
+        /// An argument passed to the data API is inconsistent (e.g. pixel count vs. shape).
+        case invalidArgument
+    }
+
+    /// The category of failure.
+    public let kind: Kind
+    /// The file (path as given by the caller) or thing the error is about; may be empty.
+    public let file: String
+    /// What went wrong, without the file name.
+    public let message: String
+
+    /// Creates an error about `file`.
+    public init(_ kind: Kind, file: String, _ message: String) {
+        self.kind = kind
+        self.file = file
+        self.message = message
+    }
+
+    /// `"<file>: <message>"` on one line.
+    public var description: String {
+        let line = file.isEmpty ? message : "\(file): \(message)"
+        return line.replacingNewlines()
+    }
+}
+
+extension String {
+    /// The string with line breaks replaced by spaces, so error messages stay on one line.
+    fileprivate func replacingNewlines() -> String {
+        guard contains(where: { $0.isNewline }) else { return self }
+        return String(map { $0.isNewline ? " " : $0 })
+    }
+}

@@ -1,0 +1,95 @@
+import DyConvEngine
+
+/// Fashion-MNIST (Xiao et al., 2017): 28×28 grey-scale images of clothing in ten classes,
+/// 60 000 for training and 10 000 for testing, stored as IDX files.
+///
+/// The full dataset is read from a directory holding the four standard files
+/// (raw or `.gz`), by default where the Debian package `dataset-fashion-mnist`
+/// installs it. The first 1000 test images ship with dyconv in
+/// `assets/fashion-mnist-sample/` (see `loadSample()`).
+public enum FashionMNIST {
+    /// The class names, indexed by label.
+    public static let classNames: [String] = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
+
+    /// Where the Debian package `dataset-fashion-mnist` installs the dataset.
+    public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// The name of the bundled sample's folder inside the assets directory.
+    public static let sampleFolderName = "fashion-mnist-sample"
+
+    /// Mean and standard deviation of `pixel / 255` over the 60 000 training images (0.2860, 0.3530).
+    public static let normalization = Normalization(mean: [0.2860], std: [0.3530])
+
+    /// A part of the dataset.
+    public enum Split: String, Sendable, CaseIterable, Codable {
+        /// The 60 000 training images.
+        case train
+        /// The 10 000 test images.
+        case test
+
+        /// The file-name prefix: "train" or "t10k".
+        public var filePrefix: String { self == .train ? "train" : "t10k" }
+        /// The images file name without `.gz`, e.g. "t10k-images-idx3-ubyte".
+        public var imagesFileName: String { "\(filePrefix)-images-idx3-ubyte" }
+        /// The labels file name without `.gz`, e.g. "t10k-labels-idx1-ubyte".
+        public var labelsFileName: String { "\(filePrefix)-labels-idx1-ubyte" }
+        /// The number of images in the official split.
+        public var officialCount: Int { self == .train ? 60_000 : 10_000 }
+    }
+
+    /// Loads a split from `directory`, accepting each file raw or with `.gz` (raw preferred if both exist).
+    ///
+    /// - Throws: `DataError` naming the directory or file (missing directory or file, or any IDX
+    ///   validation failure; see `ImageDataset.load(imagesPath:labelsPath:classNames:)`).
+    public static func load(_ split: Split, directory: String = defaultDirectory) throws -> ImageDataset {
+        let paths = try files(split, directory: directory)
+        return try ImageDataset.load(imagesPath: paths.images, labelsPath: paths.labels, classNames: classNames)
+    }
+
+    /// Loads an MNIST-format images/labels pair with the Fashion-MNIST class names (or `classNames`).
+    public static func load(imagesPath: String, labelsPath: String,
+                            classNames: [String] = FashionMNIST.classNames) throws -> ImageDataset {
+        try ImageDataset.load(imagesPath: imagesPath, labelsPath: labelsPath, classNames: classNames)
+    }
+
+    /// Loads the bundled 1000-image sample (the first 1000 test images), found via `Assets.directory()`.
+    ///
+    /// - Throws: `DataError(.assetsNotFound)` if the assets folder cannot be found, otherwise as `load`.
+    public static func loadSample() throws -> ImageDataset {
+        try load(.test, directory: sampleDirectory())
+    }
+
+    /// The bundled sample's directory (`<assets>/fashion-mnist-sample`).
+    public static func sampleDirectory() throws -> String {
+        FileSystem.join(try Assets.directory(), sampleFolderName)
+    }
+
+    /// `true` when `directory` holds both files of `split` (raw or `.gz`).
+    public static func isAvailable(_ split: Split, directory: String = defaultDirectory) -> Bool {
+        (try? files(split, directory: directory)) != nil
+    }
+
+    /// The paths of a split's images and labels files in `directory`.
+    ///
+    /// - Throws: `DataError(.notFound)` if the directory, or either file in both spellings, is missing.
+    public static func files(_ split: Split, directory: String) throws -> (images: String, labels: String) {
+        guard FileSystem.isDirectory(directory) else {
+            if FileSystem.isRegularFile(directory) {
+                throw DataError(.notFound, file: directory, "is a file, expected the directory holding the Fashion-MNIST IDX files")
+            }
+            let hint = directory == defaultDirectory ? " (install the Debian package dataset-fashion-mnist)" : ""
+            throw DataError(.notFound, file: directory, "no such directory\(hint)")
+        }
+        func find(_ name: String) throws -> String {
+            let raw = FileSystem.join(directory, name)
+            if FileSystem.isRegularFile(raw) { return raw }
+            let gz = raw + ".gz"
+            if FileSystem.isRegularFile(gz) { return gz }
+            throw DataError(.notFound, file: directory, "neither \(name) nor \(name).gz found")
+        }
+        return (try find(split.imagesFileName), try find(split.labelsFileName))
+    }
+}

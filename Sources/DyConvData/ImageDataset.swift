@@ -1,0 +1,348 @@
+import DyConvEngine
+
+/// A labelled set of same-sized unsigned-byte images, held in memory.
+///
+/// Pixels are stored per image in channel-major order (`[count, channels,
+/// height, width]`, the NCHW layout the engine expects), one byte per pixel;
+/// `labels[i]` is the class index of image `i` and always lies in
+/// `0..<classNames.count`. Values are immutable and cheap to copy.
+public struct ImageDataset: Sendable {
+    /// The number of images.
+    public let count: Int
+    /// Channels per image (1 for MNIST-style data).
+    public let channels: Int
+    /// Image height in pixels.
+    public let height: Int
+    /// Image width in pixels.
+    public let width: Int
+    /// All pixels, `count * channels * height * width` bytes, image after image, NCHW.
+    public let pixels: [UInt8]
+    /// The class index of each image, each in `0..<classNames.count`.
+    public let labels: [Int]
+    /// The class names, indexed by label.
+    public let classNames: [String]
+
+    /// Bytes per image (`channels * height * width`).
+    public var imageSize: Int { channels * height * width }
+
+    /// Creates a dataset, validating sizes and labels.
+    ///
+    /// - Throws: `DataError` of kind `.invalidArgument` if a dimension is not positive, the pixel
+    ///   count is not `labels.count * channels * height * width`, or `classNames` is empty;
+    ///   `.labelOutOfRange` if a label is not in `0..<classNames.count`.
+    public init(channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int],
+                classNames: [String]) throws {
+        let name = "ImageDataset"
+        guard channels > 0, height > 0, width > 0 else {
+            throw DataError(.invalidArgument, file: name,
+                            "image shape \(channels)×\(height)×\(width) must have positive sizes")
+        }
+        let (perImage, o1) = channels.multipliedReportingOverflow(by: height)
+        let (size, o2) = perImage.multipliedReportingOverflow(by: width)
+        let (total, o3) = size.multipliedReportingOverflow(by: labels.count)
+        guard !o1, !o2, !o3, total == pixels.count else {
+            throw DataError(.invalidArgument, file: name,
+                            "\(pixels.count) pixel bytes do not hold \(labels.count) images of \(channels)×\(height)×\(width)")
+        }
+        guard !classNames.isEmpty else {
+            throw DataError(.invalidArgument, file: name, "class names must not be empty")
+        }
+        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classNames.count }) {
+            throw DataError(.labelOutOfRange, file: name,
+                            "label \(labels[bad]) at index \(bad) is out of range for \(classNames.count) classes")
+        }
+        self.init(unchecked: channels, height, width, pixels, labels, classNames)
+    }
+
+    /// Creates a dataset from already validated parts.
+    init(unchecked channels: Int, _ height: Int, _ width: Int, _ pixels: [UInt8], _ labels: [Int],
+         _ classNames: [String]) {
+        self.count = labels.count
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.pixels = pixels
+        self.labels = labels
+        self.classNames = classNames
+    }
+
+    /// Loads any MNIST-format dataset: an IDX images file (`[n, rows, cols]`, magic 0x00000803)
+    /// and an IDX labels file (`[n]`, magic 0x00000801), each raw or gzip-compressed.
+    ///
+    /// - Parameter classNames: the class names; if `nil`, classes are named "0", "1", … up to
+    ///   the largest label found.
+    /// - Throws: `DataError` naming the offending file: missing or unreadable file, corrupt gzip,
+    ///   bad magic, unsupported element type, wrong rank, empty images, truncated or over-long
+    ///   data, image/label count mismatch, or a label outside `0..<classNames.count`.
+    public static func load(imagesPath: String, labelsPath: String,
+                            classNames: [String]? = nil) throws -> ImageDataset {
+        let images = try IDXFile.read(path: imagesPath, expectedRank: 3)
+        let labelFile = try IDXFile.read(path: labelsPath, expectedRank: 1)
+        let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
+        guard rows > 0, cols > 0 else {
+            throw DataError(.badDimensions, file: imagesPath, "images are \(rows)×\(cols) pixels; both sizes must be positive")
+        }
+        let labelCount = labelFile.dimensions[0]
+        guard labelCount == n else {
+            throw DataError(.countMismatch, file: labelsPath,
+                            "\(labelCount) labels, but \(imagesPath) has \(n) images")
+        }
+        let names: [String]
+        if let classNames {
+            guard !classNames.isEmpty else {
+                throw DataError(.invalidArgument, file: labelsPath, "no class names given")
+            }
+            names = classNames
+        } else {
+            let largest = Int(labelFile.data.max() ?? 0)
+            names = (0...largest).map(String.init)
+        }
+        var labels = [Int](repeating: 0, count: n)
+        var bad: (index: Int, value: UInt8)?
+        labelFile.data.withUnsafeBufferPointer { source in
+            labels.withUnsafeMutableBufferPointer { target in
+                let limit = names.count
+                for i in 0..<n {
+                    let value = source[i]
+                    if Int(value) >= limit { bad = (i, value); return }
+                    target[i] = Int(value)
+                }
+            }
+        }
+        if let bad {
+            throw DataError(.labelOutOfRange, file: labelsPath,
+                            "label \(bad.value) at index \(bad.index) is out of range for \(names.count) classes (0...\(names.count - 1))")
+        }
+        return ImageDataset(unchecked: 1, rows, cols, images.data, labels, names)
+    }
+
+    // MARK: - Access
+
+    /// The pixels of image `i` (`channels * height * width` bytes, NCHW).
+    public func image(_ i: Int) -> ArraySlice<UInt8> {
+        precondition(i >= 0 && i < count, "ImageDataset.image: index \(i) out of range 0..<\(count)")
+        return pixels[i * imageSize ..< (i + 1) * imageSize]
+    }
+
+    /// The labels of the given images, in order.
+    public func labels(at indices: [Int]) -> [Int] {
+        indices.map { index in
+            precondition(index >= 0 && index < count, "ImageDataset.labels(at:): index \(index) out of range 0..<\(count)")
+            return labels[index]
+        }
+    }
+
+    /// The number of images of each class, indexed by label.
+    public var classCounts: [Int] {
+        var counts = [Int](repeating: 0, count: classNames.count)
+        for label in labels { counts[label] += 1 }
+        return counts
+    }
+
+    // MARK: - Batches
+
+    /// The given images as a normalised `[n, channels, height, width]` tensor: `(p / 255 - mean) / std`.
+    ///
+    /// `normalization.mean` and `.std` hold one value per channel, or a single value used for all
+    /// channels (check user-supplied values first with `validate(normalization:)`). Each output
+    /// element is a table lookup, so a 60 000-image epoch costs only memory bandwidth.
+    /// Indices must lie in `0..<count`; they may repeat and come in any order.
+    public func batch(_ indices: [Int], normalization: Normalization) -> Tensor {
+        let size = imageSize
+        let n = indices.count
+        guard n > 0 else { return Tensor(shape: [0, channels, height, width], data: []) }
+        let table = lookupTable(normalization)
+        let plane = height * width
+        let channelCount = channels
+        let limit = count
+        let data = [Float](unsafeUninitializedCapacity: n * size) { buffer, initialized in
+            pixels.withUnsafeBufferPointer { source in
+                table.withUnsafeBufferPointer { lookup in
+                    let src = source.baseAddress!, out = buffer.baseAddress!, tab = lookup.baseAddress!
+                    for (row, index) in indices.enumerated() {
+                        precondition(index >= 0 && index < limit,
+                                     "ImageDataset.batch: index \(index) out of range 0..<\(limit)")
+                        let image = src + index * size
+                        let target = out + row * size
+                        for c in 0..<channelCount {
+                            let t = tab + c * 256, s = image + c * plane, d = target + c * plane
+                            for k in 0..<plane { d[k] = t[Int(s[k])] }
+                        }
+                    }
+                }
+            }
+            initialized = n * size
+        }
+        return Tensor(shape: [n, channels, height, width], data: data)
+    }
+
+    /// The images in `range` as a normalised `[n, channels, height, width]` tensor (see `batch(_:normalization:)`).
+    public func batch(_ range: Range<Int>, normalization: Normalization) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count,
+                     "ImageDataset.batch: range \(range) out of range 0..<\(count)")
+        let size = imageSize
+        let n = range.count
+        guard n > 0 else { return Tensor(shape: [0, channels, height, width], data: []) }
+        let table = lookupTable(normalization)
+        let plane = height * width
+        let channelCount = channels
+        let data = [Float](unsafeUninitializedCapacity: n * size) { buffer, initialized in
+            pixels.withUnsafeBufferPointer { source in
+                table.withUnsafeBufferPointer { lookup in
+                    let src = source.baseAddress! + range.lowerBound * size
+                    let out = buffer.baseAddress!, tab = lookup.baseAddress!
+                    for row in 0..<n {
+                        for c in 0..<channelCount {
+                            let offset = row * size + c * plane
+                            let t = tab + c * 256, s = src + offset, d = out + offset
+                            for k in 0..<plane { d[k] = t[Int(s[k])] }
+                        }
+                    }
+                }
+            }
+            initialized = n * size
+        }
+        return Tensor(shape: [n, channels, height, width], data: data)
+    }
+
+    /// Checks that `normalization` fits these images: one mean/std per channel (or one for all),
+    /// every std positive and finite, every mean finite.
+    ///
+    /// - Throws: `DataError(.invalidArgument)` describing the mismatch; `name` is used as the file.
+    public func validate(normalization: Normalization, name: String = "normalization") throws {
+        for (label, values) in [("mean", normalization.mean), ("std", normalization.std)] {
+            guard values.count == channels || values.count == 1 else {
+                throw DataError(.invalidArgument, file: name,
+                                "\(values.count) \(label) values for \(channels)-channel images (need \(channels) or 1)")
+            }
+            guard values.allSatisfy({ $0.isFinite }) else {
+                throw DataError(.invalidArgument, file: name, "\(label) \(values) is not finite")
+            }
+        }
+        guard normalization.std.allSatisfy({ $0 > 0 }) else {
+            throw DataError(.invalidArgument, file: name, "std \(normalization.std) must be positive")
+        }
+    }
+
+    /// Checks that a model can be evaluated on these images: input shape, class count, normalisation.
+    ///
+    /// - Parameter name: what to call this dataset in the error (e.g. "Fashion-MNIST test").
+    /// - Throws: `DataError(.invalidArgument)` with a one-line explanation.
+    public func checkCompatible(with description: ModelDescription, name: String = "dataset") throws {
+        let input = description.input
+        guard input.channels == channels, input.height == height, input.width == width else {
+            throw DataError(.invalidArgument, file: name,
+                            "images are \(channels)×\(height)×\(width) but model \(description.family) expects \(input.channels)×\(input.height)×\(input.width)")
+        }
+        guard description.classes.count == classNames.count else {
+            throw DataError(.invalidArgument, file: name,
+                            "\(classNames.count) classes but model \(description.family) has \(description.classes.count) outputs")
+        }
+        try validate(normalization: description.normalization, name: "\(name): model \(description.family) normalization")
+    }
+
+    /// A 256-entry table per channel mapping a byte to its normalised value.
+    private func lookupTable(_ normalization: Normalization) -> [Float] {
+        let mean = normalization.mean, std = normalization.std
+        precondition((mean.count == channels || mean.count == 1) && (std.count == channels || std.count == 1),
+                     "ImageDataset.batch: normalization has \(mean.count) means and \(std.count) stds for \(channels) channels; call validate(normalization:) first")
+        var table = [Float](repeating: 0, count: channels * 256)
+        for c in 0..<channels {
+            let m = mean.count == 1 ? mean[0] : mean[c]
+            let s = std.count == 1 ? std[0] : std[c]
+            for v in 0..<256 { table[c * 256 + v] = (Float(v) / 255 - m) / s }
+        }
+        return table
+    }
+
+    // MARK: - Subsets and epochs
+
+    /// The images in `range`, as a new dataset with the same class names.
+    public func subset(_ range: Range<Int>) -> ImageDataset {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count,
+                     "ImageDataset.subset: range \(range) out of range 0..<\(count)")
+        let size = imageSize
+        return ImageDataset(unchecked: channels, height, width,
+                            Array(pixels[range.lowerBound * size ..< range.upperBound * size]),
+                            Array(labels[range]), classNames)
+    }
+
+    /// The given images, in the given order, as a new dataset with the same class names.
+    public func subset(_ indices: [Int]) -> ImageDataset {
+        let size = imageSize
+        var newPixels = [UInt8]()
+        newPixels.reserveCapacity(indices.count * size)
+        var newLabels = [Int]()
+        newLabels.reserveCapacity(indices.count)
+        pixels.withUnsafeBufferPointer { source in
+            for index in indices {
+                precondition(index >= 0 && index < count, "ImageDataset.subset: index \(index) out of range 0..<\(count)")
+                newPixels.append(contentsOf: UnsafeBufferPointer(rebasing: source[index * size ..< (index + 1) * size]))
+                newLabels.append(labels[index])
+            }
+        }
+        return ImageDataset(unchecked: channels, height, width, newPixels, newLabels, classNames)
+    }
+
+    /// The first `n` images (all of them if `n >= count`; none if `n <= 0`).
+    public func prefix(_ n: Int) -> ImageDataset {
+        subset(0 ..< Swift.max(0, Swift.min(n, count)))
+    }
+
+    /// The image indices of one epoch split into batches of `size` (the last may be smaller).
+    ///
+    /// With a `seed` the order is a Fisher–Yates shuffle driven by `SeededGenerator(seed:)`, so equal
+    /// seeds give equal epochs on every platform; without one the order is `0..<count`.
+    public func batchIndices(size: Int, seed: UInt64? = nil) -> [[Int]] {
+        precondition(size > 0, "ImageDataset.batchIndices: batch size must be positive, got \(size)")
+        var order = Array(0..<count)
+        if let seed {
+            var generator = SeededGenerator(seed: seed)
+            var i = order.count - 1
+            while i > 0 {
+                let j = Int(generator.next() % UInt64(i + 1))
+                order.swapAt(i, j)
+                i -= 1
+            }
+        }
+        return stride(from: 0, to: order.count, by: size).map { Array(order[$0 ..< Swift.min($0 + size, order.count)]) }
+    }
+
+    /// The per-channel mean and standard deviation of `pixel / 255` over the whole dataset.
+    ///
+    /// Computed exactly from a byte histogram (in Double), so it is fast and order-independent.
+    /// Returns zeros for an empty dataset.
+    public func statistics() -> Normalization {
+        var histograms = [Int](repeating: 0, count: channels * 256)
+        let plane = height * width, size = imageSize, channelCount = channels, n = count
+        pixels.withUnsafeBufferPointer { source in
+            histograms.withUnsafeMutableBufferPointer { histogram in
+                guard let base = source.baseAddress else { return }
+                for image in 0..<n {
+                    for c in 0..<channelCount {
+                        let s = base + image * size + c * plane
+                        let h = histogram.baseAddress! + c * 256
+                        for k in 0..<plane { h[Int(s[k])] += 1 }
+                    }
+                }
+            }
+        }
+        var means: [Float] = [], stds: [Float] = []
+        for c in 0..<channels {
+            let h = histograms[c * 256 ..< (c + 1) * 256]
+            let total = Double(h.reduce(0, +))
+            guard total > 0 else { means.append(0); stds.append(0); continue }
+            var sum = 0.0
+            for (v, k) in h.enumerated() { sum += Double(k) * Double(v) / 255 }
+            let mean = sum / total
+            var squares = 0.0
+            for (v, k) in h.enumerated() {
+                let d = Double(v) / 255 - mean
+                squares += Double(k) * d * d
+            }
+            means.append(Float(mean))
+            stds.append(Float((squares / total).squareRoot()))
+        }
+        return Normalization(mean: means, std: stds)
+    }
+}

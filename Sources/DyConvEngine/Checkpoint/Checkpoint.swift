@@ -1,0 +1,312 @@
+import Foundation
+
+/// Where a training run stood when a checkpoint was written; stored as JSON in metadata `dyconv.training`.
+///
+/// Accuracies are fractions in [0, 1]; `entropy` maps each dynamic layer's
+/// name to its mean normalised attention entropy H(π)/ln K over the test set.
+public struct TrainingRecord: Codable, Sendable, Equatable {
+    /// Epochs completed when the snapshot was taken (0 = before any training).
+    public var epoch: Int
+    /// Epochs the run was configured for.
+    public var epochs: Int
+    /// The softmax temperature τ the dynamic layers used in the last completed epoch.
+    public var temperature: Float
+    /// Mean training loss of the last epoch.
+    public var loss: Float?
+    /// Training-set accuracy of the last epoch, in [0, 1].
+    public var trainAccuracy: Float?
+    /// Test-set accuracy after the last epoch, in [0, 1].
+    public var testAccuracy: Float?
+    /// Mean normalised attention entropy per dynamic layer, by layer name.
+    public var entropy: [String: Float]?
+
+    /// Creates a training record.
+    public init(epoch: Int, epochs: Int, temperature: Float, loss: Float? = nil,
+                trainAccuracy: Float? = nil, testAccuracy: Float? = nil, entropy: [String: Float]? = nil) {
+        self.epoch = epoch
+        self.epochs = epochs
+        self.temperature = temperature
+        self.loss = loss
+        self.trainAccuracy = trainAccuracy
+        self.testAccuracy = testAccuracy
+        self.entropy = entropy
+    }
+}
+
+/// A dyconv model on disk: a safetensors file whose metadata holds the architecture.
+///
+/// The file is plain safetensors (readable by `safetensors.safe_open` or
+/// `safetensors.torch.load_file`); its `__metadata__` carries `format: dyconv`,
+/// `dyconv.format_version: 1`, `dyconv.architecture` (the `ModelDescription`
+/// JSON) and optionally `dyconv.training` (a `TrainingRecord`). Tensor names
+/// and shapes are those of `ModelDescription.parameterShapes()`, which follow
+/// PyTorch `state_dict` conventions. See `docs/CHECKPOINT.md`.
+public struct Checkpoint: Sendable, Equatable {
+    /// The network the tensors belong to.
+    public var description: ModelDescription
+    /// Every parameter tensor, by `state_dict` name, in the shapes of `description.parameterShapes()`.
+    public var tensors: [String: Tensor]
+    /// Metadata besides the reserved keys (`format`, `dyconv.format_version`,
+    /// `dyconv.architecture`, `dyconv.training`), kept on a round trip.
+    public var metadata: [String: String]
+    /// The training state, if the checkpoint was written by a training run.
+    public var training: TrainingRecord?
+
+    /// Creates a checkpoint; nothing is checked until `write(path:)`.
+    public init(description: ModelDescription, tensors: [String: Tensor],
+                metadata: [String: String] = [:], training: TrainingRecord? = nil) {
+        self.description = description
+        self.tensors = tensors
+        self.metadata = metadata
+        self.training = training
+    }
+
+    /// The format version this build writes and reads.
+    public static let formatVersion = "1"
+
+    /// The metadata keys the checkpoint format defines.
+    public enum MetadataKey {
+        /// Always `"dyconv"` when written by dyconv (its value is not checked on read).
+        public static let format = "format"
+        /// The format version, `"1"`.
+        public static let formatVersion = "dyconv.format_version"
+        /// The `ModelDescription` as JSON.
+        public static let architecture = "dyconv.architecture"
+        /// The `TrainingRecord` as JSON (optional).
+        public static let training = "dyconv.training"
+        /// Keys set by the writer and stripped from `Checkpoint.metadata` by the reader.
+        public static let reserved: Set<String> = [format, formatVersion, architecture, training]
+    }
+
+    // MARK: Reading
+
+    /// Reads and validates a checkpoint.
+    ///
+    /// Beyond the container checks of `SafetensorsFile.read(path:)`, this checks
+    /// the metadata, decodes and validates the architecture, and requires exactly
+    /// the tensors the architecture needs (names ending in `.num_batches_tracked`
+    /// are ignored), with the right shapes and finite values. The attention
+    /// weights `p.attention.fc1.weight` / `p.attention.fc2.weight` may also be
+    /// stored as PyTorch 1×1-conv weights `[hidden, in, 1, 1]` / `[K, hidden, 1, 1]`;
+    /// they are reshaped to 2-D.
+    /// - Throws: `CheckpointError`, one line naming the file and, where relevant, the tensor.
+    public static func read(path: String) throws(CheckpointError) -> Checkpoint {
+        try Checkpoint(file: try SafetensorsFile.read(path: path, ignoring: isIgnoredTensorName), path: path)
+    }
+
+    /// Interprets an already-read safetensors file as a checkpoint; `path` only names it in errors.
+    ///
+    /// - Throws: `CheckpointError` as `read(path:)` does.
+    public init(file: SafetensorsFile, path: String) throws(CheckpointError) {
+        var metadata = file.metadata
+        if let version = metadata[MetadataKey.formatVersion], version != Self.formatVersion {
+            throw CheckpointError(.invalidMetadata, path: path,
+                "checkpoint format version '\(version)' is not supported (this build reads version \(Self.formatVersion))")
+        }
+        guard let architecture = metadata[MetadataKey.architecture] else {
+            throw CheckpointError(.invalidMetadata, path: path,
+                "no '\(MetadataKey.architecture)' metadata: not a dyconv checkpoint (see docs/CHECKPOINT.md)")
+        }
+        let description: ModelDescription
+        do {
+            description = try ModelDescription.fromJSON(architecture)
+        } catch {
+            throw CheckpointError(.invalidArchitecture, path: path,
+                "'\(MetadataKey.architecture)' does not decode: \(Self.summarize(error))")
+        }
+        do {
+            try description.validate()
+        } catch {
+            throw CheckpointError(.invalidArchitecture, path: path, "architecture is invalid: \(Self.summarize(error))")
+        }
+        var training: TrainingRecord?
+        if let text = metadata[MetadataKey.training] {
+            do {
+                training = try Self.makeJSONDecoder().decode(TrainingRecord.self, from: Data(text.utf8))
+            } catch {
+                throw CheckpointError(.invalidMetadata, path: path,
+                    "'\(MetadataKey.training)' is not a valid training record: \(Self.summarize(error))")
+            }
+        }
+        let tensors = try Self.conformingTensors(file.tensors, to: description, path: path)
+        for key in MetadataKey.reserved { metadata.removeValue(forKey: key) }
+        self.init(description: description, tensors: tensors, metadata: metadata, training: training)
+    }
+
+    // MARK: Writing
+
+    /// Validates the checkpoint and writes it atomically as a safetensors file.
+    ///
+    /// The file is written to `<path>.tmp-<pid>` in the same directory, fsynced
+    /// and renamed over `path`, so readers never see a partial file and an
+    /// existing file survives a failed write. The same rules as `read(path:)`
+    /// apply, so everything written can be read back; attention weights given
+    /// in the 4-D alias shapes are stored 2-D.
+    /// - Throws: `CheckpointError` naming `path`: the parent directory is
+    ///   missing, a reserved metadata key is set, the architecture is invalid,
+    ///   a tensor is missing, unexpected, misshapen or non-finite, or I/O failed.
+    public func write(path: String) throws(CheckpointError) {
+        if let key = metadata.keys.sorted().first(where: { MetadataKey.reserved.contains($0) }) {
+            throw CheckpointError(.invalidMetadata, path: path,
+                "metadata key '\(key)' is reserved (the writer sets it from the checkpoint's fields)")
+        }
+        do {
+            try description.validate()
+        } catch {
+            throw CheckpointError(.invalidArchitecture, path: path, "architecture is invalid: \(Self.summarize(error))")
+        }
+        let tensors = try Self.conformingTensors(self.tensors, to: description, path: path)
+        var fileMetadata = metadata
+        fileMetadata[MetadataKey.format] = "dyconv"
+        fileMetadata[MetadataKey.formatVersion] = Self.formatVersion
+        do {
+            // The encoding of `ModelDescription.jsonString()` (which `fromJSON` reads back), but
+            // a value JSON cannot hold (an infinite eps) is an error here, not a trap.
+            let architectureEncoder = JSONEncoder()
+            architectureEncoder.outputFormatting = [.sortedKeys]
+            fileMetadata[MetadataKey.architecture] = String(decoding: try architectureEncoder.encode(description), as: UTF8.self)
+            if let training {
+                fileMetadata[MetadataKey.training] = String(decoding: try Self.makeJSONEncoder().encode(training), as: UTF8.self)
+            }
+        } catch {
+            throw CheckpointError(.invalidMetadata, path: path, "cannot encode the metadata as JSON: \(Self.summarize(error))")
+        }
+        try SafetensorsFile(tensors: tensors, metadata: fileMetadata).write(path: path)
+    }
+
+    // MARK: Validation
+
+    /// Whether a tensor name is skipped on read: PyTorch's BatchNorm `*.num_batches_tracked` counters.
+    public static func isIgnoredTensorName(_ name: String) -> Bool {
+        name.hasSuffix(".num_batches_tracked")
+    }
+
+    /// The tensors `description` needs, taken from `tensors` and checked.
+    ///
+    /// Alias shapes of the attention FCs are reshaped to 2-D; `*.num_batches_tracked`
+    /// entries are dropped. Missing tensors are reported before unexpected ones,
+    /// so a file with the wrong naming scheme gets a message that shows both.
+    static func conformingTensors(_ tensors: [String: Tensor], to description: ModelDescription,
+                                  path: String) throws(CheckpointError) -> [String: Tensor] {
+        let expected = description.parameterShapes()
+        let expectedNames = Set(expected.map(\.name))
+        let unexpected = tensors.keys
+            .filter { !expectedNames.contains($0) && !isIgnoredTensorName($0) }
+            .sorted()
+        var out: [String: Tensor] = [:]
+        out.reserveCapacity(expected.count)
+        for (name, shape) in expected {
+            guard var tensor = tensors[name] else {
+                var reason = "missing (the architecture needs shape \(CheckpointError.format(shape)))"
+                if let other = unexpected.first {
+                    reason += "; the file has \(unexpected.count) tensor\(unexpected.count == 1 ? "" : "s") the architecture does not use, e.g. '\(other)'"
+                }
+                throw CheckpointError(.missingTensor, path: path, tensor: name, reason)
+            }
+            guard elementCount(tensor.shape) == tensor.data.count else {
+                throw CheckpointError(.shapeMismatch, path: path, tensor: name,
+                    "holds \(tensor.data.count) values, not the \(CheckpointError.format(tensor.shape)) its shape claims")
+            }
+            if tensor.shape != shape {
+                let isAttentionFC = name.hasSuffix(".attention.fc1.weight") || name.hasSuffix(".attention.fc2.weight")
+                guard isAttentionFC && tensor.shape == shape + [1, 1] else {
+                    throw CheckpointError(.shapeMismatch, path: path, tensor: name,
+                        "shape \(CheckpointError.format(tensor.shape)) does not match the architecture's \(CheckpointError.format(shape))")
+                }
+                tensor.shape = shape
+            }
+            if let bad = firstNonFinite(tensor.data) {
+                var index: [Int] = []
+                var rest = bad
+                for d in shape.reversed() { index.append(rest % d); rest /= d }
+                throw CheckpointError(.nonFiniteValue, path: path, tensor: name,
+                    "element \(bad) (index \(CheckpointError.format(index.reversed()))) is \(tensor.data[bad]); checkpoints must hold finite values")
+            }
+            out[name] = tensor
+        }
+        if let first = unexpected.first {
+            let more = unexpected.count > 1 ? " (and \(unexpected.count - 1) more)" : ""
+            throw CheckpointError(.unexpectedTensor, path: path, tensor: first,
+                "is not used by the architecture\(more); '*.num_batches_tracked' is the only extra name allowed")
+        }
+        return out
+    }
+
+    /// The number of elements of `shape`, or `nil` if a dimension is negative or the product overflows.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            count = p
+        }
+        return count
+    }
+
+    /// The index of the first NaN or ±Inf in `values`, if any.
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        values.withUnsafeBufferPointer { floats -> Int? in
+            floats.withMemoryRebound(to: UInt32.self) { bits -> Int? in
+                // A value is NaN or ±Inf exactly when its exponent bits are all ones. The
+                // integer max-reduction vectorises; only a file with a bad value is searched.
+                let exponent: UInt32 = 0x7F80_0000
+                var largest: UInt32 = 0
+                for b in bits { largest = Swift.max(largest, b & exponent) }
+                guard largest == exponent else { return nil }
+                return bits.firstIndex { $0 & exponent == exponent }
+            }
+        }
+    }
+
+    // MARK: JSON
+
+    /// The encoder of the training record: sorted keys, non-finite floats as the strings
+    /// "nan", "inf", "-inf" (a diverged loss is worth recording).
+    static func makeJSONEncoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+
+    /// The decoder matching `makeJSONEncoder()`.
+    static func makeJSONDecoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
+    /// One line describing a decoding or validation error, with the JSON path where it applies.
+    static func summarize(_ error: any Error) -> String {
+        func where_(_ path: [any CodingKey]) -> String {
+            guard !path.isEmpty else { return "" }
+            var text = ""
+            for key in path {
+                if let i = key.intValue { text += "[\(i)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            }
+            return " at \(text)"
+        }
+        switch error {
+        case let e as ModelDescriptionError:
+            return e.message
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing field '\(key.stringValue)'\(where_(ctx.codingPath))"
+        case DecodingError.typeMismatch(let type, let ctx):
+            return "expected \(type)\(where_(ctx.codingPath))"
+        case DecodingError.valueNotFound(let type, let ctx):
+            return "missing \(type) value\(where_(ctx.codingPath))"
+        case DecodingError.dataCorrupted(let ctx):
+            var detail = ctx.debugDescription.split(separator: "\n").first.map(String.init) ?? "invalid data"
+            if let underlying = ctx.underlyingError {
+                let text = String(describing: underlying).split(separator: "\n").first.map(String.init) ?? ""
+                if !text.isEmpty { detail += " (\(text))" }
+            }
+            return "\(detail)\(where_(ctx.codingPath))"
+        case EncodingError.invalidValue(let value, let ctx):
+            return "cannot encode \(value)\(where_(ctx.codingPath))"
+        default:
+            return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
+        }
+    }
+}

@@ -1,0 +1,214 @@
+/// A convolution with K kernels mixed per sample by an attention branch (Chen et al. 2020).
+///
+/// For an input batch x `[N, C_in, H, W]`:
+///
+///     g  = GAP(x)                                  [N, C_in]
+///     h  = ReLU(g · fc1ᵀ + b1)                     [N, hidden]
+///     z  = h · fc2ᵀ + b2                           [N, K]
+///     π  = softmax(z / τ)   or   sigmoid(z / τ)    [N, K]   (CondConv routing)
+///     a  = mode(π)                                  [N, K]   (aggregation ablation)
+///     W̃n = Σ_k a_nk W_k,   b̃n = Σ_k a_nk b_k + c   per sample
+///     yn = act(conv(xn, W̃n) + b̃n)
+///
+/// `c` is a static per-channel shift (a folded BatchNorm's), `act` an optional fused activation.
+/// With `routing == .static` this is an ordinary convolution (K = 1, no attention branch).
+public struct DynamicConv2d: Sendable {
+    /// The layer's description (name, channels, kernel size, routing, K, attention width).
+    public let spec: ConvSpec
+    /// Kernels `[K, out, in/g, k, k]` (`[out, in/g, k, k]` viewed as K = 1 when static).
+    public private(set) var weight: [Float]
+    /// Per-kernel biases `[K, out]`, or nil.
+    public private(set) var bias: [Float]?
+    /// Static per-channel shift `[out]` added after aggregation (folded BatchNorm), or nil.
+    public private(set) var shift: [Float]?
+    /// FC1 of the attention branch `[hidden, in]` and its optional bias `[hidden]`.
+    public let fc1Weight: [Float], fc1Bias: [Float]?
+    /// FC2 of the attention branch `[K, hidden]` and its bias `[K]`.
+    public let fc2Weight: [Float], fc2Bias: [Float]
+    /// Activation applied in the same pass (fused), or nil.
+    public var activation: ActivationKind?
+
+    /// Builds the layer from checkpoint-shaped tensors; shapes are the caller's responsibility
+    /// (the `Model` initialiser checks them against the description).
+    public init(spec: ConvSpec, weight: [Float], bias: [Float]?,
+                fc1Weight: [Float] = [], fc1Bias: [Float]? = nil,
+                fc2Weight: [Float] = [], fc2Bias: [Float] = []) {
+        self.spec = spec; self.weight = weight; self.bias = bias
+        self.fc1Weight = fc1Weight; self.fc1Bias = fc1Bias
+        self.fc2Weight = fc2Weight; self.fc2Bias = fc2Bias
+        self.shift = nil
+        self.activation = nil
+    }
+
+    /// Number of kernels mixed (1 for a static convolution).
+    public var kernels: Int { spec.isDynamic ? spec.kernels : 1 }
+
+    /// The geometry for an input of the given spatial size.
+    public func geometry(height: Int, width: Int) -> ConvGeometry {
+        ConvGeometry(inChannels: spec.inChannels, outChannels: spec.outChannels, height: height, width: width,
+                     kernel: spec.kernel, stride: spec.stride, padding: spec.padding, groups: spec.groups)
+    }
+
+    /// Folds a following inference BatchNorm (y·scale + shift per channel) into the layer. Exact.
+    public mutating func foldBatchNorm(scale: [Float], shift bnShift: [Float]) {
+        let out = spec.outChannels
+        let per = weight.count / (kernels * out)
+        for k in 0..<kernels {
+            for o in 0..<out {
+                let s = scale[o]
+                let base = (k * out + o) * per
+                for i in 0..<per { weight[base + i] *= s }
+                if bias != nil { bias![k * out + o] *= s }
+            }
+        }
+        var newShift = bnShift
+        if let old = shift { for o in 0..<out { newShift[o] += old[o] * scale[o] } }
+        shift = newShift
+    }
+
+    /// Attention logits z `[N, K]` and routing π `[N, K]` for a batch.
+    public func attention(_ x: Tensor, temperature: Float) -> (logits: [Float], pi: [Float]) {
+        precondition(spec.isDynamic, "attention() on a static convolution")
+        let n = x.shape[0], c = spec.inChannels
+        let plane = x.shape[2] * x.shape[3]
+        let hidden = spec.attention!.hidden, k = spec.kernels
+        var pooled = [Float](repeating: 0, count: n * c)
+        var h = [Float](repeating: 0, count: n * hidden)
+        var z = [Float](repeating: 0, count: n * k)
+        x.data.withUnsafeBufferPointer { xp in
+            pooled.withUnsafeMutableBufferPointer { gp in
+                for s in 0..<n {
+                    globalAvgPoolSample(xp.baseAddress! + s * c * plane, channels: c, plane: plane,
+                                        y: gp.baseAddress! + s * c)
+                }
+            }
+        }
+        pooled.withUnsafeBufferPointer { gp in
+            fc1Weight.withUnsafeBufferPointer { w1 in
+                h.withUnsafeMutableBufferPointer { hp in
+                    let b1 = fc1Bias
+                    b1.withOptionalPointer { bp in
+                        linearForward(gp.baseAddress!, batch: n, inFeatures: c, outFeatures: hidden,
+                                      weight: w1.baseAddress!, bias: bp, y: hp.baseAddress!)
+                    }
+                    Activation.relu(hp.baseAddress!, count: n * hidden)
+                }
+            }
+        }
+        h.withUnsafeBufferPointer { hp in
+            fc2Weight.withUnsafeBufferPointer { w2 in
+                fc2Bias.withUnsafeBufferPointer { b2 in
+                    z.withUnsafeMutableBufferPointer { zp in
+                        linearForward(hp.baseAddress!, batch: n, inFeatures: hidden, outFeatures: k,
+                                      weight: w2.baseAddress!, bias: b2.baseAddress!, y: zp.baseAddress!)
+                    }
+                }
+            }
+        }
+        var pi = z
+        pi.withUnsafeMutableBufferPointer { p in
+            switch spec.routing {
+            case .softmax: softmaxRows(p.baseAddress!, rows: n, cols: k, temperature: temperature)
+            case .sigmoid: sigmoid(p.baseAddress!, count: n * k, temperature: temperature)
+            case .static: break
+            }
+        }
+        return (z, pi)
+    }
+
+    /// Runs the layer on a batch with per-sample coefficients `coefficients` `[N, K]` (ignored when static).
+    ///
+    /// - Parameter allowSplit: lets a batch-1 pass spread one large sample over the cores.
+    public func convolve(_ x: Tensor, coefficients: [Float]) -> Tensor {
+        let n = x.shape[0]
+        let g = geometry(height: x.shape[2], width: x.shape[3])
+        let k = kernels, out = spec.outChannels, per = g.weightCount
+        var y = Tensor.zeros([n, out, g.outHeight, g.outWidth])
+        let inStride = spec.inChannels * g.height * g.width
+        let outStride = out * g.outPixels
+        let act = activation
+        let batchOne = n == 1
+        x.data.withUnsafeBufferPointer { xb in
+            y.data.withUnsafeMutableBufferPointer { yb in
+                weight.withUnsafeBufferPointer { wb in
+                    nonisolated(unsafe) let xp = xb.baseAddress!, yp = yb.baseAddress!, wp = wb.baseAddress!
+                    Parallel.forEachChunk(n) { _, samples in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(g.scratchCount, 1))
+                        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: k > 1 ? per : 1)
+                        let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)
+                        defer { scratch.deallocate(); mixed.deallocate(); mixedBias.deallocate() }
+                        for s in samples {
+                            // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
+                            let kernelPointer: UnsafePointer<Float>
+                            if spec.isDynamic {
+                                let a = coefficients[(s * k)..<((s + 1) * k)]
+                                mixed.update(repeating: 0, count: per)
+                                for (kk, ak) in a.enumerated() where ak != 0 {
+                                    let src = wp + kk * per
+                                    for i in 0..<per { mixed[i] += ak * src[i] }
+                                }
+                                kernelPointer = UnsafePointer(mixed)
+                            } else {
+                                kernelPointer = wp
+                            }
+                            var biasPointer: UnsafePointer<Float>? = nil
+                            if bias != nil || shift != nil {
+                                for o in 0..<out { mixedBias[o] = shift?[o] ?? 0 }
+                                if let b = bias {
+                                    if spec.isDynamic {
+                                        let a = coefficients[(s * k)..<((s + 1) * k)]
+                                        for (kk, ak) in a.enumerated() {
+                                            for o in 0..<out { mixedBias[o] += ak * b[kk * out + o] }
+                                        }
+                                    } else {
+                                        for o in 0..<out { mixedBias[o] += b[o] }
+                                    }
+                                }
+                                biasPointer = UnsafePointer(mixedBias)
+                            }
+                            let ys = yp + s * outStride
+                            if batchOne && g.isDepthwise {
+                                depthwiseSplitOverChannels(g, x: xp + s * inStride, w: kernelPointer,
+                                                           bias: biasPointer, y: ys)
+                            } else {
+                                conv2dSample(g, x: xp + s * inStride, w: kernelPointer, bias: biasPointer,
+                                             y: ys, scratch: scratch, allowSplit: batchOne)
+                            }
+                            if let act { Activation.apply(act, ys, count: outStride) }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}
+
+/// Depthwise convolution of one sample with its channels split over the cores.
+func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    let groupsPerChunk = g.groups
+    nonisolated(unsafe) let x = x, w = w, bias = bias, y = y
+    let chunks = g.multiplyAdds >= 200_000 ? Parallel.threads : 1
+    Parallel.forEachChunk(groupsPerChunk, maxChunks: chunks) { _, r in
+        // A sub-convolution over groups r: channels of those groups only.
+        let sub = ConvGeometry(inChannels: r.count * g.groupIn, outChannels: r.count * g.groupOut,
+                               height: g.height, width: g.width, kernel: g.kernel, stride: g.stride,
+                               padding: g.padding, groups: r.count)
+        depthwiseConv2dSample(sub, x: x + r.lowerBound * g.groupIn * g.height * g.width,
+                              w: w + r.lowerBound * g.groupOut * g.kernel * g.kernel,
+                              bias: bias.map { $0 + r.lowerBound * g.groupOut },
+                              y: y + r.lowerBound * g.groupOut * g.outPixels)
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Calls `body` with a pointer to the array's storage, or nil.
+    @inline(__always)
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .none: return body(nil)
+        case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// How a dynamic layer turns its attention π into the kernel it applies:
+/// the paper's ablation of aggregation (Chen et al., Table 6).
+public enum AggregationMode: String, Codable, Sendable, CaseIterable {
+    /// Σ π_k W_k with the π the attention branch computed (the normal mode).
+    case attention
+    /// π_k = 1/K for every input: the average kernel.
+    case average
+    /// One-hot at argmax π: only the kernel with the largest attention.
+    case max
+    /// π permuted among the K kernels (one seeded permutation per layer and image).
+    case shuffleImage = "shuffle-image"
+    /// Each image uses the π computed for another image of the batch (seeded derangement).
+    case shuffleAcross = "shuffle-across"
+
+    /// The next mode in a fixed cycle (for UIs).
+    public var next: AggregationMode {
+        let all = Self.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+}
+
+/// Options of one forward pass: temperature, aggregation mode, and whether to trace.
+public struct ForwardOptions: Sendable, Equatable {
+    /// Temperature for every dynamic layer; `nil` uses each layer's trained τ.
+    public var temperature: Float?
+    /// Per-layer temperatures by layer name; these win over `temperature`.
+    public var layerTemperatures: [String: Float]
+    /// How the attention is used to aggregate kernels.
+    public var mode: AggregationMode
+    /// Seed of the shuffle modes.
+    public var seed: UInt64
+    /// Whether to collect the per-layer attention trace.
+    public var collectTrace: Bool
+
+    public init(temperature: Float? = nil, layerTemperatures: [String: Float] = [:],
+                mode: AggregationMode = .attention, seed: UInt64 = 0, collectTrace: Bool = true) {
+        self.temperature = temperature
+        self.layerTemperatures = layerTemperatures
+        self.mode = mode
+        self.seed = seed
+        self.collectTrace = collectTrace
+    }
+
+    /// The τ a layer runs with, given its trained τ.
+    public func temperature(forLayer name: String, trained: Float) -> Float {
+        layerTemperatures[name] ?? temperature ?? trained
+    }
+}
+
+/// What one dynamic layer did in a forward pass, for every sample of the batch.
+public struct LayerTrace: Sendable, Equatable {
+    /// The layer's tensor-name prefix, e.g. `layer2.1.conv`.
+    public var name: String
+    /// Softmax (dynamic convolution) or sigmoid (CondConv).
+    public var routing: Routing
+    /// Number of kernels K.
+    public var kernels: Int
+    /// The τ this pass used.
+    public var temperature: Float
+    /// Attention logits z, `[N, K]` row-major.
+    public var logits: [Float]
+    /// π as the routing function computed it, `[N, K]`: softmax(z/τ) or sigmoid(z/τ).
+    public var attention: [Float]
+    /// The coefficients actually applied after the aggregation mode, `[N, K]`.
+    public var applied: [Float]
+    /// Normalized entropy H(p)/ln K per sample, `[N]`, of p = attention / Σ attention.
+    public var entropy: [Float]
+
+    public init(name: String, routing: Routing, kernels: Int, temperature: Float,
+                logits: [Float], attention: [Float], applied: [Float], entropy: [Float]) {
+        self.name = name; self.routing = routing; self.kernels = kernels
+        self.temperature = temperature; self.logits = logits; self.attention = attention
+        self.applied = applied; self.entropy = entropy
+    }
+
+    /// The attention π of sample `n` (K values).
+    public func attention(sample n: Int) -> ArraySlice<Float> { attention[(n * kernels)..<((n + 1) * kernels)] }
+    /// The applied coefficients of sample `n` (K values).
+    public func applied(sample n: Int) -> ArraySlice<Float> { applied[(n * kernels)..<((n + 1) * kernels)] }
+    /// The attention logits z of sample `n` (K values).
+    public func logits(sample n: Int) -> ArraySlice<Float> { logits[(n * kernels)..<((n + 1) * kernels)] }
+}
+
+/// Everything a forward pass reports: per-layer attention, logits, class probabilities.
+public struct ForwardTrace: Sendable, Equatable {
+    /// One entry per dynamic layer, in execution order (low layers first).
+    public var layers: [LayerTrace]
+    /// Final logits `[N, classes]`.
+    public var logits: Tensor
+    /// softmax(logits) `[N, classes]`.
+    public var probabilities: Tensor
+
+    public init(layers: [LayerTrace], logits: Tensor, probabilities: Tensor) {
+        self.layers = layers; self.logits = logits; self.probabilities = probabilities
+    }
+
+    /// Number of samples in the batch.
+    public var batchSize: Int { logits.shape.first ?? 0 }
+    /// Number of classes.
+    public var classCount: Int { logits.shape.count > 1 ? logits.shape[1] : 0 }
+
+    /// The predicted class of sample `n`.
+    public func prediction(sample n: Int) -> Int {
+        let c = classCount
+        var best = 0
+        for j in 1..<max(c, 1) where probabilities.data[n * c + j] > probabilities.data[n * c + best] { best = j }
+        return best
+    }
+
+    /// The `k` most probable classes of sample `n`, most probable first.
+    public func topK(sample n: Int, k: Int) -> [(index: Int, probability: Float)] {
+        let c = classCount
+        let row = (0..<c).map { (index: $0, probability: probabilities.data[n * c + $0]) }
+        return Array(row.sorted { $0.probability > $1.probability || ($0.probability == $1.probability && $0.index < $1.index) }.prefix(k))
+    }
+}
+
+/// Normalized entropy H(p)/ln K of a non-negative vector (normalized to sum 1 first).
+/// Returns 1 for K = 1 by convention (nothing to choose).
+public func normalizedEntropy<C: Collection>(_ values: C) -> Float where C.Element == Float {
+    let k = values.count
+    guard k > 1 else { return 1 }
+    var sum: Float = 0
+    for v in values { sum += max(v, 0) }
+    guard sum > 0 else { return 1 }
+    var h: Float = 0
+    for v in values {
+        let p = max(v, 0) / sum
+        if p > 0 { h -= p * logf(p) }
+    }
+    return min(max(h / logf(Float(k)), 0), 1)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,161 @@
+/// The shape arithmetic of one 2-D convolution (PyTorch `Conv2d` conventions, dilation 1).
+public struct ConvGeometry: Sendable, Equatable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let height: Int
+    public let width: Int
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    public let groups: Int
+
+    public init(inChannels: Int, outChannels: Int, height: Int, width: Int,
+                kernel: Int, stride: Int, padding: Int, groups: Int) {
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.height = height; self.width = width
+        self.kernel = kernel; self.stride = stride; self.padding = padding; self.groups = groups
+    }
+
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    /// Input channels per group.
+    public var groupIn: Int { inChannels / groups }
+    /// Output channels per group.
+    public var groupOut: Int { outChannels / groups }
+    /// Rows of the im2col matrix of one group: (in/g)·k·k.
+    public var columnRows: Int { groupIn * kernel * kernel }
+    /// Elements of one weight tensor `[out, in/g, k, k]`.
+    public var weightCount: Int { outChannels * columnRows }
+    /// Output pixels per channel.
+    public var outPixels: Int { outHeight * outWidth }
+    /// Each output channel reads exactly one input channel (depthwise and channel-multiplier convs).
+    public var isDepthwise: Bool { groupIn == 1 && groups > 1 }
+    /// A 1×1 stride-1 unpadded conv needs no im2col.
+    public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    /// Scratch floats `conv2dSample` needs.
+    public var scratchCount: Int { (isDepthwise || isPointwise) ? 0 : columnRows * outPixels }
+    /// Multiply-adds of one sample.
+    public var multiplyAdds: Int { outChannels * outPixels * columnRows }
+}
+
+/// Unrolls the input patches of channels `[c0, c0 + channels)` of one sample into columns.
+///
+/// - x: `[C, H, W]` one sample. cols: `[channels·k·k, Ho·Wo]`.
+@inline(__always)
+func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, channels: Int,
+            cols: UnsafeMutablePointer<Float>) {
+    let (h, w, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
+    let (ho, wo) = (g.outHeight, g.outWidth)
+    let hw = h * w
+    var row = 0
+    for c in 0..<channels {
+        let plane = x + (c0 + c) * hw
+        for ki in 0..<k {
+            for kj in 0..<k {
+                let dst = cols + row * ho * wo
+                row += 1
+                // Output columns whose input column iw = ow·s − p + kj lies inside [0, w).
+                let owLo = max(0, (p - kj + s - 1) / s)
+                let owHi = min(wo, (w - 1 + p - kj) / s + 1)   // exclusive
+                for oh in 0..<ho {
+                    let ih = oh * s - p + ki
+                    let d = dst + oh * wo
+                    if ih < 0 || ih >= h || owHi <= owLo {
+                        d.update(repeating: 0, count: wo)
+                        continue
+                    }
+                    let src = plane + ih * w
+                    if owLo > 0 { d.update(repeating: 0, count: owLo) }
+                    if s == 1 {
+                        (d + owLo).update(from: src + (owLo - p + kj), count: owHi - owLo)
+                    } else {
+                        var iw = owLo * s - p + kj
+                        for ow in owLo..<owHi { d[ow] = src[iw]; iw += s }
+                    }
+                    if owHi < wo { (d + owHi).update(repeating: 0, count: wo - owHi) }
+                }
+            }
+        }
+    }
+}
+
+/// Convolves one sample with one weight tensor: y = conv(x, w) + bias.
+///
+/// - x: `[C_in, H, W]`; w: `[C_out, C_in/g, k, k]`; bias: `[C_out]` or nil; y: `[C_out, Ho, Wo]`;
+///   scratch: at least `g.scratchCount` floats. `allowSplit` lets a large GEMM use all cores
+///   (only when the caller is not already parallel).
+public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutablePointer<Float>?, allowSplit: Bool = false) {
+    if g.isDepthwise {
+        depthwiseConv2dSample(g, x: x, w: w, bias: bias, y: y)
+        return
+    }
+    let np = g.outPixels
+    let hw = g.height * g.width
+    for gi in 0..<g.groups {
+        let wg = w + gi * g.groupOut * g.columnRows
+        let yg = y + gi * g.groupOut * np
+        let cols: UnsafePointer<Float>
+        if g.isPointwise {
+            cols = x + gi * g.groupIn * hw
+        } else {
+            im2col(g, x: x, firstChannel: gi * g.groupIn, channels: g.groupIn, cols: scratch!)
+            cols = UnsafePointer(scratch!)
+        }
+        sgemmSplittingColumns(m: g.groupOut, n: np, k: g.columnRows, a: wg, lda: g.columnRows,
+                              b: cols, ldb: np, c: yg, ldc: np, allowSplit: allowSplit)
+    }
+    if let bias {
+        for o in 0..<g.outChannels {
+            let b = bias[o]
+            if b == 0 { continue }
+            let row = y + o * np
+            for i in 0..<np { row[i] += b }
+        }
+    }
+}
+
+/// Direct convolution where each output channel reads one input channel (depthwise).
+///
+/// Output channel o reads input channel o / (C_out / g). Shapes as in `conv2dSample`.
+public func depthwiseConv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    let (h, wd, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
+    let (ho, wo) = (g.outHeight, g.outWidth)
+    let multiplier = g.groupOut
+    for o in 0..<g.outChannels {
+        let plane = x + (o / multiplier) * h * wd
+        let kw = w + o * k * k
+        let out = y + o * ho * wo
+        let b = bias?[o] ?? 0
+        for oh in 0..<ho {
+            let ih0 = oh * s - p
+            let d = out + oh * wo
+            let interiorRows = ih0 >= 0 && ih0 + k <= h
+            for ow in 0..<wo {
+                let iw0 = ow * s - p
+                var acc: Float = b
+                if interiorRows && iw0 >= 0 && iw0 + k <= wd {
+                    var src = plane + ih0 * wd + iw0
+                    var kk = kw
+                    for _ in 0..<k {
+                        for j in 0..<k { acc += src[j] * kk[j] }
+                        src += wd; kk += k
+                    }
+                } else {
+                    for ki in 0..<k {
+                        let ih = ih0 + ki
+                        if ih < 0 || ih >= h { continue }
+                        for kj in 0..<k {
+                            let iw = iw0 + kj
+                            if iw < 0 || iw >= wd { continue }
+                            acc += plane[ih * wd + iw] * kw[ki * k + kj]
+                        }
+                    }
+                }
+                d[ow] = acc
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// In-place activation functions and per-channel affine maps.
+public enum Activation {
+    /// max(x, 0) in place.
+    public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = max(x[i], 0) }
+    }
+
+    /// min(max(x, 0), 6) in place.
+    public static func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = min(max(x[i], 0), 6) }
+    }
+
+    /// x · relu6(x + 3) / 6 in place (MobileNetV3's hard-swish).
+    public static func hardswish(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            x[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+        }
+    }
+
+    /// Applies `kind` in place.
+    public static func apply(_ kind: ActivationKind, _ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .relu: relu(x, count: count)
+        case .relu6: relu6(x, count: count)
+        case .hardswish: hardswish(x, count: count)
+        }
+    }
+}
+
+/// y[c, i] = x[c, i] · scale[c] + shift[c] for `[C, P]` planes, in place.
+public func channelAffine(_ x: UnsafeMutablePointer<Float>, channels: Int, plane: Int,
+                          scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+    for c in 0..<channels {
+        let (s, t) = (scale[c], shift[c])
+        let row = x + c * plane
+        for i in 0..<plane { row[i] = row[i] * s + t }
+    }
+}
+
+/// Numerically stable softmax of each row of a `[rows, cols]` matrix, in place, after dividing by τ.
+public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, temperature: Float = 1) {
+    let inv = 1 / temperature
+    for r in 0..<rows {
+        let row = x + r * cols
+        var m = -Float.infinity
+        for j in 0..<cols { m = max(m, row[j] * inv) }
+        var sum: Float = 0
+        for j in 0..<cols { let e = expf(row[j] * inv - m); row[j] = e; sum += e }
+        let s = 1 / sum
+        for j in 0..<cols { row[j] *= s }
+    }
+}
+
+/// Logistic sigmoid of z/τ, in place.
+public func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, temperature: Float = 1) {
+    let inv = 1 / temperature
+    for i in 0..<count {
+        let v = x[i] * inv
+        x[i] = v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

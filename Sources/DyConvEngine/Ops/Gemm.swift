@@ -1,0 +1,36 @@
+import CBLAS
+
+/// Single-precision matrix multiply C = alpha·op(A)·op(B) + beta·C through OpenBLAS.
+///
+/// Row-major. `op(A)` is M×K, `op(B)` is K×N, C is M×N.
+@inline(__always)
+public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                  b: UnsafePointer<Float>, ldb: Int,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Like `sgemm` (no transposes), but splits the N columns over the engine's threads when the
+/// product is large enough to pay for it. Used for single large samples (batch 1).
+public func sgemmSplittingColumns(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, allowSplit: Bool) {
+    let work = m * n * k
+    let chunks = (allowSplit && work >= 400_000 && n >= 64) ? Parallel.threads : 1
+    if chunks == 1 {
+        sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    nonisolated(unsafe) let b = b, c = c, a = a
+    Parallel.forEachChunk(n, maxChunks: chunks) { _, r in
+        sgemm(m: m, n: r.count, k: k, a: a, lda: lda, b: b + r.lowerBound, ldb: ldb,
+              beta: beta, c: c + r.lowerBound, ldc: ldc)
+    }
+}

@@ -1,0 +1,67 @@
+/// Max pooling of one sample `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞).
+public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
+                          pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
+    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
+    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+    for c in 0..<channels {
+        let plane = x + c * h * w
+        let out = y + c * ho * wo
+        for oh in 0..<ho {
+            let ih0 = oh * s - p
+            for ow in 0..<wo {
+                let iw0 = ow * s - p
+                var m = -Float.infinity
+                for ih in max(ih0, 0)..<min(ih0 + k, h) {
+                    for iw in max(iw0, 0)..<min(iw0 + k, w) { m = max(m, plane[ih * w + iw]) }
+                }
+                out[oh * wo + ow] = m
+            }
+        }
+    }
+}
+
+/// Average pooling of one sample (PyTorch `AvgPool2d`, `count_include_pad=True`).
+public func avgPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
+                          pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
+    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
+    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+    let inv = 1 / Float(k * k)
+    for c in 0..<channels {
+        let plane = x + c * h * w
+        let out = y + c * ho * wo
+        for oh in 0..<ho {
+            let ih0 = oh * s - p
+            for ow in 0..<wo {
+                let iw0 = ow * s - p
+                var acc: Float = 0
+                for ih in max(ih0, 0)..<min(ih0 + k, h) {
+                    for iw in max(iw0, 0)..<min(iw0 + k, w) { acc += plane[ih * w + iw] }
+                }
+                out[oh * wo + ow] = acc * inv
+            }
+        }
+    }
+}
+
+/// Global average pooling of one sample: `[C, P] → [C]`.
+public func globalAvgPoolSample(_ x: UnsafePointer<Float>, channels: Int, plane: Int,
+                                y: UnsafeMutablePointer<Float>) {
+    let inv = 1 / Float(plane)
+    for c in 0..<channels {
+        let row = x + c * plane
+        var acc: Float = 0
+        for i in 0..<plane { acc += row[i] }
+        y[c] = acc * inv
+    }
+}
+
+/// Fully connected layer over a batch: y[N, out] = x[N, in] · Wᵀ + b.
+public func linearForward(_ x: UnsafePointer<Float>, batch: Int, inFeatures: Int, outFeatures: Int,
+                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                          y: UnsafeMutablePointer<Float>) {
+    sgemm(transB: true, m: batch, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+          b: weight, ldb: inFeatures, c: y, ldc: outFeatures)
+    if let bias {
+        for n in 0..<batch { for j in 0..<outFeatures { y[n * outFeatures + j] += bias[j] } }
+    }
+}

@@ -1,0 +1,103 @@
+/// A dense Float32 tensor in row-major (NCHW for images) layout.
+///
+/// `Tensor` is a value type backed by a copy-on-write `[Float]`. Shapes are
+/// plain `[Int]`; the engine's ops document the shapes they expect.
+public struct Tensor: Sendable, Equatable {
+    /// The extent of each dimension, outermost first (e.g. `[N, C, H, W]`).
+    public var shape: [Int]
+    /// The elements in row-major order; `data.count == shape.product`.
+    public var data: [Float]
+
+    /// Creates a tensor from a shape and matching data.
+    public init(shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count,
+                     "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(data.count)")
+        self.shape = shape
+        self.data = data
+    }
+
+    /// Creates a tensor filled with `value`.
+    public init(shape: [Int], repeating value: Float = 0) {
+        self.shape = shape
+        self.data = [Float](repeating: value, count: shape.reduce(1, *))
+    }
+
+    /// Creates a zero tensor of the given shape.
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+
+    /// The number of elements.
+    public var count: Int { data.count }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// Returns the same data viewed with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(shape: newShape, data: data)
+    }
+
+    /// Element access by a full multi-index (slow; for tests and small reference code).
+    public subscript(_ index: Int...) -> Float {
+        get { data[flatIndex(index)] }
+        set { data[flatIndex(index)] = newValue }
+    }
+
+    private func flatIndex(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "Tensor: index rank \(index.count) for shape \(shape)")
+        var flat = 0
+        for (i, d) in zip(index, shape) {
+            precondition(i >= 0 && i < d, "Tensor: index \(index) out of bounds for \(shape)")
+            flat = flat * d + i
+        }
+        return flat
+    }
+
+    /// The largest absolute elementwise difference to another tensor of the same shape.
+    public func maxAbsDifference(_ other: Tensor) -> Float {
+        precondition(shape == other.shape, "Tensor: shapes \(shape) and \(other.shape) differ")
+        var m: Float = 0
+        for i in 0..<data.count { m = Swift.max(m, Swift.abs(data[i] - other.data[i])) }
+        return m
+    }
+
+    /// `true` when every element is finite.
+    public var isFinite: Bool { data.allSatisfy { $0.isFinite } }
+}
+
+/// A small, fast, seedable random number generator (SplitMix64).
+///
+/// Used everywhere the engine needs reproducible randomness: seeded weights,
+/// shuffled aggregation modes, data augmentation.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator; equal seeds give equal sequences.
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform Float in [0, 1).
+    public mutating func nextUnitFloat() -> Float {
+        Float(next() >> 40) * (1.0 / Float(1 << 24))
+    }
+
+    /// A standard-normal Float (Box–Muller).
+    public mutating func nextNormal() -> Float {
+        var u1 = nextUnitFloat()
+        if u1 < 1e-7 { u1 = 1e-7 }
+        let u2 = nextUnitFloat()
+        return (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

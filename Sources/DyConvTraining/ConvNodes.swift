@@ -1,0 +1,417 @@
+import DyConvEngine
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Geometry shared by static and dynamic convolutions.
+struct ConvGeometry {
+    let inChannels, outChannels, kernel, stride, padding, groups: Int
+    let height, width, outH, outW: Int
+    /// Output positions per sample.
+    var outPlane: Int { outH * outW }
+    /// Input floats per sample.
+    var inSize: Int { inChannels * height * width }
+    /// Output floats per sample.
+    var outSize: Int { outChannels * outH * outW }
+    /// Reduction length of one group: `in/g · k · k`.
+    var groupDepth: Int { inChannels / groups * kernel * kernel }
+    /// Output channels of one group.
+    var groupOut: Int { outChannels / groups }
+    /// Rows of the unfolded input: `in · k · k`.
+    var colRows: Int { inChannels * kernel * kernel }
+    /// Floats of one kernel `[out, in/g, k, k]`.
+    var kernelSize: Int { outChannels * groupDepth }
+
+    init(spec: ConvSpec, inShape: [Int]) {
+        inChannels = spec.inChannels; outChannels = spec.outChannels; kernel = spec.kernel
+        stride = spec.stride; padding = spec.padding; groups = spec.groups
+        height = inShape[1]; width = inShape[2]
+        outH = (height + 2 * padding - kernel) / stride + 1
+        outW = (width + 2 * padding - kernel) / stride + 1
+    }
+
+    /// Unfolds sample `x` into `col` (rows `ld` apart).
+    @inline(__always)
+    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int) {
+        Kernels.im2col(x, channels: inChannels, height: height, width: width, kernel: kernel,
+                       stride: stride, padding: padding, outH: outH, outW: outW, col: col, ld: ld)
+    }
+
+    /// Folds `col` (rows `ld` apart) into sample gradient `dx`, accumulating.
+    @inline(__always)
+    func col2im(_ col: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
+        Kernels.col2im(col, ld: ld, channels: inChannels, height: height, width: width, kernel: kernel,
+                       stride: stride, padding: padding, outH: outH, outW: outW, dx: dx)
+    }
+}
+
+/// A static convolution via im2col + SGEMM.
+///
+/// Samples are processed in chunks whose unfolded inputs sit side by side, so the GEMMs are
+/// wide even for small feature maps (`[out/g, in/g·k·k] × [in/g·k·k, chunk·H'W']`).
+final class ConvNode: BufferedNode {
+    let spec: ConvSpec
+    let geometry: ConvGeometry
+    let weight: UnsafeMutablePointer<Float>
+    let bias: UnsafeMutablePointer<Float>?
+    let gradWeight: UnsafeMutablePointer<Float>
+    let gradBias: UnsafeMutablePointer<Float>?
+    /// Samples per chunk.
+    let chunk: Int
+    private let col: FloatBuffer
+    private let staging: FloatBuffer
+
+    /// Output columns a chunk aims for (wide enough for efficient GEMMs, small enough for cache).
+    static let targetColumns = 1024
+
+    init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
+        self.spec = spec
+        geometry = ConvGeometry(spec: spec, inShape: inShape)
+        let w = layout.parameter("\(spec.name).weight")!
+        weight = storage.parameters + w.offset
+        gradWeight = storage.gradients + w.offset
+        if spec.bias, let b = layout.parameter("\(spec.name).bias") {
+            bias = storage.parameters + b.offset
+            gradBias = storage.gradients + b.offset
+        } else {
+            bias = nil
+            gradBias = nil
+        }
+        chunk = max(1, min(maxBatch, ConvNode.targetColumns / max(geometry.outPlane, 1)))
+        col = FloatBuffer(count: geometry.colRows * chunk * geometry.outPlane)
+        staging = FloatBuffer(count: chunk > 1 ? geometry.outChannels * chunk * geometry.outPlane : 0)
+        super.init(inShape: inShape, outShape: [spec.outChannels, geometry.outH, geometry.outW], maxBatch: maxBatch)
+    }
+
+    override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
+        let g = geometry
+        let hw = g.outPlane
+        let y = output
+        let col = self.col.pointer
+        var start = 0
+        while start < n {
+            let s = min(chunk, n - start)
+            let columns = s * hw
+            for j in 0..<s { g.im2col(x + (start + j) * g.inSize, col + j * hw, ld: columns) }
+            let target = s == 1 ? y + start * g.outSize : staging.pointer
+            for gi in 0..<g.groups {
+                Kernels.gemm(m: g.groupOut, n: columns, k: g.groupDepth,
+                             a: weight + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                             b: col + gi * g.groupDepth * columns, ldb: columns,
+                             beta: 0, c: target + gi * g.groupOut * columns, ldc: columns)
+            }
+            for j in 0..<s {
+                let dst = y + (start + j) * g.outSize
+                for co in 0..<g.outChannels {
+                    let b = bias?[co] ?? 0
+                    let row = dst + co * hw
+                    if s > 1 {
+                        let src = staging.pointer + co * columns + j * hw
+                        for i in 0..<hw { row[i] = src[i] + b }
+                    } else if bias != nil {
+                        for i in 0..<hw { row[i] += b }
+                    }
+                }
+            }
+            start += s
+        }
+    }
+
+    override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
+                           needInputGrad: Bool, context: GraphContext) {
+        let g = geometry
+        let hw = g.outPlane
+        let col = self.col.pointer
+        if let gradBias {
+            for s in 0..<n {
+                for co in 0..<g.outChannels {
+                    gradBias[co] += Float(Kernels.sum(dy + s * g.outSize + co * hw, count: hw))
+                }
+            }
+        }
+        var start = 0
+        while start < n {
+            let s = min(chunk, n - start)
+            let columns = s * hw
+            for j in 0..<s { g.im2col(x + (start + j) * g.inSize, col + j * hw, ld: columns) }
+            let grad: UnsafePointer<Float>
+            if s == 1 {
+                grad = dy + start * g.outSize
+            } else {
+                let st = staging.pointer
+                for j in 0..<s {
+                    let src = dy + (start + j) * g.outSize
+                    for co in 0..<g.outChannels {
+                        (st + co * columns + j * hw).update(from: src + co * hw, count: hw)
+                    }
+                }
+                grad = UnsafePointer(st)
+            }
+            for gi in 0..<g.groups {
+                Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: columns,
+                             a: grad + gi * g.groupOut * columns, lda: columns,
+                             b: col + gi * g.groupDepth * columns, ldb: columns,
+                             beta: 1, c: gradWeight + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
+            }
+            if needInputGrad {
+                for gi in 0..<g.groups {
+                    Kernels.gemm(transA: true, m: g.groupDepth, n: columns, k: g.groupOut,
+                                 a: weight + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                                 b: grad + gi * g.groupOut * columns, ldb: columns,
+                                 beta: 0, c: col + gi * g.groupDepth * columns, ldc: columns)
+                }
+                for j in 0..<s {
+                    let dx = gradInput + (start + j) * g.inSize
+                    dx.update(repeating: 0, count: g.inSize)
+                    g.col2im(col + j * hw, ld: columns, dx)
+                }
+            }
+            start += s
+        }
+    }
+}
+
+/// A dynamic convolution (Chen et al.) or CondConv: K kernels mixed per sample by an attention
+/// branch `π = route(fc2(ReLU(fc1(GAP(x)))) / τ)`, `W̃ₙ = Σₖ πₙₖ Wₖ`, `yₙ = W̃ₙ ∗ xₙ + b̃ₙ`.
+///
+/// Backward: `dL/dWₖ = Σₙ πₙₖ dL/dW̃ₙ`, `dL/dπₙₖ = ⟨dL/dW̃ₙ, Wₖ⟩ + ⟨dL/db̃ₙ, bₖ⟩`, then through
+/// the routing function, fc2, ReLU, fc1 and GAP back to the input, which therefore receives
+/// gradient from both the convolution and the attention path.
+final class DynamicConvNode: BufferedNode {
+    let spec: ConvSpec
+    let geometry: ConvGeometry
+    let kernels: Int
+    let hidden: Int
+    let routing: Routing
+    // Parameters and gradients.
+    let weight: UnsafeMutablePointer<Float>          // [K, P]
+    let bias: UnsafeMutablePointer<Float>?           // [K, out]
+    let fc1: UnsafeMutablePointer<Float>             // [hidden, in]
+    let fc1Bias: UnsafeMutablePointer<Float>?        // [hidden]
+    let fc2: UnsafeMutablePointer<Float>             // [K, hidden]
+    let fc2Bias: UnsafeMutablePointer<Float>         // [K]
+    let gradWeight: UnsafeMutablePointer<Float>
+    let gradBias: UnsafeMutablePointer<Float>?
+    let gradFc1: UnsafeMutablePointer<Float>
+    let gradFc1Bias: UnsafeMutablePointer<Float>?
+    let gradFc2: UnsafeMutablePointer<Float>
+    let gradFc2Bias: UnsafeMutablePointer<Float>
+    // Per-batch workspaces.
+    private let pooled: FloatBuffer      // [N, in]
+    private let hiddenAct: FloatBuffer   // [N, hidden] (after ReLU)
+    /// Attention logits z of the last forward, `[N, K]`.
+    let logits: FloatBuffer
+    /// Attention π of the last forward, `[N, K]`.
+    let attention: FloatBuffer
+    private let mixed: FloatBuffer       // W̃ [N, P]
+    private let mixedBias: FloatBuffer   // b̃ [N, out]
+    private let gradMixed: FloatBuffer   // dL/dW̃ [N, P]
+    private let gradMixedBias: FloatBuffer // dL/db̃ [N, out]
+    private let gradPi: FloatBuffer      // [N, K]
+    private let gradHidden: FloatBuffer  // [N, hidden]
+    private let gradPooled: FloatBuffer  // [N, in]
+    private let col: FloatBuffer         // [in·k·k, H'W']
+
+    init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
+        self.spec = spec
+        let g = ConvGeometry(spec: spec, inShape: inShape)
+        geometry = g
+        kernels = spec.kernels
+        hidden = spec.attention!.hidden
+        routing = spec.routing
+        let p = spec.name
+        func param(_ suffix: String) -> ParameterEntry? { layout.parameter("\(p).\(suffix)") }
+        let w = param("weight")!
+        weight = storage.parameters + w.offset; gradWeight = storage.gradients + w.offset
+        if spec.bias, let b = param("bias") {
+            bias = storage.parameters + b.offset; gradBias = storage.gradients + b.offset
+        } else { bias = nil; gradBias = nil }
+        let f1 = param("attention.fc1.weight")!, f2 = param("attention.fc2.weight")!
+        let f2b = param("attention.fc2.bias")!
+        fc1 = storage.parameters + f1.offset; gradFc1 = storage.gradients + f1.offset
+        fc2 = storage.parameters + f2.offset; gradFc2 = storage.gradients + f2.offset
+        fc2Bias = storage.parameters + f2b.offset; gradFc2Bias = storage.gradients + f2b.offset
+        if let f1b = param("attention.fc1.bias") {
+            fc1Bias = storage.parameters + f1b.offset; gradFc1Bias = storage.gradients + f1b.offset
+        } else { fc1Bias = nil; gradFc1Bias = nil }
+        let n = maxBatch, k = spec.kernels
+        pooled = FloatBuffer(count: n * g.inChannels)
+        hiddenAct = FloatBuffer(count: n * hidden)
+        logits = FloatBuffer(count: n * k)
+        attention = FloatBuffer(count: n * k)
+        mixed = FloatBuffer(count: n * g.kernelSize)
+        mixedBias = FloatBuffer(count: spec.bias ? n * g.outChannels : 0)
+        gradMixed = FloatBuffer(count: n * g.kernelSize)
+        gradMixedBias = FloatBuffer(count: spec.bias ? n * g.outChannels : 0)
+        gradPi = FloatBuffer(count: n * k)
+        gradHidden = FloatBuffer(count: n * hidden)
+        gradPooled = FloatBuffer(count: n * g.inChannels)
+        col = FloatBuffer(count: g.colRows * g.outPlane)
+        super.init(inShape: inShape, outShape: [spec.outChannels, g.outH, g.outW], maxBatch: maxBatch)
+    }
+
+    override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
+        let g = geometry, k = kernels, hid = hidden
+        let plane = g.height * g.width
+        let gp = pooled.pointer, h = hiddenAct.pointer, z = logits.pointer, pi = attention.pointer
+        // Attention branch.
+        let invPlane = 1 / Float(plane)
+        for i in 0..<(n * g.inChannels) { gp[i] = Float(Kernels.sum(x + i * plane, count: plane)) * invPlane }
+        Kernels.gemm(transB: true, m: n, n: hid, k: g.inChannels, a: gp, lda: g.inChannels,
+                     b: fc1, ldb: g.inChannels, beta: 0, c: h, ldc: hid)
+        for s in 0..<n {
+            for j in 0..<hid {
+                let v = h[s * hid + j] + (fc1Bias?[j] ?? 0)
+                h[s * hid + j] = max(v, 0)
+            }
+        }
+        Kernels.gemm(transB: true, m: n, n: k, k: hid, a: h, lda: hid, b: fc2, ldb: hid,
+                     beta: 0, c: z, ldc: k)
+        for s in 0..<n { for j in 0..<k { z[s * k + j] += fc2Bias[j] } }
+        DynamicConvNode.route(z, pi, n: n, k: k, temperature: context.temperature, routing: routing)
+        // Per-sample kernels and biases.
+        let wt = mixed.pointer
+        Kernels.gemm(m: n, n: g.kernelSize, k: k, a: pi, lda: k, b: weight, ldb: g.kernelSize,
+                     beta: 0, c: wt, ldc: g.kernelSize)
+        if let bias {
+            Kernels.gemm(m: n, n: g.outChannels, k: k, a: pi, lda: k, b: bias, ldb: g.outChannels,
+                         beta: 0, c: mixedBias.pointer, ldc: g.outChannels)
+        }
+        // Convolution with each sample's own kernel.
+        let hw = g.outPlane
+        let col = self.col.pointer
+        let y = output
+        for s in 0..<n {
+            g.im2col(x + s * g.inSize, col, ld: hw)
+            let ys = y + s * g.outSize
+            let ws = wt + s * g.kernelSize
+            for gi in 0..<g.groups {
+                Kernels.gemm(m: g.groupOut, n: hw, k: g.groupDepth,
+                             a: ws + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                             b: col + gi * g.groupDepth * hw, ldb: hw,
+                             beta: 0, c: ys + gi * g.groupOut * hw, ldc: hw)
+            }
+            if bias != nil {
+                let bs = mixedBias.pointer + s * g.outChannels
+                for co in 0..<g.outChannels {
+                    let row = ys + co * hw
+                    let b = bs[co]
+                    for i in 0..<hw { row[i] += b }
+                }
+            }
+        }
+    }
+
+    /// π = softmax(z/τ) or sigmoid(z/τ), row by row.
+    static func route(_ z: UnsafePointer<Float>, _ pi: UnsafeMutablePointer<Float>, n: Int, k: Int,
+                      temperature: Float, routing: Routing) {
+        let invT = 1 / temperature
+        for s in 0..<n {
+            let zr = z + s * k, pr = pi + s * k
+            switch routing {
+            case .sigmoid:
+                for j in 0..<k { pr[j] = 1 / (1 + expf(-zr[j] * invT)) }
+            case .softmax, .static:
+                var m = -Float.infinity
+                for j in 0..<k { m = max(m, zr[j] * invT) }
+                var total: Float = 0
+                for j in 0..<k { let e = expf(zr[j] * invT - m); pr[j] = e; total += e }
+                let inv = 1 / total
+                for j in 0..<k { pr[j] *= inv }
+            }
+        }
+    }
+
+    override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
+                           needInputGrad: Bool, context: GraphContext) {
+        let g = geometry, k = kernels, hid = hidden
+        let hw = g.outPlane
+        let col = self.col.pointer
+        let wt = mixed.pointer, dwt = gradMixed.pointer
+        let pi = attention.pointer, dpi = gradPi.pointer
+        // Per sample: dW̃ₙ = dyₙ · colₙᵀ, db̃ₙ = Σ dyₙ, and the convolution path of dxₙ.
+        for s in 0..<n {
+            g.im2col(x + s * g.inSize, col, ld: hw)
+            let dys = dy + s * g.outSize
+            let dws = dwt + s * g.kernelSize
+            for gi in 0..<g.groups {
+                Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: hw,
+                             a: dys + gi * g.groupOut * hw, lda: hw,
+                             b: col + gi * g.groupDepth * hw, ldb: hw,
+                             beta: 0, c: dws + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
+            }
+            if bias != nil {
+                let dbs = gradMixedBias.pointer + s * g.outChannels
+                for co in 0..<g.outChannels { dbs[co] = Float(Kernels.sum(dys + co * hw, count: hw)) }
+            }
+            if needInputGrad {
+                let ws = wt + s * g.kernelSize
+                for gi in 0..<g.groups {
+                    Kernels.gemm(transA: true, m: g.groupDepth, n: hw, k: g.groupOut,
+                                 a: ws + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                                 b: dys + gi * g.groupOut * hw, ldb: hw,
+                                 beta: 0, c: col + gi * g.groupDepth * hw, ldc: hw)
+                }
+                let dx = gradInput + s * g.inSize
+                dx.update(repeating: 0, count: g.inSize)
+                g.col2im(col, ld: hw, dx)
+            }
+        }
+        // dWₖ += Σₙ πₙₖ dW̃ₙ and dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ (+ ⟨db̃ₙ, bₖ⟩).
+        Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
+                     beta: 1, c: gradWeight, ldc: g.kernelSize)
+        Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
+                     b: weight, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
+        if let bias, let gradBias {
+            let dbt = gradMixedBias.pointer
+            Kernels.gemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: dbt, ldb: g.outChannels,
+                         beta: 1, c: gradBias, ldc: g.outChannels)
+            Kernels.gemm(transB: true, m: n, n: k, k: g.outChannels, a: dbt, lda: g.outChannels,
+                         b: bias, ldb: g.outChannels, beta: 1, c: dpi, ldc: k)
+        }
+        // Through the routing function: dz = dπ · ∂π/∂z (in place in dpi).
+        let invT = 1 / context.temperature
+        for s in 0..<n {
+            let pr = pi + s * k, dr = dpi + s * k
+            switch routing {
+            case .sigmoid:
+                for j in 0..<k { dr[j] = dr[j] * pr[j] * (1 - pr[j]) * invT }
+            case .softmax, .static:
+                var dot: Float = 0
+                for j in 0..<k { dot += pr[j] * dr[j] }
+                for j in 0..<k { dr[j] = pr[j] * (dr[j] - dot) * invT }
+            }
+        }
+        let dz = dpi
+        // fc2.
+        let h = hiddenAct.pointer, dh = gradHidden.pointer
+        Kernels.gemm(transA: true, m: k, n: hid, k: n, a: dz, lda: k, b: h, ldb: hid,
+                     beta: 1, c: gradFc2, ldc: hid)
+        for s in 0..<n { for j in 0..<k { gradFc2Bias[j] += dz[s * k + j] } }
+        Kernels.gemm(m: n, n: hid, k: k, a: dz, lda: k, b: fc2, ldb: hid, beta: 0, c: dh, ldc: hid)
+        for i in 0..<(n * hid) where h[i] <= 0 { dh[i] = 0 }
+        // fc1.
+        let gp = pooled.pointer
+        Kernels.gemm(transA: true, m: hid, n: g.inChannels, k: n, a: dh, lda: hid, b: gp, ldb: g.inChannels,
+                     beta: 1, c: gradFc1, ldc: g.inChannels)
+        if let gradFc1Bias {
+            for s in 0..<n { for j in 0..<hid { gradFc1Bias[j] += dh[s * hid + j] } }
+        }
+        guard needInputGrad else { return }
+        // GAP: the attention path's share of dx.
+        let dg = gradPooled.pointer
+        Kernels.gemm(m: n, n: g.inChannels, k: hid, a: dh, lda: hid, b: fc1, ldb: g.inChannels,
+                     beta: 0, c: dg, ldc: g.inChannels)
+        let plane = g.height * g.width
+        let invPlane = 1 / Float(plane)
+        let dx = gradInput
+        for i in 0..<(n * g.inChannels) {
+            let v = dg[i] * invPlane
+            let row = dx + i * plane
+            for j in 0..<plane { row[j] += v }
+        }
+    }
+}

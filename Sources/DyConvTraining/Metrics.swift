@@ -1,0 +1,96 @@
+import DyConvEngine
+
+/// Attention statistics of one dynamic layer over a set of images.
+public struct LayerAttentionStatistics: Codable, Sendable, Equatable {
+    /// The layer's tensor-name prefix, e.g. `layer3.1.conv`.
+    public var name: String
+    /// Mean normalized entropy H(π)/ln K (1 = uniform, 0 = one-hot).
+    public var meanEntropy: Float
+    /// Mean of max_k π_k (of π normalized to sum 1).
+    public var meanMaxAttention: Float
+
+    public init(name: String, meanEntropy: Float, meanMaxAttention: Float) {
+        self.name = name
+        self.meanEntropy = meanEntropy
+        self.meanMaxAttention = meanMaxAttention
+    }
+}
+
+/// The result of evaluating the training graph (evaluation mode) on a dataset.
+public struct Evaluation: Codable, Sendable, Equatable {
+    /// Images evaluated.
+    public var images: Int
+    /// Correct arg-max predictions.
+    public var correct: Int
+    /// Mean cross-entropy.
+    public var loss: Float
+    /// The τ the dynamic layers used.
+    public var temperature: Float
+    /// Per dynamic layer, in execution order.
+    public var layers: [LayerAttentionStatistics]
+
+    /// Fraction correct, in [0, 1].
+    public var accuracy: Float { images > 0 ? Float(correct) / Float(images) : 0 }
+}
+
+/// Where a running epoch stands, reported after every iteration.
+public struct EpochProgress: Sendable, Equatable {
+    /// The epoch in progress, 1-based.
+    public var epoch: Int
+    /// Epochs of the run.
+    public var epochs: Int
+    /// Iterations done in this epoch, and in total per epoch.
+    public var iteration: Int
+    public var iterations: Int
+    /// Training images processed in this epoch.
+    public var images: Int
+    /// Mean loss and accuracy (on augmented training batches) so far in this epoch.
+    public var loss: Float
+    public var accuracy: Float
+    /// τ and learning rate of the last iteration.
+    public var temperature: Float
+    public var learningRate: Float
+    /// Training throughput so far in this epoch.
+    public var imagesPerSecond: Float
+    /// Wall time of the training steps so far in this epoch.
+    public var seconds: Double
+}
+
+/// What one step reports.
+public struct StepMetrics: Sendable, Equatable {
+    /// Mean loss and correct predictions of the batch.
+    public var loss: Float
+    public var correct: Int
+    public var images: Int
+    public var temperature: Float
+    public var learningRate: Float
+    public var seconds: Double
+}
+
+/// The summary of one finished epoch.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    /// The epoch just completed, 1-based.
+    public var epoch: Int
+    public var epochs: Int
+    /// Mean training loss and accuracy (augmented batches, training-mode BatchNorm).
+    public var loss: Float
+    public var trainAccuracy: Float
+    /// Test loss and accuracy (evaluation mode, at the current τ).
+    public var testLoss: Float
+    public var testAccuracy: Float
+    /// τ and learning rate at the end of the epoch.
+    public var temperature: Float
+    public var learningRate: Float
+    /// Training throughput (steps only, evaluation excluded).
+    public var imagesPerSecond: Float
+    /// Wall time of the training steps and of the test evaluation.
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+    /// Attention statistics per dynamic layer on the test set.
+    public var layers: [LayerAttentionStatistics]
+
+    /// Mean normalized entropy per dynamic layer, by name.
+    public var entropyByLayer: [String: Float] {
+        Dictionary(layers.map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
+    }
+}

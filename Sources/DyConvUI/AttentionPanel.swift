@@ -1,0 +1,122 @@
+import DyConvEngine
+
+/// Column widths of the attention rows for a panel width, K and the longest layer name.
+struct AttentionColumns: Equatable {
+    var nameWidth: Int
+    var cellWidth: Int
+    var entropyWidth: Int
+    /// Whether names are shown without their common ".conv" suffix.
+    var shortNames: Bool
+
+    init(width: Int, kernels k: Int, names: [String]) {
+        let k = max(k, 1)
+        let full = names.map { $0.unicodeScalars.count }.max() ?? 5
+        let short = names.map { displayName($0, short: true).unicodeScalars.count }.max() ?? 5
+        // Marker + space, name, space, K cells, entropy.
+        func fits(_ nw: Int) -> Bool { 2 + nw + 1 + 6 * k + 9 <= width }
+        if fits(min(full, 18)) {
+            nameWidth = min(full, 18); shortNames = false
+        } else {
+            nameWidth = min(short, 14); shortNames = true
+        }
+        let avail = width - 2 - nameWidth - 1
+        entropyWidth = min(max(avail / 4, 9), 17)
+        cellWidth = min(max((avail - entropyWidth) / k, 5), 14)
+    }
+}
+
+/// A layer name for display: the `.conv` suffix dropped when `short`.
+func displayName(_ name: String, short: Bool) -> String {
+    guard short, name.hasSuffix(".conv"), name.count > 5 else { return name }
+    return String(name.dropLast(5))
+}
+
+/// The attention panel: one row per dynamic layer (low layers at the top) with K cells
+/// showing π_k as a bar and value, and the layer's normalized entropy H/ln K as a bar —
+/// flat layers (≈ 1) and sparse ones (≈ 0) tell apart at a glance. The selected layer is
+/// highlighted; the list scrolls to keep it in view.
+func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
+    let r = ctx.layout.attention, s = ctx.state, theme = ctx.theme
+    guard r.height >= 3 else { return }
+    let layers = s.checkpoint.layers
+    let sigmoid = layers.first?.routing == .sigmoid
+    let symbol = sigmoid ? "r" : "π"
+    let layerCount = layers.count
+    let first = ctx.layout.firstVisibleLayer(layerCount: layerCount, selected: s.selectedLayer)
+    let visible = min(ctx.layout.attentionVisibleRows, layerCount)
+    var right = s.mode == .attention ? "" : "mode \(s.mode.rawValue) · "
+    right += layerCount > visible ? "layers \(first + 1)–\(first + visible) of \(layerCount)" : "↑↓ select"
+    let title = sigmoid ? "Routing r = sigmoid(z/τ) per dynamic layer" : "Attention π = softmax(z/τ) per dynamic layer"
+    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), title, style: theme.heading, rule: theme.edge,
+                 right: right, rightStyle: theme.dim)
+    guard layerCount > 0 else {
+        grid.text(r.x, r.y + 2, Format.clip("static network: every convolution has one kernel, nothing is routed", r.width), theme.dim)
+        return
+    }
+    let maxK = layers.map(\.kernels).max() ?? 1
+    let cols = AttentionColumns(width: r.width, kernels: maxK, names: layers.map(\.name))
+    let cellsX = r.x + 2 + cols.nameWidth + 1
+    let entropyX = cellsX + cols.cellWidth * maxK
+
+    // Column header.
+    let hy = r.y + 1
+    grid.text(r.x + 2, hy, Format.pad("layer", cols.nameWidth), theme.dim)
+    for k in 0..<maxK {
+        let label = symbol + Format.subscriptNumber(k + 1)
+        let n = label.unicodeScalars.count
+        // Right-align the label over the value.
+        grid.text(cellsX + k * cols.cellWidth + max(cols.cellWidth - 1 - n, 0), hy, label, theme.dim)
+    }
+    grid.text(entropyX + 1, hy, Format.clip("H/lnK", cols.entropyWidth), theme.dim)
+
+    let trace = ctx.result?.trace
+    for i in 0..<visible {
+        let l = first + i
+        let y = r.y + Layout.attentionHeaderRows + i
+        let layer = layers[l]
+        let isSelected = l == s.selectedLayer
+        func st(_ base: Style) -> Style { isSelected ? theme.onSelection(base) : base }
+        if isSelected {
+            grid.fill(Rect(x: r.x, y: y, width: r.width, height: 1), " ", theme.selected)
+            grid.put(r.x, y, "▶", theme.selected)
+        }
+        grid.text(r.x + 2, y, Format.pad(displayName(layer.name, short: cols.shortNames), cols.nameWidth),
+                  isSelected ? theme.selected : theme.plain)
+        guard let trace, l < trace.layers.count, trace.batchSize > 0 else {
+            grid.text(cellsX, y, "…", st(theme.dim))
+            continue
+        }
+        let lt = trace.layers[l]
+        let pi = lt.attention(sample: 0)
+        var best = pi.startIndex
+        for j in pi.indices where pi[j] > pi[best] { best = j }
+        for (k, j) in pi.indices.enumerated() {
+            let v = pi[j]
+            let x = cellsX + k * cols.cellWidth
+            let valueStyle = st(j == best ? theme.title : theme.plain)
+            drawAttentionCell(&grid, x: x, y: y, width: cols.cellWidth, value: v,
+                              bar: st(theme.bar), track: st(theme.barTrack), valueStyle: valueStyle)
+        }
+        let h = lt.entropy[0]
+        let ew = cols.entropyWidth
+        grid.bar(entropyX + 1, y, width: max(ew - 6, 1), fraction: Double(h), fill: st(theme.entropyBar), track: st(theme.barTrack))
+        grid.text(entropyX + 1 + max(ew - 6, 1) + 1, y, Format.unit(h), st(theme.plain))
+    }
+}
+
+/// One π cell: a bar and the value when there is room, else a level glyph and the value.
+func drawAttentionCell(_ grid: inout CellGrid, x: Int, y: Int, width: Int, value: Float,
+                       bar: Style, track: Style, valueStyle: Style) {
+    let f = Double(min(max(value, 0), 1))
+    if width >= 9 {
+        let bw = width - 6
+        grid.bar(x, y, width: bw, fraction: f, fill: bar, track: track)
+        grid.text(x + bw + 1, y, Format.unit(value), valueStyle)
+    } else if width >= 6 {
+        grid.put(x, y, CellGrid.levelGlyph(f) == " " ? "·" : CellGrid.levelGlyph(f), CellGrid.levelGlyph(f) == " " ? track : bar)
+        grid.text(x + 1, y, Format.unit(value), valueStyle)
+    } else {
+        grid.put(x, y, CellGrid.levelGlyph(f) == " " ? "·" : CellGrid.levelGlyph(f), CellGrid.levelGlyph(f) == " " ? track : bar)
+        grid.text(x + 1, y, Format.unit(value, compact: true), valueStyle)
+    }
+}

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The dataset view (key `d`), in place of the attention panels: accuracy at the current τ
+/// and mode over the evaluated images and the mean normalized entropy of each layer, with a
+/// progress bar while the background evaluation runs; then a line chart of accuracy and
+/// mean entropy against τ over the sweep's τ values, the current τ marked.
+func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
+    let r = ctx.layout.right, s = ctx.state, theme = ctx.theme
+    guard r.height >= 8 else { return }
+    let limit = s.dataset.evaluationLimit
+    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1),
+                 "Dataset · \(s.dataset.name) · \(limit == s.dataset.count ? "all" : "first") \(limit) images",
+                 style: theme.heading, rule: theme.edge, right: "d closes", rightStyle: theme.dim)
+    var y = r.y + 1
+    let config = "\(s.checkpoint.name)\(s.epoch.map { " @epoch \($0.epoch)" } ?? "") · \(temperatureLabel(s)) · mode \(s.checkpoint.isStatic ? "—" : s.mode.rawValue)"
+    grid.text(r.x, y, Format.clip(config, r.width), theme.dim)
+    y += 2
+
+    // Accuracy and progress.
+    let eval = s.evaluation
+    grid.text(r.x, y, "accuracy", theme.plain)
+    if let eval, let acc = eval.accuracy {
+        var x = grid.text(r.x + 10, y, Format.percent(acc), theme.title)
+        x = grid.text(x + 1, y, "(\(eval.correct) / \(eval.done))", theme.dim)
+        if !eval.isFinished {
+            let label = " \(eval.done)/\(eval.total)"
+            let bw = min(24, r.maxX - x - 3 - label.unicodeScalars.count)
+            if bw >= 4 {
+                grid.bar(x + 2, y, width: bw, fraction: Double(eval.done) / Double(max(eval.total, 1)),
+                         fill: theme.progress, track: theme.barTrack)
+                grid.text(x + 2 + bw, y, label, theme.dim)
+            }
+        } else {
+            grid.text(x + 2, y, Format.clip("in \(Format.milliseconds(eval.milliseconds))", max(r.maxX - x - 2, 0)), theme.dim)
+        }
+    } else {
+        grid.text(r.x + 10, y, limit == 0 ? "no images to evaluate" : "evaluating…", theme.dim)
+    }
+    y += 2
+
+    // Mean entropy per layer.
+    let layers = s.checkpoint.layers
+    let chartMinimum = 9
+    let entropyRows = min(layers.count, max(r.maxY - y - 2 - chartMinimum - 1, 1))
+    grid.heading(Rect(x: r.x, y: y, width: r.width, height: 1), "Mean normalized entropy H/lnK per layer",
+                 style: theme.heading, rule: theme.edge)
+    y += 1
+    if layers.isEmpty {
+        grid.text(r.x, y, Format.clip("static network: no attention", r.width), theme.dim)
+        y += 1
+    } else {
+        let nameWidth = min(layers.map { $0.name.unicodeScalars.count }.max() ?? 8, 18)
+        let barWidth = max(min(r.width - nameWidth - 8, 40), 4)
+        for l in 0..<entropyRows {
+            grid.text(r.x + 2, y, Format.pad(layers[l].name, nameWidth), l == s.selectedLayer ? theme.title : theme.plain)
+            if let h = eval?.meanEntropy(l) {
+                grid.bar(r.x + 3 + nameWidth, y, width: barWidth, fraction: h, fill: theme.entropyBar, track: theme.barTrack)
+                grid.text(r.x + 4 + nameWidth + barWidth, y, Format.fixed(h, 3), theme.plain)
+            } else {
+                grid.text(r.x + 3 + nameWidth, y, "…", theme.dim)
+            }
+            y += 1
+        }
+        if entropyRows < layers.count {
+            grid.text(r.x + 2, y, "… \(layers.count - entropyRows) more layers", theme.dim)
+            y += 1
+        }
+    }
+    y += 1
+    renderSweepChart(ctx, Rect(x: r.x, y: y, width: r.width, height: r.maxY - y), into: &grid)
+}
+
+/// The line chart of accuracy and mean entropy against τ (log axis).
+func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid) {
+    let s = ctx.state, theme = ctx.theme
+    guard r.height >= 4 else { return }
+    let sweep = s.sweep
+    var right = ""
+    if let sweep {
+        right = sweep.isFinished ? "\(sweep.points.count) τ values" : "sweep \(sweep.points.count)/\(sweep.temperatures.count)"
+    }
+    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Accuracy and mean entropy against τ",
+                 style: theme.heading, rule: theme.edge, right: right, rightStyle: theme.dim)
+    if let sweep, !sweep.isFinished, r.width > 30 {
+        let bw = 12
+        grid.bar(r.maxX - right.unicodeScalars.count - bw - 2, r.y, width: bw, fraction: sweep.fraction,
+                 fill: theme.progress, track: theme.barTrack)
+    }
+    if s.checkpoint.isStatic {
+        grid.text(r.x, r.y + 1, Format.clip("τ does not change a static network", r.width), theme.dim)
+        return
+    }
+    let temps = sweep?.temperatures ?? SweepProgress.defaultTemperatures
+    guard let tMin = temps.first, let tMax = temps.last, tMax > tMin, tMin > 0 else { return }
+
+    let labelWidth = 5
+    let chartRows = r.height - 4          // heading, x axis, x labels, legend
+    let chartCols = r.width - labelWidth - 1
+    guard chartRows >= 3, chartCols >= 10 else { return }
+    let cx0 = r.x + labelWidth + 1, cy0 = r.y + 1
+    var canvas = BrailleCanvas(columns: chartCols, rows: chartRows)
+    let lmin = log(Double(tMin)), lmax = log(Double(tMax))
+    func dotX(_ t: Float) -> Int {
+        Int(((log(Double(t)) - lmin) / (lmax - lmin) * Double(canvas.dotWidth - 1)).rounded())
+    }
+    func dotY(_ v: Double) -> Int {
+        Int(((1 - min(max(v, 0), 1)) * Double(canvas.dotHeight - 1)).rounded())
+    }
+    // Current τ as a vertical dotted line.
+    let current = s.effectiveTemperature
+    if let t = current, t >= tMin, t <= tMax {
+        let x = dotX(t)
+        var yy = 0
+        while yy < canvas.dotHeight { canvas.set(x, yy, style: theme.axis, priority: 0); yy += 2 }
+    }
+    let points = sweep?.points ?? []
+    for i in 0..<points.count {
+        let p = points[i]
+        if i > 0 {
+            let q = points[i - 1]
+            canvas.line(dotX(q.temperature), dotY(q.meanEntropy), dotX(p.temperature), dotY(p.meanEntropy),
+                        style: theme.seriesEntropy, priority: 1)
+            canvas.line(dotX(q.temperature), dotY(q.accuracy), dotX(p.temperature), dotY(p.accuracy),
+                        style: theme.seriesAccuracy, priority: 2)
+        }
+    }
+    canvas.blit(into: &grid, x: cx0, y: cy0)
+    for p in points {
+        grid.put(cx0 + dotX(p.temperature) / 2, cy0 + dotY(p.meanEntropy) / 4, "◆", theme.seriesEntropy)
+        grid.put(cx0 + dotX(p.temperature) / 2, cy0 + dotY(p.accuracy) / 4, "●", theme.seriesAccuracy)
+    }
+    // Y axis.
+    for row in 0..<chartRows { grid.put(cx0 - 1, cy0 + row, "│", theme.axis) }
+    grid.text(r.x, cy0, "1.0", theme.axis); grid.put(cx0 - 1, cy0, "┤", theme.axis)
+    grid.text(r.x, cy0 + (chartRows - 1) / 2, "0.5", theme.axis); grid.put(cx0 - 1, cy0 + (chartRows - 1) / 2, "┤", theme.axis)
+    grid.text(r.x, cy0 + chartRows - 1, "0.0", theme.axis); grid.put(cx0 - 1, cy0 + chartRows - 1, "┤", theme.axis)
+    // X axis with τ labels (skipping those that would overlap).
+    let ay = cy0 + chartRows
+    grid.put(cx0 - 1, ay, "└", theme.axis)
+    for c in 0..<chartCols { grid.put(cx0 + c, ay, "─", theme.axis) }
+    var nextFree = r.x
+    for t in temps {
+        let c = dotX(t) / 2
+        grid.put(cx0 + c, ay, "┴", theme.axis)
+        let label = Format.temperature(t).replacingTrailingZeros()
+        let start = max(cx0 + c - label.unicodeScalars.count / 2, r.x)
+        if start >= nextFree, start + label.unicodeScalars.count <= r.maxX {
+            grid.text(start, ay + 1, label, theme.axis)
+            nextFree = start + label.unicodeScalars.count + 1
+        }
+    }
+    if let t = current, t >= tMin, t <= tMax { grid.put(cx0 + dotX(t) / 2, ay, "▲", theme.point) }
+    // Legend.
+    let ly = ay + 2
+    guard ly < r.maxY else { return }
+    var x = r.x
+    x = grid.text(x, ly, "●", theme.seriesAccuracy)
+    x = grid.text(x + 1, ly, "accuracy", theme.plain)
+    x = grid.text(x + 2, ly, "◆", theme.seriesEntropy)
+    x = grid.text(x + 1, ly, "mean H/lnK", theme.plain)
+    x = grid.text(x + 2, ly, "▲", theme.point)
+    x = grid.text(x + 1, ly, "current τ", theme.plain)
+    if sweep == nil || points.isEmpty {
+        grid.text(x + 2, ly, Format.clip("computing…", max(r.maxX - x - 2, 0)), theme.dim)
+    } else if let best = points.max(by: { $0.accuracy < $1.accuracy }) {
+        let note = "best \(Format.percent(best.accuracy)) at τ \(Format.temperature(best.temperature).replacingTrailingZeros())"
+        if x + 2 + note.unicodeScalars.count <= r.maxX { grid.text(x + 2, ly, note, theme.dim) }
+    }
+}
+
+extension String {
+    /// "1.00" → "1", "0.500" → "0.5", "30.0" → "30" (for axis labels).
+    func replacingTrailingZeros() -> String {
+        guard contains(".") else { return self }
+        var s = self
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s
+    }
+}

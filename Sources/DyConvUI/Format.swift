@@ -1,0 +1,84 @@
+/// Number formatting for the screen: fixed decimals, no Foundation, no locale.
+public enum Format {
+    /// `value` with `decimals` digits after the point (rounded half away from zero);
+    /// "nan", "inf" and "-inf" for non-finite values.
+    public static func fixed(_ value: Double, _ decimals: Int) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        let d = min(max(decimals, 0), 9)
+        var scale: Double = 1
+        for _ in 0..<d { scale *= 10 }
+        let negative = value < 0
+        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 9.0e15 else { return negative ? "-\(abs(value))" : "\(value)" }
+        let n = UInt64(scaled)
+        let intPart = n / UInt64(scale)
+        var out = negative && n != 0 ? "-" : ""
+        out += String(intPart)
+        if d > 0 {
+            var frac = String(n % UInt64(scale))
+            while frac.count < d { frac = "0" + frac }
+            out += "." + frac
+        }
+        return out
+    }
+
+    /// Float convenience for `fixed(_:_:)`.
+    public static func fixed(_ value: Float, _ decimals: Int) -> String { fixed(Double(value), decimals) }
+
+    /// A probability-like value in [0, 1] as "0.45" or ".45" (`compact` drops the leading zero).
+    public static func unit(_ value: Float, compact: Bool = false) -> String {
+        let s = fixed(Double(value), 2)
+        if compact, s.hasPrefix("0.") { return String(s.dropFirst()) }
+        return s
+    }
+
+    /// A temperature with three significant digits: 0.0512, 0.800, 1.25, 30.0, 125.
+    public static func temperature(_ t: Float) -> String {
+        let v = Double(t)
+        if !v.isFinite { return fixed(v, 0) }
+        let a = abs(v)
+        if a >= 100 { return fixed(v, 0) }
+        if a >= 10 { return fixed(v, 1) }
+        if a >= 1 { return fixed(v, 2) }
+        if a >= 0.1 { return fixed(v, 3) }
+        return fixed(v, 4)
+    }
+
+    /// A percentage with one decimal: "87.3%".
+    public static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 1) + "%" }
+
+    /// A duration in milliseconds: "0.84 ms", "12.3 ms", "1520 ms".
+    public static func milliseconds(_ ms: Double) -> String {
+        if ms < 10 { return fixed(ms, 2) + " ms" }
+        if ms < 1000 { return fixed(ms, 1) + " ms" }
+        return fixed(ms, 0) + " ms"
+    }
+
+    /// `s` cut to `width` characters (with "…" when cut) or padded with spaces to `width`.
+    public static func pad(_ s: String, _ width: Int) -> String {
+        let n = s.unicodeScalars.count
+        if n == width { return s }
+        if n < width { return s + String(repeating: " ", count: width - n) }
+        guard width > 0 else { return "" }
+        var v = String.UnicodeScalarView()
+        for (i, c) in s.unicodeScalars.enumerated() where i < width - 1 { v.append(c) }
+        v.append("…")
+        return String(v)
+    }
+
+    /// `s` cut to `width` characters (with "…" when cut), not padded.
+    public static func clip(_ s: String, _ width: Int) -> String {
+        s.unicodeScalars.count <= width ? s : pad(s, width)
+    }
+
+    /// Subscript digits for small indices: 1 → "₁", 12 → "₁₂".
+    public static func subscriptNumber(_ n: Int) -> String {
+        let digits: [Unicode.Scalar] = ["₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"]
+        var v = String.UnicodeScalarView()
+        for c in String(n).unicodeScalars {
+            if let d = Int(String(c)) { v.append(digits[d]) } else { v.append(c) }
+        }
+        return String(v)
+    }
+}

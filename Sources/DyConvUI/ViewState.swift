@@ -1,0 +1,395 @@
+import DyConvEngine
+
+/// One dynamic convolution of a checkpoint, as the UI lists it.
+public struct LayerSummary: Sendable, Equatable {
+    /// Tensor-name prefix, e.g. `layer2.0.conv`.
+    public var name: String
+    /// Softmax (dynamic convolution) or sigmoid (CondConv).
+    public var routing: Routing
+    /// Number of kernels K.
+    public var kernels: Int
+    /// The τ the checkpoint was trained to end with.
+    public var trainedTemperature: Float
+
+    public init(name: String, routing: Routing, kernels: Int, trainedTemperature: Float) {
+        self.name = name; self.routing = routing; self.kernels = kernels; self.trainedTemperature = trainedTemperature
+    }
+}
+
+/// One per-epoch training snapshot of a checkpoint (from its `TrainingRecord`).
+public struct EpochSummary: Sendable, Equatable {
+    /// 1-based epoch the snapshot was taken after.
+    public var epoch: Int
+    /// Total epochs of the run.
+    public var epochs: Int
+    /// The τ the run used in that epoch.
+    public var temperature: Float
+    public var trainAccuracy: Float?
+    public var testAccuracy: Float?
+    public var loss: Float?
+
+    public init(epoch: Int, epochs: Int, temperature: Float, trainAccuracy: Float? = nil,
+                testAccuracy: Float? = nil, loss: Float? = nil) {
+        self.epoch = epoch; self.epochs = epochs; self.temperature = temperature
+        self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.loss = loss
+    }
+}
+
+/// What the UI knows about one opened checkpoint (the model itself lives in the session).
+public struct CheckpointSummary: Sendable, Equatable {
+    /// Display name, normally the file name without extension.
+    public var name: String
+    /// Architecture family, e.g. `dycnn`.
+    public var family: String
+    /// The dynamic convolutions, low layers first (empty for a static network).
+    public var layers: [LayerSummary]
+    /// Class names in logit order.
+    public var classes: [String]
+    /// Training snapshots, by epoch (empty when the run kept none).
+    public var epochs: [EpochSummary]
+    /// The final checkpoint's own training record, if it carries one.
+    public var training: EpochSummary?
+
+    public init(name: String, family: String, layers: [LayerSummary], classes: [String],
+                epochs: [EpochSummary] = [], training: EpochSummary? = nil) {
+        self.name = name; self.family = family; self.layers = layers; self.classes = classes
+        self.epochs = epochs; self.training = training
+    }
+
+    /// Builds the summary of a model description.
+    public init(name: String, description: ModelDescription, epochs: [EpochSummary] = [], training: EpochSummary? = nil) {
+        self.init(name: name, family: description.family,
+                  layers: description.dynamicConvolutions.map {
+                      LayerSummary(name: $0.name, routing: $0.routing, kernels: $0.kernels,
+                                   trainedTemperature: $0.attention?.temperature ?? 1)
+                  },
+                  classes: description.classes, epochs: epochs, training: training)
+    }
+
+    /// Whether the network has no dynamic convolution.
+    public var isStatic: Bool { layers.isEmpty }
+
+    /// "softmax", "sigmoid", "static" or "mixed" routing of the dynamic layers.
+    public var routingName: String {
+        guard let first = layers.first?.routing else { return "static" }
+        return layers.allSatisfy { $0.routing == first } ? first.rawValue : "mixed"
+    }
+
+    /// A short description of the routing, e.g. "DyConv softmax K=4".
+    public var routingLabel: String {
+        guard let first = layers.first else { return "static" }
+        let kinds = layers.allSatisfy { $0.routing == first.routing }
+            ? (first.routing == .sigmoid ? "CondConv sigmoid" : "DyConv softmax") : "mixed routing"
+        let ks = Set(layers.map(\.kernels))
+        return kinds + (ks.count == 1 ? " K=\(first.kernels)" : " K=\(ks.sorted().map(String.init).joined(separator: "/"))")
+    }
+}
+
+/// A grey-level image (0 = black, 255 = white), row-major.
+public struct GrayImage: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        self.width = width; self.height = height; self.pixels = pixels
+    }
+
+    /// The pixel at (x, y).
+    @inline(__always) public func pixel(_ x: Int, _ y: Int) -> UInt8 { pixels[y * width + x] }
+}
+
+/// What the images being browsed are: their labels and class names (pixels stay in the session).
+public struct DatasetSummary: Sendable, Equatable {
+    /// Display name, e.g. "sample" or the data directory.
+    public var name: String
+    /// Labels of all images, in index order.
+    public var labels: [Int]
+    /// Class names of the labels.
+    public var classNames: [String]
+    /// How many images (from index 0) the dataset view evaluates.
+    public var evaluationLimit: Int
+
+    public init(name: String, labels: [Int], classNames: [String], evaluationLimit: Int? = nil) {
+        self.name = name; self.labels = labels; self.classNames = classNames
+        self.evaluationLimit = min(max(evaluationLimit ?? labels.count, 0), labels.count)
+    }
+
+    /// Number of images.
+    public var count: Int { labels.count }
+
+    /// The name of class `c`, or "class c" when it has none.
+    public func className(_ c: Int) -> String { c >= 0 && c < classNames.count ? classNames[c] : "class \(c)" }
+}
+
+/// What a forward pass depends on besides the image: checkpoint, epoch, τ and mode.
+public struct ConfigKey: Hashable, Sendable {
+    /// Index of the checkpoint among the opened ones.
+    public var checkpoint: Int
+    /// Index into that checkpoint's `epochs`, or nil for the final checkpoint.
+    public var epoch: Int?
+    /// The τ given to the forward pass for every dynamic layer; nil = the layers' trained τ.
+    public var temperature: Float?
+    /// Aggregation mode.
+    public var mode: AggregationMode
+
+    public init(checkpoint: Int, epoch: Int?, temperature: Float?, mode: AggregationMode) {
+        self.checkpoint = checkpoint; self.epoch = epoch; self.temperature = temperature; self.mode = mode
+    }
+
+    /// The forward options of this configuration.
+    public func forwardOptions(seed: UInt64 = 0) -> ForwardOptions {
+        ForwardOptions(temperature: temperature, mode: mode, seed: seed, collectTrace: true)
+    }
+}
+
+/// The result of the real forward pass on the current image, as the session reports it.
+public struct ForwardResult: Sendable, Equatable {
+    /// The configuration it ran with.
+    public var key: ConfigKey
+    /// Index of the image.
+    public var imageIndex: Int
+    /// The image as grey levels (channel mean for colour images).
+    public var image: GrayImage
+    /// The trace; sample 0 is the image (later samples, if any, are batch companions
+    /// used by the shuffle-across mode).
+    public var trace: ForwardTrace
+    /// Wall time of the forward pass.
+    public var milliseconds: Double
+
+    public init(key: ConfigKey, imageIndex: Int, image: GrayImage, trace: ForwardTrace, milliseconds: Double) {
+        self.key = key; self.imageIndex = imageIndex; self.image = image; self.trace = trace; self.milliseconds = milliseconds
+    }
+}
+
+/// What the dataset view evaluates: a configuration over the first `limit` images.
+public struct EvaluationKey: Hashable, Sendable {
+    public var config: ConfigKey
+    public var limit: Int
+    public init(config: ConfigKey, limit: Int) { self.config = config; self.limit = limit }
+}
+
+/// Accuracy and mean entropy of one configuration over the dataset, possibly still running.
+public struct EvaluationProgress: Sendable, Equatable {
+    public var key: EvaluationKey
+    /// Images evaluated so far.
+    public var done: Int
+    /// Images to evaluate.
+    public var total: Int
+    /// Correctly classified images so far.
+    public var correct: Int
+    /// Sum over evaluated images of each dynamic layer's normalized entropy.
+    public var entropySums: [Double]
+    /// Wall time so far.
+    public var milliseconds: Double
+
+    public init(key: EvaluationKey, done: Int, total: Int, correct: Int, entropySums: [Double], milliseconds: Double = 0) {
+        self.key = key; self.done = done; self.total = total; self.correct = correct
+        self.entropySums = entropySums; self.milliseconds = milliseconds
+    }
+
+    /// Whether every image has been evaluated.
+    public var isFinished: Bool { done >= total }
+    /// Accuracy over the images evaluated so far (nil before the first batch).
+    public var accuracy: Double? { done > 0 ? Double(correct) / Double(done) : nil }
+    /// Mean normalized entropy of layer `l` so far.
+    public func meanEntropy(_ l: Int) -> Double? { done > 0 && l < entropySums.count ? entropySums[l] / Double(done) : nil }
+    /// Mean over layers of the mean normalized entropy.
+    public var meanEntropyAllLayers: Double? {
+        guard done > 0, !entropySums.isEmpty else { return nil }
+        return entropySums.reduce(0, +) / Double(done * entropySums.count)
+    }
+}
+
+/// What the τ sweep of the dataset view depends on: the configuration without τ, and the limit.
+public struct SweepKey: Hashable, Sendable {
+    public var checkpoint: Int
+    public var epoch: Int?
+    public var mode: AggregationMode
+    public var limit: Int
+    public init(checkpoint: Int, epoch: Int?, mode: AggregationMode, limit: Int) {
+        self.checkpoint = checkpoint; self.epoch = epoch; self.mode = mode; self.limit = limit
+    }
+}
+
+/// One point of the τ sweep: accuracy and mean entropy (over layers and images) at a τ.
+public struct SweepPoint: Sendable, Equatable {
+    public var temperature: Float
+    public var accuracy: Double
+    public var meanEntropy: Double
+    public init(temperature: Float, accuracy: Double, meanEntropy: Double) {
+        self.temperature = temperature; self.accuracy = accuracy; self.meanEntropy = meanEntropy
+    }
+}
+
+/// Accuracy and mean entropy against τ, filled in as the background sweep progresses.
+public struct SweepProgress: Sendable, Equatable {
+    public var key: SweepKey
+    /// The τ values of the sweep, ascending.
+    public var temperatures: [Float]
+    /// Finished points, in `temperatures` order.
+    public var points: [SweepPoint]
+    /// Images done at the τ currently being evaluated.
+    public var partialDone: Int
+
+    public init(key: SweepKey, temperatures: [Float], points: [SweepPoint], partialDone: Int = 0) {
+        self.key = key; self.temperatures = temperatures; self.points = points; self.partialDone = partialDone
+    }
+
+    /// Whether every τ has been evaluated.
+    public var isFinished: Bool { points.count >= temperatures.count }
+    /// Fraction of the sweep done, 0–1.
+    public var fraction: Double {
+        guard !temperatures.isEmpty, key.limit > 0 else { return 1 }
+        let done = Double(points.count) + Double(min(partialDone, key.limit)) / Double(key.limit)
+        return min(done / Double(temperatures.count), 1)
+    }
+
+    /// The τ values the dataset view sweeps: log-spaced from 0.1 to 30 (the paper's
+    /// annealing start).
+    public static let defaultTemperatures: [Float] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30]
+}
+
+/// The attention of the images seen so far under one configuration: the simplex view's cloud.
+public struct AttentionCloud: Sendable, Equatable {
+    /// Configuration the points belong to (π depends on checkpoint, τ and mode).
+    public private(set) var key: ConfigKey?
+    /// Per dynamic layer, the π of every point, concatenated (`count * K` values).
+    public private(set) var layers: [[Float]] = []
+    /// Image indices already in the cloud.
+    public private(set) var indices: Set<Int> = []
+    /// Most points kept.
+    public static let capacity = 10_000
+
+    public init() {}
+
+    /// Number of points.
+    public var count: Int { indices.count }
+
+    /// Empties the cloud and binds it to a configuration.
+    public mutating func reset(to key: ConfigKey?) {
+        self.key = key; layers = []; indices = []
+    }
+
+    /// Adds image `index`'s π (one slice per layer) if it belongs to `key` and is new.
+    public mutating func add(index: Int, attention: [ArraySlice<Float>], key: ConfigKey) {
+        if self.key != key { reset(to: key) }
+        guard !indices.contains(index), indices.count < AttentionCloud.capacity else { return }
+        if layers.count != attention.count { layers = Array(repeating: [], count: attention.count) }
+        indices.insert(index)
+        for (l, a) in attention.enumerated() { layers[l].append(contentsOf: a) }
+    }
+}
+
+/// The whole state of the visualizer: everything the renderer draws from.
+///
+/// Pure value: `update(&state, event)` changes it and returns effects for the session
+/// (forward pass, background evaluation); `render(state)` draws it to a `CellGrid`.
+public struct ViewState: Sendable, Equatable {
+    /// Terminal size in cells.
+    public var width: Int
+    public var height: Int
+    /// Colours available.
+    public var colorMode: ColorMode
+    /// The opened checkpoints (at least one).
+    public var checkpoints: [CheckpointSummary]
+    /// The images being browsed.
+    public var dataset: DatasetSummary
+    /// Current checkpoint index.
+    public var checkpointIndex: Int = 0
+    /// Current training snapshot (index into the checkpoint's `epochs`); nil = final checkpoint.
+    public var epochIndex: Int? = nil
+    /// Current image index.
+    public var imageIndex: Int = 0
+    /// τ set by the user for every dynamic layer; nil = the trained τ (or the snapshot's τ).
+    public var temperature: Float? = nil
+    /// Aggregation mode.
+    public var mode: AggregationMode = .attention
+    /// Selected dynamic layer (row of the attention panel).
+    public var selectedLayer: Int = 0
+    /// The last forward pass of the current image.
+    public var current: ForwardResult? = nil
+    /// The simplex view's cloud of previously seen images.
+    public var cloud = AttentionCloud()
+    /// Whether the key table is shown.
+    public var showHelp = false
+    /// Whether the dataset view replaces the attention panels.
+    public var showDataset = false
+    /// Digits typed after `/` (nil when not entering an index).
+    public var gotoInput: String? = nil
+    /// A one-line message for the status line (cleared by the next key).
+    public var message: String? = nil
+    /// Dataset evaluations by configuration (finished or running).
+    public var evaluations: [EvaluationKey: EvaluationProgress] = [:]
+    /// τ sweeps by configuration.
+    public var sweeps: [SweepKey: SweepProgress] = [:]
+    /// Set when the user asked to quit.
+    public var quit = false
+
+    public init(width: Int, height: Int, colorMode: ColorMode, checkpoints: [CheckpointSummary],
+                dataset: DatasetSummary, imageIndex: Int = 0, temperature: Float? = nil) {
+        precondition(!checkpoints.isEmpty, "ViewState needs at least one checkpoint")
+        self.width = width; self.height = height; self.colorMode = colorMode
+        self.checkpoints = checkpoints; self.dataset = dataset
+        self.imageIndex = min(max(imageIndex, 0), max(dataset.count - 1, 0))
+        self.temperature = temperature
+    }
+
+    /// The current checkpoint.
+    public var checkpoint: CheckpointSummary { checkpoints[checkpointIndex] }
+
+    /// The current training snapshot, if one is selected.
+    public var epoch: EpochSummary? {
+        guard let e = epochIndex, e >= 0, e < checkpoint.epochs.count else { return nil }
+        return checkpoint.epochs[e]
+    }
+
+    /// The τ the current network runs with when the user has not set one: the snapshot's
+    /// τ, else the first dynamic layer's trained τ; nil for a static network.
+    public var trainedTemperature: Float? {
+        guard !checkpoint.isStatic else { return nil }
+        return epoch?.temperature ?? checkpoint.layers[0].trainedTemperature
+    }
+
+    /// The τ shown on screen (nil for a static network).
+    public var effectiveTemperature: Float? {
+        guard !checkpoint.isStatic else { return nil }
+        return temperature ?? trainedTemperature
+    }
+
+    /// Whether the network runs at its trained τ.
+    public var isTrainedTemperature: Bool { temperature == nil }
+
+    /// The configuration of the current forward pass.
+    public var configKey: ConfigKey {
+        ConfigKey(checkpoint: checkpointIndex, epoch: epoch == nil ? nil : epochIndex,
+                  temperature: checkpoint.isStatic ? nil : (temperature ?? epoch?.temperature),
+                  mode: checkpoint.isStatic ? .attention : mode)
+    }
+
+    /// The dataset evaluation of the current configuration.
+    public var evaluationKey: EvaluationKey { EvaluationKey(config: configKey, limit: dataset.evaluationLimit) }
+
+    /// The τ sweep of the current configuration.
+    public var sweepKey: SweepKey {
+        let c = configKey
+        return SweepKey(checkpoint: c.checkpoint, epoch: c.epoch, mode: c.mode, limit: dataset.evaluationLimit)
+    }
+
+    /// The current evaluation, if started.
+    public var evaluation: EvaluationProgress? { evaluations[evaluationKey] }
+    /// The current sweep, if started.
+    public var sweep: SweepProgress? { sweeps[sweepKey] }
+
+    /// The current forward result if it matches the current image and configuration.
+    public var currentResult: ForwardResult? {
+        guard let c = current, c.imageIndex == imageIndex, c.key == configKey else { return nil }
+        return c
+    }
+
+    /// Label of the current image.
+    public var label: Int? { imageIndex < dataset.labels.count ? dataset.labels[imageIndex] : nil }
+
+    /// Number of dynamic layers of the current checkpoint.
+    public var layerCount: Int { checkpoint.layers.count }
+}

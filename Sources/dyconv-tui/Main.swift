@@ -1,0 +1,151 @@
+import ArgumentParser
+import CNcursesw
+import DyConvUI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `dyconv-tui`: browse images and watch the per-layer attention of dynamic convolution live.
+@main
+struct DyConvTUI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dyconv-tui",
+        abstract: "Terminal visualizer of Dynamic Convolution attention: per-layer π, simplex, τ, aggregation modes.",
+        discussion: """
+        Each key press runs the real forward pass on the current image and redraws. With no \
+        CHECKPOINT, opens the bundled dycnn-dynamic, dycnn-condconv and dycnn-static checkpoints \
+        from assets/ (Tab switches). Training snapshots of X.safetensors are read from \
+        X-snapshots/epoch-NNN.safetensors (< > step through epochs). Press ? for the keys. \
+        NO_COLOR=1 gives a monochrome rendering.
+        """)
+
+    @Argument(help: "Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.")
+    var checkpoints: [String] = []
+
+    @Option(name: .long, help: "Directory with the Fashion-MNIST test set (t10k-*-idx*-ubyte[.gz]). Default: the bundled 1000-image sample.")
+    var data: String?
+
+    @Option(name: .long, help: "Index of the first image shown (0-based).")
+    var index: Int?
+
+    @Option(name: .long, help: "Temperature τ for every dynamic layer at start (default: the trained τ).")
+    var tau: Float?
+
+    @Option(name: .long, help: "Number of images (from the first) the dataset view evaluates (default: all).")
+    var limit: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Also open a model of this family with seeded random weights (repeatable), e.g. dycnn, dycnn-condconv, dycnn-static; without CHECKPOINT, no bundled checkpoint is opened.", valueName: "family"))
+    var random: [String] = []
+
+    @Option(name: .long, help: "Seed of the --random models.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            printError("dyconv-tui needs an interactive terminal (stdin and stdout must be a TTY)")
+            throw ExitCode.failure
+        }
+        // Everything that can fail on user input is checked before the screen opens.
+        var warnings: [String] = []
+        let session: Session
+        do {
+            session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imageIndex: index,
+                                       temperature: tau, limit: limit, randomFamilies: random, seed: seed,
+                                       warnings: &warnings)
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        for w in warnings { printError("warning: \(w)") }
+
+        let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
+        installSignalHandlers()
+        let terminal: Terminal
+        do {
+            terminal = try Terminal(forceMonochrome: noColor)
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        activeTerminalOpen = 1
+        defer {
+            session.close()
+            terminal.close()
+            activeTerminalOpen = 0
+        }
+        runLoop(session: session, terminal: terminal)
+        if signalReceived != 0 {
+            terminal.close()
+            activeTerminalOpen = 0
+            throw ExitCode(128 + signalReceived)
+        }
+    }
+
+    /// Reads input, applies it, polls background jobs and redraws what changed, until quit.
+    private func runLoop(session: Session, terminal: Terminal) {
+        session.setColorMode(terminal.colorMode)
+        let size = terminal.size
+        session.handle(.resize(width: size.width, height: size.height))
+        session.start()
+        var grid = CellGrid(width: 0, height: 0)
+        render(session.state, into: &grid)
+        terminal.draw(grid)
+        while signalReceived == 0 {
+            var dirty = false
+            if let event = terminal.readEvent(timeout: 50) {
+                if case .resize = event { terminal.invalidate() }
+                guard session.handle(event) else { return }
+                dirty = true
+            }
+            if session.pollBackground() { dirty = true }
+            if dirty {
+                render(session.state, into: &grid)
+                terminal.draw(grid)
+            }
+        }
+    }
+}
+
+/// Prints one line to stderr, prefixed with the program name.
+func printError(_ message: String) {
+    let line = "dyconv-tui: \(message)\n"
+    var bytes = Array(line.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n <= 0 { break }
+        offset += n
+    }
+}
+
+// MARK: - Signals
+
+/// The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0.
+nonisolated(unsafe) var signalReceived: Int32 = 0
+/// 1 while curses owns the screen (crash handlers then restore it).
+nonisolated(unsafe) var activeTerminalOpen: Int32 = 0
+
+/// SIGINT / SIGTERM / SIGHUP set a flag the loop checks every frame (≤ 50 ms), so the
+/// terminal is restored by the normal exit path; a second signal restores it at once and
+/// exits. Crashes (SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE) restore the terminal
+/// and then die with the default action.
+func installSignalHandlers() {
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal(sig) { s in
+            if signalReceived != 0 {
+                if activeTerminalOpen != 0 { endwin() }
+                _exit(128 + s)
+            }
+            signalReceived = s
+        }
+    }
+    for sig in [SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE] {
+        signal(sig) { s in
+            if activeTerminalOpen != 0 { endwin() }
+            signal(s, SIG_DFL)
+            raise(s)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import XCTest
+@testable import DyConvEngine
+
+/// Whole models against the naive interpreter, and the families.
+final class ModelTests: XCTestCase {
+    func check(_ d: ModelDescription, batch: Int = 2, seed: UInt64 = 1, tolerance: Float = 2e-4,
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        let p = NaiveModel.randomParameters(d, seed: seed)
+        let m = try Model(description: d, parameters: p)
+        let x = randomTensor([batch, d.input.channels, d.input.height, d.input.width], seed: seed + 1)
+        for tau: Float? in [nil, 3] {
+            let trace = m.forward(x, options: ForwardOptions(temperature: tau))
+            let ref = NaiveModel.forward(d, p, x, temperature: tau)
+            let scale = max(1, ref.logits.data.map { abs($0) }.max()!)
+            XCTAssertLessThan(trace.logits.maxAbsDifference(ref.logits) / scale, tolerance, "\(d.family) τ \(String(describing: tau))",
+                              file: file, line: line)
+            XCTAssertEqual(trace.layers.map(\.name), d.dynamicConvolutions.map(\.name), file: file, line: line)
+            for l in trace.layers {
+                for s in 0..<batch {
+                    for (a, b) in zip(l.attention(sample: s), ref.pi[l.name]![s]) {
+                        XCTAssertEqual(a, b, accuracy: 1e-4, "\(l.name)", file: file, line: line)
+                    }
+                }
+            }
+            for s in 0..<batch {
+                XCTAssertEqual(Double((0..<trace.classCount).map { trace.probabilities[s, $0] }.reduce(0, +)), 1, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testDycnnMatchesNaiveInterpreter() throws {
+        try check(Families.dycnn(widths: [4, 8, 8]))
+        try check(Families.dycnn(widths: [4, 8, 8], routing: .sigmoid))
+        try check(Families.dycnn(widths: [4, 8, 8], routing: .static))
+    }
+
+    func testResidualAndMobileFamiliesMatchNaiveInterpreter() throws {
+        // Small inputs keep the naive interpreter fast; the layer structure is the real one.
+        var r = Families.resnet18(classCount: 5, inputSize: 16)
+        r.layers = Array(r.layers.prefix(6)) + [.globalAvgPool, .linear(LinearSpec(name: "fc", inFeatures: 64, outFeatures: 5))]
+        try check(r, batch: 2)
+        var mb = Families.mobilenetV2(widthMultiplier: 0.35, classCount: 5, inputSize: 16)
+        mb.layers = Array(mb.layers.prefix(6)) + [.globalAvgPool, .linear(LinearSpec(name: "classifier.1", inFeatures: 16, outFeatures: 5))]
+        try check(mb, batch: 2)
+    }
+
+    func testBatchEqualsSamplesOneByOne() throws {
+        let d = Families.dycnn(widths: [8, 16, 16])
+        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 3))
+        let x = randomTensor([5, 1, 28, 28], seed: 4)
+        let batch = m.forward(x)
+        for s in 0..<5 {
+            let one = m.forward(Naive.sample(x, s))
+            XCTAssertLessThan(Naive.sample(batch.logits, s).maxAbsDifference(one.logits), 1e-5)
+        }
+    }
+
+    func testFamiliesBuildAndRun() throws {
+        for name in Families.available {
+            let d = try Families.named(name)
+            XCTAssertNoThrow(try d.validate(), name)
+            XCTAssertEqual(Set(d.parameterShapes().map(\.name)).count, d.parameterShapes().count, name)
+        }
+        let small = Families.mobilenetV2(widthMultiplier: 0.35, classCount: 10, inputSize: 64)
+        let t = Model.seededRandom(small, seed: 1).forward(randomTensor([1, 3, 64, 64], seed: 2))
+        XCTAssertEqual(t.layers.count, small.dynamicConvolutions.count)
+        XCTAssertTrue(t.logits.isFinite)
+        let r = Families.resnet18(classCount: 10, inputSize: 64)
+        XCTAssertEqual(Model.seededRandom(r, seed: 1).forward(randomTensor([2, 3, 64, 64], seed: 2)).layers.count, 19)
+    }
+
+    func testMultiplyAddsOfDycnn() {
+        // stem 28²·16·9, layer1 2·28²·16·16·9, layer2 14²·32·16·9 + 14²·32·32·9, layer3 7²·64·32·9 + 7²·64·64·9, fc 640.
+        let convs = 784 * 16 * 9 + 2 * 784 * 16 * 16 * 9 + 196 * 32 * 16 * 9 + 196 * 32 * 32 * 9
+            + 49 * 64 * 32 * 9 + 49 * 64 * 64 * 9 + 640
+        let attention = [(16, 16, 4), (16, 16, 4), (16, 32, 4), (32, 32, 8), (32, 64, 8), (64, 64, 16)].reduce(0) {
+            $0 + $1.0 * $1.2 + $1.2 * 4 + 4 * $1.1 * $1.0 * 9
+        }
+        XCTAssertEqual(Families.dycnn().multiplyAdds(), convs + attention)
+    }
+
+    func testModelRejectsBadParameters() {
+        let d = Families.dycnn(widths: [4, 8, 8])
+        var p = Model.seededParameters(d, seed: 1)
+        p["layer1.0.conv.weight"] = .zeros([4, 4, 4, 3, 2])
+        XCTAssertThrowsError(try Model(description: d, parameters: p)) { XCTAssertTrue("\($0)".contains("layer1.0.conv.weight")) }
+        p = Model.seededParameters(d, seed: 1)
+        p["extra"] = .zeros([1])
+        XCTAssertThrowsError(try Model(description: d, parameters: p)) { XCTAssertTrue("\($0)".contains("extra")) }
+        p = Model.seededParameters(d, seed: 1)
+        p["fc.bias"]!.data[3] = .nan
+        XCTAssertThrowsError(try Model(description: d, parameters: p)) { XCTAssertTrue("\($0)".contains("fc.bias")) }
+    }
+}
