@@ -120,9 +120,11 @@ final class WorkerPool: @unchecked Sendable {
             while generation == seen && !stopping { monitor.wait() }
             if stopping { break }
             seen = generation
-            let body = job
+            var body = job
             monitor.unlock()
             body?(index)
+            // Release the job before reporting done: `run` requires it not to outlive the call.
+            body = nil
             doneMonitor.lock()
             pending -= 1
             if pending == 0 { doneMonitor.broadcast() }

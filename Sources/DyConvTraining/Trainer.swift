@@ -68,7 +68,7 @@ public final class Trainer {
     private let labels: [UnsafeMutablePointer<Int32>]
     private let partials: UnsafeMutablePointer<Double>
     private let classes: Int
-    private var counters = Counters()
+    var counters = Counters()
     private var plan: EpochPlan?
 
     /// Progress counters (saved with the state).
@@ -102,7 +102,7 @@ public final class Trainer {
     ///   does not fit the model.
     public convenience init(config: TrainingConfig, description: ModelDescription,
                             train: ImageDataset, test: ImageDataset) throws {
-        try config.validate()
+        try config.validate(checkingModel: false)
         do { try description.validate() } catch {
             throw TrainingError("model '\(description.family)' is invalid: \(error)")
         }
@@ -236,6 +236,9 @@ public final class Trainer {
 
     // MARK: - Epoch plan and batches
 
+    /// The current epoch's order and augmentation (built on first use).
+    func currentPlan() -> EpochPlan { epochPlan() }
+
     private func epochPlan() -> EpochPlan {
         if let plan, plan.epoch == counters.epoch { return plan }
         var rng = TrainingRNG(seed: config.seed, stream: 0x1000 &+ UInt64(counters.epoch))
@@ -259,7 +262,7 @@ public final class Trainer {
     }
 
     /// Writes normalised, augmented images into a worker's input buffer.
-    private static func assemble(_ dataset: ImageDataset, normalization table: UnsafePointer<Float>,
+    static func assemble(_ dataset: ImageDataset, normalization table: UnsafePointer<Float>,
                                  indices: UnsafeBufferPointer<Int32>, augmentation: UnsafeBufferPointer<UInt16>?,
                                  into out: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
         let (c, h, w) = (dataset.channels, dataset.height, dataset.width)
@@ -628,7 +631,7 @@ public final class Trainer {
         guard header.format == "dyconv-training-state", header.version == 1 else {
             throw TrainingError("\(path): unsupported training state format \(header.format) v\(header.version)")
         }
-        do { try header.config.validate() } catch { throw TrainingError("\(path): \(error)") }
+        do { try header.config.validate(checkingModel: false) } catch { throw TrainingError("\(path): \(error)") }
         do { try header.description.validate() } catch {
             throw TrainingError("\(path): stored model is invalid: \(error)")
         }

@@ -109,10 +109,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public static let dycnnFamilies = ["dycnn", "dycnn-static", "dycnn-condconv"]
 
     /// Checks every option; throws `TrainingError` naming the first bad one.
-    public func validate() throws {
+    ///
+    /// - Parameter checkingModel: whether `model` must name a known family (not when the
+    ///   trainer is given a description directly).
+    public func validate(checkingModel: Bool = true) throws {
         func fail(_ message: String) -> TrainingError { TrainingError(message) }
         func finite(_ v: Float) -> Bool { v.isFinite }
-        if Self.dycnnFamilies.contains(model) {
+        if !checkingModel {
+            // The model comes from elsewhere; only the optimisation settings matter.
+        } else if Self.dycnnFamilies.contains(model) {
             guard widths.count == 3, widths.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else {
                 throw fail("widths must be three integers in 1...4096, got \(widths)")
             }

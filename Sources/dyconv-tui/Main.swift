@@ -43,10 +43,6 @@ struct DyConvTUI: ParsableCommand {
     var seed: UInt64 = 1
 
     func run() throws {
-        guard isatty(0) != 0, isatty(1) != 0 else {
-            printError("dyconv-tui needs an interactive terminal (stdin and stdout must be a TTY)")
-            throw ExitCode.failure
-        }
         // Everything that can fail on user input is checked before the screen opens.
         var warnings: [String] = []
         let session: Session
@@ -59,6 +55,10 @@ struct DyConvTUI: ParsableCommand {
             throw ExitCode.failure
         }
         for w in warnings { printError("warning: \(w)") }
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            printError("needs an interactive terminal (stdin and stdout must be a TTY)")
+            throw ExitCode.failure
+        }
 
         let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
         installSignalHandlers()

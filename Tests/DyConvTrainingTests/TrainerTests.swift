@@ -175,6 +175,7 @@ final class TrainerTests: XCTestCase {
             var config = tinyConfig(threads: 2, epochs: 2, batch: 8)
             config.temperatureStart = 5
             config.temperatureEnd = 0.8
+            config.temperatureEpochs = 2
             let trainer = try Trainer(config: config, description: tinyModel(routing: routing), train: data, test: data)
             trainer.runEpoch()
             trainer.step()     // mid-annealing: τ is between start and end
@@ -212,12 +213,30 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(layer.meanEntropy, 1, accuracy: 1e-3, "τ → ∞ gives uniform attention")
             XCTAssertEqual(layer.meanMaxAttention, 1 / 3, accuracy: 1e-3)
         }
+        // With fc2 = 0 and fc2.bias = [1, 0, −1], π = softmax([1, 0, −1] / τ) for every image.
+        var tensors = trainer.tensors()
+        for layer in ["layer1.0.conv", "layer2.0.conv"] {
+            tensors["\(layer).attention.fc2.weight"] = .zeros([3, 4])
+            tensors["\(layer).attention.fc2.bias"] = Tensor(shape: [3], data: [1, 0, -1])
+        }
+        try trainer.load(parameters: tensors)
         let cold = trainer.evaluate(data, temperature: 0.01)
-        for layer in cold.layers { XCTAssertLessThan(layer.meanEntropy, 0.2, "τ → 0 gives one-hot attention") }
+        for layer in cold.layers {
+            XCTAssertLessThan(layer.meanEntropy, 1e-6, "τ → 0 gives one-hot attention")
+            XCTAssertEqual(layer.meanMaxAttention, 1, accuracy: 1e-6)
+        }
+        let e = [Float(1), 0, -1].map { expf($0) }
+        let pi = e.map { $0 / e.reduce(0, +) }
+        let entropy = -pi.map { $0 * logf($0) }.reduce(0, +) / logf(3)
+        for layer in trainer.evaluate(data, temperature: 1).layers {
+            XCTAssertEqual(layer.meanEntropy, entropy, accuracy: 1e-5)
+            XCTAssertEqual(layer.meanMaxAttention, pi[0], accuracy: 1e-5)
+        }
         // Same answer with one worker.
         var single = tinyConfig(threads: 1)
         single.seed = tinyConfig().seed
         let one = try Trainer(config: single, description: tinyModel(), train: data, test: data)
+        try one.load(parameters: trainer.tensors())
         let a = one.evaluate(data, temperature: 2), b = trainer.evaluate(data, temperature: 2)
         XCTAssertEqual(a.correct, b.correct)
         XCTAssertEqual(a.loss, b.loss, accuracy: 1e-5)

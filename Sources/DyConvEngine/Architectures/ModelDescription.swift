@@ -51,12 +51,12 @@ public enum Routing: String, Codable, Sendable, CaseIterable {
     case `static`
     /// Dynamic convolution: π = softmax(z / τ), Σπ = 1 (Chen et al.).
     case softmax
-    /// CondConv: r = sigmoid(z), no Σ = 1 constraint (Yang et al.).
+    /// CondConv: r = sigmoid(z / τ), no Σ = 1 constraint (Yang et al.; τ = 1 is their routing).
     case sigmoid
 }
 
 /// The attention (routing) branch of a dynamic convolution:
-/// GAP → FC1 (in → hidden) → ReLU → FC2 (hidden → K) → softmax(z/τ) or sigmoid(z).
+/// GAP → FC1 (in → hidden) → ReLU → FC2 (hidden → K) → softmax(z/τ) or sigmoid(z/τ).
 public struct AttentionSpec: Codable, Sendable, Equatable {
     /// Width of the hidden layer.
     public var hidden: Int

@@ -116,7 +116,7 @@ extension ModelDescription {
                 guard shape.count == 3, b.channels == shape[0] else {
                     throw ModelDescriptionError("batchnorm '\(b.name)' has \(b.channels) channels, input is \(shape)")
                 }
-                guard b.eps > 0 else { throw ModelDescriptionError("batchnorm '\(b.name)': eps must be > 0") }
+                guard b.eps > 0, b.eps.isFinite else { throw ModelDescriptionError("batchnorm '\(b.name)': eps must be a finite number > 0") }
             case .activation:
                 break
             case .maxPool(let p), .avgPool(let p):

@@ -1,3 +1,5 @@
+import CBLAS
+
 /// A convolution with K kernels mixed per sample by an attention branch (Chen et al. 2020).
 ///
 /// For an input batch x `[N, C_in, H, W]`:
@@ -123,7 +125,7 @@ public struct DynamicConv2d: Sendable {
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let k = kernels, out = spec.outChannels, per = g.weightCount
-        var y = Tensor.zeros([n, out, g.outHeight, g.outWidth])
+        var y = Tensor.uninitialized([n, out, g.outHeight, g.outWidth])
         let inStride = spec.inChannels * g.height * g.width
         let outStride = out * g.outPixels
         let act = activation
@@ -141,11 +143,10 @@ public struct DynamicConv2d: Sendable {
                             // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
                             let kernelPointer: UnsafePointer<Float>
                             if spec.isDynamic {
-                                let a = coefficients[(s * k)..<((s + 1) * k)]
-                                mixed.update(repeating: 0, count: per)
-                                for (kk, ak) in a.enumerated() where ak != 0 {
-                                    let src = wp + kk * per
-                                    for i in 0..<per { mixed[i] += ak * src[i] }
+                                // mixed[per] = a[K] · W[K, per] (one gemv, OpenBLAS).
+                                coefficients.withUnsafeBufferPointer { cp in
+                                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(per), 1, wp, Int32(per),
+                                                cp.baseAddress! + s * k, 1, 0, mixed, 1)
                                 }
                                 kernelPointer = UnsafePointer(mixed)
                             } else {

@@ -193,7 +193,7 @@ enum CompiledLayer: Sendable {
             let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
             let ho = (h + 2 * pool.padding - pool.kernel) / pool.stride + 1
             let wo = (w + 2 * pool.padding - pool.kernel) / pool.stride + 1
-            var y = Tensor.zeros([n, c, ho, wo])
+            var y = Tensor.uninitialized([n, c, ho, wo])
             let isMax: Bool
             if case .maxPool = self { isMax = true } else { isMax = false }
             x.data.withUnsafeBufferPointer { xp in

@@ -20,6 +20,12 @@ public enum Parallel {
 
     private static let blasConfigured: Bool = {
         openblas_set_num_threads(1)
+        #if os(Linux)
+        // Keep freed activation buffers in the heap instead of unmapping them after every layer
+        // (each forward pass allocates the same sizes again): avoids page faults on every pass.
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 512 << 20)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+        #endif
         return true
     }()
 
@@ -43,6 +49,12 @@ public enum Parallel {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not export).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
 
 /// The number of online processors.
 enum ProcessInfoCores {

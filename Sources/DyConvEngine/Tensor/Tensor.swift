@@ -25,6 +25,14 @@ public struct Tensor: Sendable, Equatable {
     /// Creates a zero tensor of the given shape.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
 
+    /// A tensor whose elements are left uninitialized (every element must be written before it is read).
+    ///
+    /// Used for op outputs that are fully overwritten, to skip a zero-fill pass.
+    public static func uninitialized(_ shape: [Int]) -> Tensor {
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, count in count = n })
+    }
+
     /// The number of elements.
     public var count: Int { data.count }
 

@@ -1,0 +1,61 @@
+import DyConvData
+import DyConvEngine
+
+/// Training throughput of one configuration.
+public struct TrainingBenchmarkResult: Codable, Sendable, Equatable {
+    /// The model family and widths measured.
+    public var model: String
+    public var widths: [Int]
+    public var batchSize: Int
+    public var threads: Int
+    /// Timed steps (after the warm-up steps).
+    public var steps: Int
+    /// Training images per second (forward + backward + SGD update + batch assembly).
+    public var imagesPerSecond: Double
+    /// Mean wall time of one step, in milliseconds.
+    public var millisecondsPerStep: Double
+}
+
+/// Measures training speed (images/s) on real data without touching any file.
+public enum TrainingBenchmark {
+    /// Runs `warmup` untimed and then `steps` timed SGD steps of `config` on `train`.
+    ///
+    /// Only the model, widths, K, batch size and threads of `config` matter for the speed.
+    /// - Throws: `TrainingError` for a bad config, `DataError` when the data does not fit.
+    public static func measure(config: TrainingConfig, train: ImageDataset, warmup: Int = 3,
+                               steps: Int = 20) throws -> TrainingBenchmarkResult {
+        guard steps >= 1, warmup >= 0 else { throw TrainingError("benchmark needs ≥ 1 timed step, got \(steps)") }
+        var c = config
+        // Enough epochs that the schedule never runs out; the benchmark never evaluates.
+        let perEpoch = max((train.count + c.batchSize - 1) / c.batchSize, 1)
+        c.epochs = max(c.epochs, (warmup + steps) / perEpoch + 2)
+        let trainer = try Trainer(config: c, train: train, test: train.prefix(2))
+        func one() -> StepMetrics? {
+            if let s = trainer.step() { return s }
+            trainer.skipToNextEpoch()
+            return trainer.step()
+        }
+        for _ in 0..<warmup { _ = one() }
+        var seconds = 0.0, images = 0
+        for _ in 0..<steps {
+            guard let s = one() else { break }
+            seconds += s.seconds
+            images += s.images
+        }
+        return TrainingBenchmarkResult(model: c.model, widths: c.widths, batchSize: c.batchSize, threads: c.threads,
+                                       steps: steps, imagesPerSecond: Double(images) / max(seconds, 1e-9),
+                                       millisecondsPerStep: 1000 * seconds / Double(steps))
+    }
+}
+
+extension Trainer {
+    /// Ends the current epoch without evaluating (benchmarks only; not recorded in `history`).
+    func skipToNextEpoch() {
+        counters.epoch += 1
+        counters.iterationInEpoch = 0
+        counters.epochLoss = 0
+        counters.epochCorrect = 0
+        counters.epochImages = 0
+        counters.epochSeconds = 0
+    }
+}

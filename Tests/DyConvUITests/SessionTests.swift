@@ -1,0 +1,223 @@
+import XCTest
+import Foundation
+import DyConvEngine
+import DyConvData
+@testable import DyConvUI
+
+/// The session against real models: its forward passes, searches and background
+/// evaluation are checked against direct `Model.forward` / `evaluate` calls.
+final class SessionTests: XCTestCase {
+    /// 60 random 28×28 images with labels 0–9.
+    static func images(_ n: Int = 60) throws -> ImageDataset {
+        var rng = SeededGenerator(seed: 7)
+        let pixels = (0..<(n * 784)).map { _ in UInt8(rng.next() % 256) }
+        return try ImageDataset(channels: 1, height: 28, width: 28, pixels: pixels,
+                                labels: (0..<n).map { ($0 * 3) % 10 }, classNames: FashionMNIST.classNames)
+    }
+
+    static func session(_ families: [String] = ["dycnn"], limit: Int? = nil) throws -> (Session, [Model], ImageDataset) {
+        let data = try images()
+        let models = try families.enumerated().map { i, f in Model.seededRandom(try Families.named(f), seed: UInt64(1 + i)) }
+        let s = try Session.make(models: zip(families, models).map { ($0, $1) }, dataset: data, limit: limit)
+        s.start()
+        return (s, models, data)
+    }
+
+    func testForwardMatchesTheModel() throws {
+        let (s, models, data) = try Self.session()
+        let direct = models[0].forward(data.batch([0], normalization: models[0].description.normalization))
+        let r = try XCTUnwrap(s.state.currentResult)
+        XCTAssertEqual(r.trace, direct)
+        XCTAssertEqual(r.trace.layers.count, 6)
+        XCTAssertEqual(r.image.pixels, Array(data.image(0)))
+        XCTAssertGreaterThan(r.milliseconds, 0)
+    }
+
+    func testKeysRunTheRealForwardPass() throws {
+        let (s, models, data) = try Self.session()
+        let norm = models[0].description.normalization
+        s.handle(.key(.right))
+        s.handle(.key(.char("+")))
+        let options = ForwardOptions(temperature: 1.25, mode: .attention, seed: 1)
+        let direct = models[0].forward(data.batch([1], normalization: norm), options: options)
+        XCTAssertEqual(s.state.currentResult?.trace, direct)
+        // π changes with τ.
+        let atTrained = models[0].forward(data.batch([1], normalization: norm))
+        XCTAssertNotEqual(s.state.currentResult?.trace.layers[0].attention, atTrained.layers[0].attention)
+        // Mode max applies one-hot coefficients.
+        s.handle(.key(.char("m"))); s.handle(.key(.char("m")))
+        let applied = try XCTUnwrap(s.state.currentResult?.trace.layers[2].applied)
+        XCTAssertEqual(applied.filter { $0 != 0 }.count, 1)
+    }
+
+    func testShuffleAcrossUsesCompanionImages() throws {
+        let (s, models, data) = try Self.session()
+        for _ in 0..<4 { s.handle(.key(.char("m"))) }
+        XCTAssertEqual(s.state.mode, .shuffleAcross)
+        let r = try XCTUnwrap(s.state.currentResult)
+        XCTAssertEqual(r.trace.batchSize, Session.shuffleAcrossBatch)
+        let direct = models[0].forward(data.batch(Array(0..<Session.shuffleAcrossBatch), normalization: models[0].description.normalization),
+                                       options: ForwardOptions(mode: .shuffleAcross, seed: 0))
+        XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].applied)
+        // Image 0 borrows another image's π.
+        XCTAssertNotEqual(Array(r.trace.layers[0].applied(sample: 0)), Array(r.trace.layers[0].attention(sample: 0)))
+    }
+
+    func testMisclassifiedSearch() throws {
+        let (s, models, data) = try Self.session()
+        s.handle(.key(.char("x")))
+        let found = s.state.imageIndex
+        let norm = models[0].description.normalization
+        let predictions = models[0].forward(data.batch(Array(0..<data.count), normalization: norm))
+        let expected = (1..<data.count).first { predictions.prediction(sample: $0) != data.labels[$0] }
+        XCTAssertEqual(found, expected)
+        XCTAssertEqual(s.state.currentResult?.imageIndex, found)
+    }
+
+    func testTabSwitchesModelsOnTheSameImage() throws {
+        let (s, models, data) = try Self.session(["dycnn", "dycnn-condconv", "dycnn-static"])
+        s.handle(.key(.right))
+        s.handle(.key(.tab))
+        let direct = models[1].forward(data.batch([1], normalization: models[1].description.normalization),
+                                       options: ForwardOptions(seed: 1))
+        XCTAssertEqual(s.state.currentResult?.trace, direct)
+        XCTAssertEqual(s.state.currentResult?.trace.layers.first?.routing, .sigmoid)
+        s.handle(.key(.tab))
+        XCTAssertEqual(s.state.currentResult?.trace.layers.count, 0)
+        XCTAssertEqual(s.state.imageIndex, 1)
+    }
+
+    /// Polls background events until `done` or the timeout.
+    func waitFor(_ s: Session, timeout: Double = 120, _ done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !done() && Date() < deadline {
+            s.pollBackground()
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+    }
+
+    func testBackgroundEvaluationMatchesEvaluate() throws {
+        let (s, models, data) = try Self.session(limit: 50)
+        s.handle(.key(.char("d")))
+        waitFor(s) { s.state.evaluation?.isFinished == true && s.state.sweep?.isFinished == true }
+        let e = try XCTUnwrap(s.state.evaluation)
+        XCTAssertEqual(e.total, 50)
+        let oracle = evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 50)
+        XCTAssertEqual(e.correct, oracle.correct)
+        for (l, layer) in oracle.layers.enumerated() {
+            XCTAssertEqual(e.meanEntropy(l)!, layer.meanEntropy, accuracy: 1e-4)
+        }
+        // The sweep point at τ = 1 is the same evaluation; at τ = 30 attention is nearly flat.
+        let sweep = try XCTUnwrap(s.state.sweep)
+        XCTAssertEqual(sweep.points.map(\.temperature), SweepProgress.defaultTemperatures)
+        let atOne = try XCTUnwrap(sweep.points.first { $0.temperature == 1 })
+        XCTAssertEqual(atOne.accuracy, oracle.accuracy, accuracy: 1e-12)
+        let at30 = try XCTUnwrap(sweep.points.last)
+        let oracle30 = evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
+        XCTAssertEqual(at30.meanEntropy, oracle30.layers.map(\.meanEntropy).reduce(0, +) / 6, accuracy: 1e-4)
+        XCTAssertGreaterThan(at30.meanEntropy, sweep.points[0].meanEntropy)
+        // Evaluated images join the simplex cloud.
+        XCTAssertEqual(s.state.cloud.count, 50)
+        // The dataset view shows the result.
+        XCTAssertTrue(render(s.state).text.contains(Format.percent(oracle.accuracy)))
+    }
+
+    func testChangingTemperatureRestartsEvaluation() throws {
+        let (s, _, _) = try Self.session(limit: 40)
+        s.handle(.key(.char("d")))
+        s.handle(.key(.char("-")))
+        waitFor(s) { s.state.evaluation?.isFinished == true }
+        XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
+        s.handle(.key(.char("d")))
+        XCTAssertFalse(s.isBusy, "closing the dataset view stops the job")
+    }
+
+    // MARK: Opening files
+
+    func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "dyconv-ui-tests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testOpenCheckpointWithSnapshots() throws {
+        let dir = try temporaryDirectory()
+        let description = Families.dycnn()
+        let final = Model.seededRandom(description, seed: 3)
+        let path = dir + "/run.safetensors"
+        try final.checkpoint(training: TrainingRecord(epoch: 3, epochs: 3, temperature: 1, testAccuracy: 0.5)).write(path: path)
+        try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
+        let taus: [Float] = [30, 5, 1]
+        var snapshots: [Model] = []
+        for (i, t) in taus.enumerated() {
+            let m = Model.seededRandom(description, seed: UInt64(10 + i))
+            snapshots.append(m)
+            try m.checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3, temperature: t))
+                .write(path: dir + "/run-snapshots/epoch-\(String(format: "%03d", i + 1)).safetensors")
+        }
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: dir + "/run-snapshots/epoch-004.safetensors"))
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, imageIndex: 5, warnings: &warnings)
+        XCTAssertEqual(warnings.count, 1, "the broken snapshot is skipped with a warning")
+        XCTAssertTrue(warnings[0].contains("epoch-004.safetensors"))
+        XCTAssertEqual(s.state.checkpoint.name, "run")
+        XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), taus)
+        XCTAssertEqual(s.state.dataset.name, "sample")
+        s.start()
+        XCTAssertEqual(s.state.imageIndex, 5)
+        // Step to the first epoch: its model runs at its τ.
+        for _ in 0..<3 { s.handle(.key(.char("<"))) }
+        XCTAssertEqual(s.state.epochIndex, 0)
+        let sample = try FashionMNIST.loadSample()
+        let direct = snapshots[0].forward(sample.batch([5], normalization: description.normalization),
+                                          options: ForwardOptions(temperature: 30, seed: 5))
+        XCTAssertEqual(s.state.currentResult?.trace, direct)
+        XCTAssertTrue(render(s.state).text.contains("τ 30.0 (epoch 1's)"))
+    }
+
+    func testOpenErrorsAreOneLine() throws {
+        let dir = try temporaryDirectory()
+        var warnings: [String] = []
+        func message(_ body: () throws -> Session) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
+        }
+        let missing = message { try Session.open(checkpointPaths: [dir + "/nope.safetensors"], dataDirectory: nil, warnings: &warnings) }
+        XCTAssertTrue(missing.contains("nope.safetensors"), missing)
+        let garbage = dir + "/garbage.safetensors"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: garbage))
+        let bad = message { try Session.open(checkpointPaths: [garbage], dataDirectory: nil, warnings: &warnings) }
+        XCTAssertTrue(bad.contains("garbage.safetensors"), bad)
+        let good = dir + "/good.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 1).checkpoint().write(path: good)
+        let noData = message { try Session.open(checkpointPaths: [good], dataDirectory: dir + "/no-data", warnings: &warnings) }
+        XCTAssertTrue(noData.contains("no-data"), noData)
+        let emptyData = message { try Session.open(checkpointPaths: [good], dataDirectory: dir, warnings: &warnings) }
+        XCTAssertTrue(emptyData.contains(dir), emptyData)
+        let index = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, imageIndex: 1000, warnings: &warnings) }
+        XCTAssertTrue(index.contains("--index 1000"), index)
+        let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: -1, warnings: &warnings) }
+        XCTAssertTrue(tau.contains("--tau"), tau)
+        let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, randomFamilies: ["nonsense"], warnings: &warnings) }
+        XCTAssertTrue(family.contains("nonsense"), family)
+        for m in [missing, bad, noData, emptyData, index, tau, family] { XCTAssertFalse(m.contains("\n"), m) }
+    }
+
+    func testForwardAndRenderWithinAFrame() throws {
+        // Key press → forward pass → render, for dycnn. Debug builds are several times slower
+        // than release, so the bound here is loose; tests/e2e checks release timings.
+        let (s, _, _) = try Self.session()
+        var grid = CellGrid(width: 0, height: 0)
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        for _ in 0..<10 {
+            let d = clock.measure {
+                s.handle(.key(.right))
+                render(s.state, into: &grid)
+            }
+            times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        let median = times.sorted()[times.count / 2]
+        XCTAssertLessThan(median, 100, "median key-to-frame \(median) ms")
+    }
+}
