@@ -1,6 +1,7 @@
 import ArgumentParser
 import DyConvData
 import DyConvEngine
+import DyConvTraining
 import Foundation
 
 /// `dyconv`: train, evaluate, inspect and benchmark dynamic-convolution models.
@@ -15,7 +16,7 @@ struct Dyconv: ParsableCommand {
             Fashion-MNIST (--data DIR, default /usr/share/datasets/fashion-mnist) or the \
             1000-image sample bundled in assets/.
             """,
-        subcommands: [InspectCommand.self, EvalCommand.self, BenchCommand.self,
+        subcommands: [InspectCommand.self, EvalCommand.self, BenchCommand.self, TrainCommand.self,
                       DescribeCommand.self])
 
     /// Parses and runs; every failure becomes one line on stderr and a non-zero exit.
@@ -27,7 +28,8 @@ struct Dyconv: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }   // --help, --version
             var message: String
-            if error is CheckpointError || error is ModelDescriptionError || error is CLIError || error is DataError {
+            if error is CheckpointError || error is ModelDescriptionError || error is CLIError || error is DataError
+                || error is TrainingError {
                 message = String(describing: error)
             } else {
                 message = Self.message(for: error)

@@ -130,10 +130,9 @@ func assertSnapshot(_ grid: CellGrid, named name: String, file: StaticString = #
     let actual = grid.text + "\n"
     if ProcessInfo.processInfo.environment["DYCONV_RECORD"] == "1" {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let tmp = directory.appendingPathComponent(".\(name).txt.tmp")
         do {
-            try actual.write(to: tmp, atomically: false, encoding: .utf8)
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+            // Written atomically: a temporary file in the same directory, then renamed.
+            try Data(actual.utf8).write(to: url, options: .atomic)
         } catch {
             XCTFail("cannot record snapshot \(url.path): \(error)", file: file, line: line)
         }
