@@ -53,6 +53,6 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining"]),
-        .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"]),
+        .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"], exclude: ["__Snapshots__"]),
     ]
 )

@@ -40,9 +40,9 @@ struct ConvGeometry {
                        stride: stride, padding: padding, outH: outH, outW: outW, col: col, ld: ld)
     }
 
-    /// Folds `col` (rows `ld` apart) into sample gradient `dx`, accumulating.
+    /// Folds `col` (rows `ld` apart, used as scratch) into the sample gradient `dx` (overwritten).
     @inline(__always)
-    func col2im(_ col: UnsafePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
+    func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
         Kernels.col2im(col, ld: ld, channels: inChannels, height: height, width: width, kernel: kernel,
                        stride: stride, padding: padding, outH: outH, outW: outW, dx: dx)
     }
@@ -128,7 +128,7 @@ final class ConvNode: BufferedNode {
         if let gradBias {
             for s in 0..<n {
                 for co in 0..<g.outChannels {
-                    gradBias[co] += Float(Kernels.sum(dy + s * g.outSize + co * hw, count: hw))
+                    gradBias[co] += Float(Vec.sum(dy + s * g.outSize + co * hw, count: hw))
                 }
             }
         }
@@ -163,11 +163,7 @@ final class ConvNode: BufferedNode {
                                  b: grad + gi * g.groupOut * columns, ldb: columns,
                                  beta: 0, c: col + gi * g.groupDepth * columns, ldc: columns)
                 }
-                for j in 0..<s {
-                    let dx = gradInput + (start + j) * g.inSize
-                    dx.update(repeating: 0, count: g.inSize)
-                    g.col2im(col + j * hw, ld: columns, dx)
-                }
+                for j in 0..<s { g.col2im(col + j * hw, ld: columns, gradInput + (start + j) * g.inSize) }
             }
             start += s
         }
@@ -259,7 +255,7 @@ final class DynamicConvNode: BufferedNode {
         let gp = pooled.pointer, h = hiddenAct.pointer, z = logits.pointer, pi = attention.pointer
         // Attention branch.
         let invPlane = 1 / Float(plane)
-        for i in 0..<(n * g.inChannels) { gp[i] = Float(Kernels.sum(x + i * plane, count: plane)) * invPlane }
+        for i in 0..<(n * g.inChannels) { gp[i] = Float(Vec.sum(x + i * plane, count: plane)) * invPlane }
         Kernels.gemm(transB: true, m: n, n: hid, k: g.inChannels, a: gp, lda: g.inChannels,
                      b: fc1, ldb: g.inChannels, beta: 0, c: h, ldc: hid)
         for s in 0..<n {
@@ -345,7 +341,7 @@ final class DynamicConvNode: BufferedNode {
             }
             if bias != nil {
                 let dbs = gradMixedBias.pointer + s * g.outChannels
-                for co in 0..<g.outChannels { dbs[co] = Float(Kernels.sum(dys + co * hw, count: hw)) }
+                for co in 0..<g.outChannels { dbs[co] = Float(Vec.sum(dys + co * hw, count: hw)) }
             }
             if needInputGrad {
                 let ws = wt + s * g.kernelSize
@@ -355,9 +351,7 @@ final class DynamicConvNode: BufferedNode {
                                  b: dys + gi * g.groupOut * hw, ldb: hw,
                                  beta: 0, c: col + gi * g.groupDepth * hw, ldc: hw)
                 }
-                let dx = gradInput + s * g.inSize
-                dx.update(repeating: 0, count: g.inSize)
-                g.col2im(col, ld: hw, dx)
+                g.col2im(col, ld: hw, gradInput + s * g.inSize)
             }
         }
         // dWₖ += Σₙ πₙₖ dW̃ₙ and dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ (+ ⟨db̃ₙ, bₖ⟩).

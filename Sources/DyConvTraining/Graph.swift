@@ -183,10 +183,9 @@ final class ResidualNode: BufferedNode {
         let b = body.output
         if let shortcut {
             shortcut.forward(x, n: n, context: context)
-            let s = shortcut.output
-            for i in 0..<count { y[i] = b[i] + s[i] }
+            Vec.add(b, shortcut.output, into: y, count: count)
         } else {
-            for i in 0..<count { y[i] = b[i] + x[i] }
+            Vec.add(b, x, into: y, count: count)
         }
     }
 
@@ -197,12 +196,10 @@ final class ResidualNode: BufferedNode {
         if let shortcut {
             shortcut.backward(x, dy: dy, n: n, needInputGrad: needInputGrad, context: context)
             guard needInputGrad else { return }
-            let dx = gradInput, a = body.gradInput, b = shortcut.gradInput
-            for i in 0..<count { dx[i] = a[i] + b[i] }
+            Vec.add(body.gradInput, shortcut.gradInput, into: gradInput, count: count)
         } else {
             guard needInputGrad else { return }
-            let dx = gradInput, a = body.gradInput
-            for i in 0..<count { dx[i] = a[i] + dy[i] }
+            Vec.add(body.gradInput, dy, into: gradInput, count: count)
         }
     }
 }
@@ -222,7 +219,7 @@ final class ActivationNode: BufferedNode {
         let y = output, count = n * outSize
         switch kind {
         case .relu:
-            for i in 0..<count { y[i] = max(x[i], 0) }
+            Vec.relu(x, y, count: count)
         case .relu6:
             for i in 0..<count { y[i] = min(max(x[i], 0), 6) }
         case .hardswish:
@@ -236,7 +233,7 @@ final class ActivationNode: BufferedNode {
         let dx = gradInput, count = n * inSize
         switch kind {
         case .relu:
-            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+            Vec.reluBackward(dy, x, dx, count: count)
         case .relu6:
             for i in 0..<count { dx[i] = (x[i] > 0 && x[i] < 6) ? dy[i] : 0 }
         case .hardswish:
@@ -374,7 +371,7 @@ final class GlobalAvgPoolNode: BufferedNode {
         let inv = 1 / Float(plane)
         let y = output
         for i in 0..<(n * inShape[0]) {
-            y[i] = Float(Kernels.sum(x + i * plane, count: plane)) * inv
+            y[i] = Float(Vec.sum(x + i * plane, count: plane)) * inv
         }
     }
 
@@ -444,8 +441,12 @@ final class LinearNode: BufferedNode {
 
 /// BatchNorm2d: batch statistics (summed over all workers) in training, running statistics in
 /// evaluation. Running statistics follow PyTorch: momentum 0.1, unbiased variance.
+///
+/// With `fusedReLU` the node also applies the ReLU that follows it (one pass instead of two;
+/// the backward masks with its own output).
 final class BatchNormNode: BufferedNode {
     let spec: BatchNormSpec
+    let fusedReLU: Bool
     let gamma: UnsafeMutablePointer<Float>
     let beta: UnsafeMutablePointer<Float>
     let gradGamma: UnsafeMutablePointer<Float>
@@ -462,8 +463,9 @@ final class BatchNormNode: BufferedNode {
     private let plane: Int
 
     init(spec: BatchNormSpec, shape: [Int], maxBatch: Int, layout: ParameterLayout,
-         storage: StoragePointers, slot: UnsafeMutablePointer<Double>) {
+         storage: StoragePointers, slot: UnsafeMutablePointer<Double>, fusedReLU: Bool = false) {
         self.spec = spec
+        self.fusedReLU = fusedReLU
         let w = layout.parameter("\(spec.name).weight")!, b = layout.parameter("\(spec.name).bias")!
         gamma = storage.parameters + w.offset
         beta = storage.parameters + b.offset
@@ -512,8 +514,8 @@ final class BatchNormNode: BufferedNode {
                 let scale = gamma[ch] / (runningVar[ch] + spec.eps).squareRoot()
                 let shift = beta[ch] - runningMean[ch] * scale
                 for s in 0..<n {
-                    let src = x + (s * c + ch) * plane, dst = y + (s * c + ch) * plane
-                    for i in 0..<plane { dst[i] = src[i] * scale + shift }
+                    let o = (s * c + ch) * plane
+                    Vec.affine(x + o, y + o, count: plane, scale: scale, shift: shift, relu: fusedReLU)
                 }
             }
             return
@@ -522,7 +524,7 @@ final class BatchNormNode: BufferedNode {
             for ch in 0..<c {
                 var s1 = 0.0, s2 = 0.0
                 for s in 0..<n {
-                    let (a, b) = BatchNormNode.sumAndSquares(x + (s * c + ch) * plane, count: plane)
+                    let (a, b) = Vec.sumAndSquares(x + (s * c + ch) * plane, count: plane)
                     s1 += a; s2 += b
                 }
                 part[ch] = s1
@@ -545,8 +547,8 @@ final class BatchNormNode: BufferedNode {
             let scale = gamma[ch] * invStd[ch]
             let shift = beta[ch] - mean[ch] * scale
             for s in 0..<n {
-                let src = x + (s * c + ch) * plane, dst = y + (s * c + ch) * plane
-                for i in 0..<plane { dst[i] = src[i] * scale + shift }
+                let o = (s * c + ch) * plane
+                Vec.affine(x + o, y + o, count: plane, scale: scale, shift: shift, relu: fusedReLU)
             }
         }
     }
@@ -555,58 +557,39 @@ final class BatchNormNode: BufferedNode {
                            needInputGrad: Bool, context: GraphContext) {
         let c = spec.channels, plane = self.plane
         precondition(context.training, "BatchNormNode: backward needs a training-mode forward")
+        let mask: UnsafePointer<Float>? = fusedReLU ? UnsafePointer(output) : nil
+        // Reduce Σg and Σg·(x − mean) per channel, g = dy (masked by the fused ReLU).
         allReduce(region: 1, context: context) { part in
             for ch in 0..<c {
                 let m = mean[ch]
-                var sdy = 0.0, sdyx = 0.0
+                var sg = 0.0, sgx = 0.0
                 for s in 0..<n {
-                    let g = dy + (s * c + ch) * plane, src = x + (s * c + ch) * plane
-                    var i = 0
-                    while i < plane {
-                        let end = min(i + 256, plane)
-                        var a: Float = 0, b: Float = 0
-                        while i < end { a += g[i]; b += g[i] * (src[i] - m); i += 1 }
-                        sdy += Double(a); sdyx += Double(b)
-                    }
+                    let o = (s * c + ch) * plane
+                    let (a, b) = Vec.normReduction(dy + o, x + o, mask: mask.map { $0 + o }, mean: m, count: plane)
+                    sg += a; sgx += b
                 }
-                part[ch] = sdy
-                part[c + ch] = sdyx * Double(invStd[ch])
-                // This worker's share of dγ = Σ dy·x̂ and dβ = Σ dy.
-                gradBeta[ch] += Float(sdy)
-                gradGamma[ch] += Float(sdyx * Double(invStd[ch]))
+                part[ch] = sg
+                part[c + ch] = sgx
+                // This worker's share of dγ = Σ g·x̂ and dβ = Σ g.
+                gradBeta[ch] += Float(sg)
+                gradGamma[ch] += Float(sgx * Double(invStd[ch]))
             }
         }
         guard needInputGrad else { return }
         let batch = context.synchronize ? context.totalBatch : n
-        let count = Float(batch * plane)
+        let count = Double(batch * plane)
         let dx = gradInput
         for ch in 0..<c {
-            let m = mean[ch], inv = invStd[ch]
-            let meanDy = Float(totals[ch]) / count
-            let meanDyXhat = Float(totals[c + ch]) / count
-            let scale = gamma[ch] * inv
+            // dx = γ·inv·(g − mean(g) − x̂·mean(g·x̂)) = a·g − b − c·(x − mean).
+            let inv = Double(invStd[ch]), gammaInv = Double(gamma[ch]) * inv
+            let a = Float(gammaInv)
+            let b = Float(gammaInv * totals[ch] / count)
+            let cc = Float(gammaInv * inv * inv * totals[c + ch] / count)
             for s in 0..<n {
-                let g = dy + (s * c + ch) * plane, src = x + (s * c + ch) * plane
-                let d = dx + (s * c + ch) * plane
-                for i in 0..<plane {
-                    let xhat = (src[i] - m) * inv
-                    d[i] = scale * (g[i] - meanDy - xhat * meanDyXhat)
-                }
+                let o = (s * c + ch) * plane
+                Vec.normGradient(dy + o, x + o, mask: mask.map { $0 + o }, dx + o, count: plane,
+                                 mean: mean[ch], a: a, b: b, c: cc)
             }
         }
-    }
-
-    /// Σx and Σx² of `count` floats (Float partials over short runs, accumulated in Double).
-    @inline(__always)
-    static func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) {
-        var t1 = 0.0, t2 = 0.0
-        var i = 0
-        while i < count {
-            let end = min(i + 256, count)
-            var a: Float = 0, b: Float = 0
-            while i < end { let v = x[i]; a += v; b += v * v; i += 1 }
-            t1 += Double(a); t2 += Double(b)
-        }
-        return (t1, t2)
     }
 }

@@ -55,10 +55,12 @@ enum Kernels {
 
     /// Unfolds one image `[C, H, W]` into columns: row `(c·k + ky)·k + kx`, column `oy·outW + ox`.
     ///
-    /// Rows are `ld` floats apart, so several images can be unfolded side by side.
+    /// Rows are `ld` floats apart, so several images can be unfolded side by side. For stride-1
+    /// "same" convolutions each row is one contiguous shifted copy plus a few edge zeros.
     static func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        kernel: Int, stride: Int, padding: Int, outH: Int, outW: Int,
                        col: UnsafeMutablePointer<Float>, ld: Int) {
+        let same = stride == 1 && outW == width && outH == height
         for ky in 0..<kernel {
             let (yLo, yHi) = validRange(size: height, outSize: outH, stride: stride, padding: padding, offset: ky)
             for kx in 0..<kernel {
@@ -66,10 +68,24 @@ enum Kernels {
                 for c in 0..<channels {
                     let row = col + ((c * kernel + ky) * kernel + kx) * ld
                     let plane = x + c * height * width
-                    if yLo > 0 { row.update(repeating: 0, count: yLo * outW) }
-                    if yHi < outH { (row + yHi * outW).update(repeating: 0, count: (outH - yHi) * outW) }
-                    if xHi <= xLo {
-                        if yHi > yLo { (row + yLo * outW).update(repeating: 0, count: (yHi - yLo) * outW) }
+                    if yHi <= yLo || xHi <= xLo {
+                        Vec.zero(row, count: outH * outW)
+                        continue
+                    }
+                    if yLo > 0 { Vec.zero(row, count: yLo * outW) }
+                    if yHi < outH { Vec.zero(row + yHi * outW, count: (outH - yHi) * outW) }
+                    if same {
+                        // dst[j] = plane[j + offset] on the valid block, then zero the invalid columns.
+                        let offset = (ky - padding) * width + (kx - padding)
+                        let first = yLo * outW + xLo, last = (yHi - 1) * outW + xHi
+                        Vec.copy(plane + first + offset, row + first, count: last - first)
+                        if xLo > 0 || xHi < outW {
+                            for oy in yLo..<yHi {
+                                let r = row + oy * outW
+                                for ox in 0..<xLo { r[ox] = 0 }
+                                for ox in xHi..<outW { r[ox] = 0 }
+                            }
+                        }
                         continue
                     }
                     for oy in yLo..<yHi {
@@ -77,7 +93,7 @@ enum Kernels {
                         let src = plane + (oy * stride - padding + ky) * width + (kx - padding)
                         for ox in 0..<xLo { dst[ox] = 0 }
                         if stride == 1 {
-                            (dst + xLo).update(from: src + xLo, count: xHi - xLo)
+                            Vec.copy(src + xLo, dst + xLo, count: xHi - xLo)
                         } else {
                             for ox in xLo..<xHi { dst[ox] = src[ox * stride] }
                         }
@@ -88,25 +104,48 @@ enum Kernels {
         }
     }
 
-    /// Folds columns back into an image, accumulating: the adjoint of `im2col`.
+    /// Folds columns back into an image: the adjoint of `im2col`. Overwrites `dx` (`[C, H, W]`).
     ///
-    /// `dx` (`[C, H, W]`) is added to, not overwritten.
-    static func col2im(_ col: UnsafePointer<Float>, ld: Int, channels: Int, height: Int, width: Int,
+    /// `col` is scratch: entries that fall into the padding may be zeroed.
+    static func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, channels: Int, height: Int, width: Int,
                        kernel: Int, stride: Int, padding: Int, outH: Int, outW: Int,
                        dx: UnsafeMutablePointer<Float>) {
+        let same = stride == 1 && outW == width && outH == height && kernel % 2 == 1 && padding == kernel / 2
         for c in 0..<channels {
             let plane = dx + c * height * width
+            if same {
+                // The centre tap covers every pixel once: copy it, then accumulate the others
+                // as contiguous shifted streams (their padding columns zeroed first).
+                Vec.copy(col + ((c * kernel + padding) * kernel + padding) * ld, plane, count: height * width)
+            } else {
+                Vec.zero(plane, count: height * width)
+            }
             for ky in 0..<kernel {
                 let (yLo, yHi) = validRange(size: height, outSize: outH, stride: stride, padding: padding, offset: ky)
+                if yHi <= yLo { continue }
                 for kx in 0..<kernel {
+                    if same && ky == padding && kx == padding { continue }
                     let (xLo, xHi) = validRange(size: width, outSize: outW, stride: stride, padding: padding, offset: kx)
                     if xHi <= xLo { continue }
                     let row = col + ((c * kernel + ky) * kernel + kx) * ld
+                    if same {
+                        if xLo > 0 || xHi < outW {
+                            for oy in yLo..<yHi {
+                                let r = row + oy * outW
+                                for ox in 0..<xLo { r[ox] = 0 }
+                                for ox in xHi..<outW { r[ox] = 0 }
+                            }
+                        }
+                        let offset = (ky - padding) * width + (kx - padding)
+                        let first = yLo * outW + xLo, last = (yHi - 1) * outW + xHi
+                        Vec.accumulate(row + first, into: plane + first + offset, count: last - first)
+                        continue
+                    }
                     for oy in yLo..<yHi {
                         let src = row + oy * outW
                         let dst = plane + (oy * stride - padding + ky) * width + (kx - padding)
                         if stride == 1 {
-                            for ox in xLo..<xHi { dst[ox] += src[ox] }
+                            Vec.accumulate(src + xLo, into: dst + xLo, count: xHi - xLo)
                         } else {
                             for ox in xLo..<xHi { dst[ox * stride] += src[ox] }
                         }
@@ -114,30 +153,5 @@ enum Kernels {
                 }
             }
         }
-    }
-
-    /// `y[i] += x[i]` for `count` elements.
-    @inline(__always)
-    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += x[i] }
-    }
-
-    /// The sum of `count` floats, accumulated in Double.
-    @inline(__always)
-    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var i = 0
-        var total: Double = 0
-        // Float partial sums over short blocks, flushed into Double: fast and accurate enough.
-        while i + 4 <= count {
-            s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
-            i += 4
-            if i & 255 == 0 {
-                total += Double(s0) + Double(s1) + Double(s2) + Double(s3)
-                s0 = 0; s1 = 0; s2 = 0; s3 = 0
-            }
-        }
-        while i < count { s0 += x[i]; i += 1 }
-        return total + Double(s0) + Double(s1) + Double(s2) + Double(s3)
     }
 }

@@ -33,7 +33,10 @@ final class TrainingGraph: @unchecked Sendable {
         func build(_ layers: [LayerSpec], _ start: [Int]) -> SequenceNode {
             var shape = start
             var nodes: [Node] = []
-            for layer in layers {
+            var index = 0
+            while index < layers.count {
+                let layer = layers[index]
+                index += 1
                 let node: Node
                 switch layer {
                 case .conv(let c):
@@ -47,8 +50,11 @@ final class TrainingGraph: @unchecked Sendable {
                 case .batchNorm(let b):
                     let slot = context.shared.slot(batchNormIndex, channels: b.channels)
                     batchNormIndex += 1
+                    // A ReLU right after a BatchNorm is fused into it.
+                    let fuse = index < layers.count && layers[index] == .activation(.relu)
+                    if fuse { index += 1 }
                     node = BatchNormNode(spec: b, shape: shape, maxBatch: maxBatch, layout: layout,
-                                         storage: storage, slot: slot)
+                                         storage: storage, slot: slot, fusedReLU: fuse)
                 case .activation(let kind):
                     node = ActivationNode(kind: kind, shape: shape, maxBatch: maxBatch)
                 case .maxPool(let p), .avgPool(let p):

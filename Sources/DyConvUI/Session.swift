@@ -41,12 +41,15 @@ final class EventInbox: @unchecked Sendable {
     }
 }
 
-/// A cancellation flag shared with a background thread.
+/// A cancellation flag shared with a background thread, which also reports when it is done.
 final class CancelToken: @unchecked Sendable {
     private let lock = NSLock()
-    private var flag = false
-    var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return flag }
-    func cancel() { lock.lock(); flag = true; lock.unlock() }
+    private var cancelled = false
+    private var finished = false
+    var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return finished }
+    func cancel() { lock.lock(); cancelled = true; lock.unlock() }
+    func finish() { lock.lock(); finished = true; lock.unlock() }
 }
 
 /// The visualizer's engine side: owns the opened models and the images, runs the real
@@ -252,7 +255,7 @@ public final class Session {
     }
 
     /// Whether a background job is running (the presenter then polls more often).
-    public var isBusy: Bool { job != nil && !(job!.token.isCancelled) }
+    public var isBusy: Bool { job.map { !$0.token.isCancelled && !$0.token.isFinished } ?? false }
 
     /// Changes the colour mode (the presenter knows it only after the terminal opened).
     public func setColorMode(_ mode: ColorMode) { state.colorMode = mode }
@@ -422,6 +425,7 @@ struct EvaluationJob: Sendable {
     }
 
     func run() {
+        defer { token.finish() }
         let clock = ContinuousClock()
         let start = clock.now
         func elapsedMs() -> Double {

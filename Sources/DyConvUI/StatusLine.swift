@@ -19,10 +19,11 @@ func renderHeader(_ ctx: RenderContext, into grid: inout CellGrid) {
     let cp = s.checkpoint
     var line = " \(cp.name)"
     if s.checkpoints.count > 1 { line += " [\(s.checkpointIndex + 1)/\(s.checkpoints.count) Tab]" }
-    line += " · \(cp.family) · \(cp.routingLabel)"
+    if !cp.name.hasPrefix(cp.family) { line += " · \(cp.family)" }
+    line += " · \(cp.routingLabel)"
     if !cp.isStatic { line += " · \(cp.layers.count) dynamic layers" }
     if let e = s.epoch { line += " · snapshot epoch \(e.epoch)/\(e.epochs)" }
-    else if !cp.epochs.isEmpty { line += " · final (\(cp.epochs.count) snapshots: < >)" }
+    else if !cp.epochs.isEmpty { line += " · \(cp.epochs.count) snapshots < >" }
     let rightText = "\(s.dataset.name): \(s.dataset.count) images "
     let room = r.width - (x - r.x) - rightText.unicodeScalars.count - 1
     x = grid.text(x, r.y, Format.clip(line, max(room, 0)), theme.statusBar)
@@ -59,7 +60,7 @@ func renderStatusLine(_ ctx: RenderContext, into grid: inout CellGrid) {
         right = " " + m + " "
         rightStyle = theme.statusKey
     } else {
-        right = " ? help · q quit "
+        right = r.maxX - x >= 20 ? " ? help · q quit " : " ? help "
         rightStyle = theme.statusBar
     }
     let n = right.unicodeScalars.count

@@ -21,19 +21,19 @@ struct DyConvTUI: ParsableCommand {
         NO_COLOR=1 gives a monochrome rendering.
         """)
 
-    @Argument(help: "Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.")
+    @Argument(help: ArgumentHelp("Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.", valueName: "checkpoint"))
     var checkpoints: [String] = []
 
-    @Option(name: .long, help: "Directory with the Fashion-MNIST test set (t10k-*-idx*-ubyte[.gz]). Default: the bundled 1000-image sample.")
+    @Option(name: .long, help: ArgumentHelp("Directory with the Fashion-MNIST test set (t10k-*-idx*-ubyte[.gz]). Default: the bundled 1000-image sample.", valueName: "dir"))
     var data: String?
 
-    @Option(name: .long, help: "Index of the first image shown (0-based).")
+    @Option(name: .long, help: ArgumentHelp("Index of the first image shown (0-based).", valueName: "n"))
     var index: Int?
 
-    @Option(name: .long, help: "Temperature τ for every dynamic layer at start (default: the trained τ).")
+    @Option(name: .long, help: ArgumentHelp("Temperature τ for every dynamic layer at start (default: the trained τ).", valueName: "t"))
     var tau: Float?
 
-    @Option(name: .long, help: "Number of images (from the first) the dataset view evaluates (default: all).")
+    @Option(name: .long, help: ArgumentHelp("Number of images (from the first) the dataset view evaluates (default: all).", valueName: "n"))
     var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp("Also open a model of this family with seeded random weights (repeatable), e.g. dycnn, dycnn-condconv, dycnn-static; without CHECKPOINT, no bundled checkpoint is opened.", valueName: "family"))

@@ -64,7 +64,7 @@ struct Temperature: ExpressibleByArgument, CustomStringConvertible {
 /// A compact number: 1, 0.5, 2.25, 30.
 func formatNumber(_ v: Float) -> String {
     if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
-    return String(format: "%g", Double(v))
+    return String(format: "%.3g", Double(v))
 }
 
 /// Prints a JSON-encodable value, pretty and key-sorted.

@@ -216,6 +216,15 @@ final class GradientCheckTests: XCTestCase {
         GradientHarness(testDescription(layers, input: (3, 4, 4)), batch: 4, seed: 6).check()
     }
 
+    func testBatchNormFusedWithReLU() {
+        // BatchNorm followed by ReLU is executed as one fused node.
+        let layers: [LayerSpec] = [.batchNorm(BatchNormSpec(name: "bn", channels: 3)), .activation(.relu)]
+        let h = GradientHarness(testDescription(layers, input: (3, 3, 4)), batch: 4, seed: 17)
+        XCTAssertEqual(h.graph.root.nodes.count, 1)
+        XCTAssertTrue((h.graph.root.nodes[0] as? BatchNormNode)?.fusedReLU == true)
+        h.check(samples: 40)
+    }
+
     func testBatchNormEvaluationMode() {
         // Evaluation mode is affine; its forward must use the running statistics.
         let layers: [LayerSpec] = [.batchNorm(BatchNormSpec(name: "bn", channels: 2))]

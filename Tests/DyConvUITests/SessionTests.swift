@@ -126,6 +126,7 @@ final class SessionTests: XCTestCase {
         let (s, _, _) = try Self.session(limit: 40)
         s.handle(.key(.char("d")))
         s.handle(.key(.char("-")))
+        XCTAssertTrue(s.isBusy)
         waitFor(s) { s.state.evaluation?.isFinished == true }
         XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
         s.handle(.key(.char("d")))
