@@ -209,7 +209,11 @@ final class DynamicConvNode: BufferedNode {
     private let gradPi: FloatBuffer      // [N, K]
     private let gradHidden: FloatBuffer  // [N, hidden]
     private let gradPooled: FloatBuffer  // [N, in]
-    private let col: FloatBuffer         // [in·k·k, H'W']
+    private let col: FloatBuffer         // [in·k·k, H'W'] (im2col path)
+    /// The implicit-GEMM path (stride-1 same convolutions), with kernels kept tap-major.
+    private let implicit: ImplicitConv?
+    private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
+    private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
 
     init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
@@ -245,7 +249,11 @@ final class DynamicConvNode: BufferedNode {
         gradPi = FloatBuffer(count: n * k)
         gradHidden = FloatBuffer(count: n * hidden)
         gradPooled = FloatBuffer(count: n * g.inChannels)
-        col = FloatBuffer(count: g.colRows * g.outPlane)
+        let useImplicit = ImplicitConv.applies(spec, g)
+        implicit = useImplicit ? ImplicitConv(g) : nil
+        col = FloatBuffer(count: useImplicit ? 0 : g.colRows * g.outPlane)
+        tapWeights = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
+        tapGradient = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
         super.init(inShape: inShape, outShape: [spec.outChannels, g.outH, g.outW], maxBatch: maxBatch)
     }
 
@@ -268,9 +276,16 @@ final class DynamicConvNode: BufferedNode {
                      beta: 0, c: z, ldc: k)
         for s in 0..<n { for j in 0..<k { z[s * k + j] += fc2Bias[j] } }
         DynamicConvNode.route(z, pi, n: n, k: k, temperature: context.temperature, routing: routing)
-        // Per-sample kernels and biases.
+        // Per-sample kernels (tap-major on the implicit path) and biases.
         let wt = mixed.pointer
-        Kernels.gemm(m: n, n: g.kernelSize, k: k, a: pi, lda: k, b: weight, ldb: g.kernelSize,
+        let bank: UnsafePointer<Float>
+        if let implicit {
+            implicit.toTapMajor(weight, tapWeights.pointer, count: k)
+            bank = UnsafePointer(tapWeights.pointer)
+        } else {
+            bank = UnsafePointer(weight)
+        }
+        Kernels.gemm(m: n, n: g.kernelSize, k: k, a: pi, lda: k, b: bank, ldb: g.kernelSize,
                      beta: 0, c: wt, ldc: g.kernelSize)
         if let bias {
             Kernels.gemm(m: n, n: g.outChannels, k: k, a: pi, lda: k, b: bias, ldb: g.outChannels,
@@ -281,10 +296,15 @@ final class DynamicConvNode: BufferedNode {
         let col = self.col.pointer
         let y = output
         for s in 0..<n {
-            g.im2col(x + s * g.inSize, col, ld: hw)
             let ys = y + s * g.outSize
             let ws = wt + s * g.kernelSize
-            for gi in 0..<g.groups {
+            if let implicit {
+                implicit.loadInput(x + s * g.inSize)
+                implicit.forward(weights: ws, into: ys)
+            } else {
+                g.im2col(x + s * g.inSize, col, ld: hw)
+            }
+            for gi in 0..<g.groups where implicit == nil {
                 Kernels.gemm(m: g.groupOut, n: hw, k: g.groupDepth,
                              a: ws + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
                              b: col + gi * g.groupDepth * hw, ldb: hw,
@@ -330,10 +350,16 @@ final class DynamicConvNode: BufferedNode {
         let pi = attention.pointer, dpi = gradPi.pointer
         // Per sample: dW̃ₙ = dyₙ · colₙᵀ, db̃ₙ = Σ dyₙ, and the convolution path of dxₙ.
         for s in 0..<n {
-            g.im2col(x + s * g.inSize, col, ld: hw)
             let dys = dy + s * g.outSize
             let dws = dwt + s * g.kernelSize
-            for gi in 0..<g.groups {
+            if let implicit {
+                implicit.loadInput(x + s * g.inSize)
+                implicit.loadGradient(dys)
+                implicit.weightGradient(into: dws)
+            } else {
+                g.im2col(x + s * g.inSize, col, ld: hw)
+            }
+            for gi in 0..<g.groups where implicit == nil {
                 Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: hw,
                              a: dys + gi * g.groupOut * hw, lda: hw,
                              b: col + gi * g.groupDepth * hw, ldb: hw,
@@ -343,7 +369,9 @@ final class DynamicConvNode: BufferedNode {
                 let dbs = gradMixedBias.pointer + s * g.outChannels
                 for co in 0..<g.outChannels { dbs[co] = Float(Vec.sum(dys + co * hw, count: hw)) }
             }
-            if needInputGrad {
+            if needInputGrad, let implicit {
+                implicit.inputGradient(weights: wt + s * g.kernelSize, into: gradInput + s * g.inSize)
+            } else if needInputGrad {
                 let ws = wt + s * g.kernelSize
                 for gi in 0..<g.groups {
                     Kernels.gemm(transA: true, m: g.groupDepth, n: hw, k: g.groupOut,
@@ -355,10 +383,19 @@ final class DynamicConvNode: BufferedNode {
             }
         }
         // dWₖ += Σₙ πₙₖ dW̃ₙ and dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ (+ ⟨db̃ₙ, bₖ⟩).
-        Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
-                     beta: 1, c: gradWeight, ldc: g.kernelSize)
-        Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
-                     b: weight, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
+        if let implicit {
+            // Both dW̃ and the kernel bank are tap-major here; convert dW back at the end.
+            Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
+                         beta: 0, c: tapGradient.pointer, ldc: g.kernelSize)
+            implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: k)
+            Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
+                         b: tapWeights.pointer, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
+        } else {
+            Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
+                         beta: 1, c: gradWeight, ldc: g.kernelSize)
+            Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
+                         b: weight, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
+        }
         if let bias, let gradBias {
             let dbt = gradMixedBias.pointer
             Kernels.gemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: dbt, ldb: g.outChannels,
@@ -406,6 +443,147 @@ final class DynamicConvNode: BufferedNode {
             let v = dg[i] * invPlane
             let row = dx + i * plane
             for j in 0..<plane { row[j] += v }
+        }
+    }
+}
+
+/// Per-sample "implicit GEMM" convolution for stride-1, ungrouped, same-size convolutions
+/// (odd kernel, padding = kernel/2): no im2col.
+///
+/// The input is copied into a zero-bordered plane of width `Wp = W + 2p`; on the output grid
+/// of the same width (`H × Wp`, whose last `2p` columns are garbage), tap `(ty, tx)` reads
+/// the padded input at a constant offset `ty·Wp + tx`, so each tap is one GEMM with reduction
+/// length C over a strided view: `y += W_tap [out × C] · x_pad[·, offset …]`. Kernels are kept
+/// tap-major (`[tap][out][C]`). Backward uses the same views; the upstream gradient is laid out
+/// on the padded-width grid with zero garbage columns, so they contribute nothing.
+struct ImplicitConv {
+    let channels, outChannels, height, width, padding, kernel: Int
+    /// Padded width and padded plane size.
+    let paddedWidth, paddedPlane: Int
+    /// Output positions on the padded-width grid (`H × Wp`).
+    let gridSize: Int
+    let taps: Int
+    /// Zero-bordered input `[C, H+2p, W+2p]` (+ slack for the garbage columns' reads).
+    let paddedInput: FloatBuffer
+    /// Output on the padded-width grid `[out, H × Wp]`.
+    let gridOutput: FloatBuffer
+    /// Upstream gradient on the padded-width grid, garbage columns kept at zero.
+    let gridGradient: FloatBuffer
+    /// Input gradient `[C, H+2p, W+2p]` (+ slack).
+    let paddedGradient: FloatBuffer
+
+    /// Whether a convolution can run this way (and profits: with very few input channels each
+    /// tap's GEMM is too thin, and im2col with reduction C·k·k is faster).
+    static func applies(_ spec: ConvSpec, _ g: ConvGeometry) -> Bool {
+        spec.stride == 1 && spec.groups == 1 && spec.kernel % 2 == 1 && spec.padding == spec.kernel / 2
+            && g.outH == g.height && g.outW == g.width && spec.inChannels >= 4
+    }
+
+    init(_ g: ConvGeometry) {
+        channels = g.inChannels; outChannels = g.outChannels
+        height = g.height; width = g.width; padding = g.padding; kernel = g.kernel
+        paddedWidth = width + 2 * padding
+        paddedPlane = (height + 2 * padding) * paddedWidth
+        gridSize = height * paddedWidth
+        taps = kernel * kernel
+        let slack = 2 * padding + 8
+        paddedInput = FloatBuffer(count: channels * paddedPlane + slack)
+        gridOutput = FloatBuffer(count: outChannels * gridSize)
+        gridGradient = FloatBuffer(count: outChannels * gridSize)
+        paddedGradient = FloatBuffer(count: channels * paddedPlane + slack)
+    }
+
+    /// Offset of tap `t` in the padded plane.
+    @inline(__always)
+    func offset(_ t: Int) -> Int { (t / kernel) * paddedWidth + t % kernel }
+
+    /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
+    func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        let size = outChannels * channels * taps
+        for k in 0..<count {
+            let s = src + k * size, d = dst + k * size
+            for o in 0..<outChannels {
+                for c in 0..<channels {
+                    let from = s + (o * channels + c) * taps
+                    for t in 0..<taps { d[(t * outChannels + o) * channels + c] = from[t] }
+                }
+            }
+        }
+    }
+
+    /// Adds `count` tap-major kernels into the `[out][C][tap]` layout.
+    func addFromTapMajor(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        let size = outChannels * channels * taps
+        for k in 0..<count {
+            let s = src + k * size, d = dst + k * size
+            for o in 0..<outChannels {
+                for c in 0..<channels {
+                    let to = d + (o * channels + c) * taps
+                    for t in 0..<taps { to[t] += s[(t * outChannels + o) * channels + c] }
+                }
+            }
+        }
+    }
+
+    /// Copies sample `x` (`[C, H, W]`) into the interior of the padded input.
+    func loadInput(_ x: UnsafePointer<Float>) {
+        let p = paddedInput.pointer
+        for c in 0..<channels {
+            for y in 0..<height {
+                Vec.copy(x + (c * height + y) * width, p + c * paddedPlane + (y + padding) * paddedWidth + padding,
+                         count: width)
+            }
+        }
+    }
+
+    /// `y = conv(x_pad, w)` for one sample, written compactly into `y` (`[out, H, W]`).
+    func forward(weights w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let grid = gridOutput.pointer, xp = paddedInput.pointer
+        for t in 0..<taps {
+            Kernels.gemm(m: outChannels, n: gridSize, k: channels, a: w + t * outChannels * channels, lda: channels,
+                         b: xp + offset(t), ldb: paddedPlane, beta: t == 0 ? 0 : 1, c: grid, ldc: gridSize)
+        }
+        for o in 0..<outChannels {
+            for r in 0..<height {
+                Vec.copy(grid + o * gridSize + r * paddedWidth, y + (o * height + r) * width, count: width)
+            }
+        }
+    }
+
+    /// Copies the upstream gradient `dy` (`[out, H, W]`) onto the padded-width grid.
+    func loadGradient(_ dy: UnsafePointer<Float>) {
+        let g = gridGradient.pointer
+        for o in 0..<outChannels {
+            for r in 0..<height {
+                Vec.copy(dy + (o * height + r) * width, g + o * gridSize + r * paddedWidth, count: width)
+            }
+        }
+    }
+
+    /// dW_tap = dy_grid · x_pad(tap view)ᵀ for one sample (after `loadInput` and `loadGradient`),
+    /// written tap-major into `dw`.
+    func weightGradient(into dw: UnsafeMutablePointer<Float>) {
+        let g = gridGradient.pointer, xp = paddedInput.pointer
+        for t in 0..<taps {
+            Kernels.gemm(transB: true, m: outChannels, n: channels, k: gridSize, a: g, lda: gridSize,
+                         b: xp + offset(t), ldb: paddedPlane, beta: 0,
+                         c: dw + t * outChannels * channels, ldc: channels)
+        }
+    }
+
+    /// dx = Σ_tap w_tapᵀ · dy_grid placed at the tap's offset, written compactly into `dx`.
+    func inputGradient(weights w: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let g = gridGradient.pointer, dp = paddedGradient.pointer
+        Vec.zero(dp, count: paddedGradient.count)
+        for t in 0..<taps {
+            Kernels.gemm(transA: true, m: channels, n: gridSize, k: outChannels, a: w + t * outChannels * channels,
+                         lda: channels, b: g, ldb: gridSize, beta: 1, c: dp + offset(t), ldc: paddedPlane)
+        }
+        for c in 0..<channels {
+            for r in 0..<height {
+                Vec.copy(dp + c * paddedPlane + (r + padding) * paddedWidth + padding, dx + (c * height + r) * width,
+                         count: width)
+            }
         }
     }
 }

@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+#if os(Linux)
+import Synchronization
+#endif
 
 /// A mutex and condition variable pair at stable addresses.
 final class Monitor: @unchecked Sendable {
@@ -27,30 +30,61 @@ final class Monitor: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 
-/// A reusable barrier for a fixed number of threads.
+/// A counter that threads can poll without locking: an atomic on Linux, a mutex elsewhere.
+final class SharedCounter: @unchecked Sendable {
+    #if os(Linux)
+    private let value = Atomic<Int>(0)
+    func load() -> Int { value.load(ordering: .acquiring) }
+    func store(_ v: Int) { value.store(v, ordering: .releasing) }
+    /// Adds `delta` and returns the new value.
+    @discardableResult
+    func add(_ delta: Int) -> Int { value.wrappingAdd(delta, ordering: .acquiringAndReleasing).newValue }
+    #else
+    private let monitor = Monitor()
+    private var value = 0
+    func load() -> Int { monitor.lock(); defer { monitor.unlock() }; return value }
+    func store(_ v: Int) { monitor.lock(); value = v; monitor.unlock() }
+    @discardableResult
+    func add(_ delta: Int) -> Int { monitor.lock(); defer { monitor.unlock() }; value &+= delta; return value }
+    #endif
+}
+
+/// Polls `done` for a short while before a caller falls back to blocking: with one thread
+/// per core, the partner usually arrives within microseconds, and a futex sleep/wake costs
+/// far more than that.
+@inline(__always)
+func spinUntil(_ done: () -> Bool) -> Bool {
+    for _ in 0..<20_000 where done() { return true }
+    return done()
+}
+
+/// A reusable barrier for a fixed number of threads (spins briefly, then blocks).
 ///
-/// Threads arriving at `wait()` block until all `count` have arrived; the barrier then resets
-/// itself for the next use (a generation counter prevents early leavers from racing ahead).
+/// Threads arriving at `wait()` continue when all `count` have arrived; a generation counter
+/// makes it reusable. The last arriver bumps the generation and broadcasts under the lock, and
+/// sleepers re-check the generation under the lock, so no wake-up is lost.
 final class Barrier: @unchecked Sendable {
     let count: Int
     private let monitor = Monitor()
-    private var arrived = 0
-    private var generation = 0
+    private let arrived = SharedCounter()
+    private let generation = SharedCounter()
 
     init(count: Int) { self.count = count }
 
     func wait() {
         if count <= 1 { return }
-        monitor.lock()
-        let myGeneration = generation
-        arrived += 1
-        if arrived == count {
-            arrived = 0
-            generation &+= 1
+        let myGeneration = generation.load()
+        if arrived.add(1) == count {
+            arrived.store(0)
+            generation.add(1)
+            monitor.lock()
             monitor.broadcast()
-        } else {
-            while generation == myGeneration { monitor.wait() }
+            monitor.unlock()
+            return
         }
+        if spinUntil({ generation.load() != myGeneration }) { return }
+        monitor.lock()
+        while generation.load() == myGeneration { monitor.wait() }
         monitor.unlock()
     }
 }
@@ -59,15 +93,16 @@ final class Barrier: @unchecked Sendable {
 ///
 /// `run` executes `body(0)` on the calling thread and `body(1..<count)` on the persistent
 /// workers, and returns when all have finished. With `count == 1` no thread is created.
+/// Hand-over and completion spin briefly before blocking.
 final class WorkerPool: @unchecked Sendable {
     /// The number of workers, including the calling thread.
     let count: Int
     private let monitor = Monitor()
     private let doneMonitor = Monitor()
     private var job: ((Int) -> Void)?
-    private var generation = 0
-    private var pending = 0
-    private var stopping = false
+    private let generation = SharedCounter()
+    private let pending = SharedCounter()
+    private let stopping = SharedCounter()
     private var threads: [pthread_t] = []
 
     private final class Start {
@@ -106,7 +141,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Stops and joins the worker threads.
     func shutdown() {
         monitor.lock()
-        stopping = true
+        stopping.store(1)
         monitor.broadcast()
         monitor.unlock()
         for thread in threads { pthread_join(thread, nil) }
@@ -115,41 +150,44 @@ final class WorkerPool: @unchecked Sendable {
 
     private func workerLoop(_ index: Int) {
         var seen = 0
-        monitor.lock()
         while true {
-            while generation == seen && !stopping { monitor.wait() }
-            if stopping { break }
-            seen = generation
+            if !spinUntil({ generation.load() != seen || stopping.load() != 0 }) {
+                monitor.lock()
+                while generation.load() == seen && stopping.load() == 0 { monitor.wait() }
+                monitor.unlock()
+            }
+            if stopping.load() != 0 { return }
+            seen = generation.load()
+            monitor.lock()
             var body = job
             monitor.unlock()
             body?(index)
             // Release the job before reporting done: `run` requires it not to outlive the call.
             body = nil
-            doneMonitor.lock()
-            pending -= 1
-            if pending == 0 { doneMonitor.broadcast() }
-            doneMonitor.unlock()
-            monitor.lock()
+            if pending.add(-1) == 0 {
+                doneMonitor.lock()
+                doneMonitor.broadcast()
+                doneMonitor.unlock()
+            }
         }
-        monitor.unlock()
     }
 
     /// Runs `body(i)` for every worker index `i` in `0..<count` concurrently and waits for all.
     func run(_ body: (Int) -> Void) {
         if count == 1 || threads.isEmpty { body(0); return }
         withoutActuallyEscaping(body) { escaping in
-            doneMonitor.lock()
-            pending = count - 1
-            doneMonitor.unlock()
+            pending.store(count - 1)
             monitor.lock()
             job = escaping
-            generation &+= 1
+            generation.add(1)
             monitor.broadcast()
             monitor.unlock()
             escaping(0)
-            doneMonitor.lock()
-            while pending > 0 { doneMonitor.wait() }
-            doneMonitor.unlock()
+            if !spinUntil({ pending.load() == 0 }) {
+                doneMonitor.lock()
+                while pending.load() != 0 { doneMonitor.wait() }
+                doneMonitor.unlock()
+            }
             monitor.lock()
             job = nil
             monitor.unlock()

@@ -10,9 +10,14 @@ public struct TrainingBenchmarkResult: Codable, Sendable, Equatable {
     public var threads: Int
     /// Timed steps (after the warm-up steps).
     public var steps: Int
-    /// Training images per second (forward + backward + SGD update + batch assembly).
+    /// Training images per second at the median step time (forward + backward + SGD update +
+    /// batch assembly); robust against other processes competing for the cores.
     public var imagesPerSecond: Double
-    /// Mean wall time of one step, in milliseconds.
+    /// Images per second over all timed steps (total images / total time).
+    public var meanImagesPerSecond: Double
+    /// Images per second of the fastest step.
+    public var bestImagesPerSecond: Double
+    /// Median wall time of one step, in milliseconds.
     public var millisecondsPerStep: Double
 }
 
@@ -36,15 +41,22 @@ public enum TrainingBenchmark {
             return trainer.step()
         }
         for _ in 0..<warmup { _ = one() }
-        var seconds = 0.0, images = 0
+        var times: [Double] = []
+        var images = 0
         for _ in 0..<steps {
             guard let s = one() else { break }
-            seconds += s.seconds
+            times.append(s.seconds)
             images += s.images
         }
+        let sorted = times.sorted()
+        let median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                                           : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+        let perStep = Double(images) / Double(max(times.count, 1))
         return TrainingBenchmarkResult(model: c.model, widths: c.widths, batchSize: c.batchSize, threads: c.threads,
-                                       steps: steps, imagesPerSecond: Double(images) / max(seconds, 1e-9),
-                                       millisecondsPerStep: 1000 * seconds / Double(steps))
+                                       steps: times.count, imagesPerSecond: perStep / max(median, 1e-9),
+                                       meanImagesPerSecond: Double(images) / max(times.reduce(0, +), 1e-9),
+                                       bestImagesPerSecond: perStep / max(sorted.first ?? 0, 1e-9),
+                                       millisecondsPerStep: 1000 * median)
     }
 }
 

@@ -110,6 +110,7 @@ struct TrainCommand: ParsableCommand {
             }
             trainer = try Trainer.resume(path: statePath, train: train, test: test, threads: threads)
             print("resuming \(trainer.config.model) at epoch \(trainer.epoch + 1)/\(trainer.config.epochs)")
+            fflush(nil)
         } else {
             trainer = try Trainer(config: try config(), train: train, test: test)
         }
@@ -137,6 +138,7 @@ struct TrainCommand: ParsableCommand {
                          m.epoch, m.epochs, m.loss, 100 * m.trainAccuracy, 100 * m.testAccuracy, m.temperature,
                          m.learningRate, m.imagesPerSecond, m.trainSeconds, m.evalSeconds)
                   + (entropy.isEmpty ? "" : "  entropy \(entropy)"))
+            fflush(nil)
             let checkpoint = trainer.checkpoint()
             try checkpoint.write(path: out)
             if let snapshots {

@@ -79,9 +79,11 @@ public struct DynamicConv2d: Sendable {
         var z = [Float](repeating: 0, count: n * k)
         x.data.withUnsafeBufferPointer { xp in
             pooled.withUnsafeMutableBufferPointer { gp in
-                for s in 0..<n {
-                    globalAvgPoolSample(xp.baseAddress! + s * c * plane, channels: c, plane: plane,
-                                        y: gp.baseAddress! + s * c)
+                nonisolated(unsafe) let src = xp.baseAddress!, dst = gp.baseAddress!
+                Parallel.forEachChunk(n, maxChunks: n * c * plane >= 100_000 ? Parallel.threads : 1) { _, r in
+                    for s in r {
+                        globalAvgPoolSample(src + s * c * plane, channels: c, plane: plane, y: dst + s * c)
+                    }
                 }
             }
         }
@@ -171,11 +173,11 @@ public struct DynamicConv2d: Sendable {
                             if batchOne && g.isDepthwise {
                                 depthwiseSplitOverChannels(g, x: xp + s * inStride, w: kernelPointer,
                                                            bias: biasPointer, y: ys)
+                                if let act { Activation.apply(act, ys, count: outStride) }
                             } else {
                                 conv2dSample(g, x: xp + s * inStride, w: kernelPointer, bias: biasPointer,
-                                             y: ys, scratch: scratch, allowSplit: batchOne)
+                                             y: ys, scratch: scratch, allowSplit: batchOne, activation: act)
                             }
-                            if let act { Activation.apply(act, ys, count: outStride) }
                         }
                     }
                 }

@@ -79,16 +79,18 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, ch
     }
 }
 
-/// Convolves one sample with one weight tensor: y = conv(x, w) + bias.
+/// Convolves one sample with one weight tensor: y = act(conv(x, w) + bias).
 ///
 /// - x: `[C_in, H, W]`; w: `[C_out, C_in/g, k, k]`; bias: `[C_out]` or nil; y: `[C_out, Ho, Wo]`;
 ///   scratch: at least `g.scratchCount` floats. `allowSplit` lets a large GEMM use all cores
 ///   (only when the caller is not already parallel).
 public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                          bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>?, allowSplit: Bool = false) {
+                         scratch: UnsafeMutablePointer<Float>?, allowSplit: Bool = false,
+                         activation: ActivationKind? = nil) {
     if g.isDepthwise {
         depthwiseConv2dSample(g, x: x, w: w, bias: bias, y: y)
+        if let activation { Activation.apply(activation, y, count: g.outChannels * g.outPixels) }
         return
     }
     let np = g.outPixels
@@ -106,12 +108,19 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
         sgemmSplittingColumns(m: g.groupOut, n: np, k: g.columnRows, a: wg, lda: g.columnRows,
                               b: cols, ldb: np, c: yg, ldc: np, allowSplit: allowSplit)
     }
-    if let bias {
-        for o in 0..<g.outChannels {
-            let b = bias[o]
-            if b == 0 { continue }
-            let row = y + o * np
-            for i in 0..<np { row[i] += b }
+    // Bias and activation in one pass over the output.
+    for o in 0..<g.outChannels {
+        let b = bias?[o] ?? 0
+        let row = y + o * np
+        switch activation {
+        case .none: if b != 0 { for i in 0..<np { row[i] += b } }
+        case .relu?: for i in 0..<np { row[i] = max(row[i] + b, 0) }
+        case .relu6?: for i in 0..<np { row[i] = min(max(row[i] + b, 0), 6) }
+        case .hardswish?:
+            for i in 0..<np {
+                let v = row[i] + b
+                row[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+            }
         }
     }
 }
