@@ -212,6 +212,8 @@ final class DynamicConvNode: BufferedNode {
     private let col: FloatBuffer         // [in·k·k, H'W'] (im2col path)
     /// The implicit-GEMM path (stride-1 same convolutions), with kernels kept tap-major.
     private let implicit: ImplicitConv?
+    /// Whether this layer runs the implicit-GEMM path (otherwise im2col + GEMM).
+    var usesImplicitGEMM: Bool { implicit != nil }
     private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
     private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
 

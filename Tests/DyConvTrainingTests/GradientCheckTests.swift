@@ -205,8 +205,12 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testDynamicConvolutionSoftmax() {
-        let layers = [dynamicConv("d", 3, 4, bias: true, kernels: 3, hidden: 4, fc1Bias: true)]
-        GradientHarness(testDescription(layers, input: (3, 5, 5)), batch: 3, seed: 3, temperature: 0.7).check()
+        for inChannels in [3, 4] {   // im2col path below 4 input channels, implicit GEMM from 4
+            let layers = [dynamicConv("d", inChannels, 4, bias: true, kernels: 3, hidden: 4, fc1Bias: true)]
+            let h = GradientHarness(testDescription(layers, input: (inChannels, 5, 5)), batch: 3, seed: 3, temperature: 0.7)
+            XCTAssertEqual(h.graph.dynamicNodes[0].usesImplicitGEMM, inChannels >= 4)
+            h.check()
+        }
     }
 
     func testDynamicConvolutionStridedGroupedHighTemperature() {
@@ -216,21 +220,23 @@ final class GradientCheckTests: XCTestCase {
 
     func testDynamicConvolutionPathsAgree() {
         // Implicit-GEMM path (stride-1 same: 1×1, 3×3, 5×5) and im2col path (valid padding).
-        let cases: [(LayerSpec, (Int, Int, Int))] = [
-            (dynamicConv("d", 3, 5, kernel: 1, padding: 0, bias: true, kernels: 2, hidden: 3), (3, 4, 3)),
-            (dynamicConv("d", 2, 3, kernel: 5, padding: 2, kernels: 3, hidden: 3), (2, 6, 5)),
-            (dynamicConv("d", 2, 3, kernel: 3, padding: 0, bias: true, kernels: 3, hidden: 3), (2, 5, 6)),
+        let cases: [(LayerSpec, (Int, Int, Int), implicit: Bool)] = [
+            (dynamicConv("d", 4, 5, kernel: 1, padding: 0, bias: true, kernels: 2, hidden: 3), (4, 4, 3), true),
+            (dynamicConv("d", 4, 3, kernel: 5, padding: 2, kernels: 3, hidden: 3), (4, 6, 5), true),
+            (dynamicConv("d", 4, 3, kernel: 3, padding: 0, bias: true, kernels: 3, hidden: 3), (4, 5, 6), false),
         ]
-        for (layer, input) in cases {
+        for (layer, input, implicit) in cases {
             let d = testDescription([layer], input: input)
             XCTAssertNoThrow(try d.validate())
-            GradientHarness(d, batch: 3, seed: 18, temperature: 0.9).check()
+            let h = GradientHarness(d, batch: 3, seed: 18, temperature: 0.9)
+            XCTAssertEqual(h.graph.dynamicNodes[0].usesImplicitGEMM, implicit)
+            h.check()
         }
     }
 
     func testCondConvSigmoidRouting() {
-        let layers = [dynamicConv("d", 3, 3, bias: true, routing: .sigmoid, kernels: 3, hidden: 4)]
-        GradientHarness(testDescription(layers, input: (3, 4, 5)), batch: 3, seed: 5, temperature: 1.5).check()
+        let layers = [dynamicConv("d", 4, 3, bias: true, routing: .sigmoid, kernels: 3, hidden: 4)]
+        GradientHarness(testDescription(layers, input: (4, 4, 5)), batch: 3, seed: 5, temperature: 1.5).check()
     }
 
     func testBatchNormTrainingMode() {
