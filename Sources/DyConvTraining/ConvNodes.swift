@@ -48,10 +48,11 @@ struct ConvGeometry {
     }
 }
 
-/// A static convolution via im2col + SGEMM.
+/// A static convolution: implicit GEMM per sample for stride-1 same convolutions on feature
+/// maps large enough to keep those GEMMs wide, im2col + SGEMM otherwise.
 ///
-/// Samples are processed in chunks whose unfolded inputs sit side by side, so the GEMMs are
-/// wide even for small feature maps (`[out/g, in/g·k·k] × [in/g·k·k, chunk·H'W']`).
+/// On the im2col path samples are processed in chunks whose unfolded inputs sit side by side,
+/// so the GEMMs are wide even for small feature maps (`[out/g, in/g·k·k] × [in/g·k·k, chunk·H'W']`).
 final class ConvNode: BufferedNode {
     let spec: ConvSpec
     let geometry: ConvGeometry
@@ -66,10 +67,24 @@ final class ConvNode: BufferedNode {
 
     /// Output columns a chunk aims for (wide enough for efficient GEMMs, small enough for cache).
     static let targetColumns = 1024
+    /// The BatchNorm right after this convolution, which takes its batch statistics from here.
+    var statisticsConsumer: BatchNormNode?
+    /// The implicit-GEMM path, with the kernel and its gradient kept tap-major.
+    private let implicit: ImplicitConv?
+    private let tapWeights: FloatBuffer
+    private let tapGradient: FloatBuffer
+    /// Whether this layer runs the implicit-GEMM path.
+    var usesImplicitGEMM: Bool { implicit != nil }
+    /// Smallest output plane for the per-sample implicit path (below, batched im2col GEMMs win).
+    static let implicitMinimumPlane = 100
 
     init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
         geometry = ConvGeometry(spec: spec, inShape: inShape)
+        let useImplicit = ImplicitConv.applies(spec, geometry) && geometry.outPlane >= ConvNode.implicitMinimumPlane
+        implicit = useImplicit ? ImplicitConv(geometry) : nil
+        tapWeights = FloatBuffer(count: useImplicit ? geometry.kernelSize : 0)
+        tapGradient = FloatBuffer(count: useImplicit ? geometry.kernelSize : 0)
         let w = layout.parameter("\(spec.name).weight")!
         weight = storage.parameters + w.offset
         gradWeight = storage.gradients + w.offset
@@ -80,8 +95,8 @@ final class ConvNode: BufferedNode {
             bias = nil
             gradBias = nil
         }
-        chunk = max(1, min(maxBatch, ConvNode.targetColumns / max(geometry.outPlane, 1)))
-        col = FloatBuffer(count: geometry.colRows * chunk * geometry.outPlane)
+        chunk = useImplicit ? 1 : max(1, min(maxBatch, ConvNode.targetColumns / max(geometry.outPlane, 1)))
+        col = FloatBuffer(count: useImplicit ? 0 : geometry.colRows * chunk * geometry.outPlane)
         staging = FloatBuffer(count: chunk > 1 ? geometry.outChannels * chunk * geometry.outPlane : 0)
         super.init(inShape: inShape, outShape: [spec.outChannels, geometry.outH, geometry.outW], maxBatch: maxBatch)
     }
@@ -91,6 +106,24 @@ final class ConvNode: BufferedNode {
         let hw = g.outPlane
         let y = output
         let col = self.col.pointer
+        let statistics = context.training ? statisticsConsumer : nil
+        statistics?.resetStatistics()
+        if let implicit {
+            implicit.toTapMajor(weight, tapWeights.pointer, count: 1)
+            for s in 0..<n {
+                let ys = y + s * g.outSize
+                implicit.loadInput(x + s * g.inSize)
+                implicit.forward(weights: tapWeights.pointer, into: ys)
+                if let bias {
+                    for co in 0..<g.outChannels {
+                        let row = ys + co * hw, b = bias[co]
+                        for i in 0..<hw { row[i] += b }
+                    }
+                }
+                statistics?.accumulateStatistics(ys)
+            }
+            return
+        }
         var start = 0
         while start < n {
             let s = min(chunk, n - start)
@@ -115,6 +148,7 @@ final class ConvNode: BufferedNode {
                         for i in 0..<hw { row[i] += b }
                     }
                 }
+                statistics?.accumulateStatistics(dst)
             }
             start += s
         }
@@ -131,6 +165,19 @@ final class ConvNode: BufferedNode {
                     gradBias[co] += Float(Vec.sum(dy + s * g.outSize + co * hw, count: hw))
                 }
             }
+        }
+        if let implicit {
+            tapGradient.zero()
+            for s in 0..<n {
+                implicit.loadInput(x + s * g.inSize)
+                implicit.loadGradient(dy + s * g.outSize)
+                implicit.weightGradient(into: tapGradient.pointer, accumulate: true)
+                if needInputGrad {
+                    implicit.inputGradient(weights: tapWeights.pointer, into: gradInput + s * g.inSize)
+                }
+            }
+            implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: 1)
+            return
         }
         var start = 0
         while start < n {
@@ -214,6 +261,11 @@ final class DynamicConvNode: BufferedNode {
     private let implicit: ImplicitConv?
     /// Whether this layer runs the implicit-GEMM path (otherwise im2col + GEMM).
     var usesImplicitGEMM: Bool { implicit != nil }
+    /// The BatchNorm right after this convolution, which takes its batch statistics from here.
+    var statisticsConsumer: BatchNormNode?
+    /// The BatchNorm right before this convolution, whose recorded plane means are this
+    /// layer's global average pooling.
+    var meansProducer: BatchNormNode?
     private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
     private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
 
@@ -264,8 +316,12 @@ final class DynamicConvNode: BufferedNode {
         let plane = g.height * g.width
         let gp = pooled.pointer, h = hiddenAct.pointer, z = logits.pointer, pi = attention.pointer
         // Attention branch.
-        let invPlane = 1 / Float(plane)
-        for i in 0..<(n * g.inChannels) { gp[i] = Float(Vec.sum(x + i * plane, count: plane)) * invPlane }
+        if let meansProducer {
+            gp.update(from: meansProducer.channelMeans.pointer, count: n * g.inChannels)
+        } else {
+            let invPlane = 1 / Float(plane)
+            for i in 0..<(n * g.inChannels) { gp[i] = Float(Vec.sum(x + i * plane, count: plane)) * invPlane }
+        }
         Kernels.gemm(transB: true, m: n, n: hid, k: g.inChannels, a: gp, lda: g.inChannels,
                      b: fc1, ldb: g.inChannels, beta: 0, c: h, ldc: hid)
         for s in 0..<n {
@@ -297,6 +353,8 @@ final class DynamicConvNode: BufferedNode {
         let hw = g.outPlane
         let col = self.col.pointer
         let y = output
+        let statistics = context.training ? statisticsConsumer : nil
+        statistics?.resetStatistics()
         for s in 0..<n {
             let ys = y + s * g.outSize
             let ws = wt + s * g.kernelSize
@@ -320,6 +378,7 @@ final class DynamicConvNode: BufferedNode {
                     for i in 0..<hw { row[i] += b }
                 }
             }
+            statistics?.accumulateStatistics(ys)
         }
     }
 
@@ -563,12 +622,12 @@ struct ImplicitConv {
     }
 
     /// dW_tap = dy_grid · x_pad(tap view)ᵀ for one sample (after `loadInput` and `loadGradient`),
-    /// written tap-major into `dw`.
-    func weightGradient(into dw: UnsafeMutablePointer<Float>) {
+    /// written (or with `accumulate`, added) tap-major into `dw`.
+    func weightGradient(into dw: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         let g = gridGradient.pointer, xp = paddedInput.pointer
         for t in 0..<taps {
             Kernels.gemm(transB: true, m: outChannels, n: channels, k: gridSize, a: g, lda: gridSize,
-                         b: xp + offset(t), ldb: paddedPlane, beta: 0,
+                         b: xp + offset(t), ldb: paddedPlane, beta: accumulate ? 1 : 0,
                          c: dw + t * outChannels * channels, ldc: channels)
         }
     }

@@ -461,6 +461,17 @@ final class BatchNormNode: BufferedNode {
     private let local: UnsafeMutablePointer<Double>
     private let slot: UnsafeMutablePointer<Double>
     private let plane: Int
+    /// Whether the producing convolution accumulates this batch's Σx and Σx² per channel, sample
+    /// by sample while each output is in cache (`accumulateStatistics`), so that the forward pass
+    /// skips its own statistics pass. The additions happen in the same order, so the result is
+    /// bit-identical either way.
+    var statisticsFromProducer = false
+    private let pendingStatistics: UnsafeMutablePointer<Double>
+    /// Whether to record the mean of every output plane (`channelMeans`), which a following
+    /// dynamic convolution uses as its global average pooling.
+    var providesChannelMeans = false
+    /// Mean of each output plane of the last forward, `[n, C]` (when `providesChannelMeans`).
+    let channelMeans: FloatBuffer
 
     init(spec: BatchNormSpec, shape: [Int], maxBatch: Int, layout: ParameterLayout,
          storage: StoragePointers, slot: UnsafeMutablePointer<Double>, fusedReLU: Bool = false) {
@@ -480,11 +491,38 @@ final class BatchNormNode: BufferedNode {
         local = .allocate(capacity: 2 * c); local.initialize(repeating: 0, count: 2 * c)
         self.slot = slot
         plane = shape.dropFirst().reduce(1, *)
+        pendingStatistics = .allocate(capacity: 2 * c)
+        pendingStatistics.initialize(repeating: 0, count: 2 * c)
+        channelMeans = FloatBuffer(count: maxBatch * c)
         super.init(inShape: shape, outShape: shape, maxBatch: maxBatch)
     }
 
     deinit {
         mean.deallocate(); invStd.deallocate(); totals.deallocate(); local.deallocate()
+        pendingStatistics.deallocate()
+    }
+
+    /// Starts a batch of `accumulateStatistics` calls.
+    func resetStatistics() {
+        pendingStatistics.update(repeating: 0, count: 2 * spec.channels)
+    }
+
+    /// Adds one sample's per-channel Σx and Σx² (`x` is `[C, plane]`); samples must come in order.
+    func accumulateStatistics(_ x: UnsafePointer<Float>) {
+        let c = spec.channels
+        for ch in 0..<c {
+            let (a, b) = Vec.sumAndSquares(x + ch * plane, count: plane)
+            pendingStatistics[ch] += a
+            pendingStatistics[c + ch] += b
+        }
+    }
+
+    /// Records the mean of output plane `index` (= sample · C + channel) right after writing it.
+    @inline(__always)
+    private func recordMean(_ y: UnsafePointer<Float>, index: Int) {
+        if providesChannelMeans {
+            channelMeans.pointer[index] = Float(Vec.sum(y, count: plane)) * (1 / Float(plane))
+        }
     }
 
     /// Fills this worker's partial sums via `fill` and leaves the sums over all workers in
@@ -516,11 +554,16 @@ final class BatchNormNode: BufferedNode {
                 for s in 0..<n {
                     let o = (s * c + ch) * plane
                     Vec.affine(x + o, y + o, count: plane, scale: scale, shift: shift, relu: fusedReLU)
+                    recordMean(y + o, index: s * c + ch)
                 }
             }
             return
         }
         allReduce(region: 0, context: context) { part in
+            if statisticsFromProducer {
+                part.update(from: pendingStatistics, count: 2 * c)
+                return
+            }
             for ch in 0..<c {
                 var s1 = 0.0, s2 = 0.0
                 for s in 0..<n {
@@ -549,6 +592,7 @@ final class BatchNormNode: BufferedNode {
             for s in 0..<n {
                 let o = (s * c + ch) * plane
                 Vec.affine(x + o, y + o, count: plane, scale: scale, shift: shift, relu: fusedReLU)
+                recordMean(y + o, index: s * c + ch)
             }
         }
     }

@@ -23,8 +23,10 @@ final class TrainingGraph: @unchecked Sendable {
     let gradLogits: FloatBuffer
 
     /// Builds the graph. The description must validate; `storage` must follow `layout`.
+    /// - Parameter fusion: whether adjacent convolution/BatchNorm pairs share work (statistics
+    ///   and global average pooling computed while data is in cache); results are bit-identical.
     init(description: ModelDescription, layout: ParameterLayout, storage: StoragePointers,
-         maxBatch: Int, context: GraphContext) {
+         maxBatch: Int, context: GraphContext, fusion: Bool = true) {
         self.description = description
         self.context = context
         self.maxBatch = maxBatch
@@ -76,6 +78,18 @@ final class TrainingGraph: @unchecked Sendable {
                 }
                 nodes.append(node)
                 shape = node.outShape
+            }
+            if fusion {
+                for (a, b) in zip(nodes, nodes.dropFirst()) {
+                    if let bn = b as? BatchNormNode {
+                        if let conv = a as? ConvNode { conv.statisticsConsumer = bn; bn.statisticsFromProducer = true }
+                        if let conv = a as? DynamicConvNode { conv.statisticsConsumer = bn; bn.statisticsFromProducer = true }
+                    }
+                    if let bn = a as? BatchNormNode, let conv = b as? DynamicConvNode {
+                        bn.providesChannelMeans = true
+                        conv.meansProducer = bn
+                    }
+                }
             }
             if nodes.isEmpty {
                 // An empty body behaves as the identity; represent it by a no-op activation-free copy.

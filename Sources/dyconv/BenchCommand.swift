@@ -1,5 +1,7 @@
 import ArgumentParser
+import DyConvData
 import DyConvEngine
+import DyConvTraining
 import Foundation
 
 /// `dyconv bench`: forward latency, throughput and GFLOP/s, with the machine's sgemm peak.
@@ -29,6 +31,21 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip the sgemm peak measurement.")
     var noPeak = false
 
+    @Flag(name: .long, help: "Also measure training speed (images/s of SGD steps) of dycnn models.")
+    var train = false
+
+    @Flag(name: .long, help: "Skip the forward measurements (e.g. with --train).")
+    var noForward = false
+
+    @Option(name: .long, parsing: .upToNextOption, help: "dycnn widths for --train, as one comma-separated list per model (e.g. 16,32,64 8,16,32).")
+    var trainWidths: [String] = ["16,32,64", "8,16,32"]
+
+    @Option(name: .long, help: "Batch size for --train.")
+    var trainBatch: Int = 128
+
+    @Option(name: .long, help: "Timed steps for --train.")
+    var trainSteps: Int = 20
+
     @Flag(name: .long, help: "Print the results as JSON.")
     var json = false
 
@@ -43,7 +60,7 @@ struct BenchCommand: ParsableCommand {
         let medianMilliseconds: Double, minMilliseconds: Double, imagesPerSecond: Double, gflops: Double
     }
     struct Report: Encodable {
-        let threads: Int, sgemmPeakGflops: Double?, results: [Row]
+        let threads: Int, sgemmPeakGflops: Double?, results: [Row], train: [TrainingBenchmarkResult]
     }
 
     func run() throws {
@@ -56,7 +73,7 @@ struct BenchCommand: ParsableCommand {
             if !json { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", Parallel.threads, peak!)) }
         }
         var rows: [Row] = []
-        for (name, d) in zip(model, descriptions) {
+        for (name, d) in zip(model, descriptions) where !noForward {
             let m = Model.seededRandom(d, seed: 1)
             let macs = d.multiplyAdds()
             if !json {
@@ -92,7 +109,24 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
-        if json { try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak, results: rows)) }
+        var trainRows: [TrainingBenchmarkResult] = []
+        if train {
+            let data = FashionMNIST.isAvailable(.train) ? try FashionMNIST.load(.train) : try FashionMNIST.loadSample()
+            for spec in trainWidths {
+                let widths = spec.split(separator: ",").compactMap { Int($0) }
+                guard widths.count == 3 else { throw CLIError("--train-widths '\(spec)' is not three comma-separated integers") }
+                var config = TrainingConfig()
+                config.model = "dycnn"; config.widths = widths; config.batchSize = trainBatch
+                config.threads = Parallel.threads
+                let r = try TrainingBenchmark.measure(config: config, train: data, steps: trainSteps)
+                trainRows.append(r)
+                if !json {
+                    print("train dycnn \(widths.map(String.init).joined(separator: "/")): batch \(trainBatch), "
+                          + String(format: "median step %.1f ms, %.0f images/s", r.millisecondsPerStep, r.imagesPerSecond))
+                }
+            }
+        }
+        if json { try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak, results: rows, train: trainRows)) }
     }
 
     /// Median GFLOP/s of a 2048³ sgemm split over the engine's threads.

@@ -20,7 +20,7 @@ final class GradientHarness {
     let useCrossEntropy: Bool
 
     init(_ description: ModelDescription, batch: Int, seed: UInt64, training: Bool = true,
-         temperature: Float = 1, crossEntropy: Bool = false, inputScale: Float = 1) {
+         temperature: Float = 1, crossEntropy: Bool = false, inputScale: Float = 1, fusion: Bool = true) {
         self.description = description
         layout = ParameterLayout(description)
         parameters = FloatBuffer(count: layout.parameterCount)
@@ -48,7 +48,7 @@ final class GradientHarness {
         let storage = StoragePointers(parameters: parameters.pointer, buffers: buffers.pointer,
                                       gradients: gradients.pointer)
         graph = TrainingGraph(description: description, layout: layout, storage: storage, maxBatch: batch,
-                              context: GraphContext(worker: 0, shared: shared))
+                              context: GraphContext(worker: 0, shared: shared), fusion: fusion)
         graph.context.training = training
         graph.context.temperature = temperature
         graph.context.totalBatch = batch
@@ -194,6 +194,17 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testStaticConvolutionImplicitPath() {
+        // Stride-1 same convolutions on planes of ≥ 100 positions with ≥ 4 input channels.
+        for (spec, input) in [(ConvSpec(name: "c", inChannels: 4, outChannels: 3, kernel: 3, padding: 1, bias: true), (4, 10, 11)),
+                              (ConvSpec(name: "c", inChannels: 5, outChannels: 2, kernel: 1, padding: 0), (5, 10, 10))] {
+            let d = testDescription([.conv(spec)], input: input)
+            let h = GradientHarness(d, batch: 2, seed: 21)
+            XCTAssertTrue((h.graph.root.nodes[0] as! ConvNode).usesImplicitGEMM)
+            h.check()
+        }
+    }
+
     func testStaticConvolutionChunksMatchPerSample() {
         // Many samples of a small map: the chunked path (several samples per GEMM) must agree
         // with finite differences too.
@@ -207,7 +218,7 @@ final class GradientCheckTests: XCTestCase {
     func testDynamicConvolutionSoftmax() {
         for inChannels in [3, 4] {   // im2col path below 4 input channels, implicit GEMM from 4
             let layers = [dynamicConv("d", inChannels, 4, bias: true, kernels: 3, hidden: 4, fc1Bias: true)]
-            let h = GradientHarness(testDescription(layers, input: (inChannels, 5, 5)), batch: 3, seed: 3, temperature: 0.7)
+            let h = GradientHarness(testDescription(layers, input: (inChannels, 5, 5)), batch: 3, seed: 30 + UInt64(inChannels), temperature: 0.7)
             XCTAssertEqual(h.graph.dynamicNodes[0].usesImplicitGEMM, inChannels >= 4)
             h.check()
         }
@@ -345,6 +356,33 @@ final class GradientCheckTests: XCTestCase {
         let d = testDescription(layers, input: (1, 8, 8))
         XCTAssertNoThrow(try d.validate())
         GradientHarness(d, batch: 4, seed: 15, temperature: 2, crossEntropy: true).check(samples: 12)
+    }
+
+    /// Fusing statistics and pooling across adjacent conv/BatchNorm nodes changes nothing.
+    func testFusionIsBitIdentical() {
+        let layers: [LayerSpec] = [
+            .conv(ConvSpec(name: "stem.conv", inChannels: 1, outChannels: 4, kernel: 3, padding: 1, bias: true)),
+            .batchNorm(BatchNormSpec(name: "stem.bn", channels: 4)), .activation(.relu),
+            dynamicConv("a.conv", 4, 6, kernels: 3, hidden: 4),
+            .batchNorm(BatchNormSpec(name: "a.bn", channels: 6)), .activation(.relu),
+            dynamicConv("b.conv", 6, 6, stride: 2, bias: true, kernels: 2, hidden: 4),
+            .batchNorm(BatchNormSpec(name: "b.bn", channels: 6)),
+            .globalAvgPool,
+            .linear(LinearSpec(name: "fc", inFeatures: 6, outFeatures: 3)),
+        ]
+        let d = testDescription(layers, input: (1, 6, 6))
+        for training in [true, false] {
+            let fused = GradientHarness(d, batch: 5, seed: 19, training: training, crossEntropy: true)
+            let plain = GradientHarness(d, batch: 5, seed: 19, training: training, crossEntropy: true, fusion: false)
+            XCTAssertTrue(fused.graph.dynamicNodes.allSatisfy { $0.meansProducer != nil })
+            XCTAssertTrue(plain.graph.dynamicNodes.allSatisfy { $0.meansProducer == nil })
+            XCTAssertEqual(fused.loss(), plain.loss())
+            if training {
+                let a = fused.analytic(), b = plain.analytic()
+                XCTAssertEqual(a.parameters, b.parameters)
+                XCTAssertEqual(a.input, b.input)
+            }
+        }
     }
 
     /// A deliberately wrong gradient must be caught: the check is able to fail.

@@ -278,7 +278,12 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(metrics.epoch, 1)
             XCTAssertTrue(metrics.loss.isFinite)
             XCTAssertEqual(metrics.layers.count, model == "dycnn-static" ? 0 : 6)
-            XCTAssertNoThrow(try trainer.checkpoint().makeModel())
+            // The engine's inference forward on the checkpoint equals the training graph's
+            // evaluation-mode forward on the real 28×28 geometry.
+            let engine = try trainer.checkpoint().makeModel()
+            let input = test.batch(Array(0..<12), normalization: trainer.description.normalization)
+            let ours = trainer.evaluationLogits(input, temperature: trainer.temperature)
+            XCTAssertLessThan(engine.forward(input).logits.maxAbsDifference(ours), 1e-4, model)
         }
     }
 

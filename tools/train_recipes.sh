@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Trains the shipped dycnn checkpoints, or a sweep of recipe variants, with `dyconv train`.
+#
+#   tools/train_recipes.sh shipped [OUT_DIR]   dynamic (+ per-epoch snapshots), static, CondConv
+#   tools/train_recipes.sh sweep   [OUT_DIR]   recipe variants of the dynamic model (see below)
+#   tools/train_recipes.sh list                print the commands without running them
+#
+# OUT_DIR defaults to assets/ for `shipped` and /tmp/dyconv-sweep for `sweep`. Every run writes
+# NAME.safetensors, NAME.safetensors.state and NAME.log (the per-epoch lines); a run whose
+# checkpoint already has all epochs is skipped, a stopped one is resumed (--resume), so the script
+# can be interrupted and restarted. Extra arguments after OUT_DIR are passed to every run
+# (e.g. --threads 2 --data /usr/share/datasets/fashion-mnist).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DYCONV=${DYCONV:-.build/release/dyconv}
+mode=${1:-list}
+shift || true
+
+# name|arguments
+shipped_runs=(
+  "dycnn-dynamic|--model dycnn --epochs 14 --snapshots @OUT@/dycnn-dynamic-snapshots"
+  "dycnn-static|--model dycnn-static --epochs 14"
+  "dycnn-condconv|--model dycnn-condconv --epochs 14"
+)
+
+# The levers of the issue: final τ, annealing length, attention LR multiplier, widths, epochs, K.
+sweep_runs=(
+  "base|--model dycnn --epochs 14"
+  "tau-end-0.5|--model dycnn --epochs 14 --tau-end 0.5"
+  "tau-end-0.3|--model dycnn --epochs 14 --tau-end 0.3"
+  "tau-epochs-5|--model dycnn --epochs 14 --tau-epochs 5"
+  "attn-lr-1|--model dycnn --epochs 14 --attention-lr 1"
+  "attn-lr-10|--model dycnn --epochs 14 --attention-lr 10"
+  "small|--model dycnn --epochs 14 --widths 8 16 32"
+  "small-static|--model dycnn-static --epochs 14 --widths 8 16 32"
+  "k8|--model dycnn --epochs 14 --kernels 8"
+  "epochs-20|--model dycnn --epochs 20 --tau-epochs 3"
+  "static|--model dycnn-static --epochs 14"
+  "condconv|--model dycnn-condconv --epochs 14"
+)
+
+case "$mode" in
+  shipped) runs=("${shipped_runs[@]}"); out=${1:-assets} ;;
+  sweep) runs=("${sweep_runs[@]}"); out=${1:-/tmp/dyconv-sweep} ;;
+  list)
+    for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
+    for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
+    exit 0 ;;
+  *) echo "usage: $0 shipped|sweep|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
+esac
+shift || true
+extra=("$@")
+
+# Whether a training state file (see docs/TRAINING.md) has finished all its epochs.
+state_complete() {
+  python3 - "$1" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    if f.read(8) != b"DYCONVTS":
+        sys.exit(1)
+    (length,) = struct.unpack("<Q", f.read(8))
+    header = json.loads(f.read(length))
+sys.exit(0 if header["counters"]["epoch"] >= header["config"]["epochs"] else 1)
+PY
+}
+
+[ -x "$DYCONV" ] || { echo "error: $DYCONV not found; run 'swift build -c release' first" >&2; exit 1; }
+mkdir -p "$out"
+
+for r in "${runs[@]}"; do
+  name=${r%%|*}
+  args=${r#*|}
+  args=${args//@OUT@/$out}
+  ckpt="$out/$name.safetensors"
+  log="$out/$name.log"
+  resume=()
+  if [ -f "$ckpt.state" ]; then
+    if [ -f "$ckpt" ] && state_complete "$ckpt.state"; then
+      echo "== $name: complete, skipped"
+      continue
+    fi
+    resume=(--resume)
+  fi
+  echo "== $name: $DYCONV train --out $ckpt $args ${resume[*]} ${extra[*]}"
+  start=$(date +%s)
+  # shellcheck disable=SC2086  # $args is a list of words on purpose
+  "$DYCONV" train --out "$ckpt" $args "${resume[@]}" "${extra[@]}" 2>&1 | tee -a "$log"
+  echo "== $name: $(( $(date +%s) - start )) s" | tee -a "$log"
+done
