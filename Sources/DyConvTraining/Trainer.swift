@@ -201,6 +201,7 @@ public final class Trainer {
                 guard t.shape == entry.shape else {
                     throw TrainingError("tensor '\(entry.name)' has shape \(t.shape), the model needs \(entry.shape)")
                 }
+                guard t.isFinite else { throw TrainingError("tensor '\(entry.name)' has non-finite values") }
                 t.data.withUnsafeBufferPointer {
                     (storage.pointer + entry.offset).update(from: $0.baseAddress!, count: entry.count)
                 }
@@ -418,7 +419,7 @@ public final class Trainer {
     @discardableResult
     public func finishEpoch() -> EpochMetrics {
         let began = ContinuousClock.now
-        let evaluation = evaluate(test)
+        let evaluation = evaluateCompatible(test)
         let evalSeconds = Trainer.seconds(since: began)
         let images = max(counters.epochImages, 1)
         let metrics = EpochMetrics(
@@ -454,8 +455,20 @@ public final class Trainer {
 
     /// Evaluates the current weights in evaluation mode (running BatchNorm statistics) on the
     /// first `limit` images of `dataset` (all by default), at `temperature` (default: current τ).
-    public func evaluate(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) -> Evaluation {
-        let total = min(limit ?? dataset.count, dataset.count)
+    ///
+    /// - Throws: `DataError` when the images or classes do not fit the model, `TrainingError`
+    ///   for a non-positive temperature.
+    public func evaluate(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) throws -> Evaluation {
+        try dataset.checkCompatible(with: description, name: "evaluation set")
+        if let temperature, !(temperature > 0 && temperature.isFinite) {
+            throw TrainingError("temperature must be > 0, got \(temperature)")
+        }
+        return evaluateCompatible(dataset, temperature: temperature, limit: limit)
+    }
+
+    /// `evaluate` for a dataset already known to fit.
+    func evaluateCompatible(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) -> Evaluation {
+        let total = max(0, min(limit ?? dataset.count, dataset.count))
         let tau = temperature ?? self.temperature
         let layerCount = graphs[0].dynamicNodes.count
         let stride = 2 + 2 * layerCount
@@ -612,6 +625,9 @@ public final class Trainer {
     ///   file; `DataError` when a dataset does not fit the model.
     public static func resume(path: String, train: ImageDataset, test: ImageDataset,
                               threads: Int? = nil) throws -> Trainer {
+        if let threads, !(1...64).contains(threads) {
+            throw TrainingError("threads must be in 1...64, got \(threads)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw TrainingError("\(path): cannot read the training state: \(error.localizedDescription)")

@@ -202,3 +202,59 @@ enum Vec {
         while i < count { y[i] = 0; i += 1 }
     }
 }
+
+extension Vec {
+    /// `out[i] = Σₖ weights[k] · bank[k·count + i]`: one sample's mixed kernel W̃ = Σₖ πₖ Wₖ.
+    @inline(__always)
+    static func mix(_ weights: UnsafePointer<Float>, kernels: Int, bank: UnsafePointer<Float>, count: Int,
+                    into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + width <= count {
+            var acc = V()
+            for k in 0..<kernels { acc += V(repeating: weights[k]) * load(bank + k * count, i) }
+            store(acc, out, i)
+            i += width
+        }
+        while i < count {
+            var acc: Float = 0
+            for k in 0..<kernels { acc += weights[k] * bank[k * count + i] }
+            out[i] = acc
+            i += 1
+        }
+    }
+
+    /// One pass over a sample's kernel gradient `g` = dL/dW̃: `dots[k] = ⟨g, bankₖ⟩` (= dL/dπₖ)
+    /// and `gradBankₖ += weights[k] · g` (= this sample's share of dL/dWₖ).
+    ///
+    /// `lanes` is scratch for `kernels` SIMD accumulators; dot products are flushed into
+    /// Double every 512 elements.
+    @inline(__always)
+    static func scatterDot(_ g: UnsafePointer<Float>, weights: UnsafePointer<Float>, kernels: Int,
+                           bank: UnsafePointer<Float>, gradBank: UnsafeMutablePointer<Float>, count: Int,
+                           lanes: UnsafeMutablePointer<V>, dots: UnsafeMutablePointer<Double>) {
+        for k in 0..<kernels { dots[k] = 0 }
+        var i = 0
+        while i < count {
+            let end = min(i + 512, count)
+            for k in 0..<kernels { lanes[k] = V() }
+            while i + width <= end {
+                let d = load(g, i)
+                for k in 0..<kernels {
+                    let o = k * count
+                    lanes[k] += d * load(bank + o, i)
+                    store(load(gradBank + o, i) + V(repeating: weights[k]) * d, gradBank + o, i)
+                }
+                i += width
+            }
+            for k in 0..<kernels { dots[k] += Double(lanes[k].sum()) }
+            while i < end {
+                let d = g[i]
+                for k in 0..<kernels {
+                    dots[k] += Double(d * bank[k * count + i])
+                    gradBank[k * count + i] += weights[k] * d
+                }
+                i += 1
+            }
+        }
+    }
+}

@@ -167,6 +167,11 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
         }
         XCTAssertNoThrow(try Trainer.resume(path: good, train: data, test: data))
+        XCTAssertThrowsError(try Trainer.resume(path: good, train: data, test: data, threads: 0))
+        // Weights must be finite.
+        var tensors = trainer.tensors()
+        tensors["fc.bias"]!.data[0] = .nan
+        XCTAssertThrowsError(try trainer.load(parameters: tensors)) { XCTAssertTrue("\($0)".contains("fc.bias"), "\($0)") }
     }
 
     func testCheckpointLoadsIntoEngineAndMatchesEvaluationForward() throws {
@@ -206,7 +211,7 @@ final class TrainerTests: XCTestCase {
     func testEvaluationReportsAttentionStatistics() throws {
         let data = try syntheticDataset(count: 30, seed: 12)
         let trainer = try Trainer(config: tinyConfig(), description: tinyModel(), train: data, test: data)
-        let hot = trainer.evaluate(data, temperature: 1000)
+        let hot = try trainer.evaluate(data, temperature: 1000)
         XCTAssertEqual(hot.images, 30)
         XCTAssertEqual(hot.layers.map(\.name), ["layer1.0.conv", "layer2.0.conv"])
         for layer in hot.layers {
@@ -220,7 +225,7 @@ final class TrainerTests: XCTestCase {
             tensors["\(layer).attention.fc2.bias"] = Tensor(shape: [3], data: [1, 0, -1])
         }
         try trainer.load(parameters: tensors)
-        let cold = trainer.evaluate(data, temperature: 0.01)
+        let cold = try trainer.evaluate(data, temperature: 0.01)
         for layer in cold.layers {
             XCTAssertLessThan(layer.meanEntropy, 1e-6, "τ → 0 gives one-hot attention")
             XCTAssertEqual(layer.meanMaxAttention, 1, accuracy: 1e-6)
@@ -228,7 +233,7 @@ final class TrainerTests: XCTestCase {
         let e = [Float(1), 0, -1].map { expf($0) }
         let pi = e.map { $0 / e.reduce(0, +) }
         let entropy = -pi.map { $0 * logf($0) }.reduce(0, +) / logf(3)
-        for layer in trainer.evaluate(data, temperature: 1).layers {
+        for layer in try trainer.evaluate(data, temperature: 1).layers {
             XCTAssertEqual(layer.meanEntropy, entropy, accuracy: 1e-5)
             XCTAssertEqual(layer.meanMaxAttention, pi[0], accuracy: 1e-5)
         }
@@ -237,11 +242,15 @@ final class TrainerTests: XCTestCase {
         single.seed = tinyConfig().seed
         let one = try Trainer(config: single, description: tinyModel(), train: data, test: data)
         try one.load(parameters: trainer.tensors())
-        let a = one.evaluate(data, temperature: 2), b = trainer.evaluate(data, temperature: 2)
+        let a = try one.evaluate(data, temperature: 2), b = try trainer.evaluate(data, temperature: 2)
         XCTAssertEqual(a.correct, b.correct)
         XCTAssertEqual(a.loss, b.loss, accuracy: 1e-5)
         XCTAssertEqual(a.layers[1].meanEntropy, b.layers[1].meanEntropy, accuracy: 1e-5)
-        XCTAssertEqual(trainer.evaluate(data, limit: 7).images, 7)
+        XCTAssertEqual(try trainer.evaluate(data, limit: 7).images, 7)
+        // Images of another size are rejected instead of overrunning the buffers.
+        let big = try syntheticDataset(count: 4, size: 10, seed: 15)
+        XCTAssertThrowsError(try trainer.evaluate(big)) { XCTAssertTrue("\($0)".contains("10"), "\($0)") }
+        XCTAssertThrowsError(try trainer.evaluate(data, temperature: 0))
     }
 
     func testTemperatureAnnealsEveryIteration() throws {

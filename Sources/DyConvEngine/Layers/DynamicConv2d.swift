@@ -79,11 +79,11 @@ public struct DynamicConv2d: Sendable {
         var z = [Float](repeating: 0, count: n * k)
         x.data.withUnsafeBufferPointer { xp in
             pooled.withUnsafeMutableBufferPointer { gp in
+                // GAP over all N·C planes, split over the cores when large.
                 nonisolated(unsafe) let src = xp.baseAddress!, dst = gp.baseAddress!
-                Parallel.forEachChunk(n, maxChunks: n * c * plane >= 100_000 ? Parallel.threads : 1) { _, r in
-                    for s in r {
-                        globalAvgPoolSample(src + s * c * plane, channels: c, plane: plane, y: dst + s * c)
-                    }
+                Parallel.forEachChunk(n * c, maxChunks: n * c * plane >= 100_000 ? Parallel.threads : 1) { _, r in
+                    globalAvgPoolSample(src + r.lowerBound * plane, channels: r.count, plane: plane,
+                                        y: dst + r.lowerBound)
                 }
             }
         }

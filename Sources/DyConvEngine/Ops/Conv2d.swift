@@ -128,43 +128,46 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
 /// Direct convolution where each output channel reads one input channel (depthwise).
 ///
 /// Output channel o reads input channel o / (C_out / g). Shapes as in `conv2dSample`.
+/// Each output row is accumulated as k·k scaled input rows ("row axpy"), so the inner loop
+/// is contiguous (stride 1) and vectorizes; padding only narrows the column range.
 public func depthwiseConv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
     let (h, wd, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
     let (ho, wo) = (g.outHeight, g.outWidth)
     let multiplier = g.groupOut
-    for o in 0..<g.outChannels {
-        let plane = x + (o / multiplier) * h * wd
-        let kw = w + o * k * k
-        let out = y + o * ho * wo
-        let b = bias?[o] ?? 0
-        for oh in 0..<ho {
-            let ih0 = oh * s - p
-            let d = out + oh * wo
-            let interiorRows = ih0 >= 0 && ih0 + k <= h
-            for ow in 0..<wo {
-                let iw0 = ow * s - p
-                var acc: Float = b
-                if interiorRows && iw0 >= 0 && iw0 + k <= wd {
-                    var src = plane + ih0 * wd + iw0
-                    var kk = kw
-                    for _ in 0..<k {
-                        for j in 0..<k { acc += src[j] * kk[j] }
-                        src += wd; kk += k
-                    }
-                } else {
-                    for ki in 0..<k {
-                        let ih = ih0 + ki
-                        if ih < 0 || ih >= h { continue }
-                        for kj in 0..<k {
-                            let iw = iw0 + kj
-                            if iw < 0 || iw >= wd { continue }
-                            acc += plane[ih * wd + iw] * kw[ki * k + kj]
+    // Valid output-column range per kernel column kj: iw = ow·s − p + kj ∈ [0, wd).
+    var lo = [Int](repeating: 0, count: k), hi = lo
+    for kj in 0..<k {
+        lo[kj] = min(wo, max(0, (p - kj + s - 1) / s))
+        hi[kj] = max(lo[kj], min(wo, (wd - 1 + p - kj) / s + 1))
+    }
+    lo.withUnsafeBufferPointer { lo in hi.withUnsafeBufferPointer { hi in
+        for o in 0..<g.outChannels {
+            let plane = x + (o / multiplier) * h * wd
+            let kw = w + o * k * k
+            let out = y + o * ho * wo
+            let b = bias?[o] ?? 0
+            for oh in 0..<ho {
+                let d = out + oh * wo
+                d.update(repeating: b, count: wo)
+                for ki in 0..<k {
+                    let ih = oh * s - p + ki
+                    if ih < 0 || ih >= h { continue }
+                    let row = plane + ih * wd
+                    for kj in 0..<k {
+                        let wv = kw[ki * k + kj]
+                        let (a, e) = (lo[kj], hi[kj])
+                        if a >= e { continue }
+                        if s == 1 {
+                            let src = row + (kj - p)
+                            for ow in a..<e { d[ow] += wv * src[ow] }
+                        } else {
+                            var iw = a * s - p + kj
+                            for ow in a..<e { d[ow] += wv * row[iw]; iw += s }
                         }
                     }
                 }
-                d[ow] = acc
             }
         }
-    }
+    } }
 }
