@@ -115,10 +115,7 @@ final class ConvNode: BufferedNode {
                 implicit.loadInput(x + s * g.inSize)
                 implicit.forward(weights: tapWeights.pointer, into: ys)
                 if let bias {
-                    for co in 0..<g.outChannels {
-                        let row = ys + co * hw, b = bias[co]
-                        for i in 0..<hw { row[i] += b }
-                    }
+                    for co in 0..<g.outChannels { Vec.addScalar(bias[co], into: ys + co * hw, count: hw) }
                 }
                 statistics?.accumulateStatistics(ys)
             }
@@ -223,6 +220,10 @@ final class ConvNode: BufferedNode {
 /// Backward: `dL/dWₖ = Σₙ πₙₖ dL/dW̃ₙ`, `dL/dπₙₖ = ⟨dL/dW̃ₙ, Wₖ⟩ + ⟨dL/db̃ₙ, bₖ⟩`, then through
 /// the routing function, fc2, ReLU, fc1 and GAP back to the input, which therefore receives
 /// gradient from both the convolution and the attention path.
+///
+/// Each sample's W̃ₙ is mixed right before it is used (and again in backward), and each dL/dW̃ₙ
+/// is folded into dL/dπₙ and dL/dW in one pass while it is in cache, so no `[N × kernel]`
+/// buffers stream through memory.
 final class DynamicConvNode: BufferedNode {
     let spec: ConvSpec
     let geometry: ConvGeometry
@@ -249,16 +250,21 @@ final class DynamicConvNode: BufferedNode {
     let logits: FloatBuffer
     /// Attention π of the last forward, `[N, K]`.
     let attention: FloatBuffer
-    private let mixed: FloatBuffer       // W̃ [N, P]
     private let mixedBias: FloatBuffer   // b̃ [N, out]
-    private let gradMixed: FloatBuffer   // dL/dW̃ [N, P]
     private let gradMixedBias: FloatBuffer // dL/db̃ [N, out]
     private let gradPi: FloatBuffer      // [N, K]
     private let gradHidden: FloatBuffer  // [N, hidden]
     private let gradPooled: FloatBuffer  // [N, in]
+    // Per-sample workspaces.
+    private let mixed: FloatBuffer       // W̃ₙ [P]
+    private let gradMixed: FloatBuffer   // dL/dW̃ₙ [P]
+    private let lanes: UnsafeMutablePointer<SIMD8<Float>>
+    private let dots: UnsafeMutablePointer<Double>
     private let col: FloatBuffer         // [in·k·k, H'W'] (im2col path)
     /// The implicit-GEMM path (stride-1 same convolutions), with kernels kept tap-major.
     private let implicit: ImplicitConv?
+    private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
+    private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
     /// Whether this layer runs the implicit-GEMM path (otherwise im2col + GEMM).
     var usesImplicitGEMM: Bool { implicit != nil }
     /// The BatchNorm right after this convolution, which takes its batch statistics from here.
@@ -266,8 +272,6 @@ final class DynamicConvNode: BufferedNode {
     /// The BatchNorm right before this convolution, whose recorded plane means are this
     /// layer's global average pooling.
     var meansProducer: BatchNormNode?
-    private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
-    private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
 
     init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
@@ -296,19 +300,49 @@ final class DynamicConvNode: BufferedNode {
         hiddenAct = FloatBuffer(count: n * hidden)
         logits = FloatBuffer(count: n * k)
         attention = FloatBuffer(count: n * k)
-        mixed = FloatBuffer(count: n * g.kernelSize)
         mixedBias = FloatBuffer(count: spec.bias ? n * g.outChannels : 0)
-        gradMixed = FloatBuffer(count: n * g.kernelSize)
         gradMixedBias = FloatBuffer(count: spec.bias ? n * g.outChannels : 0)
         gradPi = FloatBuffer(count: n * k)
         gradHidden = FloatBuffer(count: n * hidden)
         gradPooled = FloatBuffer(count: n * g.inChannels)
+        mixed = FloatBuffer(count: g.kernelSize)
+        gradMixed = FloatBuffer(count: g.kernelSize)
+        lanes = .allocate(capacity: k)
+        lanes.initialize(repeating: SIMD8<Float>(), count: k)
+        dots = .allocate(capacity: k)
+        dots.initialize(repeating: 0, count: k)
         let useImplicit = ImplicitConv.applies(spec, g)
         implicit = useImplicit ? ImplicitConv(g) : nil
         col = FloatBuffer(count: useImplicit ? 0 : g.colRows * g.outPlane)
         tapWeights = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
         tapGradient = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
         super.init(inShape: inShape, outShape: [spec.outChannels, g.outH, g.outW], maxBatch: maxBatch)
+    }
+
+    deinit {
+        lanes.deallocate()
+        dots.deallocate()
+    }
+
+    /// The kernel bank in the layout the convolution path uses (tap-major on the implicit path).
+    private var bank: UnsafePointer<Float> { UnsafePointer(implicit != nil ? tapWeights.pointer : weight) }
+
+    /// `y = W̃ ∗ x` for one sample with its mixed kernel.
+    private func convolve(_ x: UnsafePointer<Float>, kernel w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let g = geometry, hw = g.outPlane
+        if let implicit {
+            implicit.loadInput(x)
+            implicit.forward(weights: w, into: y)
+            return
+        }
+        let col = self.col.pointer
+        g.im2col(x, col, ld: hw)
+        for gi in 0..<g.groups {
+            Kernels.gemm(m: g.groupOut, n: hw, k: g.groupDepth,
+                         a: w + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                         b: col + gi * g.groupDepth * hw, ldb: hw,
+                         beta: 0, c: y + gi * g.groupOut * hw, ldc: hw)
+        }
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
@@ -334,48 +368,26 @@ final class DynamicConvNode: BufferedNode {
                      beta: 0, c: z, ldc: k)
         for s in 0..<n { for j in 0..<k { z[s * k + j] += fc2Bias[j] } }
         DynamicConvNode.route(z, pi, n: n, k: k, temperature: context.temperature, routing: routing)
-        // Per-sample kernels (tap-major on the implicit path) and biases.
-        let wt = mixed.pointer
-        let bank: UnsafePointer<Float>
-        if let implicit {
-            implicit.toTapMajor(weight, tapWeights.pointer, count: k)
-            bank = UnsafePointer(tapWeights.pointer)
-        } else {
-            bank = UnsafePointer(weight)
-        }
-        Kernels.gemm(m: n, n: g.kernelSize, k: k, a: pi, lda: k, b: bank, ldb: g.kernelSize,
-                     beta: 0, c: wt, ldc: g.kernelSize)
+        // Per-sample biases b̃ = π · B.
         if let bias {
             Kernels.gemm(m: n, n: g.outChannels, k: k, a: pi, lda: k, b: bias, ldb: g.outChannels,
                          beta: 0, c: mixedBias.pointer, ldc: g.outChannels)
         }
-        // Convolution with each sample's own kernel.
+        if let implicit { implicit.toTapMajor(weight, tapWeights.pointer, count: k) }
+        // Convolution with each sample's own kernel, mixed just before use.
         let hw = g.outPlane
-        let col = self.col.pointer
         let y = output
+        let wt = mixed.pointer
         let statistics = context.training ? statisticsConsumer : nil
         statistics?.resetStatistics()
         for s in 0..<n {
             let ys = y + s * g.outSize
-            let ws = wt + s * g.kernelSize
-            if let implicit {
-                implicit.loadInput(x + s * g.inSize)
-                implicit.forward(weights: ws, into: ys)
-            } else {
-                g.im2col(x + s * g.inSize, col, ld: hw)
-            }
-            for gi in 0..<g.groups where implicit == nil {
-                Kernels.gemm(m: g.groupOut, n: hw, k: g.groupDepth,
-                             a: ws + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                             b: col + gi * g.groupDepth * hw, ldb: hw,
-                             beta: 0, c: ys + gi * g.groupOut * hw, ldc: hw)
-            }
+            Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.kernelSize, into: wt)
+            convolve(x + s * g.inSize, kernel: wt, into: ys)
             if bias != nil {
                 let bs = mixedBias.pointer + s * g.outChannels
                 for co in 0..<g.outChannels {
-                    let row = ys + co * hw
-                    let b = bs[co]
-                    for i in 0..<hw { row[i] += b }
+                    Vec.addScalar(bs[co], into: ys + co * hw, count: hw)
                 }
             }
             statistics?.accumulateStatistics(ys)
@@ -406,63 +418,70 @@ final class DynamicConvNode: BufferedNode {
                            needInputGrad: Bool, context: GraphContext) {
         let g = geometry, k = kernels, hid = hidden
         let hw = g.outPlane
-        let col = self.col.pointer
-        let wt = mixed.pointer, dwt = gradMixed.pointer
         let pi = attention.pointer, dpi = gradPi.pointer
-        // Per sample: dW̃ₙ = dyₙ · colₙᵀ, db̃ₙ = Σ dyₙ, and the convolution path of dxₙ.
+        let wt = mixed.pointer, dwt = gradMixed.pointer
+        // dL/dW accumulates in the bank's layout: tap-major scratch on the implicit path.
+        let gradBank: UnsafeMutablePointer<Float>
+        if implicit != nil {
+            tapGradient.zero()
+            gradBank = tapGradient.pointer
+        } else {
+            gradBank = gradWeight
+        }
         for s in 0..<n {
+            let xs = x + s * g.inSize
             let dys = dy + s * g.outSize
-            let dws = dwt + s * g.kernelSize
+            // dW̃ₙ = dyₙ ⋆ xₙ.
             if let implicit {
-                implicit.loadInput(x + s * g.inSize)
+                implicit.loadInput(xs)
                 implicit.loadGradient(dys)
-                implicit.weightGradient(into: dws)
+                implicit.weightGradient(into: dwt)
             } else {
-                g.im2col(x + s * g.inSize, col, ld: hw)
+                let col = self.col.pointer
+                g.im2col(xs, col, ld: hw)
+                for gi in 0..<g.groups {
+                    Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: hw,
+                                 a: dys + gi * g.groupOut * hw, lda: hw,
+                                 b: col + gi * g.groupDepth * hw, ldb: hw,
+                                 beta: 0, c: dwt + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
+                }
             }
-            for gi in 0..<g.groups where implicit == nil {
-                Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: hw,
-                             a: dys + gi * g.groupOut * hw, lda: hw,
-                             b: col + gi * g.groupDepth * hw, ldb: hw,
-                             beta: 0, c: dws + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
-            }
-            if bias != nil {
+            // dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ and dWₖ += πₙₖ dW̃ₙ in one pass.
+            Vec.scatterDot(dwt, weights: pi + s * k, kernels: k, bank: bank, gradBank: gradBank,
+                           count: g.kernelSize, lanes: lanes, dots: dots)
+            for j in 0..<k { dpi[s * k + j] = Float(dots[j]) }
+            if let bias {
+                // db̃ₙ = Σ dyₙ; dπₙₖ += ⟨db̃ₙ, bₖ⟩.
                 let dbs = gradMixedBias.pointer + s * g.outChannels
                 for co in 0..<g.outChannels { dbs[co] = Float(Vec.sum(dys + co * hw, count: hw)) }
-            }
-            if needInputGrad, let implicit {
-                implicit.inputGradient(weights: wt + s * g.kernelSize, into: gradInput + s * g.inSize)
-            } else if needInputGrad {
-                let ws = wt + s * g.kernelSize
-                for gi in 0..<g.groups {
-                    Kernels.gemm(transA: true, m: g.groupDepth, n: hw, k: g.groupOut,
-                                 a: ws + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                                 b: dys + gi * g.groupOut * hw, ldb: hw,
-                                 beta: 0, c: col + gi * g.groupDepth * hw, ldc: hw)
+                for j in 0..<k {
+                    var dot: Float = 0
+                    for co in 0..<g.outChannels { dot += dbs[co] * bias[j * g.outChannels + co] }
+                    dpi[s * k + j] += dot
                 }
-                g.col2im(col, ld: hw, gradInput + s * g.inSize)
+            }
+            // The convolution path of dxₙ, with W̃ₙ mixed again.
+            if needInputGrad {
+                Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.kernelSize, into: wt)
+                let dx = gradInput + s * g.inSize
+                if let implicit {
+                    implicit.inputGradient(weights: wt, into: dx)
+                } else {
+                    let col = self.col.pointer
+                    for gi in 0..<g.groups {
+                        Kernels.gemm(transA: true, m: g.groupDepth, n: hw, k: g.groupOut,
+                                     a: wt + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
+                                     b: dys + gi * g.groupOut * hw, ldb: hw,
+                                     beta: 0, c: col + gi * g.groupDepth * hw, ldc: hw)
+                    }
+                    g.col2im(col, ld: hw, dx)
+                }
             }
         }
-        // dWₖ += Σₙ πₙₖ dW̃ₙ and dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ (+ ⟨db̃ₙ, bₖ⟩).
-        if let implicit {
-            // Both dW̃ and the kernel bank are tap-major here; convert dW back at the end.
-            Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
-                         beta: 0, c: tapGradient.pointer, ldc: g.kernelSize)
-            implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: k)
-            Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
-                         b: tapWeights.pointer, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
-        } else {
-            Kernels.gemm(transA: true, m: k, n: g.kernelSize, k: n, a: pi, lda: k, b: dwt, ldb: g.kernelSize,
-                         beta: 1, c: gradWeight, ldc: g.kernelSize)
-            Kernels.gemm(transB: true, m: n, n: k, k: g.kernelSize, a: dwt, lda: g.kernelSize,
-                         b: weight, ldb: g.kernelSize, beta: 0, c: dpi, ldc: k)
-        }
-        if let bias, let gradBias {
-            let dbt = gradMixedBias.pointer
-            Kernels.gemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: dbt, ldb: g.outChannels,
-                         beta: 1, c: gradBias, ldc: g.outChannels)
-            Kernels.gemm(transB: true, m: n, n: k, k: g.outChannels, a: dbt, lda: g.outChannels,
-                         b: bias, ldb: g.outChannels, beta: 1, c: dpi, ldc: k)
+        if let implicit { implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: k) }
+        if let gradBias {
+            Kernels.gemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: gradMixedBias.pointer,
+                         ldb: g.outChannels, beta: 1, c: gradBias, ldc: g.outChannels)
         }
         // Through the routing function: dz = dπ · ∂π/∂z (in place in dpi).
         let invT = 1 / context.temperature
@@ -500,11 +519,7 @@ final class DynamicConvNode: BufferedNode {
         let plane = g.height * g.width
         let invPlane = 1 / Float(plane)
         let dx = gradInput
-        for i in 0..<(n * g.inChannels) {
-            let v = dg[i] * invPlane
-            let row = dx + i * plane
-            for j in 0..<plane { row[j] += v }
-        }
+        for i in 0..<(n * g.inChannels) { Vec.addScalar(dg[i] * invPlane, into: dx + i * plane, count: plane) }
     }
 }
 

@@ -258,3 +258,14 @@ extension Vec {
         }
     }
 }
+
+extension Vec {
+    /// `y[i] += value`.
+    @inline(__always)
+    static func addScalar(_ value: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        let v = V(repeating: value)
+        var i = 0
+        while i + width <= count { store(load(y, i) + v, y, i); i += width }
+        while i < count { y[i] += value; i += 1 }
+    }
+}
