@@ -142,7 +142,7 @@ final class ConvNode: BufferedNode {
                         let src = staging.pointer + co * columns + j * hw
                         for i in 0..<hw { row[i] = src[i] + b }
                     } else if bias != nil {
-                        for i in 0..<hw { row[i] += b }
+                        Vec.addScalar(b, into: row, count: hw)
                     }
                 }
                 statistics?.accumulateStatistics(dst)

@@ -31,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip the sgemm peak measurement.")
     var noPeak = false
 
+    @Flag(name: .long, help: "Also time every forward pass without collecting the trace, to show its cost.")
+    var traceOverhead = false
+
     @Flag(name: .long, help: "Also measure training speed (images/s of SGD steps) of dycnn models.")
     var train = false
 
@@ -85,17 +88,23 @@ struct BenchCommand: ParsableCommand {
                 var x = Tensor.zeros([b, d.input.channels, d.input.height, d.input.width])
                 for i in 0..<x.count { x.data[i] = rng.nextNormal() }
                 let options = ForwardOptions(collectTrace: true)
+                let untraced = ForwardOptions(collectTrace: false)
                 let warm = max(2, min(5, runs / 4))
                 for _ in 0..<warm { _ = m.forward(x, options: options) }
-                var times: [Double] = []
+                var times: [Double] = [], plain: [Double] = []
                 // Large models: fewer runs, but at least 3.
                 let n = d.multiplyAdds() * b > 2_000_000_000 ? max(3, runs / 4) : runs
                 for _ in 0..<n {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     _ = m.forward(x, options: options)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                    if traceOverhead {   // interleaved, so load changes hit both alike
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        _ = m.forward(x, options: untraced)
+                        plain.append(Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e6)
+                    }
                 }
-                times.sort()
+                times.sort(); plain.sort()
                 let med = times[times.count / 2]
                 let row = Row(model: name, batch: b, multiplyAdds: macs * b, medianMilliseconds: med,
                               minMilliseconds: times[0], imagesPerSecond: Double(b) / (med / 1000),
@@ -105,7 +114,9 @@ struct BenchCommand: ParsableCommand {
                     print("  batch \(String(b).leftPad(4)): median " + String(format: "%9.3f ms", med)
                           + String(format: "  (min %.3f)", times[0])
                           + String(format: "  %9.0f images/s  %6.1f GFLOP/s", row.imagesPerSecond, row.gflops)
-                          + (peak.map { String(format: "  %4.1f%% of peak", 100 * row.gflops / $0) } ?? ""))
+                          + (peak.map { String(format: "  %4.1f%% of peak", 100 * row.gflops / $0) } ?? "")
+                          + (plain.isEmpty ? "" : String(format: "  (no trace: %.3f ms, %+.1f%%)", plain[plain.count / 2],
+                                                         100 * (med / plain[plain.count / 2] - 1))))
                 }
             }
         }

@@ -16,6 +16,10 @@ struct EvalCommand: ParsableCommand {
     var tau: [Temperature] = [Temperature(nil)]
 
     @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"))
+    var layerTau: [LayerTemperature] = []
+
+    @Option(name: .long, parsing: .upToNextOption,
             help: "Aggregation modes: \(AggregationMode.allCases.map(\.rawValue).joined(separator: ", ")).")
     var mode: [AggregationMode] = [.attention]
 
@@ -43,6 +47,7 @@ struct EvalCommand: ParsableCommand {
         let (dataset, source) = try dataOptions.testSet(quiet: json)
         try checkFits(dataset, model, source: source)
         let total = min(limit ?? dataset.count, dataset.count)
+        let perLayer = try layerTemperatures(layerTau, model)
         var results: [EvaluationResult] = []
         var seconds: [Double] = []
         for t in tau {
@@ -50,7 +55,7 @@ struct EvalCommand: ParsableCommand {
                 let progress = ProgressBar(label: "τ=\(t) \(m.rawValue)")
                 let start = DispatchTime.now().uptimeNanoseconds
                 let r = evaluate(model: model, dataset: dataset,
-                                 options: ForwardOptions(temperature: t.value, mode: m, seed: seed),
+                                 options: ForwardOptions(temperature: t.value, layerTemperatures: perLayer, mode: m, seed: seed),
                                  limit: total, batchSize: batch) { done, all in
                     progress.update(done, all); return true
                 }

@@ -18,6 +18,10 @@ struct InspectCommand: ParsableCommand {
     @Option(name: .long, help: "Temperature τ for every dynamic layer, or 'trained'.")
     var tau: Temperature = Temperature(nil)
 
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"))
+    var layerTau: [LayerTemperature] = []
+
     @Option(name: .long, help: "Aggregation mode: \(AggregationMode.allCases.map(\.rawValue).joined(separator: ", ")).")
     var mode: AggregationMode = .attention
 
@@ -36,7 +40,8 @@ struct InspectCommand: ParsableCommand {
         for i in index where i < 0 || i >= dataset.count {
             throw CLIError("--index \(i) is outside the \(dataset.count) images of \(source)")
         }
-        let options = ForwardOptions(temperature: tau.value, mode: mode, seed: seed)
+        let options = ForwardOptions(temperature: tau.value, layerTemperatures: try layerTemperatures(layerTau, model),
+                                     mode: mode, seed: seed)
         let trace = model.forward(dataset.batch(index, normalization: model.description.normalization), options: options)
         let classes = model.description.classes
         if json {

@@ -101,3 +101,27 @@ func bar(_ value: Double, width: Int) -> String {
     if full < width { s += parts[rest] }
     return s.padding(toLength: width, withPad: " ", startingAt: 0)
 }
+
+/// A per-layer temperature `NAME=T` (e.g. `layer3.1.conv=0.5`).
+struct LayerTemperature: ExpressibleByArgument {
+    let layer: String
+    let value: Float
+    init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, let v = Float(parts[1]), v.isFinite, v > 0 else { return nil }
+        layer = parts[0]; value = v
+    }
+}
+
+/// The per-layer τ dictionary, checking that every layer exists in the model.
+func layerTemperatures(_ list: [LayerTemperature], _ model: Model) throws -> [String: Float] {
+    let names = Set(model.dynamicLayerNames)
+    var out: [String: Float] = [:]
+    for t in list {
+        guard names.contains(t.layer) else {
+            throw CLIError("--layer-tau: the model has no dynamic layer '\(t.layer)' (it has \(model.dynamicLayerNames.joined(separator: ", ")))")
+        }
+        out[t.layer] = t.value
+    }
+    return out
+}

@@ -58,6 +58,8 @@ assert all(r["images"] == 100 and 0 <= r["accuracy"] <= 1 for r in rows)
 assert all(len(r["layers"]) == 6 for r in rows)
 PY
 then ok "eval --json: every τ × mode row"; else bad "eval --json" "$(head -c 300 "$TMP/err")"; fi
+expect_ok "inspect --layer-tau" "layer3.1.conv     0.1" "$BIN" inspect "$FIXTURE" --sample --layer-tau layer3.1.conv=0.1
+expect_error "unknown --layer-tau layer" "no dynamic layer 'bogus'" "$BIN" inspect "$FIXTURE" --sample --layer-tau bogus=0.1
 expect_ok "eval text" "accuracy" "$BIN" eval "$FIXTURE" --sample --limit 50
 expect_ok "bench" "images/s" "$BIN" bench --model dycnn --batch 1 2 --runs 3 --no-peak
 
