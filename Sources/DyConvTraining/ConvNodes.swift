@@ -48,8 +48,9 @@ struct ConvGeometry {
     }
 }
 
-/// A static convolution: implicit GEMM per sample for stride-1 same convolutions on feature
-/// maps large enough to keep those GEMMs wide, im2col + SGEMM otherwise.
+/// A static convolution: implicit GEMM per sample (`ImplicitConv`) for ungrouped convolutions
+/// with ≥ 4 input channels whose output planes are large enough to keep those GEMMs wide,
+/// im2col + SGEMM otherwise.
 ///
 /// On the im2col path samples are processed in chunks whose unfolded inputs sit side by side,
 /// so the GEMMs are wide even for small feature maps (`[out/g, in/g·k·k] × [in/g·k·k, chunk·H'W']`).
@@ -139,8 +140,8 @@ final class ConvNode: BufferedNode {
                     let b = bias?[co] ?? 0
                     let row = dst + co * hw
                     if s > 1 {
-                        let src = staging.pointer + co * columns + j * hw
-                        for i in 0..<hw { row[i] = src[i] + b }
+                        Vec.copy(staging.pointer + co * columns + j * hw, row, count: hw)
+                        if bias != nil { Vec.addScalar(b, into: row, count: hw) }
                     } else if bias != nil {
                         Vec.addScalar(b, into: row, count: hw)
                     }
@@ -258,10 +259,9 @@ final class DynamicConvNode: BufferedNode {
     // Per-sample workspaces.
     private let mixed: FloatBuffer       // W̃ₙ [P]
     private let gradMixed: FloatBuffer   // dL/dW̃ₙ [P]
-    private let lanes: UnsafeMutablePointer<SIMD8<Float>>
     private let dots: UnsafeMutablePointer<Double>
     private let col: FloatBuffer         // [in·k·k, H'W'] (im2col path)
-    /// The implicit-GEMM path (stride-1 same convolutions), with kernels kept tap-major.
+    /// The implicit-GEMM path (ungrouped, ≥ 4 input channels), with kernels kept tap-major.
     private let implicit: ImplicitConv?
     private let tapWeights: FloatBuffer  // [K, P] tap-major copy of the kernels
     private let tapGradient: FloatBuffer // [K, P] tap-major dL/dW
@@ -307,8 +307,6 @@ final class DynamicConvNode: BufferedNode {
         gradPooled = FloatBuffer(count: n * g.inChannels)
         mixed = FloatBuffer(count: g.kernelSize)
         gradMixed = FloatBuffer(count: g.kernelSize)
-        lanes = .allocate(capacity: k)
-        lanes.initialize(repeating: SIMD8<Float>(), count: k)
         dots = .allocate(capacity: k)
         dots.initialize(repeating: 0, count: k)
         let useImplicit = ImplicitConv.applies(spec, g)
@@ -320,7 +318,6 @@ final class DynamicConvNode: BufferedNode {
     }
 
     deinit {
-        lanes.deallocate()
         dots.deallocate()
     }
 
@@ -448,7 +445,7 @@ final class DynamicConvNode: BufferedNode {
             }
             // dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ and dWₖ += πₙₖ dW̃ₙ in one pass.
             Vec.scatterDot(dwt, weights: pi + s * k, kernels: k, bank: bank, gradBank: gradBank,
-                           count: g.kernelSize, lanes: lanes, dots: dots)
+                           count: g.kernelSize, dots: dots)
             for j in 0..<k { dpi[s * k + j] = Float(dots[j]) }
             if let bias {
                 // db̃ₙ = Σ dyₙ; dπₙₖ += ⟨db̃ₙ, bₖ⟩.
@@ -523,55 +520,76 @@ final class DynamicConvNode: BufferedNode {
     }
 }
 
-/// Per-sample "implicit GEMM" convolution for stride-1, ungrouped, same-size convolutions
-/// (odd kernel, padding = kernel/2): no im2col.
+/// Per-sample "implicit GEMM" convolution (ungrouped, any kernel, stride and padding): no im2col.
 ///
-/// The input is copied into a zero-bordered plane of width `Wp = W + 2p`; on the output grid
-/// of the same width (`H × Wp`, whose last `2p` columns are garbage), tap `(ty, tx)` reads
-/// the padded input at a constant offset `ty·Wp + tx`, so each tap is one GEMM with reduction
-/// length C over a strided view: `y += W_tap [out × C] · x_pad[·, offset …]`. Kernels are kept
-/// tap-major (`[tap][out][C]`). Backward uses the same views; the upstream gradient is laid out
-/// on the padded-width grid with zero garbage columns, so they contribute nothing.
+/// The zero-padded input is split into `s × s` phase planes (`phase(a, b)[i, j] =
+/// x_pad[s·i + a, s·j + b]`; one plane when s = 1). Output `(oy, ox)` of tap `(ty, tx)` reads
+/// phase `(ty mod s, tx mod s)` at `(oy + ty/s, ox + tx/s)`, so on an output grid as wide as a
+/// phase plane each tap is one GEMM with reduction length C over a strided view at a constant
+/// offset: `y += W_tap [out × C] · phase[·, offset …]`. Grid columns beyond the output width are
+/// garbage and dropped. Kernels are kept tap-major (`[tap][out][C]`). Backward uses the same
+/// views; the upstream gradient is laid out on the grid with zero garbage columns, so they
+/// contribute nothing to the weight gradient or to the phase gradients.
 struct ImplicitConv {
-    let channels, outChannels, height, width, padding, kernel: Int
-    /// Padded width and padded plane size.
-    let paddedWidth, paddedPlane: Int
-    /// Output positions on the padded-width grid (`H × Wp`).
+    let channels, outChannels, height, width, padding, kernel, stride: Int
+    let outH, outW: Int
+    /// Phase plane size (the padded input is split into phases of this size).
+    let phaseH, phaseW, phasePlane: Int
+    /// Output positions on the grid (`outH × phaseW`).
     let gridSize: Int
     let taps: Int
-    /// Zero-bordered input `[C, H+2p, W+2p]` (+ slack for the garbage columns' reads).
+    /// The phases `a·s + b` that some tap reads, and each phase's slot (−1 when unused).
+    let usedPhases: [Int]
+    let phaseSlot: [Int]
+    /// Zero-bordered input phases `[usedPhases][C][phaseH × phaseW]` (+ slack for garbage reads).
     let paddedInput: FloatBuffer
-    /// Output on the padded-width grid `[out, H × Wp]`.
+    /// Output on the grid `[out, outH × phaseW]`.
     let gridOutput: FloatBuffer
-    /// Upstream gradient on the padded-width grid, garbage columns kept at zero.
+    /// Upstream gradient on the grid, garbage columns kept at zero.
     let gridGradient: FloatBuffer
-    /// Input gradient `[C, H+2p, W+2p]` (+ slack).
+    /// Input-gradient phases, laid out like `paddedInput`.
     let paddedGradient: FloatBuffer
+    /// Tap offsets into the phase buffers.
+    private let tapOffsets: [Int]
 
     /// Whether a convolution can run this way (and profits: with very few input channels each
     /// tap's GEMM is too thin, and im2col with reduction C·k·k is faster).
     static func applies(_ spec: ConvSpec, _ g: ConvGeometry) -> Bool {
-        spec.stride == 1 && spec.groups == 1 && spec.kernel % 2 == 1 && spec.padding == spec.kernel / 2
-            && g.outH == g.height && g.outW == g.width && spec.inChannels >= 4
+        spec.groups == 1 && spec.inChannels >= 4
     }
 
     init(_ g: ConvGeometry) {
         channels = g.inChannels; outChannels = g.outChannels
-        height = g.height; width = g.width; padding = g.padding; kernel = g.kernel
-        paddedWidth = width + 2 * padding
-        paddedPlane = (height + 2 * padding) * paddedWidth
-        gridSize = height * paddedWidth
+        height = g.height; width = g.width; padding = g.padding; kernel = g.kernel; stride = g.stride
+        outH = g.outH; outW = g.outW
+        let s = stride, reach = (kernel - 1) / stride
+        phaseH = max((height + 2 * padding + s - 1) / s, outH + reach)
+        phaseW = max((width + 2 * padding + s - 1) / s, outW + reach)
+        phasePlane = phaseH * phaseW
+        gridSize = outH * phaseW
         taps = kernel * kernel
-        let slack = 2 * padding + 8
-        paddedInput = FloatBuffer(count: channels * paddedPlane + slack)
+        var used = Set<Int>()
+        for ty in 0..<kernel { for tx in 0..<kernel { used.insert((ty % s) * s + tx % s) } }
+        usedPhases = used.sorted()
+        var slots = [Int](repeating: -1, count: s * s)
+        for (slot, phase) in usedPhases.enumerated() { slots[phase] = slot }
+        phaseSlot = slots
+        let phaseBlock = channels * phasePlane
+        let k = kernel, rowLength = phaseW
+        tapOffsets = (0..<(k * k)).map { t in
+            let ty = t / k, tx = t % k
+            return slots[(ty % s) * s + tx % s] * phaseBlock + (ty / s) * rowLength + tx / s
+        }
+        let slack = reach + 8
+        paddedInput = FloatBuffer(count: usedPhases.count * phaseBlock + slack)
         gridOutput = FloatBuffer(count: outChannels * gridSize)
         gridGradient = FloatBuffer(count: outChannels * gridSize)
-        paddedGradient = FloatBuffer(count: channels * paddedPlane + slack)
+        paddedGradient = FloatBuffer(count: usedPhases.count * phaseBlock + slack)
     }
 
-    /// Offset of tap `t` in the padded plane.
+    /// Offset of tap `t` in the phase buffers.
     @inline(__always)
-    func offset(_ t: Int) -> Int { (t / kernel) * paddedWidth + t % kernel }
+    func offset(_ t: Int) -> Int { tapOffsets[t] }
 
     /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
     func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
@@ -601,64 +619,99 @@ struct ImplicitConv {
         }
     }
 
-    /// Copies sample `x` (`[C, H, W]`) into the interior of the padded input.
+    /// The phase rows/columns that hold input pixels: `i` in `[lo, hi)` maps to input
+    /// `s·i + phase − padding` in `[0, size)`.
+    @inline(__always)
+    private func inside(phase: Int, size: Int, extent: Int) -> (Int, Int) {
+        let lo = max(0, (padding - phase + stride - 1) / stride)
+        let hi = min(extent, (size - 1 + padding - phase) / stride + 1)
+        return (lo, max(lo, hi))
+    }
+
+    /// Copies sample `x` (`[C, H, W]`) into the phases (borders stay zero).
     func loadInput(_ x: UnsafePointer<Float>) {
-        let p = paddedInput.pointer
-        for c in 0..<channels {
-            for y in 0..<height {
-                Vec.copy(x + (c * height + y) * width, p + c * paddedPlane + (y + padding) * paddedWidth + padding,
-                         count: width)
+        let p = paddedInput.pointer, s = stride
+        for (slot, phase) in usedPhases.enumerated() {
+            let a = phase / s, b = phase % s
+            let (iLo, iHi) = inside(phase: a, size: height, extent: phaseH)
+            let (jLo, jHi) = inside(phase: b, size: width, extent: phaseW)
+            for c in 0..<channels {
+                let plane = p + (slot * channels + c) * phasePlane
+                let source = x + c * height * width
+                for i in iLo..<iHi {
+                    let src = source + (s * i + a - padding) * width + (b - padding)
+                    let dst = plane + i * phaseW
+                    if s == 1 {
+                        Vec.copy(src + jLo, dst + jLo, count: jHi - jLo)
+                    } else {
+                        for j in jLo..<jHi { dst[j] = src[s * j] }
+                    }
+                }
             }
         }
     }
 
-    /// `y = conv(x_pad, w)` for one sample, written compactly into `y` (`[out, H, W]`).
+    /// `y = conv(x, w)` for one sample (after `loadInput`), written compactly into `y` (`[out, outH, outW]`).
     func forward(weights w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let grid = gridOutput.pointer, xp = paddedInput.pointer
         for t in 0..<taps {
             Kernels.gemm(m: outChannels, n: gridSize, k: channels, a: w + t * outChannels * channels, lda: channels,
-                         b: xp + offset(t), ldb: paddedPlane, beta: t == 0 ? 0 : 1, c: grid, ldc: gridSize)
+                         b: xp + offset(t), ldb: phasePlane, beta: t == 0 ? 0 : 1, c: grid, ldc: gridSize)
         }
         for o in 0..<outChannels {
-            for r in 0..<height {
-                Vec.copy(grid + o * gridSize + r * paddedWidth, y + (o * height + r) * width, count: width)
+            for r in 0..<outH {
+                Vec.copy(grid + o * gridSize + r * phaseW, y + (o * outH + r) * outW, count: outW)
             }
         }
     }
 
-    /// Copies the upstream gradient `dy` (`[out, H, W]`) onto the padded-width grid.
+    /// Copies the upstream gradient `dy` (`[out, outH, outW]`) onto the grid.
     func loadGradient(_ dy: UnsafePointer<Float>) {
         let g = gridGradient.pointer
         for o in 0..<outChannels {
-            for r in 0..<height {
-                Vec.copy(dy + (o * height + r) * width, g + o * gridSize + r * paddedWidth, count: width)
+            for r in 0..<outH {
+                Vec.copy(dy + (o * outH + r) * outW, g + o * gridSize + r * phaseW, count: outW)
             }
         }
     }
 
-    /// dW_tap = dy_grid · x_pad(tap view)ᵀ for one sample (after `loadInput` and `loadGradient`),
+    /// dW_tap = dy_grid · phase(tap view)ᵀ for one sample (after `loadInput` and `loadGradient`),
     /// written (or with `accumulate`, added) tap-major into `dw`.
     func weightGradient(into dw: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         let g = gridGradient.pointer, xp = paddedInput.pointer
         for t in 0..<taps {
             Kernels.gemm(transB: true, m: outChannels, n: channels, k: gridSize, a: g, lda: gridSize,
-                         b: xp + offset(t), ldb: paddedPlane, beta: accumulate ? 1 : 0,
+                         b: xp + offset(t), ldb: phasePlane, beta: accumulate ? 1 : 0,
                          c: dw + t * outChannels * channels, ldc: channels)
         }
     }
 
-    /// dx = Σ_tap w_tapᵀ · dy_grid placed at the tap's offset, written compactly into `dx`.
+    /// dx = Σ_tap w_tapᵀ · dy_grid placed at the tap's offset in the phase gradients, then
+    /// gathered back into `dx` (`[C, H, W]`, overwritten) (after `loadGradient`).
     func inputGradient(weights w: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let g = gridGradient.pointer, dp = paddedGradient.pointer
+        let g = gridGradient.pointer, dp = paddedGradient.pointer, s = stride
         Vec.zero(dp, count: paddedGradient.count)
         for t in 0..<taps {
             Kernels.gemm(transA: true, m: channels, n: gridSize, k: outChannels, a: w + t * outChannels * channels,
-                         lda: channels, b: g, ldb: gridSize, beta: 1, c: dp + offset(t), ldc: paddedPlane)
+                         lda: channels, b: g, ldb: gridSize, beta: 1, c: dp + offset(t), ldc: phasePlane)
         }
-        for c in 0..<channels {
-            for r in 0..<height {
-                Vec.copy(dp + c * paddedPlane + (r + padding) * paddedWidth + padding, dx + (c * height + r) * width,
-                         count: width)
+        if usedPhases.count < s * s { Vec.zero(dx, count: channels * height * width) }
+        for (slot, phase) in usedPhases.enumerated() {
+            let a = phase / s, b = phase % s
+            let (iLo, iHi) = inside(phase: a, size: height, extent: phaseH)
+            let (jLo, jHi) = inside(phase: b, size: width, extent: phaseW)
+            for c in 0..<channels {
+                let plane = dp + (slot * channels + c) * phasePlane
+                let target = dx + c * height * width
+                for i in iLo..<iHi {
+                    let dst = target + (s * i + a - padding) * width + (b - padding)
+                    let src = plane + i * phaseW
+                    if s == 1 {
+                        Vec.copy(src + jLo, dst + jLo, count: jHi - jLo)
+                    } else {
+                        for j in jLo..<jHi { dst[s * j] = src[j] }
+                    }
+                }
             }
         }
     }

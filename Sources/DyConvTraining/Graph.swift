@@ -456,9 +456,8 @@ final class BatchNormNode: BufferedNode {
     /// Batch mean and 1/sqrt(var + eps) of the last training forward, `[C]`.
     private let mean: UnsafeMutablePointer<Float>
     private let invStd: UnsafeMutablePointer<Float>
-    /// Totals of a reduction, `2 × C` (and scratch for unsynchronised passes).
+    /// Totals of a reduction, `2 × C`.
     private let totals: UnsafeMutablePointer<Double>
-    private let local: UnsafeMutablePointer<Double>
     private let slot: UnsafeMutablePointer<Double>
     private let plane: Int
     /// Whether the producing convolution accumulates this batch's Σx and Σx² per channel, sample
@@ -488,7 +487,6 @@ final class BatchNormNode: BufferedNode {
         mean = .allocate(capacity: c); mean.initialize(repeating: 0, count: c)
         invStd = .allocate(capacity: c); invStd.initialize(repeating: 1, count: c)
         totals = .allocate(capacity: 2 * c); totals.initialize(repeating: 0, count: 2 * c)
-        local = .allocate(capacity: 2 * c); local.initialize(repeating: 0, count: 2 * c)
         self.slot = slot
         plane = shape.dropFirst().reduce(1, *)
         pendingStatistics = .allocate(capacity: 2 * c)
@@ -498,7 +496,7 @@ final class BatchNormNode: BufferedNode {
     }
 
     deinit {
-        mean.deallocate(); invStd.deallocate(); totals.deallocate(); local.deallocate()
+        mean.deallocate(); invStd.deallocate(); totals.deallocate()
         pendingStatistics.deallocate()
     }
 

@@ -111,7 +111,10 @@ final class WorkerPool: @unchecked Sendable {
         init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
     }
 
-    init(count: Int) {
+    /// Starts `count - 1` worker threads.
+    ///
+    /// - Throws: `TrainingError` when the system refuses to create a thread.
+    init(count: Int) throws {
         self.count = max(1, count)
         for index in 1..<self.count {
             let start = Unmanaged.passRetained(Start(pool: self, index: index)).toOpaque()
@@ -129,7 +132,11 @@ final class WorkerPool: @unchecked Sendable {
                 start.pool.workerLoop(start.index)
                 return nil
             }, start)
-            precondition(rc == 0, "WorkerPool: pthread_create failed with code \(rc)")
+            guard rc == 0 else {
+                Unmanaged<Start>.fromOpaque(start).release()
+                shutdown()
+                throw TrainingError("cannot start worker thread \(index) of \(self.count): \(String(cString: strerror(rc)))")
+            }
             #if canImport(Glibc)
             threads.append(thread)
             #else

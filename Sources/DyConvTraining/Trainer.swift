@@ -145,6 +145,8 @@ public final class Trainer {
         guard graphs[0].outputSize == classes else {
             throw TrainingError("model '\(description.family)' outputs \(graphs[0].outputSize) values per image, expected \(classes) class logits")
         }
+        // Created before the raw allocations below, so that a failure here leaks nothing.
+        pool = try WorkerPool(count: threads)
         let batch = workerBatch, inputSize = graphs[0].inputSize
         inputs = (0..<threads).map { _ in FloatBuffer(count: batch * inputSize) }
         labels = (0..<threads).map { _ in
@@ -155,7 +157,6 @@ public final class Trainer {
         let partialCount = threads * (2 + 2 * graphs[0].dynamicNodes.count)
         partials = .allocate(capacity: partialCount)
         partials.initialize(repeating: 0, count: partialCount)
-        pool = WorkerPool(count: threads)
         try load(parameters: initial)
     }
 

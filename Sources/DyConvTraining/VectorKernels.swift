@@ -205,56 +205,122 @@ enum Vec {
 
 extension Vec {
     /// `out[i] = Σₖ weights[k] · bank[k·count + i]`: one sample's mixed kernel W̃ = Σₖ πₖ Wₖ.
+    ///
+    /// Kernels are taken four at a time with the broadcast weights in registers.
     @inline(__always)
     static func mix(_ weights: UnsafePointer<Float>, kernels: Int, bank: UnsafePointer<Float>, count: Int,
                     into out: UnsafeMutablePointer<Float>) {
-        var i = 0
-        while i + width <= count {
-            var acc = V()
-            for k in 0..<kernels { acc += V(repeating: weights[k]) * load(bank + k * count, i) }
-            store(acc, out, i)
-            i += width
-        }
-        while i < count {
-            var acc: Float = 0
-            for k in 0..<kernels { acc += weights[k] * bank[k * count + i] }
-            out[i] = acc
-            i += 1
+        var k0 = 0
+        while k0 < kernels {
+            let group = min(4, kernels - k0)
+            let first = k0 == 0
+            let w0 = weights[k0], w1 = group > 1 ? weights[k0 + 1] : 0
+            let w2 = group > 2 ? weights[k0 + 2] : 0, w3 = group > 3 ? weights[k0 + 3] : 0
+            let v0 = V(repeating: w0), v1 = V(repeating: w1), v2 = V(repeating: w2), v3 = V(repeating: w3)
+            let b0 = bank + k0 * count
+            let b1 = group > 1 ? b0 + count : b0, b2 = group > 2 ? b0 + 2 * count : b0
+            let b3 = group > 3 ? b0 + 3 * count : b0
+            var i = 0
+            switch group {
+            case 4:
+                while i + width <= count {
+                    var acc = v0 * load(b0, i) + v1 * load(b1, i) + v2 * load(b2, i) + v3 * load(b3, i)
+                    if !first { acc += load(out, i) }
+                    store(acc, out, i)
+                    i += width
+                }
+            case 3:
+                while i + width <= count {
+                    var acc = v0 * load(b0, i) + v1 * load(b1, i) + v2 * load(b2, i)
+                    if !first { acc += load(out, i) }
+                    store(acc, out, i)
+                    i += width
+                }
+            case 2:
+                while i + width <= count {
+                    var acc = v0 * load(b0, i) + v1 * load(b1, i)
+                    if !first { acc += load(out, i) }
+                    store(acc, out, i)
+                    i += width
+                }
+            default:
+                while i + width <= count {
+                    var acc = v0 * load(b0, i)
+                    if !first { acc += load(out, i) }
+                    store(acc, out, i)
+                    i += width
+                }
+            }
+            while i < count {
+                var acc = w0 * b0[i]
+                if group > 1 { acc += w1 * b1[i] }
+                if group > 2 { acc += w2 * b2[i] }
+                if group > 3 { acc += w3 * b3[i] }
+                out[i] = first ? acc : out[i] + acc
+                i += 1
+            }
+            k0 += group
         }
     }
 
     /// One pass over a sample's kernel gradient `g` = dL/dW̃: `dots[k] = ⟨g, bankₖ⟩` (= dL/dπₖ)
     /// and `gradBankₖ += weights[k] · g` (= this sample's share of dL/dWₖ).
     ///
-    /// `lanes` is scratch for `kernels` SIMD accumulators; dot products are flushed into
-    /// Double every 512 elements.
+    /// Kernels are taken four at a time with register accumulators; dot products are flushed
+    /// into Double every 512 elements.
     @inline(__always)
     static func scatterDot(_ g: UnsafePointer<Float>, weights: UnsafePointer<Float>, kernels: Int,
                            bank: UnsafePointer<Float>, gradBank: UnsafeMutablePointer<Float>, count: Int,
-                           lanes: UnsafeMutablePointer<V>, dots: UnsafeMutablePointer<Double>) {
-        for k in 0..<kernels { dots[k] = 0 }
-        var i = 0
-        while i < count {
-            let end = min(i + 512, count)
-            for k in 0..<kernels { lanes[k] = V() }
-            while i + width <= end {
-                let d = load(g, i)
-                for k in 0..<kernels {
-                    let o = k * count
-                    lanes[k] += d * load(bank + o, i)
-                    store(load(gradBank + o, i) + V(repeating: weights[k]) * d, gradBank + o, i)
+                           dots: UnsafeMutablePointer<Double>) {
+        var k0 = 0
+        while k0 < kernels {
+            let group = min(4, kernels - k0)
+            // Unused lanes of a smaller group point at kernel k0 with weight 0 and are discarded.
+            let w0 = weights[k0], w1 = group > 1 ? weights[k0 + 1] : 0
+            let w2 = group > 2 ? weights[k0 + 2] : 0, w3 = group > 3 ? weights[k0 + 3] : 0
+            let v0 = V(repeating: w0), v1 = V(repeating: w1), v2 = V(repeating: w2), v3 = V(repeating: w3)
+            let o0 = k0 * count
+            let o1 = group > 1 ? o0 + count : o0, o2 = group > 2 ? o0 + 2 * count : o0
+            let o3 = group > 3 ? o0 + 3 * count : o0
+            var t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
+            var i = 0
+            while i < count {
+                let end = min(i + 512, count)
+                var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+                while i + width <= end {
+                    let d = load(g, i)
+                    a0 += d * load(bank + o0, i)
+                    store(load(gradBank + o0, i) + v0 * d, gradBank + o0, i)
+                    if group > 1 {
+                        a1 += d * load(bank + o1, i)
+                        store(load(gradBank + o1, i) + v1 * d, gradBank + o1, i)
+                    }
+                    if group > 2 {
+                        a2 += d * load(bank + o2, i)
+                        store(load(gradBank + o2, i) + v2 * d, gradBank + o2, i)
+                    }
+                    if group > 3 {
+                        a3 += d * load(bank + o3, i)
+                        store(load(gradBank + o3, i) + v3 * d, gradBank + o3, i)
+                    }
+                    i += width
                 }
-                i += width
-            }
-            for k in 0..<kernels { dots[k] += Double(lanes[k].sum()) }
-            while i < end {
-                let d = g[i]
-                for k in 0..<kernels {
-                    dots[k] += Double(d * bank[k * count + i])
-                    gradBank[k * count + i] += weights[k] * d
+                var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+                while i < end {
+                    let d = g[i]
+                    s0 += d * bank[o0 + i]; gradBank[o0 + i] += w0 * d
+                    if group > 1 { s1 += d * bank[o1 + i]; gradBank[o1 + i] += w1 * d }
+                    if group > 2 { s2 += d * bank[o2 + i]; gradBank[o2 + i] += w2 * d }
+                    if group > 3 { s3 += d * bank[o3 + i]; gradBank[o3 + i] += w3 * d }
+                    i += 1
                 }
-                i += 1
+                t0 += Double(s0); t1 += Double(s1); t2 += Double(s2); t3 += Double(s3)
             }
+            dots[k0] = t0
+            if group > 1 { dots[k0 + 1] = t1 }
+            if group > 2 { dots[k0 + 2] = t2 }
+            if group > 3 { dots[k0 + 3] = t3 }
+            k0 += group
         }
     }
 }

@@ -195,9 +195,10 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testStaticConvolutionImplicitPath() {
-        // Stride-1 same convolutions on planes of ≥ 100 positions with ≥ 4 input channels.
+        // Ungrouped convolutions with ≥ 4 input channels and output planes of ≥ 100 positions.
         for (spec, input) in [(ConvSpec(name: "c", inChannels: 4, outChannels: 3, kernel: 3, padding: 1, bias: true), (4, 10, 11)),
-                              (ConvSpec(name: "c", inChannels: 5, outChannels: 2, kernel: 1, padding: 0), (5, 10, 10))] {
+                              (ConvSpec(name: "c", inChannels: 5, outChannels: 2, kernel: 1, padding: 0), (5, 10, 10)),
+                              (ConvSpec(name: "c", inChannels: 4, outChannels: 3, kernel: 3, stride: 2, padding: 1), (4, 20, 21))] {
             let d = testDescription([.conv(spec)], input: input)
             let h = GradientHarness(d, batch: 2, seed: 21)
             XCTAssertTrue((h.graph.root.nodes[0] as! ConvNode).usesImplicitGEMM)
@@ -231,10 +232,18 @@ final class GradientCheckTests: XCTestCase {
 
     func testDynamicConvolutionPathsAgree() {
         // Implicit-GEMM path (stride-1 same: 1×1, 3×3, 5×5) and im2col path (valid padding).
+        // Implicit GEMM (≥ 4 input channels, ungrouped) for any kernel, stride and padding;
+        // im2col for grouped convolutions and fewer channels.
         let cases: [(LayerSpec, (Int, Int, Int), implicit: Bool)] = [
             (dynamicConv("d", 4, 5, kernel: 1, padding: 0, bias: true, kernels: 2, hidden: 3), (4, 4, 3), true),
             (dynamicConv("d", 4, 3, kernel: 5, padding: 2, kernels: 3, hidden: 3), (4, 6, 5), true),
-            (dynamicConv("d", 4, 3, kernel: 3, padding: 0, bias: true, kernels: 3, hidden: 3), (4, 5, 6), false),
+            (dynamicConv("d", 4, 3, kernel: 3, padding: 0, bias: true, kernels: 3, hidden: 3), (4, 5, 6), true),
+            (dynamicConv("d", 4, 3, kernel: 3, stride: 2, padding: 1, kernels: 3, hidden: 3), (4, 7, 6), true),
+            (dynamicConv("d", 5, 3, kernel: 3, stride: 3, padding: 1, kernels: 2, hidden: 3), (5, 8, 7), true),
+            (dynamicConv("d", 4, 6, kernel: 1, stride: 2, padding: 0, kernels: 2, hidden: 3), (4, 5, 6), true),
+            (dynamicConv("d", 4, 3, kernel: 2, stride: 2, padding: 0, bias: true, kernels: 2, hidden: 3), (4, 6, 7), true),
+            (dynamicConv("d", 4, 4, kernel: 3, stride: 2, padding: 1, groups: 2, kernels: 2, hidden: 3), (4, 6, 6), false),
+            (dynamicConv("d", 3, 3, kernel: 3, stride: 2, padding: 1, kernels: 2, hidden: 3), (3, 6, 6), false),
         ]
         for (layer, input, implicit) in cases {
             let d = testDescription([layer], input: input)

@@ -90,3 +90,35 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class MixingKernelTests: XCTestCase {
+    /// `mix` and `scatterDot` against scalar references for K = 1…9 (groups of four and tails).
+    func testMixAndScatterDotMatchScalar() {
+        var rng = TrainingRNG(seed: 3)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.below(2001)) / 1000 - 1 } }
+        for kernels in 1...9 {
+            for count in [5, 16, 37, 1100] {
+                let w = random(kernels), bank = random(kernels * count), g = random(count)
+                var out = [Float](repeating: .nan, count: count)
+                Vec.mix(w, kernels: kernels, bank: bank, count: count, into: &out)
+                for i in 0..<count {
+                    var expected: Float = 0
+                    for k in 0..<kernels { expected += w[k] * bank[k * count + i] }
+                    XCTAssertEqual(out[i], expected, accuracy: 1e-5, "mix K=\(kernels) n=\(count) i=\(i)")
+                }
+                var gradBank = random(kernels * count)
+                let before = gradBank
+                var dots = [Double](repeating: .nan, count: kernels)
+                Vec.scatterDot(g, weights: w, kernels: kernels, bank: bank, gradBank: &gradBank, count: count, dots: &dots)
+                for k in 0..<kernels {
+                    var dot = 0.0
+                    for i in 0..<count {
+                        dot += Double(g[i]) * Double(bank[k * count + i])
+                        XCTAssertEqual(gradBank[k * count + i], before[k * count + i] + w[k] * g[i], accuracy: 1e-6)
+                    }
+                    XCTAssertEqual(dots[k], dot, accuracy: 1e-4, "dot K=\(kernels) n=\(count) k=\(k)")
+                }
+            }
+        }
+    }
+}

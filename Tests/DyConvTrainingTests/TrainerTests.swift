@@ -95,6 +95,32 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(results[1]["stem.bn.running_mean"]!.data, [0, 0, 0, 0])
     }
 
+    func testTwoWorkersMatchOneWorkerOnDycnn() throws {
+        // The real 28×28 geometry (implicit-GEMM strides 1 and 2, K = 4, fusions).
+        let sample = try FashionMNIST.loadSample()
+        let data = sample.prefix(72)
+        var results: [[String: Tensor]] = []
+        var losses: [[Float]] = []
+        for threads in [1, 2] {
+            var config = TrainingConfig()
+            config.widths = [8, 16, 32]
+            config.batchSize = 24
+            config.threads = threads
+            config.seed = 4
+            let trainer = try Trainer(config: config, train: data, test: data)
+            var l: [Float] = []
+            for _ in 0..<3 { l.append(try XCTUnwrap(trainer.step()).loss) }
+            losses.append(l)
+            results.append(trainer.tensors())
+        }
+        for (a, b) in zip(losses[0], losses[1]) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(a))) }
+        for (name, a) in results[0] {
+            let b = try XCTUnwrap(results[1][name])
+            let scale = max(a.data.map { abs($0) }.max() ?? 1, 1)
+            XCTAssertLessThan(a.maxAbsDifference(b), 1e-4 * scale, name)
+        }
+    }
+
     func testDeterministicForSeedAndThreadCount() throws {
         let data = try syntheticDataset(count: 20, seed: 4)
         func run(seed: UInt64) throws -> [String: Tensor] {
@@ -294,6 +320,20 @@ final class TrainerTests: XCTestCase {
             let ours = trainer.evaluationLogits(input, temperature: trainer.temperature)
             XCTAssertLessThan(engine.forward(input).logits.maxAbsDifference(ours), 1e-4, model)
         }
+    }
+
+    func testLastBatchOfOneImageOnTwoWorkers() throws {
+        // 9 images, batch 8: the second step has one image, so worker 1 gets none.
+        let data = try syntheticDataset(count: 9, seed: 16)
+        let trainer = try Trainer(config: tinyConfig(threads: 2, epochs: 1, batch: 8), description: tinyModel(),
+                                  train: data, test: data)
+        XCTAssertEqual(trainer.iterationsPerEpoch, 2)
+        XCTAssertEqual(trainer.step()?.images, 8)
+        let last = try XCTUnwrap(trainer.step())
+        XCTAssertEqual(last.images, 1)
+        XCTAssertTrue(last.loss.isFinite)
+        XCTAssertNil(trainer.step())
+        XCTAssertTrue(trainer.tensors().values.allSatisfy(\.isFinite))
     }
 
     func testDatasetMustFitModel() throws {

@@ -57,22 +57,24 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, ch
                 // Output columns whose input column iw = ow·s − p + kj lies inside [0, w).
                 let owLo = max(0, (p - kj + s - 1) / s)
                 let owHi = min(wo, (w - 1 + p - kj) / s + 1)   // exclusive
+                // Rows are short (7…224 floats): plain loops beat memmove/memset calls here.
                 for oh in 0..<ho {
                     let ih = oh * s - p + ki
                     let d = dst + oh * wo
                     if ih < 0 || ih >= h || owHi <= owLo {
-                        d.update(repeating: 0, count: wo)
+                        for ow in 0..<wo { d[ow] = 0 }
                         continue
                     }
                     let src = plane + ih * w
-                    if owLo > 0 { d.update(repeating: 0, count: owLo) }
+                    for ow in 0..<owLo { d[ow] = 0 }
                     if s == 1 {
-                        (d + owLo).update(from: src + (owLo - p + kj), count: owHi - owLo)
+                        let shifted = src + (kj - p)
+                        for ow in owLo..<owHi { d[ow] = shifted[ow] }
                     } else {
                         var iw = owLo * s - p + kj
                         for ow in owLo..<owHi { d[ow] = src[iw]; iw += s }
                     }
-                    if owHi < wo { (d + owHi).update(repeating: 0, count: wo - owHi) }
+                    for ow in owHi..<wo { d[ow] = 0 }
                 }
             }
         }
