@@ -134,9 +134,11 @@ struct TrainCommand: ParsableCommand {
             }
             bar.finish()
             let entropy = m.layers.map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ")
-            print(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%  test %.2f%%  τ %6.3f  lr %.4f  %6.0f img/s  (%.1f s + eval %.1f s)",
-                         m.epoch, m.epochs, m.loss, 100 * m.trainAccuracy, 100 * m.testAccuracy, m.temperature,
-                         m.learningRate, m.imagesPerSecond, m.trainSeconds, m.evalSeconds)
+            let tau = entropy.isEmpty ? "" : String(format: "  τ %6.3f", m.temperature)   // static: no τ
+            print(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%  test %.2f%%", m.epoch, m.epochs, m.loss,
+                         100 * m.trainAccuracy, 100 * m.testAccuracy) + tau
+                  + String(format: "  lr %.4f  %6.0f img/s  (%.1f s + eval %.1f s)", m.learningRate,
+                           m.imagesPerSecond, m.trainSeconds, m.evalSeconds)
                   + (entropy.isEmpty ? "" : "  entropy \(entropy)"))
             fflush(nil)
             let checkpoint = trainer.checkpoint()

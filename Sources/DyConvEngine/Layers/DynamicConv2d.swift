@@ -122,7 +122,7 @@ public struct DynamicConv2d: Sendable {
 
     /// Runs the layer on a batch with per-sample coefficients `coefficients` `[N, K]` (ignored when static).
     ///
-    /// - Parameter allowSplit: lets a batch-1 pass spread one large sample over the cores.
+    /// A batch of one spreads its large GEMMs and depthwise convolutions over the cores.
     public func convolve(_ x: Tensor, coefficients: [Float]) -> Tensor {
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
