@@ -13,6 +13,13 @@ public enum Parallel {
         return max(1, min(ProcessInfoCores.count, 8))
     }()
 
+    /// Multiply-adds below which one sample's op stays on one core: waking a second thread costs
+    /// tens of microseconds, more than splitting a small GEMM saves (DYCONV_SPLIT_THRESHOLD overrides).
+    nonisolated(unsafe) public static var splitThreshold: Int = {
+        if let s = getenv("DYCONV_SPLIT_THRESHOLD"), let n = Int(String(cString: s)), n >= 0 { return n }
+        return 16_000_000
+    }()
+
     /// Makes OpenBLAS single-threaded (the engine splits work itself). Idempotent.
     public static func configureBLAS() {
         _ = blasConfigured
