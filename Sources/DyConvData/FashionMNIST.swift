@@ -8,11 +8,8 @@ import DyConvEngine
 /// installs it. The first 1000 test images ship with dyconv in
 /// `assets/fashion-mnist-sample/` (see `loadSample()`).
 public enum FashionMNIST {
-    /// The class names, indexed by label.
-    public static let classNames: [String] = [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ]
+    /// The class names, indexed by label (the engine's `Families.fashionMNISTClasses`).
+    public static let classNames: [String] = Families.fashionMNISTClasses
 
     /// Where the Debian package `dataset-fashion-mnist` installs the dataset.
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
@@ -21,7 +18,7 @@ public enum FashionMNIST {
     public static let sampleFolderName = "fashion-mnist-sample"
 
     /// Mean and standard deviation of `pixel / 255` over the 60 000 training images (0.2860, 0.3530).
-    public static let normalization = Normalization(mean: [0.2860], std: [0.3530])
+    public static let normalization = Families.fashionMNISTNormalization
 
     /// A part of the dataset.
     public enum Split: String, Sendable, CaseIterable, Codable {

@@ -80,6 +80,16 @@ public final class Trainer {
         var epochCorrect = 0
         var epochImages = 0
         var epochSeconds = 0.0
+
+        /// Closes the current epoch: advances the epoch and clears the per-epoch sums.
+        mutating func startNextEpoch() {
+            epoch += 1
+            iterationInEpoch = 0
+            epochLoss = 0
+            epochCorrect = 0
+            epochImages = 0
+            epochSeconds = 0
+        }
     }
 
     /// The order and augmentation of one epoch, derived from `(seed, epoch)`.
@@ -434,12 +444,7 @@ public final class Trainer {
             evalSeconds: evalSeconds,
             layers: evaluation.layers)
         history.append(metrics)
-        counters.epoch += 1
-        counters.iterationInEpoch = 0
-        counters.epochLoss = 0
-        counters.epochCorrect = 0
-        counters.epochImages = 0
-        counters.epochSeconds = 0
+        counters.startNextEpoch()
         plan = nil
         return metrics
     }

@@ -63,11 +63,6 @@ public enum TrainingBenchmark {
 extension Trainer {
     /// Ends the current epoch without evaluating (benchmarks only; not recorded in `history`).
     func skipToNextEpoch() {
-        counters.epoch += 1
-        counters.iterationInEpoch = 0
-        counters.epochLoss = 0
-        counters.epochCorrect = 0
-        counters.epochImages = 0
-        counters.epochSeconds = 0
+        counters.startNextEpoch()
     }
 }

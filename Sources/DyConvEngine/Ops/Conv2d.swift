@@ -34,6 +34,15 @@ public struct ConvGeometry: Sendable, Equatable {
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
     /// Scratch floats `conv2dSample` needs.
     public var scratchCount: Int { (isDepthwise || isPointwise) ? 0 : columnRows * outPixels }
+    /// The output columns `ow` whose input column `ow·stride − padding + kernelColumn` lies inside
+    /// the image; the columns outside it only see padding.
+    @inline(__always)
+    public func validOutputColumns(kernelColumn kj: Int) -> Range<Int> {
+        let lo = min(outWidth, max(0, (padding - kj + stride - 1) / stride))
+        let hi = min(outWidth, (width - 1 + padding - kj) / stride + 1)
+        return lo..<max(lo, hi)
+    }
+
     /// Multiply-adds of one sample.
     public var multiplyAdds: Int { outChannels * outPixels * columnRows }
 }
@@ -54,9 +63,8 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, ch
             for kj in 0..<k {
                 let dst = cols + row * ho * wo
                 row += 1
-                // Output columns whose input column iw = ow·s − p + kj lies inside [0, w).
-                let owLo = max(0, (p - kj + s - 1) / s)
-                let owHi = min(wo, (w - 1 + p - kj) / s + 1)   // exclusive
+                let valid = g.validOutputColumns(kernelColumn: kj)
+                let (owLo, owHi) = (valid.lowerBound, valid.upperBound)
                 // Rows are short (7…224 floats): plain loops beat memmove/memset calls here.
                 for oh in 0..<ho {
                     let ih = oh * s - p + ki
@@ -137,12 +145,9 @@ public func depthwiseConv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w:
     let (h, wd, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
     let (ho, wo) = (g.outHeight, g.outWidth)
     let multiplier = g.groupOut
-    // Valid output-column range per kernel column kj: iw = ow·s − p + kj ∈ [0, wd).
-    var lo = [Int](repeating: 0, count: k), hi = lo
-    for kj in 0..<k {
-        lo[kj] = min(wo, max(0, (p - kj + s - 1) / s))
-        hi[kj] = max(lo[kj], min(wo, (wd - 1 + p - kj) / s + 1))
-    }
+    // Valid output-column range per kernel column kj.
+    let lo = (0..<k).map { g.validOutputColumns(kernelColumn: $0).lowerBound }
+    let hi = (0..<k).map { g.validOutputColumns(kernelColumn: $0).upperBound }
     lo.withUnsafeBufferPointer { lo in hi.withUnsafeBufferPointer { hi in
         for o in 0..<g.outChannels {
             let plane = x + (o / multiplier) * h * wd
