@@ -55,6 +55,36 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    func testDepthFirstSlicesEqualOnePiece() throws {
+        let d = Families.dycnn(widths: [8, 16, 16], kernels: 3)
+        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 5))
+        let x = randomTensor([7, 1, 28, 28], seed: 6)
+        for mode in AggregationMode.allCases {
+            let options = ForwardOptions(temperature: 2, mode: mode, seed: 9)
+            let whole = m.forward(x, options: options, slice: 100)
+            for slice in [1, 2, 3] {
+                let sliced = m.forward(x, options: options, slice: slice)
+                XCTAssertEqual(sliced.batchSize, 7)
+                XCTAssertLessThan(sliced.logits.maxAbsDifference(whole.logits), 1e-6, "\(mode) slice \(slice)")
+                XCTAssertLessThan(sliced.probabilities.maxAbsDifference(whole.probabilities), 1e-6)
+                XCTAssertEqual(sliced.layers.map(\.name), whole.layers.map(\.name))
+                for (a, b) in zip(sliced.layers, whole.layers) {
+                    XCTAssertEqual(a.attention.count, 7 * 3)
+                    for (u, v) in zip(a.attention, b.attention) { XCTAssertEqual(u, v, accuracy: 1e-6, "\(mode) \(a.name)") }
+                    for (u, v) in zip(a.applied, b.applied) { XCTAssertEqual(u, v, accuracy: 1e-6, "\(mode) \(a.name)") }
+                    for (u, v) in zip(a.logits, b.logits) { XCTAssertEqual(u, v, accuracy: 1e-5, "\(mode) \(a.name)") }
+                    for (u, v) in zip(a.entropy, b.entropy) { XCTAssertEqual(u, v, accuracy: 1e-5, "\(mode) \(a.name)") }
+                }
+            }
+        }
+        // The shuffles really act (the test would pass trivially if they did nothing).
+        let plain = m.forward(x, options: ForwardOptions(temperature: 2), slice: 2)
+        for mode in [AggregationMode.shuffleImage, .shuffleAcross] {
+            let shuffled = m.forward(x, options: ForwardOptions(temperature: 2, mode: mode, seed: 9), slice: 2)
+            XCTAssertGreaterThan(shuffled.logits.maxAbsDifference(plain.logits), 1e-3, "\(mode)")
+        }
+    }
+
     func testFamiliesBuildAndRun() throws {
         for name in Families.available {
             let d = try Families.named(name)

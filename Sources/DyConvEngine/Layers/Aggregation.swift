@@ -6,11 +6,13 @@
 /// - `average`: a_k = Σπ / K.
 /// - `max`: a = Σπ at argmax π (first on ties), 0 elsewhere.
 /// - `shuffleImage`: a_k = π_σ(k), σ a seeded cyclic permutation of the K kernels (no fixed point
-///   for K ≥ 2), drawn per layer and sample position.
+///   for K ≥ 2), drawn per layer and sample position (`firstSample` + n, so a batch run in
+///   slices gets the same permutations as in one piece).
 /// - `shuffleAcross`: sample n uses π of sample σ(n), σ a seeded cyclic permutation of the batch
 ///   (no image keeps its own π when N ≥ 2; with N = 1 nothing can be exchanged and a = π).
 public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
-                                    mode: AggregationMode, seed: UInt64, layerIndex: Int) -> [Float] {
+                                    mode: AggregationMode, seed: UInt64, layerIndex: Int,
+                                    firstSample: Int = 0) -> [Float] {
     switch mode {
     case .attention:
         return pi
@@ -37,7 +39,7 @@ public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
     case .shuffleImage:
         var a = pi
         for s in 0..<n {
-            var rng = SeededGenerator(seed: mixSeed(seed, UInt64(layerIndex), UInt64(s)))
+            var rng = SeededGenerator(seed: mixSeed(seed, UInt64(layerIndex), UInt64(firstSample + s)))
             let sigma = cyclicPermutation(k, using: &rng)
             for j in 0..<k { a[s * k + j] = pi[s * k + sigma[j]] }
         }

@@ -69,7 +69,9 @@ public struct DynamicConv2d: Sendable {
     }
 
     /// Attention logits z `[N, K]` and routing π `[N, K]` for a batch.
-    public func attention(_ x: Tensor, temperature: Float) -> (logits: [Float], pi: [Float]) {
+    ///
+    /// `parallel: false` keeps the work on the calling thread (the caller is already parallel).
+    public func attention(_ x: Tensor, temperature: Float, parallel: Bool = true) -> (logits: [Float], pi: [Float]) {
         precondition(spec.isDynamic, "attention() on a static convolution")
         let n = x.shape[0], c = spec.inChannels
         let plane = x.shape[2] * x.shape[3]
@@ -81,7 +83,7 @@ public struct DynamicConv2d: Sendable {
             pooled.withUnsafeMutableBufferPointer { gp in
                 // GAP over all N·C planes, split over the cores when large.
                 nonisolated(unsafe) let src = xp.baseAddress!, dst = gp.baseAddress!
-                Parallel.forEachChunk(n * c, maxChunks: n * c * plane >= Parallel.splitThreshold / 8 ? Parallel.threads : 1) { _, r in
+                Parallel.forEachChunk(n * c, maxChunks: parallel && n * c * plane >= Parallel.splitThreshold / 8 ? Parallel.threads : 1) { _, r in
                     globalAvgPoolSample(src + r.lowerBound * plane, channels: r.count, plane: plane,
                                         y: dst + r.lowerBound)
                 }
@@ -122,8 +124,9 @@ public struct DynamicConv2d: Sendable {
 
     /// Runs the layer on a batch with per-sample coefficients `coefficients` `[N, K]` (ignored when static).
     ///
-    /// A batch of one spreads its large GEMMs and depthwise convolutions over the cores.
-    public func convolve(_ x: Tensor, coefficients: [Float]) -> Tensor {
+    /// The samples are split over the cores, and a batch of one spreads its large GEMMs and
+    /// depthwise convolutions over them; `parallel: false` keeps everything on the calling thread.
+    public func convolve(_ x: Tensor, coefficients: [Float], parallel: Bool = true) -> Tensor {
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let k = kernels, out = spec.outChannels, per = g.weightCount
@@ -131,12 +134,12 @@ public struct DynamicConv2d: Sendable {
         let inStride = spec.inChannels * g.height * g.width
         let outStride = out * g.outPixels
         let act = activation
-        let batchOne = n == 1
+        let batchOne = n == 1 && parallel
         x.data.withUnsafeBufferPointer { xb in
             y.data.withUnsafeMutableBufferPointer { yb in
                 weight.withUnsafeBufferPointer { wb in
                     nonisolated(unsafe) let xp = xb.baseAddress!, yp = yb.baseAddress!, wp = wb.baseAddress!
-                    Parallel.forEachChunk(n) { _, samples in
+                    Parallel.forEachChunk(n, maxChunks: parallel ? Parallel.threads : 1) { _, samples in
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(g.scratchCount, 1))
                         let mixed = UnsafeMutablePointer<Float>.allocate(capacity: k > 1 ? per : 1)
                         let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)

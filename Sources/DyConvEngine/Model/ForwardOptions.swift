@@ -94,6 +94,25 @@ public struct ForwardTrace: Sendable, Equatable {
         self.layers = layers; self.logits = logits; self.probabilities = probabilities
     }
 
+    /// The traces of consecutive slices of one batch, joined into the trace of the whole batch.
+    public init(concatenating parts: [ForwardTrace]) {
+        precondition(!parts.isEmpty, "ForwardTrace(concatenating:) needs at least one part")
+        var layers = parts[0].layers
+        for part in parts.dropFirst() {
+            for i in layers.indices {
+                layers[i].logits += part.layers[i].logits
+                layers[i].attention += part.layers[i].attention
+                layers[i].applied += part.layers[i].applied
+                layers[i].entropy += part.layers[i].entropy
+            }
+        }
+        let classes = parts[0].classCount
+        let n = parts.reduce(0) { $0 + $1.batchSize }
+        self.init(layers: layers,
+                  logits: Tensor(shape: [n, classes], data: parts.flatMap(\.logits.data)),
+                  probabilities: Tensor(shape: [n, classes], data: parts.flatMap(\.probabilities.data)))
+    }
+
     /// Number of samples in the batch.
     public var batchSize: Int { logits.shape.first ?? 0 }
     /// Number of classes.

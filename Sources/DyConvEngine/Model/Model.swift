@@ -46,18 +46,70 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Runs the network on a normalized batch `[N, C, H, W]`.
+    ///
+    /// A batch larger than one slice (`sliceSize` samples) runs depth-first: the batch is cut into
+    /// slices, the slices are spread over the cores, and each slice goes through the whole network
+    /// on one core while its activations stay in that core's cache. The result is the same as in
+    /// one piece (each sample's computation does not depend on the others). Only `shuffle-across`,
+    /// where a sample borrows another sample's π at every layer, runs layer by layer over the
+    /// whole batch.
     public func forward(_ input: Tensor, options: ForwardOptions = ForwardOptions()) -> ForwardTrace {
+        forward(input, options: options, slice: sliceSize)
+    }
+
+    /// `forward` with an explicit slice size (samples per depth-first slice).
+    func forward(_ input: Tensor, options: ForwardOptions, slice: Int) -> ForwardTrace {
         precondition((try? validateInput(shape: input.shape)) != nil,
                      "Model.forward: input shape \(input.shape) does not fit \(description.input)")
-        var context = ForwardContext(options: options)
-        let out = Self.run(layers, input, &context)
+        precondition(slice >= 1, "Model.forward: slice must be at least 1")
         let n = input.shape[0]
+        guard n > slice, options.mode != .shuffleAcross else {
+            var context = ForwardContext(options: options)
+            return Self.finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
+        }
+        // Slices `[s·slice, min(n, (s+1)·slice))`, contiguous runs of slices per core.
+        let slices = (n + slice - 1) / slice
+        let perSample = input.count / n
+        var parts = [ForwardTrace?](repeating: nil, count: slices)
+        parts.withUnsafeMutableBufferPointer { pb in
+            nonisolated(unsafe) let results = pb
+            input.data.withUnsafeBufferPointer { ib in
+                nonisolated(unsafe) let source = ib
+                Parallel.forEachChunk(slices) { _, range in
+                    for s in range {
+                        let lo = s * slice, hi = min(n, lo + slice)
+                        var shape = input.shape
+                        shape[0] = hi - lo
+                        let x = Tensor(shape: shape, data: Array(source[(lo * perSample)..<(hi * perSample)]))
+                        var context = ForwardContext(options: options, parallel: false, firstSample: lo)
+                        results[s] = Self.finish(Self.run(layers, x, &context), traces: context.traces, batch: hi - lo)
+                    }
+                }
+            }
+        }
+        return ForwardTrace(concatenating: parts.map { $0! })
+    }
+
+    /// Samples per depth-first slice: as many as keep one slice's work near 20 M multiply-adds
+    /// (a few hundred KB of activations for the small models), 1 to 16 (`DYCONV_SLICE` overrides).
+    public var sliceSize: Int {
+        if let override = Self.sliceOverride { return override }
+        return min(16, max(1, 20_000_000 / max(1, description.multiplyAdds())))
+    }
+
+    private static let sliceOverride: Int? = {
+        guard let s = getenv("DYCONV_SLICE"), let v = Int(String(cString: s)), v >= 1 else { return nil }
+        return v
+    }()
+
+    /// The trace of one batch from the network's output and the collected layer traces.
+    static func finish(_ out: Tensor, traces: [LayerTrace], batch n: Int) -> ForwardTrace {
         let logits = out.reshaped([n, out.count / n])
         var probabilities = logits
         probabilities.data.withUnsafeMutableBufferPointer {
             softmaxRows($0.baseAddress!, rows: n, cols: logits.shape[1])
         }
-        return ForwardTrace(layers: context.traces, logits: logits, probabilities: probabilities)
+        return ForwardTrace(layers: traces, logits: logits, probabilities: probabilities)
     }
 
     /// Multiply-adds of one forward pass of `batch` images (convolutions incl. attention branch and
@@ -70,6 +122,10 @@ public final class Model: @unchecked Sendable {
 
     struct ForwardContext {
         let options: ForwardOptions
+        /// Whether layers may spread their work over the cores (false inside a depth-first slice).
+        var parallel = true
+        /// Batch position of this batch's first sample (seeds of the per-sample shuffles).
+        var firstSample = 0
         var traces: [LayerTrace] = []
         var dynamicIndex = 0
     }
@@ -157,12 +213,13 @@ enum CompiledLayer: Sendable {
         let n = x.shape[0]
         switch self {
         case .conv(let layer):
-            guard layer.spec.isDynamic else { return layer.convolve(x, coefficients: []) }
+            guard layer.spec.isDynamic else { return layer.convolve(x, coefficients: [], parallel: ctx.parallel) }
             let spec = layer.spec
             let tau = ctx.options.temperature(forLayer: spec.name, trained: spec.attention!.temperature)
-            let (z, pi) = layer.attention(x, temperature: tau)
+            let (z, pi) = layer.attention(x, temperature: tau, parallel: ctx.parallel)
             let applied = aggregationCoefficients(pi, batch: n, kernels: spec.kernels, mode: ctx.options.mode,
-                                                  seed: ctx.options.seed, layerIndex: ctx.dynamicIndex)
+                                                  seed: ctx.options.seed, layerIndex: ctx.dynamicIndex,
+                                                  firstSample: ctx.firstSample)
             ctx.dynamicIndex += 1
             if ctx.options.collectTrace {
                 let k = spec.kernels
@@ -170,7 +227,7 @@ enum CompiledLayer: Sendable {
                 ctx.traces.append(LayerTrace(name: spec.name, routing: spec.routing, kernels: k, temperature: tau,
                                              logits: z, attention: pi, applied: applied, entropy: entropy))
             }
-            return layer.convolve(x, coefficients: applied)
+            return layer.convolve(x, coefficients: applied, parallel: ctx.parallel)
         case .affine(let scale, let shift):
             var y = x
             let c = x.shape[1], plane = x.count / (n * c)
@@ -199,7 +256,7 @@ enum CompiledLayer: Sendable {
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeMutableBufferPointer { yp in
                     nonisolated(unsafe) let xb = xp.baseAddress!, yb = yp.baseAddress!
-                    Parallel.forEachChunk(n) { _, r in
+                    Parallel.forEachChunk(n, maxChunks: ctx.parallel ? Parallel.threads : 1) { _, r in
                         for s in r {
                             if isMax {
                                 maxPoolSample(xb + s * c * h * w, channels: c, height: h, width: w, pool: pool,
@@ -251,3 +308,9 @@ enum CompiledLayer: Sendable {
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
