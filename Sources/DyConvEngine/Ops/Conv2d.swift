@@ -56,6 +56,10 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, ch
     let (h, w, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
     let (ho, wo) = (g.outHeight, g.outWidth)
     let hw = h * w
+    if s == 1 && ho == h && wo == w {
+        im2colSame(g, x: x, firstChannel: c0, channels: channels, cols: cols)
+        return
+    }
     var row = 0
     for c in 0..<channels {
         let plane = x + (c0 + c) * hw
@@ -83,6 +87,51 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, ch
                         for ow in owLo..<owHi { d[ow] = src[iw]; iw += s }
                     }
                     for ow in owHi..<wo { d[ow] = 0 }
+                }
+            }
+        }
+    }
+}
+
+/// `im2col` for stride-1 "same" convolutions (output as large as the input).
+///
+/// Row (c, ki, kj) is the plane shifted by (ki − p)·W + (kj − p): one contiguous copy of the
+/// block between the first and last valid output positions, zero rows above and below it, and
+/// single zero stores at the few columns whose input lies in the left or right padding (the
+/// block copy put the neighbouring row's pixels there). No per-row calls.
+@inline(__always)
+func im2colSame(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, channels: Int,
+                cols: UnsafeMutablePointer<Float>) {
+    let (h, w, k, p) = (g.height, g.width, g.kernel, g.padding)
+    let hw = h * w
+    var row = 0
+    for c in 0..<channels {
+        let plane = x + (c0 + c) * hw
+        for ki in 0..<k {
+            // Output rows oh whose input row oh + ki − p lies inside the image.
+            let rLo = min(h, max(0, p - ki)), rHi = max(rLo, min(h, h + p - ki))
+            for kj in 0..<k {
+                let dst = cols + row * hw
+                row += 1
+                let valid = g.validOutputColumns(kernelColumn: kj)
+                if rHi <= rLo || valid.isEmpty {
+                    dst.update(repeating: 0, count: hw)
+                    continue
+                }
+                if rLo > 0 { dst.update(repeating: 0, count: rLo * w) }
+                if rHi < h { (dst + rHi * w).update(repeating: 0, count: (h - rHi) * w) }
+                // dst[j] = plane[j + shift] for j in [rLo·w + cLo, (rHi − 1)·w + cHi): all inside the plane.
+                let shift = (ki - p) * w + (kj - p)
+                let first = rLo * w + valid.lowerBound, last = (rHi - 1) * w + valid.upperBound
+                (dst + first).update(from: plane + shift + first, count: last - first)   // memcpy: long, worth a call
+                // Columns that read padding: zero them in every valid row.
+                for col in 0..<valid.lowerBound {
+                    var j = rLo * w + col
+                    while j < rHi * w { dst[j] = 0; j += w }
+                }
+                for col in valid.upperBound..<w {
+                    var j = rLo * w + col
+                    while j < rHi * w { dst[j] = 0; j += w }
                 }
             }
         }
