@@ -28,11 +28,15 @@ final class DynamicConvTests: XCTestCase {
     /// y = conv(x, Σπ_k W_k) + Σπ_k b_k equals Σ_k π_k (conv(x, W_k) + b_k), per sample of a batch,
     /// for plain, grouped and depthwise convolutions and both routings.
     func testDynamicConvEqualsAttentionWeightedSumOfKConvolutions() {
+        // inC ≥ 8 ungrouped runs as implicit GEMM (checked below), the others through im2col.
         for (routing, groups, inC, outC, stride) in [(Routing.softmax, 1, 4, 6, 1), (.softmax, 2, 4, 6, 2),
-                                                      (.softmax, 4, 4, 4, 1), (.softmax, 4, 4, 8, 2), (.sigmoid, 1, 4, 6, 1)] {
+                                                      (.softmax, 4, 4, 4, 1), (.softmax, 4, 4, 8, 2), (.sigmoid, 1, 4, 6, 1),
+                                                      (.softmax, 1, 8, 6, 1), (.softmax, 1, 12, 5, 2), (.sigmoid, 1, 8, 6, 2)] {
             let (d, p) = model(routing: routing, inC: inC, outC: outC, groups: groups, stride: stride)
             let x = randomTensor([3, inC, 7, 6], seed: 42)
-            let l = layer(d, p)
+            var l = layer(d, p)
+            l.prepareImplicitGemm()
+            XCTAssertEqual(l.implicitPlan(l.geometry(height: 7, width: 6)) != nil, groups == 1 && inC >= 8, "path of \(inC) channels")
             let (_, pi) = l.attention(x, temperature: 1)
             let y = l.convolve(x, coefficients: pi)
             for s in 0..<3 {

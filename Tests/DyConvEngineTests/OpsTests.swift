@@ -37,6 +37,47 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    /// The implicit-GEMM convolution (phase planes, one GEMM per tap) over strides 1–3, kernels
+    /// 3–5, paddings 0–2, odd sizes and an image smaller than the kernel, with bias and activation.
+    func testImplicitGemmConvolutionMatchesNaiveLoop() {
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int)] = [
+            (8, 5, 7, 9, 3, 1, 1), (8, 6, 8, 8, 3, 2, 1), (9, 4, 11, 10, 5, 2, 2), (8, 3, 9, 7, 3, 1, 0),
+            (10, 4, 13, 12, 3, 3, 1), (8, 4, 2, 3, 5, 1, 2), (16, 8, 28, 28, 3, 1, 1), (8, 8, 14, 14, 3, 2, 1),
+        ]
+        for (i, t) in cases.enumerated() {
+            let g = ConvGeometry(inChannels: t.c, outChannels: t.o, height: t.h, width: t.w,
+                                 kernel: t.k, stride: t.s, padding: t.p, groups: 1)
+            XCTAssertTrue(ImplicitGemmPlan.applies(g))
+            let plan = ImplicitGemmPlan(g)
+            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(300 + i))
+            let w = randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(400 + i))
+            let bias = randomTensor([t.o], seed: UInt64(500 + i)).data
+            var tapMajor = [Float](repeating: 0, count: w.count)
+            var phases = [Float](repeating: 0, count: plan.phaseCount)
+            var grid = [Float](repeating: .nan, count: plan.gridCount)
+            var y = Tensor.zeros([2, t.o, g.outHeight, g.outWidth])
+            w.data.withUnsafeBufferPointer { plan.toTapMajor($0.baseAddress!, &tapMajor, count: 1) }
+            for s in 0..<2 {
+                x.data.withUnsafeBufferPointer { xp in
+                    plan.loadInput(xp.baseAddress! + s * t.c * t.h * t.w, into: &phases)
+                }
+                // Sample 1 in two channel ranges, as a large single sample runs on two cores.
+                let ranges = s == 0 ? [0..<t.o] : [0..<(t.o / 2), (t.o / 2)..<t.o]
+                for r in ranges {
+                    plan.convolve(weights: tapMajor, phases: phases, grid: &grid, channels: r)
+                    y.data.withUnsafeMutableBufferPointer { yp in
+                        plan.writeOutput(grid, bias: bias, activation: .relu, into: yp.baseAddress! + s * t.o * g.outPixels,
+                                         channels: r)
+                    }
+                }
+            }
+            var ref = Naive.conv(x, w, bias: bias, stride: t.s, padding: t.p, groups: 1)
+            for j in 0..<ref.count { ref.data[j] = max(ref.data[j], 0) }
+            XCTAssertEqual(y.shape, ref.shape)
+            XCTAssertLessThan(y.maxAbsDifference(ref), 1e-4, "case \(i): \(t)")
+        }
+    }
+
     func testPoolingMatchesNaiveLoop() {
         let x = randomTensor([2, 3, 9, 8], seed: 5)
         for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)] {

@@ -29,6 +29,9 @@ public struct DynamicConv2d: Sendable {
     public let fc2Weight: [Float], fc2Bias: [Float]
     /// Activation applied in the same pass (fused), or nil.
     public var activation: ActivationKind?
+    /// The kernels in tap-major layout `[K, k·k, out, in]` for the implicit-GEMM path, or nil
+    /// (grouped convolutions, 1×1 kernels, or before `prepareImplicitGemm()`).
+    public private(set) var tapMajorWeight: [Float]?
 
     /// Builds the layer from checkpoint-shaped tensors; shapes are the caller's responsibility
     /// (the `Model` initialiser checks them against the description).
@@ -40,6 +43,35 @@ public struct DynamicConv2d: Sendable {
         self.fc2Weight = fc2Weight; self.fc2Bias = fc2Bias
         self.shift = nil
         self.activation = nil
+        self.tapMajorWeight = nil
+    }
+
+    /// Keeps a tap-major copy of the kernels so that ungrouped k×k convolutions can run as
+    /// implicit GEMM (`ImplicitGemmPlan`). Call after the last change to `weight`.
+    public mutating func prepareImplicitGemm() {
+        let g = geometry(height: spec.kernel, width: spec.kernel)
+        guard ImplicitGemmPlan.applies(g, minimumChannels: 1) else { tapMajorWeight = nil; return }
+        var t = [Float](repeating: 0, count: weight.count)
+        weight.withUnsafeBufferPointer { w in
+            t.withUnsafeMutableBufferPointer { d in
+                ImplicitGemmPlan(g).toTapMajor(w.baseAddress!, d.baseAddress!, count: kernels)
+            }
+        }
+        tapMajorWeight = t
+    }
+
+    /// Input channels from which a convolution runs as implicit GEMM (`DYCONV_IMPLICIT_MIN_CHANNELS`
+    /// overrides; 0 turns the path off).
+    static let implicitMinimumChannels: Int = {
+        if let s = getenv("DYCONV_IMPLICIT_MIN_CHANNELS"), let v = Int(String(cString: s)), v >= 0 { return v }
+        return 8
+    }()
+
+    /// The implicit-GEMM plan for this geometry, or nil when im2col + GEMM runs instead.
+    func implicitPlan(_ g: ConvGeometry) -> ImplicitGemmPlan? {
+        let minimum = Self.implicitMinimumChannels
+        guard tapMajorWeight != nil, minimum > 0, ImplicitGemmPlan.applies(g, minimumChannels: minimum) else { return nil }
+        return ImplicitGemmPlan(g)
     }
 
     /// Number of kernels mixed (1 for a static convolution).
@@ -63,6 +95,7 @@ public struct DynamicConv2d: Sendable {
                 if bias != nil { bias![k * out + o] *= s }
             }
         }
+        tapMajorWeight = nil   // stale; `prepareImplicitGemm()` again
         var newShift = bnShift
         if let old = shift { for o in 0..<out { newShift[o] += old[o] * scale[o] } }
         shift = newShift
@@ -135,15 +168,20 @@ public struct DynamicConv2d: Sendable {
         let outStride = out * g.outPixels
         let act = activation
         let batchOne = n == 1 && parallel
+        let plan = implicitPlan(g)
+        let bank = plan != nil ? tapMajorWeight! : weight   // [K, per] in the layout the path reads
         x.data.withUnsafeBufferPointer { xb in
             y.data.withUnsafeMutableBufferPointer { yb in
-                weight.withUnsafeBufferPointer { wb in
+                bank.withUnsafeBufferPointer { wb in
                     nonisolated(unsafe) let xp = xb.baseAddress!, yp = yb.baseAddress!, wp = wb.baseAddress!
                     Parallel.forEachChunk(n, maxChunks: parallel ? Parallel.threads : 1) { _, samples in
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(g.scratchCount, 1))
+                        let scratchCount = plan.map { $0.phaseCount + $0.gridCount } ?? g.scratchCount
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
                         let mixed = UnsafeMutablePointer<Float>.allocate(capacity: k > 1 ? per : 1)
                         let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)
                         defer { scratch.deallocate(); mixed.deallocate(); mixedBias.deallocate() }
+                        // Implicit GEMM: phases [phaseCount] (borders zero once) then grid [gridCount].
+                        if let plan { scratch.update(repeating: 0, count: plan.phaseCount) }
                         for s in samples {
                             // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
                             let kernelPointer: UnsafePointer<Float>
@@ -162,8 +200,8 @@ public struct DynamicConv2d: Sendable {
                                 for o in 0..<out { mixedBias[o] = shift?[o] ?? 0 }
                                 if let b = bias {
                                     if spec.isDynamic {
-                                        let a = coefficients[(s * k)..<((s + 1) * k)]
-                                        for (kk, ak) in a.enumerated() {
+                                        for kk in 0..<k {
+                                            let ak = coefficients[s * k + kk]
                                             for o in 0..<out { mixedBias[o] += ak * b[kk * out + o] }
                                         }
                                     } else {
@@ -173,7 +211,17 @@ public struct DynamicConv2d: Sendable {
                                 biasPointer = UnsafePointer(mixedBias)
                             }
                             let ys = yp + s * outStride
-                            if batchOne && g.isDepthwise {
+                            if let plan {
+                                let grid = scratch + plan.phaseCount
+                                plan.loadInput(xp + s * inStride, into: scratch)
+                                // A large single sample splits its output channels over the cores.
+                                let chunks = batchOne && g.multiplyAdds >= Parallel.splitThreshold ? Parallel.threads : 1
+                                nonisolated(unsafe) let phases = scratch, w = kernelPointer, b = biasPointer
+                                Parallel.forEachChunk(out, maxChunks: chunks) { _, r in
+                                    plan.convolve(weights: w, phases: phases, grid: grid, channels: r)
+                                    plan.writeOutput(grid, bias: b, activation: act, into: ys, channels: r)
+                                }
+                            } else if batchOne && g.isDepthwise {
                                 depthwiseSplitOverChannels(g, x: xp + s * inStride, w: kernelPointer,
                                                            bias: biasPointer, y: ys)
                                 if let act { Activation.apply(act, ys, count: outStride) }
@@ -218,3 +266,9 @@ extension Optional where Wrapped == [Float] {
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

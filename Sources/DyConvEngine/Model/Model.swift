@@ -163,6 +163,7 @@ public final class Model: @unchecked Sendable {
                     layer.activation = kind
                     i += 1
                 }
+                layer.prepareImplicitGemm()
                 out.append(.conv(layer))
             case .batchNorm(let b):
                 let (scale, shift) = batchNormAffine(b, p)

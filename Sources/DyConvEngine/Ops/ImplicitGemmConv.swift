@@ -1,0 +1,150 @@
+/// Per-sample "implicit GEMM" convolution: no im2col matrix.
+///
+/// The zero-padded input is split into `s × s` phase planes (`phase(a, b)[i, j] =
+/// x_pad[s·i + a, s·j + b]`; one plane when s = 1). Output `(oy, ox)` of tap `(ty, tx)` reads
+/// phase `(ty mod s, tx mod s)` at `(oy + ty/s, ox + tx/s)`, so on an output grid as wide as a
+/// phase plane every tap is one GEMM with reduction length C over a strided view of the phases
+/// at a constant offset:
+///
+///     grid[out, outH × phaseW] += W_tap[out, C] · phases[C, offset(tap) …]   (one GEMM per tap)
+///
+/// The grid's columns beyond the output width read past the image row and are dropped when the
+/// grid is written out (with bias and activation in the same pass). Kernels are tap-major
+/// (`[tap][out][C]`). The trainer extends this plan with the backward pass.
+package struct ImplicitGemmPlan: Sendable {
+    package let geometry: ConvGeometry
+    /// Phase plane size (the padded input is split into phases of this size).
+    package let phaseH: Int, phaseW: Int, phasePlane: Int
+    /// Output positions on the grid (`outH × phaseW`).
+    package let gridSize: Int
+    /// Kernel taps k·k.
+    package let taps: Int
+    /// The phases `a·s + b` that some tap reads, in slot order.
+    package let usedPhases: [Int]
+    /// Offset of each tap's view into the phase buffer.
+    package let tapOffsets: [Int]
+    /// Floats of the phase buffer (all used phases of all channels, plus slack for the grid's
+    /// garbage columns, which read up to `reach` floats past the last phase row).
+    package let phaseCount: Int
+
+    /// Whether a convolution can and should run this way: ungrouped, and with enough input
+    /// channels that each tap's GEMM is not too thin (with few channels, im2col's single GEMM
+    /// with reduction C·k·k is faster).
+    package static func applies(_ g: ConvGeometry, minimumChannels: Int = 4) -> Bool {
+        g.groups == 1 && g.inChannels >= minimumChannels && g.kernel > 1
+    }
+
+    package init(_ g: ConvGeometry) {
+        geometry = g
+        let s = g.stride, k = g.kernel, reach = (k - 1) / s
+        phaseH = max((g.height + 2 * g.padding + s - 1) / s, g.outHeight + reach)
+        phaseW = max((g.width + 2 * g.padding + s - 1) / s, g.outWidth + reach)
+        phasePlane = phaseH * phaseW
+        gridSize = g.outHeight * phaseW
+        taps = k * k
+        var used = Set<Int>()
+        for ty in 0..<k { for tx in 0..<k { used.insert((ty % s) * s + tx % s) } }
+        usedPhases = used.sorted()
+        var slots = [Int](repeating: -1, count: s * s)
+        for (slot, phase) in usedPhases.enumerated() { slots[phase] = slot }
+        let phaseBlock = g.inChannels * phasePlane, rowLength = phaseW
+        tapOffsets = (0..<(k * k)).map { t in
+            let ty = t / k, tx = t % k
+            return slots[(ty % s) * s + tx % s] * phaseBlock + (ty / s) * rowLength + tx / s
+        }
+        phaseCount = usedPhases.count * phaseBlock + reach + 16
+    }
+
+    /// Floats of the output grid `[out, outH × phaseW]`.
+    package var gridCount: Int { geometry.outChannels * gridSize }
+
+    /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
+    package func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        let (out, c, taps) = (geometry.outChannels, geometry.inChannels, taps)
+        let size = out * c * taps
+        for k in 0..<count {
+            let s = src + k * size, d = dst + k * size
+            for o in 0..<out {
+                for ci in 0..<c {
+                    let from = s + (o * c + ci) * taps
+                    for t in 0..<taps { d[(t * out + o) * c + ci] = from[t] }
+                }
+            }
+        }
+    }
+
+    /// The phase rows (or columns) `[lo, hi)` that hold image pixels: phase index `i` maps to
+    /// image row `s·i + phase − padding`, which must lie in `[0, size)`.
+    @inline(__always)
+    package func inside(phase: Int, size: Int, extent: Int) -> Range<Int> {
+        let (s, p) = (geometry.stride, geometry.padding)
+        let lo = min(extent, max(0, (p - phase + s - 1) / s))
+        let hi = min(extent, (size - 1 + p - phase) / s + 1)
+        return lo..<max(lo, hi)
+    }
+
+    /// Copies one sample `x` `[C, H, W]` into the phase buffer. Only the image pixels are
+    /// written: the borders must be zero already (zero the buffer once, it is never dirtied).
+    package func loadInput(_ x: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
+        let g = geometry, s = g.stride
+        for (slot, phase) in usedPhases.enumerated() {
+            let a = phase / s, b = phase % s
+            let rows = inside(phase: a, size: g.height, extent: phaseH)
+            let cols = inside(phase: b, size: g.width, extent: phaseW)
+            if rows.isEmpty || cols.isEmpty { continue }
+            for c in 0..<g.inChannels {
+                let plane = phases + (slot * g.inChannels + c) * phasePlane
+                let source = x + c * g.height * g.width
+                for i in rows {
+                    let src = source + (s * i + a - g.padding) * g.width + (b - g.padding)
+                    let dst = plane + i * phaseW
+                    if s == 1 {
+                        (dst + cols.lowerBound).update(from: src + cols.lowerBound, count: cols.count)
+                    } else {
+                        for j in cols { dst[j] = src[s * j] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The convolution of the loaded sample with tap-major kernel `w` onto the grid, for the
+    /// output channels `channels` (all by default; disjoint ranges can run on different cores).
+    package func convolve(weights w: UnsafePointer<Float>, phases: UnsafePointer<Float>,
+                          grid: UnsafeMutablePointer<Float>, channels: Range<Int>? = nil) {
+        let (out, c) = (geometry.outChannels, geometry.inChannels)
+        let r = channels ?? 0..<out
+        if r.isEmpty { return }
+        for t in 0..<taps {
+            sgemm(m: r.count, n: gridSize, k: c, a: w + (t * out + r.lowerBound) * c, lda: c,
+                  b: phases + tapOffsets[t], ldb: phasePlane,
+                  beta: t == 0 ? 0 : 1, c: grid + r.lowerBound * gridSize, ldc: gridSize)
+        }
+    }
+
+    /// Writes the grid's valid columns of output channels `channels` (all by default) to `y`
+    /// `[out, outH, outW]` as act(grid + bias).
+    package func writeOutput(_ grid: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                             activation: ActivationKind?, into y: UnsafeMutablePointer<Float>,
+                             channels: Range<Int>? = nil) {
+        let g = geometry
+        let (oh, ow) = (g.outHeight, g.outWidth)
+        for o in channels ?? 0..<g.outChannels {
+            let b = bias?[o] ?? 0
+            for r in 0..<oh {
+                let src = grid + o * gridSize + r * phaseW
+                let dst = y + (o * oh + r) * ow
+                switch activation {
+                case .none: for i in 0..<ow { dst[i] = src[i] + b }
+                case .relu?: for i in 0..<ow { dst[i] = max(src[i] + b, 0) }
+                case .relu6?: for i in 0..<ow { dst[i] = min(max(src[i] + b, 0), 6) }
+                case .hardswish?:
+                    for i in 0..<ow {
+                        let v = src[i] + b
+                        dst[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+                    }
+                }
+            }
+        }
+    }
+}
