@@ -520,27 +520,14 @@ final class DynamicConvNode: BufferedNode {
     }
 }
 
-/// Per-sample "implicit GEMM" convolution (ungrouped, any kernel, stride and padding): no im2col.
+/// The engine's implicit-GEMM convolution (`ImplicitGemmPlan`: phase planes, one GEMM per tap)
+/// with the trainer's per-node buffers and its backward pass.
 ///
-/// The zero-padded input is split into `s × s` phase planes (`phase(a, b)[i, j] =
-/// x_pad[s·i + a, s·j + b]`; one plane when s = 1). Output `(oy, ox)` of tap `(ty, tx)` reads
-/// phase `(ty mod s, tx mod s)` at `(oy + ty/s, ox + tx/s)`, so on an output grid as wide as a
-/// phase plane each tap is one GEMM with reduction length C over a strided view at a constant
-/// offset: `y += W_tap [out × C] · phase[·, offset …]`. Grid columns beyond the output width are
-/// garbage and dropped. Kernels are kept tap-major (`[tap][out][C]`). Backward uses the same
-/// views; the upstream gradient is laid out on the grid with zero garbage columns, so they
-/// contribute nothing to the weight gradient or to the phase gradients.
+/// Backward uses the same strided views as the forward pass; the upstream gradient is laid out
+/// on the grid with zero garbage columns, so they contribute nothing to the weight gradient or
+/// to the phase gradients.
 struct ImplicitConv {
-    let channels, outChannels, height, width, padding, kernel, stride: Int
-    let outH, outW: Int
-    /// Phase plane size (the padded input is split into phases of this size).
-    let phaseH, phaseW, phasePlane: Int
-    /// Output positions on the grid (`outH × phaseW`).
-    let gridSize: Int
-    let taps: Int
-    /// The phases `a·s + b` that some tap reads, and each phase's slot (−1 when unused).
-    let usedPhases: [Int]
-    let phaseSlot: [Int]
+    let plan: ImplicitGemmPlan
     /// Zero-bordered input phases `[usedPhases][C][phaseH × phaseW]` (+ slack for garbage reads).
     let paddedInput: FloatBuffer
     /// Output on the grid `[out, outH × phaseW]`.
@@ -549,8 +536,9 @@ struct ImplicitConv {
     let gridGradient: FloatBuffer
     /// Input-gradient phases, laid out like `paddedInput`.
     let paddedGradient: FloatBuffer
-    /// Tap offsets into the phase buffers.
-    private let tapOffsets: [Int]
+
+    var channels: Int { plan.geometry.inChannels }
+    var outChannels: Int { plan.geometry.outChannels }
 
     /// Whether a convolution can run this way (and profits: with very few input channels each
     /// tap's GEMM is too thin, and im2col with reduction C·k·k is faster).
@@ -559,54 +547,23 @@ struct ImplicitConv {
     }
 
     init(_ g: ConvGeometry) {
-        channels = g.inChannels; outChannels = g.outChannels
-        height = g.height; width = g.width; padding = g.padding; kernel = g.kernel; stride = g.stride
-        outH = g.outH; outW = g.outW
-        let s = stride, reach = (kernel - 1) / stride
-        phaseH = max((height + 2 * padding + s - 1) / s, outH + reach)
-        phaseW = max((width + 2 * padding + s - 1) / s, outW + reach)
-        phasePlane = phaseH * phaseW
-        gridSize = outH * phaseW
-        taps = kernel * kernel
-        var used = Set<Int>()
-        for ty in 0..<kernel { for tx in 0..<kernel { used.insert((ty % s) * s + tx % s) } }
-        usedPhases = used.sorted()
-        var slots = [Int](repeating: -1, count: s * s)
-        for (slot, phase) in usedPhases.enumerated() { slots[phase] = slot }
-        phaseSlot = slots
-        let phaseBlock = channels * phasePlane
-        let k = kernel, rowLength = phaseW
-        tapOffsets = (0..<(k * k)).map { t in
-            let ty = t / k, tx = t % k
-            return slots[(ty % s) * s + tx % s] * phaseBlock + (ty / s) * rowLength + tx / s
-        }
-        let slack = reach + 8
-        paddedInput = FloatBuffer(count: usedPhases.count * phaseBlock + slack)
-        gridOutput = FloatBuffer(count: outChannels * gridSize)
-        gridGradient = FloatBuffer(count: outChannels * gridSize)
-        paddedGradient = FloatBuffer(count: usedPhases.count * phaseBlock + slack)
+        plan = ImplicitGemmPlan(DyConvEngine.ConvGeometry(
+            inChannels: g.inChannels, outChannels: g.outChannels, height: g.height, width: g.width,
+            kernel: g.kernel, stride: g.stride, padding: g.padding, groups: 1))
+        paddedInput = FloatBuffer(count: plan.phaseCount)
+        gridOutput = FloatBuffer(count: plan.gridCount)
+        gridGradient = FloatBuffer(count: plan.gridCount)
+        paddedGradient = FloatBuffer(count: plan.phaseCount)
     }
-
-    /// Offset of tap `t` in the phase buffers.
-    @inline(__always)
-    func offset(_ t: Int) -> Int { tapOffsets[t] }
 
     /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
     func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        let size = outChannels * channels * taps
-        for k in 0..<count {
-            let s = src + k * size, d = dst + k * size
-            for o in 0..<outChannels {
-                for c in 0..<channels {
-                    let from = s + (o * channels + c) * taps
-                    for t in 0..<taps { d[(t * outChannels + o) * channels + c] = from[t] }
-                }
-            }
-        }
+        plan.toTapMajor(src, dst, count: count)
     }
 
     /// Adds `count` tap-major kernels into the `[out][C][tap]` layout.
     func addFromTapMajor(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        let taps = plan.taps
         let size = outChannels * channels * taps
         for k in 0..<count {
             let s = src + k * size, d = dst + k * size
@@ -619,58 +576,23 @@ struct ImplicitConv {
         }
     }
 
-    /// The phase rows/columns that hold input pixels: `i` in `[lo, hi)` maps to input
-    /// `s·i + phase − padding` in `[0, size)`.
-    @inline(__always)
-    private func inside(phase: Int, size: Int, extent: Int) -> (Int, Int) {
-        let lo = max(0, (padding - phase + stride - 1) / stride)
-        let hi = min(extent, (size - 1 + padding - phase) / stride + 1)
-        return (lo, max(lo, hi))
-    }
-
     /// Copies sample `x` (`[C, H, W]`) into the phases (borders stay zero).
     func loadInput(_ x: UnsafePointer<Float>) {
-        let p = paddedInput.pointer, s = stride
-        for (slot, phase) in usedPhases.enumerated() {
-            let a = phase / s, b = phase % s
-            let (iLo, iHi) = inside(phase: a, size: height, extent: phaseH)
-            let (jLo, jHi) = inside(phase: b, size: width, extent: phaseW)
-            for c in 0..<channels {
-                let plane = p + (slot * channels + c) * phasePlane
-                let source = x + c * height * width
-                for i in iLo..<iHi {
-                    let src = source + (s * i + a - padding) * width + (b - padding)
-                    let dst = plane + i * phaseW
-                    if s == 1 {
-                        Vec.copy(src + jLo, dst + jLo, count: jHi - jLo)
-                    } else {
-                        for j in jLo..<jHi { dst[j] = src[s * j] }
-                    }
-                }
-            }
-        }
+        plan.loadInput(x, into: paddedInput.pointer)
     }
 
     /// `y = conv(x, w)` for one sample (after `loadInput`), written compactly into `y` (`[out, outH, outW]`).
     func forward(weights w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let grid = gridOutput.pointer, xp = paddedInput.pointer
-        for t in 0..<taps {
-            Kernels.gemm(m: outChannels, n: gridSize, k: channels, a: w + t * outChannels * channels, lda: channels,
-                         b: xp + offset(t), ldb: phasePlane, beta: t == 0 ? 0 : 1, c: grid, ldc: gridSize)
-        }
-        for o in 0..<outChannels {
-            for r in 0..<outH {
-                Vec.copy(grid + o * gridSize + r * phaseW, y + (o * outH + r) * outW, count: outW)
-            }
-        }
+        plan.convolve(weights: w, phases: paddedInput.pointer, grid: gridOutput.pointer)
+        plan.writeOutput(gridOutput.pointer, bias: nil, activation: nil, into: y)
     }
 
     /// Copies the upstream gradient `dy` (`[out, outH, outW]`) onto the grid.
     func loadGradient(_ dy: UnsafePointer<Float>) {
-        let g = gridGradient.pointer
+        let g = gridGradient.pointer, (outH, outW) = (plan.geometry.outHeight, plan.geometry.outWidth)
         for o in 0..<outChannels {
             for r in 0..<outH {
-                Vec.copy(dy + (o * outH + r) * outW, g + o * gridSize + r * phaseW, count: outW)
+                Vec.copy(dy + (o * outH + r) * outW, g + o * plan.gridSize + r * plan.phaseW, count: outW)
             }
         }
     }
@@ -679,9 +601,9 @@ struct ImplicitConv {
     /// written (or with `accumulate`, added) tap-major into `dw`.
     func weightGradient(into dw: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         let g = gridGradient.pointer, xp = paddedInput.pointer
-        for t in 0..<taps {
-            Kernels.gemm(transB: true, m: outChannels, n: channels, k: gridSize, a: g, lda: gridSize,
-                         b: xp + offset(t), ldb: phasePlane, beta: accumulate ? 1 : 0,
+        for t in 0..<plan.taps {
+            Kernels.gemm(transB: true, m: outChannels, n: channels, k: plan.gridSize, a: g, lda: plan.gridSize,
+                         b: xp + plan.tapOffsets[t], ldb: plan.phasePlane, beta: accumulate ? 1 : 0,
                          c: dw + t * outChannels * channels, ldc: channels)
         }
     }
@@ -689,27 +611,29 @@ struct ImplicitConv {
     /// dx = Σ_tap w_tapᵀ · dy_grid placed at the tap's offset in the phase gradients, then
     /// gathered back into `dx` (`[C, H, W]`, overwritten) (after `loadGradient`).
     func inputGradient(weights w: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let g = gridGradient.pointer, dp = paddedGradient.pointer, s = stride
+        let g = gridGradient.pointer, dp = paddedGradient.pointer
+        let geometry = plan.geometry, s = geometry.stride
+        let (height, width, padding) = (geometry.height, geometry.width, geometry.padding)
         Vec.zero(dp, count: paddedGradient.count)
-        for t in 0..<taps {
-            Kernels.gemm(transA: true, m: channels, n: gridSize, k: outChannels, a: w + t * outChannels * channels,
-                         lda: channels, b: g, ldb: gridSize, beta: 1, c: dp + offset(t), ldc: phasePlane)
+        for t in 0..<plan.taps {
+            Kernels.gemm(transA: true, m: channels, n: plan.gridSize, k: outChannels, a: w + t * outChannels * channels,
+                         lda: channels, b: g, ldb: plan.gridSize, beta: 1, c: dp + plan.tapOffsets[t], ldc: plan.phasePlane)
         }
-        if usedPhases.count < s * s { Vec.zero(dx, count: channels * height * width) }
-        for (slot, phase) in usedPhases.enumerated() {
+        if plan.usedPhases.count < s * s { Vec.zero(dx, count: channels * height * width) }
+        for (slot, phase) in plan.usedPhases.enumerated() {
             let a = phase / s, b = phase % s
-            let (iLo, iHi) = inside(phase: a, size: height, extent: phaseH)
-            let (jLo, jHi) = inside(phase: b, size: width, extent: phaseW)
+            let rows = plan.inside(phase: a, size: height, extent: plan.phaseH)
+            let cols = plan.inside(phase: b, size: width, extent: plan.phaseW)
             for c in 0..<channels {
-                let plane = dp + (slot * channels + c) * phasePlane
+                let plane = dp + (slot * channels + c) * plan.phasePlane
                 let target = dx + c * height * width
-                for i in iLo..<iHi {
+                for i in rows {
                     let dst = target + (s * i + a - padding) * width + (b - padding)
-                    let src = plane + i * phaseW
+                    let src = plane + i * plan.phaseW
                     if s == 1 {
-                        Vec.copy(src + jLo, dst + jLo, count: jHi - jLo)
+                        Vec.copy(src + cols.lowerBound, dst + cols.lowerBound, count: cols.count)
                     } else {
-                        for j in jLo..<jHi { dst[s * j] = src[j] }
+                        for j in cols { dst[s * j] = src[j] }
                     }
                 }
             }
