@@ -78,6 +78,45 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    /// The stride-1 "same" implicit GEMM (column copies, no wasted columns) for kernels 3, 5 and 7,
+    /// odd and tiny sizes, with bias and activation, whole and split by output channels.
+    func testSameConvolutionMatchesNaiveLoop() {
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int)] = [
+            (8, 5, 7, 9, 3), (8, 6, 8, 8, 3), (9, 4, 11, 10, 5), (8, 3, 9, 7, 7), (8, 4, 2, 3, 3), (16, 8, 28, 28, 3),
+            (8, 2, 1, 2, 3),
+        ]
+        for (i, t) in cases.enumerated() {
+            let p = (t.k - 1) / 2
+            let g = ConvGeometry(inChannels: t.c, outChannels: t.o, height: t.h, width: t.w,
+                                 kernel: t.k, stride: 1, padding: p, groups: 1)
+            XCTAssertTrue(SameConvPlan.applies(g) || p >= t.w, "case \(i)")
+            if !SameConvPlan.applies(g) { continue }
+            let plan = SameConvPlan(g)
+            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(600 + i))
+            let w = randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(700 + i))
+            let bias = randomTensor([t.o], seed: UInt64(800 + i)).data
+            var tapMajor = [Float](repeating: 0, count: w.count)
+            var buffer = [Float](repeating: 0, count: plan.bufferCount)
+            var y = Tensor(shape: [2, t.o, t.h, t.w], repeating: .nan)
+            w.data.withUnsafeBufferPointer { ImplicitGemmPlan(g).toTapMajor($0.baseAddress!, &tapMajor, count: 1) }
+            for s in 0..<2 {
+                x.data.withUnsafeBufferPointer { xp in
+                    plan.loadInput(xp.baseAddress! + s * t.c * t.h * t.w, into: &buffer)
+                }
+                let ranges = s == 0 ? [0..<t.o] : [0..<(t.o / 2), (t.o / 2)..<t.o]
+                for r in ranges {
+                    y.data.withUnsafeMutableBufferPointer { yp in
+                        plan.convolve(weights: tapMajor, buffer: buffer, bias: bias, activation: .relu,
+                                      into: yp.baseAddress! + s * t.o * t.h * t.w, channels: r)
+                    }
+                }
+            }
+            var ref = Naive.conv(x, w, bias: bias, stride: 1, padding: p, groups: 1)
+            for j in 0..<ref.count { ref.data[j] = max(ref.data[j], 0) }
+            XCTAssertLessThan(y.maxAbsDifference(ref), 1e-4, "case \(i): \(t)")
+        }
+    }
+
     func testPoolingMatchesNaiveLoop() {
         let x = randomTensor([2, 3, 9, 8], seed: 5)
         for (k, s, p) in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)] {

@@ -67,11 +67,23 @@ public struct DynamicConv2d: Sendable {
         return 8
     }()
 
-    /// The implicit-GEMM plan for this geometry, or nil when im2col + GEMM runs instead.
-    func implicitPlan(_ g: ConvGeometry) -> ImplicitGemmPlan? {
+    /// How one sample's convolution runs for a geometry.
+    enum ConvPath {
+        /// Stride-1 "same": implicit GEMM over column copies, no wasted columns.
+        case same(SameConvPlan)
+        /// Implicit GEMM over phase planes (any stride and padding).
+        case implicit(ImplicitGemmPlan)
+        /// im2col + GEMM, or the direct depthwise kernel (grouped, 1×1, few input channels).
+        case columns
+    }
+
+    /// The path for this geometry (`DYCONV_IMPLICIT_MIN_CHANNELS=0` forces im2col).
+    func convPath(_ g: ConvGeometry) -> ConvPath {
         let minimum = Self.implicitMinimumChannels
-        guard tapMajorWeight != nil, minimum > 0, ImplicitGemmPlan.applies(g, minimumChannels: minimum) else { return nil }
-        return ImplicitGemmPlan(g)
+        guard tapMajorWeight != nil, minimum > 0 else { return .columns }
+        if SameConvPlan.applies(g, minimumChannels: minimum) { return .same(SameConvPlan(g)) }
+        if ImplicitGemmPlan.applies(g, minimumChannels: minimum) { return .implicit(ImplicitGemmPlan(g)) }
+        return .columns
     }
 
     /// Number of kernels mixed (1 for a static convolution).
@@ -168,20 +180,30 @@ public struct DynamicConv2d: Sendable {
         let outStride = out * g.outPixels
         let act = activation
         let batchOne = n == 1 && parallel
-        let plan = implicitPlan(g)
-        let bank = plan != nil ? tapMajorWeight! : weight   // [K, per] in the layout the path reads
+        let path = convPath(g)
+        let scratchCount: Int
+        switch path {
+        case .same(let plan): scratchCount = plan.bufferCount
+        case .implicit(let plan): scratchCount = plan.phaseCount + plan.gridCount
+        case .columns: scratchCount = g.scratchCount
+        }
+        let bank: [Float]   // [K, per] in the layout the path reads
+        if case .columns = path { bank = weight } else { bank = tapMajorWeight! }
         x.data.withUnsafeBufferPointer { xb in
             y.data.withUnsafeMutableBufferPointer { yb in
                 bank.withUnsafeBufferPointer { wb in
                     nonisolated(unsafe) let xp = xb.baseAddress!, yp = yb.baseAddress!, wp = wb.baseAddress!
                     Parallel.forEachChunk(n, maxChunks: parallel ? Parallel.threads : 1) { _, samples in
-                        let scratchCount = plan.map { $0.phaseCount + $0.gridCount } ?? g.scratchCount
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
                         let mixed = UnsafeMutablePointer<Float>.allocate(capacity: k > 1 ? per : 1)
                         let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)
                         defer { scratch.deallocate(); mixed.deallocate(); mixedBias.deallocate() }
-                        // Implicit GEMM: phases [phaseCount] (borders zero once) then grid [gridCount].
-                        if let plan { scratch.update(repeating: 0, count: plan.phaseCount) }
+                        // Implicit GEMM: the input buffer's borders are zeroed once and never written.
+                        switch path {
+                        case .same(let plan): scratch.update(repeating: 0, count: plan.bufferCount)
+                        case .implicit(let plan): scratch.update(repeating: 0, count: plan.phaseCount)
+                        case .columns: break
+                        }
                         for s in samples {
                             // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
                             let kernelPointer: UnsafePointer<Float>
@@ -211,14 +233,19 @@ public struct DynamicConv2d: Sendable {
                                 biasPointer = UnsafePointer(mixedBias)
                             }
                             let ys = yp + s * outStride
-                            if let plan {
+                            // A large single sample splits its output channels over the cores.
+                            let chunks = batchOne && g.multiplyAdds >= Parallel.splitThreshold ? Parallel.threads : 1
+                            nonisolated(unsafe) let buffer = scratch, w = kernelPointer, b = biasPointer
+                            if case .same(let plan) = path {
+                                plan.loadInput(xp + s * inStride, into: scratch)
+                                Parallel.forEachChunk(out, maxChunks: chunks) { _, r in
+                                    plan.convolve(weights: w, buffer: buffer, bias: b, activation: act, into: ys, channels: r)
+                                }
+                            } else if case .implicit(let plan) = path {
                                 let grid = scratch + plan.phaseCount
                                 plan.loadInput(xp + s * inStride, into: scratch)
-                                // A large single sample splits its output channels over the cores.
-                                let chunks = batchOne && g.multiplyAdds >= Parallel.splitThreshold ? Parallel.threads : 1
-                                nonisolated(unsafe) let phases = scratch, w = kernelPointer, b = biasPointer
                                 Parallel.forEachChunk(out, maxChunks: chunks) { _, r in
-                                    plan.convolve(weights: w, phases: phases, grid: grid, channels: r)
+                                    plan.convolve(weights: w, phases: buffer, grid: grid, channels: r)
                                     plan.writeOutput(grid, bias: b, activation: act, into: ys, channels: r)
                                 }
                             } else if batchOne && g.isDepthwise {

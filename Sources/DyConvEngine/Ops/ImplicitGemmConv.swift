@@ -148,3 +148,95 @@ package struct ImplicitGemmPlan: Sendable {
         }
     }
 }
+
+/// Implicit GEMM for stride-1 "same" convolutions (output as large as the input) with no
+/// wasted columns: the output grid is exactly `H × W`, written straight into the output.
+///
+/// The input is kept with `p` zero rows above and below each channel plane but no padding
+/// columns, once per kernel column `kx` (a *column copy*). Tap `(ky, kx)` then reads the view
+/// starting `ky·W + (kx − p)` floats into copy `kx`, so output `(r, c)` reads input
+/// `(r + ky − p, c + kx − p)` — except where that column lies outside the image, where the flat
+/// view wraps into the neighbouring row. Those wrapped positions are exactly the columns copy `kx`
+/// never reads legitimately (`W + d … W − 1` for `d = kx − p < 0`, `0 … d − 1` for `d > 0`), so
+/// copy `kx` keeps them zero. Each tap is one GEMM over the channels:
+///
+///     y[out, H·W] += W_tap[out, C] · copy_kx[C, ky·W + d …]   (ldb = (H + 2p)·W)
+package struct SameConvPlan: Sendable {
+    package let geometry: ConvGeometry
+    /// Floats of one channel plane with its zero rows: `(H + 2p) · W`.
+    package let planeSize: Int
+    /// Floats of one column copy (all channels, plus `p` floats of slack on both sides).
+    package let copySize: Int
+    /// Floats of the whole input buffer (k column copies).
+    package var bufferCount: Int { geometry.kernel * copySize }
+
+    /// Stride 1, output as large as the input (2p = k − 1), ungrouped, `minimumChannels` inputs.
+    package static func applies(_ g: ConvGeometry, minimumChannels: Int = 4) -> Bool {
+        g.groups == 1 && g.stride == 1 && g.kernel > 1 && 2 * g.padding == g.kernel - 1
+            && g.inChannels >= minimumChannels && g.padding < g.width
+    }
+
+    package init(_ g: ConvGeometry) {
+        geometry = g
+        planeSize = (g.height + 2 * g.padding) * g.width
+        copySize = g.inChannels * planeSize + 2 * g.padding
+    }
+
+    /// Copies one sample `x` `[C, H, W]` into the k column copies. Only the pixels each copy
+    /// reads are written; the zero rows, zeroed columns and slack must be zero already (zero the
+    /// buffer once: these positions are never written).
+    package func loadInput(_ x: UnsafePointer<Float>, into buffer: UnsafeMutablePointer<Float>) {
+        let g = geometry, (h, w, p) = (g.height, g.width, g.padding)
+        for kx in 0..<g.kernel {
+            let d = kx - p
+            // Columns this copy keeps: [max(0, d), min(w, w + d)).
+            let lo = max(0, d), hi = min(w, w + d)
+            let copy = buffer + kx * copySize + p
+            for c in 0..<g.inChannels {
+                let src = x + c * h * w
+                let dst = copy + c * planeSize + p * w
+                if lo == 0 && hi == w {
+                    dst.update(from: src, count: h * w)
+                } else {
+                    for r in 0..<h {
+                        (dst + r * w + lo).update(from: src + r * w + lo, count: hi - lo)
+                    }
+                }
+            }
+        }
+    }
+
+    /// y = act(conv(x, w) + bias) for the loaded sample, tap-major kernel `w` (`[tap][out][C]`),
+    /// output channels `channels` (all by default), written into `y` `[out, H, W]`.
+    package func convolve(weights w: UnsafePointer<Float>, buffer: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>?, activation: ActivationKind?,
+                          into y: UnsafeMutablePointer<Float>, channels: Range<Int>? = nil) {
+        let g = geometry, (out, c, k, p) = (g.outChannels, g.inChannels, g.kernel, g.padding)
+        let r = channels ?? 0..<out
+        if r.isEmpty { return }
+        let n = g.height * g.width
+        let yr = y + r.lowerBound * n
+        for ky in 0..<k {
+            for kx in 0..<k {
+                let t = ky * k + kx
+                let view = buffer + kx * copySize + p + ky * g.width + (kx - p)
+                sgemm(m: r.count, n: n, k: c, a: w + (t * out + r.lowerBound) * c, lda: c,
+                      b: view, ldb: planeSize, beta: t == 0 ? 0 : 1, c: yr, ldc: n)
+            }
+        }
+        for o in r {
+            let b = bias?[o] ?? 0
+            let row = y + o * n
+            switch activation {
+            case .none: if b != 0 { for i in 0..<n { row[i] += b } }
+            case .relu?: for i in 0..<n { row[i] = max(row[i] + b, 0) }
+            case .relu6?: for i in 0..<n { row[i] = min(max(row[i] + b, 0), 6) }
+            case .hardswish?:
+                for i in 0..<n {
+                    let v = row[i] + b
+                    row[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+                }
+            }
+        }
+    }
+}
