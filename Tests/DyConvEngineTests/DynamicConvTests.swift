@@ -58,6 +58,25 @@ final class DynamicConvTests: XCTestCase {
         }
     }
 
+    /// The kernel mix Σ_k a_k W_k for every K from 1 to 9 (passes of up to four banks).
+    func testKernelMixMatchesNaiveSum() {
+        for k in 1...9 {
+            let count = 37
+            let w = randomTensor([k, count], seed: UInt64(k)).data
+            let a = randomTensor([k], seed: UInt64(50 + k)).data
+            var mixed = [Float](repeating: .nan, count: count)
+            w.withUnsafeBufferPointer { wp in
+                a.withUnsafeBufferPointer { ap in
+                    mixKernels(wp.baseAddress!, count: count, kernels: k, coefficients: ap.baseAddress!, into: &mixed)
+                }
+            }
+            for i in 0..<count {
+                let ref = (0..<k).reduce(Float(0)) { $0 + a[$1] * w[$1 * count + i] }
+                XCTAssertEqual(mixed[i], ref, accuracy: 1e-5, "K = \(k), i = \(i)")
+            }
+        }
+    }
+
     func testAttentionLiesOnTheSimplex() {
         let (d, p) = model(seed: 3)
         let x = randomTensor([5, 4, 7, 6], seed: 8, scale: 3)

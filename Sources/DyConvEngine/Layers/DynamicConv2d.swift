@@ -208,10 +208,9 @@ public struct DynamicConv2d: Sendable {
                             // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
                             let kernelPointer: UnsafePointer<Float>
                             if spec.isDynamic {
-                                // mixed[per] = a[K] · W[K, per] (one gemv, OpenBLAS).
+                                // mixed[per] = a[K] · W[K, per].
                                 coefficients.withUnsafeBufferPointer { cp in
-                                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(per), 1, wp, Int32(per),
-                                                cp.baseAddress! + s * k, 1, 0, mixed, 1)
+                                    mixKernels(wp, count: per, kernels: k, coefficients: cp.baseAddress! + s * k, into: mixed)
                                 }
                                 kernelPointer = UnsafePointer(mixed)
                             } else {
@@ -262,6 +261,41 @@ public struct DynamicConv2d: Sendable {
             }
         }
         return y
+    }
+}
+
+/// The aggregated kernel `mixed[i] = Σ_k a_k · W_k[i]` of `kernels` banks of `count` floats.
+///
+/// Up to four banks per pass, so the output is written once for K ≤ 4 (a BLAS gemv with β = 0
+/// first zeroes it in a separate pass, and the mix is memory-bound).
+@inline(__always)
+func mixKernels(_ w: UnsafePointer<Float>, count: Int, kernels: Int, coefficients a: UnsafePointer<Float>,
+                into mixed: UnsafeMutablePointer<Float>) {
+    var k0 = 0
+    while k0 < kernels {
+        let first = k0 == 0
+        let n = min(4, kernels - k0)
+        let w0 = w + k0 * count, a0 = a[k0]
+        switch n {
+        case 4:
+            let (w1, w2, w3) = (w0 + count, w0 + 2 * count, w0 + 3 * count)
+            let (a1, a2, a3) = (a[k0 + 1], a[k0 + 2], a[k0 + 3])
+            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] + a2 * w2[i] + a3 * w3[i] } }
+            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] + a2 * w2[i] + a3 * w3[i] } }
+        case 3:
+            let (w1, w2) = (w0 + count, w0 + 2 * count)
+            let (a1, a2) = (a[k0 + 1], a[k0 + 2])
+            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] + a2 * w2[i] } }
+            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] + a2 * w2[i] } }
+        case 2:
+            let w1 = w0 + count, a1 = a[k0 + 1]
+            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] } }
+            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] } }
+        default:
+            if first { for i in 0..<count { mixed[i] = a0 * w0[i] } }
+            else { for i in 0..<count { mixed[i] += a0 * w0[i] } }
+        }
+        k0 += n
     }
 }
 
