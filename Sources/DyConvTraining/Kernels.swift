@@ -1,4 +1,5 @@
 import CBLAS
+import DyConvEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +36,7 @@ enum Kernels {
 
     /// Restricts OpenBLAS to one thread per call (the trainer parallelises over the batch itself).
     static func useSingleThreadedBLAS() {
-        openblas_set_num_threads(1)
+        Parallel.configureBLAS()
     }
 
     /// The valid output range `[lo, hi)` of one kernel offset along one axis.

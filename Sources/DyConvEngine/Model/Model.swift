@@ -67,7 +67,7 @@ public final class Model: @unchecked Sendable {
             var context = ForwardContext(options: options)
             return Self.finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
         }
-        // Slices `[s·slice, min(n, (s+1)·slice))`, contiguous runs of slices per core.
+        // Slices `[s·slice, min(n, (s+1)·slice))`.
         let slices = (n + slice - 1) / slice
         let perSample = input.count / n
         var parts = [ForwardTrace?](repeating: nil, count: slices)
@@ -75,7 +75,8 @@ public final class Model: @unchecked Sendable {
             nonisolated(unsafe) let results = pb
             input.data.withUnsafeBufferPointer { ib in
                 nonisolated(unsafe) let source = ib
-                Parallel.forEachChunk(slices) { _, range in
+                // One work item per slice: idle cores take the next slice (dynamic balance).
+                Parallel.forEachChunk(slices, maxChunks: Parallel.threads > 1 ? slices : 1) { _, range in
                     for s in range {
                         let lo = s * slice, hi = min(n, lo + slice)
                         var shape = input.shape

@@ -1,4 +1,3 @@
-import Dispatch
 import CBLAS
 
 /// Work splitting over the machine's cores.
@@ -27,6 +26,13 @@ public enum Parallel {
 
     private static let blasConfigured: Bool = {
         openblas_set_num_threads(1)
+        // OpenBLAS (pthreads build) started its own worker threads at load time; they spin in
+        // sched_yield for a while before sleeping, stealing a core from the engine during a
+        // process's first ~0.1–0.3 s. Stop them: single-threaded calls never need them again.
+        if let shutdown = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            typealias Shutdown = @convention(c) () -> Int32
+            _ = unsafeBitCast(shutdown, to: Shutdown.self)()
+        }
         #if os(Linux)
         // Keep freed activation buffers in the heap instead of unmapping them after every layer
         // (each forward pass allocates the same sizes again): avoids page faults on every pass.
@@ -36,24 +42,52 @@ public enum Parallel {
         return true
     }()
 
-    /// Runs `body(chunkIndex, range)` over `count` items split into at most `threads` contiguous chunks.
+    /// Runs `body(chunkIndex, range)` over `count` items split into at most `maxChunks` contiguous chunks.
     ///
-    /// Runs inline when there is one chunk. `body` must only write to disjoint memory per chunk.
+    /// Runs inline when there is one chunk. The chunks go to the engine's persistent workers
+    /// (`threads` of them, the caller included); an idle worker takes the next chunk, so more
+    /// chunks than threads balance the load. A call made while another is running (nested, or
+    /// from a second thread) runs its chunks inline, one after another. `body` must only write
+    /// to disjoint memory per chunk.
     public static func forEachChunk(_ count: Int, maxChunks: Int = Parallel.threads,
                                     _ body: (Int, Range<Int>) -> Void) {
         let chunks = max(1, min(count, maxChunks))
-        if chunks == 1 {
-            if count > 0 { body(0, 0..<count) }
+        let range = { (c: Int) in (count * c / chunks)..<(count * (c + 1) / chunks) }
+        if chunks == 1 || threads == 1 || busy.add(1) != 1 {
+            if chunks > 1 && threads > 1 { busy.add(-1) }
+            for c in 0..<chunks where !range(c).isEmpty { body(c, range(c)) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = count * c / chunks
-                let hi = count * (c + 1) / chunks
-                if hi > lo { body(c, lo..<hi) }
+        defer { busy.add(-1) }
+        guard let pool = sharedPool() else {
+            for c in 0..<chunks where !range(c).isEmpty { body(c, range(c)) }
+            return
+        }
+        let next = SharedCounter()
+        pool.run { _ in
+            while true {
+                let c = next.add(1) - 1
+                if c >= chunks { break }
+                let r = range(c)
+                if !r.isEmpty { body(c, r) }
             }
         }
+    }
+
+    /// Calls of `forEachChunk` currently using the workers (0 or 1; more means "run inline").
+    private static let busy = SharedCounter()
+    private static let poolLock = Monitor()
+    nonisolated(unsafe) private static var pool: WorkerPool?
+
+    /// The workers for the current `threads` (restarted when it changed), or nil when no thread
+    /// can be started (then everything runs on the caller's thread).
+    private static func sharedPool() -> WorkerPool? {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let p = pool, p.count == threads { return p }
+        pool?.shutdown()
+        pool = try? WorkerPool(count: threads)
+        return pool
     }
 }
 
