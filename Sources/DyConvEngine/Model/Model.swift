@@ -54,7 +54,7 @@ public final class Model: @unchecked Sendable {
     /// where a sample borrows another sample's π at every layer, runs layer by layer over the
     /// whole batch.
     public func forward(_ input: Tensor, options: ForwardOptions = ForwardOptions()) -> ForwardTrace {
-        forward(input, options: options, slice: sliceSize)
+        forward(input, options: options, slice: sliceSize(batch: input.shape.first ?? 1))
     }
 
     /// `forward` with an explicit slice size (samples per depth-first slice).
@@ -91,11 +91,15 @@ public final class Model: @unchecked Sendable {
         return ForwardTrace(concatenating: parts.map { $0! })
     }
 
-    /// Samples per depth-first slice: as many as keep one slice's work near 20 M multiply-adds
-    /// (a few hundred KB of activations for the small models), 1 to 16 (`DYCONV_SLICE` overrides).
-    public var sliceSize: Int {
+    /// Samples per depth-first slice for a batch: as many as keep one slice's work near 64 M
+    /// multiply-adds (its activations stay in a core's cache: 6 images of `dycnn`, 1 of the
+    /// ImageNet models), at most 16, and small enough that every core gets at least two slices
+    /// (`DYCONV_SLICE` overrides).
+    public func sliceSize(batch n: Int) -> Int {
         if let override = Self.sliceOverride { return override }
-        return min(16, max(1, 20_000_000 / max(1, description.multiplyAdds())))
+        let cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
+        let spread = max(1, (n + 2 * Parallel.threads - 1) / (2 * Parallel.threads))
+        return min(cache, spread)
     }
 
     private static let sliceOverride: Int? = {
