@@ -128,7 +128,7 @@ public struct DynamicConv2d: Sendable {
             pooled.withUnsafeMutableBufferPointer { gp in
                 // GAP over all N·C planes, split over the cores when large.
                 nonisolated(unsafe) let src = xp.baseAddress!, dst = gp.baseAddress!
-                Parallel.forEachChunk(n * c, maxChunks: parallel && n * c * plane >= Parallel.splitThreshold / 8 ? Parallel.threads : 1) { _, r in
+                Parallel.forEachChunk(n * c, maxChunks: parallel && n * c * plane >= Parallel.streamingSplitThreshold ? Parallel.threads : 1) { _, r in
                     globalAvgPoolSample(src + r.lowerBound * plane, channels: r.count, plane: plane,
                                         y: dst + r.lowerBound)
                 }
@@ -304,7 +304,7 @@ func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: U
                                 bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
     let groupsPerChunk = g.groups
     nonisolated(unsafe) let x = x, w = w, bias = bias, y = y
-    let chunks = g.multiplyAdds >= Parallel.splitThreshold / 4 ? Parallel.threads : 1
+    let chunks = g.multiplyAdds >= Parallel.streamingSplitThreshold ? Parallel.threads : 1
     Parallel.forEachChunk(groupsPerChunk, maxChunks: chunks) { _, r in
         // A sub-convolution over groups r: channels of those groups only.
         let sub = ConvGeometry(inChannels: r.count * g.groupIn, outChannels: r.count * g.groupOut,

@@ -23,7 +23,7 @@ public func sgemmSplittingColumns(m: Int, n: Int, k: Int, a: UnsafePointer<Float
                                   b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                                   c: UnsafeMutablePointer<Float>, ldc: Int, allowSplit: Bool) {
     let work = m * n * k
-    let chunks = (allowSplit && work >= Parallel.splitThreshold && n >= 64) ? Parallel.threads : 1
+    let chunks = (allowSplit && work >= Parallel.streamingSplitThreshold && n >= 64) ? Parallel.threads : 1
     if chunks == 1 {
         sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return

@@ -12,12 +12,18 @@ public enum Parallel {
         return max(1, min(ProcessInfoCores.count, 8))
     }()
 
-    /// Multiply-adds below which one sample's op stays on one core: waking a second thread costs
-    /// tens of microseconds, more than splitting a small GEMM saves (DYCONV_SPLIT_THRESHOLD overrides).
+    /// Multiply-adds from which one sample's k×k implicit-GEMM convolution splits its output
+    /// channels over the cores (DYCONV_SPLIT_THRESHOLD overrides): below it, halving the already
+    /// thin per-tap GEMMs costs more than the second core saves (measured on `dycnn`'s 1–2 M layers).
     nonisolated(unsafe) public static var splitThreshold: Int = {
         if let s = getenv("DYCONV_SPLIT_THRESHOLD"), let n = Int(String(cString: s)), n >= 0 { return n }
         return 16_000_000
     }()
+
+    /// Multiply-adds from which one sample's 1×1 / im2col GEMM (split by columns) or depthwise
+    /// convolution (split by channels) uses all cores: `splitThreshold / 16`. Handing work to the
+    /// persistent workers costs microseconds, and these ops stream large planes (MobileNetV2).
+    public static var streamingSplitThreshold: Int { splitThreshold / 16 }
 
     /// Makes OpenBLAS single-threaded (the engine splits work itself). Idempotent.
     public static func configureBLAS() {
