@@ -100,12 +100,29 @@ package struct ImplicitGemmPlan: Sendable {
                     let dst = plane + i * phaseW
                     if s == 1 {
                         (dst + cols.lowerBound).update(from: src + cols.lowerBound, count: cols.count)
+                    } else if s == 2 {
+                        gatherEven(src, into: dst, cols)
                     } else {
                         for j in cols { dst[j] = src[s * j] }
                     }
                 }
             }
         }
+    }
+
+    /// `dst[j] = src[2j]` for j in `cols`, four at a time (8-wide loads, even lanes kept).
+    /// The vector loop reads up to `src[2j + 7]` only while that is before the last needed
+    /// element `src[2(cols.upperBound − 1)]`, so it never reads past the row.
+    @inline(__always)
+    private func gatherEven(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ cols: Range<Int>) {
+        var j = cols.lowerBound
+        let raw = UnsafeRawPointer(src)
+        while j + 4 < cols.upperBound {
+            let v = raw.loadUnaligned(fromByteOffset: 2 * j * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: SIMD4(v[0], v[2], v[4], v[6]), as: SIMD4<Float>.self)
+            j += 4
+        }
+        while j < cols.upperBound { dst[j] = src[2 * j]; j += 1 }
     }
 
     /// The convolution of the loaded sample with tap-major kernel `w` onto the grid, for the
