@@ -246,6 +246,26 @@ public final class Trainer {
                           training: record)
     }
 
+    /// The model before any training step, as epoch 0 of the training history: the initial
+    /// weights at the starting τ, with its test-set accuracy and attention entropy (the
+    /// visualizer shows where the attention started). Evaluating changes no training state.
+    ///
+    /// - Precondition: no step has run yet.
+    public func initialCheckpoint() -> (checkpoint: Checkpoint, evaluation: Evaluation) {
+        precondition(counters.epoch == 0 && history.isEmpty && counters.epochImages == 0,
+                     "initialCheckpoint() after training started")
+        let evaluation = evaluateCompatible(test)
+        var d = description
+        d.setAttentionTemperature(temperature)
+        let entropy = Dictionary(evaluation.layers.map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
+        let record = TrainingRecord(epoch: 0, epochs: config.epochs, temperature: temperature, loss: nil,
+                                    trainAccuracy: nil, testAccuracy: evaluation.accuracy,
+                                    entropy: entropy.isEmpty ? nil : entropy)
+        let checkpoint = Checkpoint(description: d, tensors: tensors(), metadata: ["dyconv.recipe": config.jsonString()],
+                                    training: record)
+        return (checkpoint, evaluation)
+    }
+
     // MARK: - Epoch plan and batches
 
     /// The current epoch's order and augmentation (built on first use).

@@ -13,7 +13,8 @@ struct TrainCommand: ParsableCommand {
             Writes the checkpoint atomically at the end of every epoch (FILE), with the exact \
             training state beside it (FILE.state) so that --resume continues a stopped run \
             bit-identically. --snapshots DIR also keeps every epoch's checkpoint \
-            (DIR/epoch-NNN.safetensors) for the visualizer's training-history view. The recipe \
+            (DIR/epoch-NNN.safetensors, epoch-000 being the untrained model) for the \
+            visualizer's training-history view. The recipe \
             is described in docs/TRAINING.md.
             """)
 
@@ -121,6 +122,15 @@ struct TrainCommand: ParsableCommand {
         print("training \(c.model) widths \(c.widths) K=\(c.kernels), \(train.count) images, batch \(c.batchSize), "
               + "\(c.epochs) epochs, τ \(formatNumber(c.temperatureStart))→\(formatNumber(c.temperatureEnd)) over "
               + "\(formatNumber(c.temperatureEpochs)) epochs, \(c.threads) threads")
+        if let snapshots, trainer.epoch == 0 && !resume {
+            // Epoch 0: the untrained model at the starting τ, so the history starts from uniform attention.
+            let (initial, evaluation) = trainer.initialCheckpoint()
+            try initial.write(path: (snapshots as NSString).appendingPathComponent("epoch-000.safetensors"))
+            let entropy = evaluation.layers.map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ")
+            print(String(format: "epoch   0/%d  (untrained)  test %.2f%%", c.epochs, 100 * evaluation.accuracy)
+                  + (entropy.isEmpty ? "" : String(format: "  τ %6.3f  entropy %@", evaluation.temperature, entropy)))
+            fflush(nil)
+        }
         let bar = ProgressBar(label: "")
         while !trainer.isFinished {
             let m = trainer.runEpoch { p in

@@ -135,6 +135,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(a, c)
     }
 
+    /// The epoch-0 snapshot records the untrained model and leaves the run unchanged.
+    func testInitialCheckpointIsEpochZeroAndChangesNothing() throws {
+        let data = try syntheticDataset(count: 20, seed: 4)
+        let plain = try Trainer(config: tinyConfig(threads: 2, epochs: 1, batch: 6), description: tinyModel(), train: data, test: data)
+        let snapped = try Trainer(config: tinyConfig(threads: 2, epochs: 1, batch: 6), description: tinyModel(), train: data, test: data)
+        let before = snapped.tensors()
+        let (checkpoint, evaluation) = snapped.initialCheckpoint()
+        XCTAssertEqual(checkpoint.training?.epoch, 0)
+        XCTAssertEqual(checkpoint.training?.temperature, 10)          // τ_start of tinyConfig
+        XCTAssertNil(checkpoint.training?.loss)
+        XCTAssertEqual(checkpoint.training?.testAccuracy, evaluation.accuracy)
+        XCTAssertEqual(checkpoint.training?.entropy?.count, 2)
+        XCTAssertEqual(evaluation.images, 20)
+        XCTAssertEqual(checkpoint.tensors, before)
+        plain.runEpoch()
+        snapped.runEpoch()
+        XCTAssertEqual(plain.tensors(), snapped.tensors())
+        XCTAssertNotEqual(snapped.tensors(), before)
+    }
+
     func testResumeIsBitIdentical() throws {
         let data = try syntheticDataset(count: 22, seed: 8)
         let test = try syntheticDataset(count: 10, seed: 9)
