@@ -170,17 +170,8 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
     // Bias and activation in one pass over the output.
     for o in 0..<g.outChannels {
         let b = bias?[o] ?? 0
-        let row = y + o * np
-        switch activation {
-        case .none: if b != 0 { for i in 0..<np { row[i] += b } }
-        case .relu?: for i in 0..<np { row[i] = max(row[i] + b, 0) }
-        case .relu6?: for i in 0..<np { row[i] = min(max(row[i] + b, 0), 6) }
-        case .hardswish?:
-            for i in 0..<np {
-                let v = row[i] + b
-                row[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
-            }
-        }
+        if b == 0 && activation == nil { continue }
+        biasActivation(y + o * np, y + o * np, count: np, bias: b, activation: activation)
     }
 }
 

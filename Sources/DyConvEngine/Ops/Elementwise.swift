@@ -28,6 +28,25 @@ public enum Activation {
     }
 }
 
+/// `y[i] = act(x[i] + bias)` for `count` floats; `x` and `y` may be the same buffer (in place).
+///
+/// The convolutions' epilogue: one pass that adds the channel's bias and applies the fused
+/// activation (none, ReLU, ReLU6 or hard-swish).
+@inline(__always)
+func biasActivation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, bias b: Float,
+                    activation: ActivationKind?) {
+    switch activation {
+    case .none: for i in 0..<count { y[i] = x[i] + b }
+    case .relu?: for i in 0..<count { y[i] = max(x[i] + b, 0) }
+    case .relu6?: for i in 0..<count { y[i] = min(max(x[i] + b, 0), 6) }
+    case .hardswish?:
+        for i in 0..<count {
+            let v = x[i] + b
+            y[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+        }
+    }
+}
+
 /// y[c, i] = x[c, i] · scale[c] + shift[c] for `[C, P]` planes, in place.
 public func channelAffine(_ x: UnsafeMutablePointer<Float>, channels: Int, plane: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {

@@ -149,18 +149,8 @@ package struct ImplicitGemmPlan: Sendable {
         for o in channels ?? 0..<g.outChannels {
             let b = bias?[o] ?? 0
             for r in 0..<oh {
-                let src = grid + o * gridSize + r * phaseW
-                let dst = y + (o * oh + r) * ow
-                switch activation {
-                case .none: for i in 0..<ow { dst[i] = src[i] + b }
-                case .relu?: for i in 0..<ow { dst[i] = max(src[i] + b, 0) }
-                case .relu6?: for i in 0..<ow { dst[i] = min(max(src[i] + b, 0), 6) }
-                case .hardswish?:
-                    for i in 0..<ow {
-                        let v = src[i] + b
-                        dst[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
-                    }
-                }
+                biasActivation(grid + o * gridSize + r * phaseW, y + (o * oh + r) * ow, count: ow, bias: b,
+                               activation: activation)
             }
         }
     }
@@ -243,17 +233,8 @@ package struct SameConvPlan: Sendable {
         }
         for o in r {
             let b = bias?[o] ?? 0
-            let row = y + o * n
-            switch activation {
-            case .none: if b != 0 { for i in 0..<n { row[i] += b } }
-            case .relu?: for i in 0..<n { row[i] = max(row[i] + b, 0) }
-            case .relu6?: for i in 0..<n { row[i] = min(max(row[i] + b, 0), 6) }
-            case .hardswish?:
-                for i in 0..<n {
-                    let v = row[i] + b
-                    row[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
-                }
-            }
+            if b == 0 && activation == nil { continue }
+            biasActivation(y + o * n, y + o * n, count: n, bias: b, activation: activation)
         }
     }
 }
