@@ -35,7 +35,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Kernels K per dynamic convolution.
     public var kernels: Int = 4
     /// Number of epochs.
-    public var epochs: Int = 14
+    public var epochs: Int = 30
     /// Images per step (split over the threads).
     public var batchSize: Int = 128
     /// Peak learning rate.
@@ -63,7 +63,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Temperature τ after annealing (and the τ written into the checkpoint).
     public var temperatureEnd: Float = 1
     /// Epochs over which τ goes linearly from start to end, updated every iteration (0 = no annealing).
-    public var temperatureEpochs: Float = 2
+    public var temperatureEpochs: Float = 5
     /// Initialisation of the attention FCs.
     public var attentionInit: AttentionInit = .kaiming
     /// Random horizontal flips.

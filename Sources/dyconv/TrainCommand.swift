@@ -18,50 +18,53 @@ struct TrainCommand: ParsableCommand {
             is described in docs/TRAINING.md.
             """)
 
+    /// The shipped recipe: every option's default (docs/TRAINING.md).
+    static let recipe = TrainingConfig()
+
     @Option(name: .long, help: "dycnn, dycnn-static or dycnn-condconv.")
     var model: String = "dycnn"
     @Option(name: .long, help: "Epochs.")
-    var epochs: Int = 14
+    var epochs: Int = Self.recipe.epochs
     @Option(name: .long, help: ArgumentHelp("The checkpoint to write (.safetensors).", valueName: "file"))
     var out: String
     @Option(name: .long, parsing: .upToNextOption, help: "Widths of the three stages.")
-    var widths: [Int] = [16, 32, 64]
+    var widths: [Int] = Self.recipe.widths
     @Option(name: .long, help: "Kernels K per dynamic layer.")
-    var kernels: Int = 4
+    var kernels: Int = Self.recipe.kernels
     @Option(name: .long, help: "Images per step.")
-    var batch: Int = 128
+    var batch: Int = Self.recipe.batchSize
     @Option(name: .long, help: "Peak learning rate.")
-    var lr: Float = 0.1
+    var lr: Float = Self.recipe.learningRate
     @Option(name: .long, help: "SGD momentum.")
-    var momentum: Float = 0.9
+    var momentum: Float = Self.recipe.momentum
     @Flag(name: .long, help: "Plain (not Nesterov) momentum.")
     var noNesterov = false
     @Option(name: .long, help: "Weight decay of conv and linear weights.")
-    var weightDecay: Float = 5e-4
+    var weightDecay: Float = Self.recipe.weightDecay
     @Option(name: .long, help: "Weight decay of the attention branch.")
-    var attentionWeightDecay: Float = 0
+    var attentionWeightDecay: Float = Self.recipe.attentionWeightDecay
     @Option(name: .long, help: "Learning-rate multiplier of the attention branch.")
-    var attentionLr: Float = 5
+    var attentionLr: Float = Self.recipe.attentionLRMultiplier
     @Option(name: .long, help: "Attention FC initialisation: kaiming or pytorch.")
     var attentionInit: String = "kaiming"
     @Option(name: .long, help: "Learning-rate schedule: cosine, one-cycle or constant.")
     var schedule: String = "cosine"
     @Option(name: .long, help: "Warm-up epochs.")
-    var warmup: Float = 0
+    var warmup: Float = Self.recipe.warmupEpochs
     @Option(name: .long, help: "Temperature τ at the start.")
-    var tauStart: Float = 30
+    var tauStart: Float = Self.recipe.temperatureStart
     @Option(name: .long, help: "Temperature τ after annealing.")
-    var tauEnd: Float = 1
+    var tauEnd: Float = Self.recipe.temperatureEnd
     @Option(name: .long, help: "Epochs over which τ anneals linearly (updated every iteration).")
-    var tauEpochs: Float = 2
+    var tauEpochs: Float = Self.recipe.temperatureEpochs
     @Flag(name: .long, help: "No random horizontal flips.")
     var noFlip = false
     @Option(name: .long, help: "Random shift of up to this many pixels.")
-    var shift: Int = 2
+    var shift: Int = Self.recipe.shift
     @Option(name: .long, help: "Seed of initialisation, order and augmentation.")
-    var seed: UInt64 = 0
+    var seed: UInt64 = Self.recipe.seed
     @Option(name: .long, help: "Worker threads.")
-    var threads: Int = 2
+    var threads: Int = Self.recipe.threads
     @Option(name: .long, help: ArgumentHelp("Folder with Fashion-MNIST IDX files.", valueName: "dir"))
     var data: String = FashionMNIST.defaultDirectory
     @Option(name: .long, help: ArgumentHelp("Also keep every epoch's checkpoint in this folder.", valueName: "dir"))
