@@ -67,8 +67,10 @@ public final class Model: @unchecked Sendable {
             var context = ForwardContext(options: options)
             return Self.finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
         }
-        // Slices `[s·slice, min(n, (s+1)·slice))`.
-        let slices = (n + slice - 1) / slice
+        // `slices` nearly equal slices `[n·s/slices, n·(s+1)/slices)` of at most `slice` samples,
+        // as many per core (64 images on 2 cores with slices of ≤ 6: 12 slices of 5–6, 32 per core).
+        let threads = max(1, Parallel.threads)
+        let slices = min(n, (((n + slice - 1) / slice + threads - 1) / threads) * threads)   // none empty
         let perSample = input.count / n
         var parts = [ForwardTrace?](repeating: nil, count: slices)
         parts.withUnsafeMutableBufferPointer { pb in
@@ -78,7 +80,7 @@ public final class Model: @unchecked Sendable {
                 // One work item per slice: idle cores take the next slice (dynamic balance).
                 Parallel.forEachChunk(slices, maxChunks: Parallel.threads > 1 ? slices : 1) { _, range in
                     for s in range {
-                        let lo = s * slice, hi = min(n, lo + slice)
+                        let lo = n * s / slices, hi = n * (s + 1) / slices
                         var shape = input.shape
                         shape[0] = hi - lo
                         let x = Tensor(shape: shape, data: Array(source[(lo * perSample)..<(hi * perSample)]))
