@@ -70,9 +70,22 @@ final class DynamicConvTests: XCTestCase {
                     mixKernels(wp.baseAddress!, count: count, kernels: k, coefficients: ap.baseAddress!, into: &mixed)
                 }
             }
+            // The same mix in two slices of every bank (as a single sample mixes on two cores).
+            var sliced = [Float](repeating: .nan, count: count)
+            w.withUnsafeBufferPointer { wp in
+                a.withUnsafeBufferPointer { ap in
+                    sliced.withUnsafeMutableBufferPointer { sp in
+                        for r in [0..<20, 20..<count] {
+                            mixKernels(wp.baseAddress! + r.lowerBound, count: r.count, stride: count, kernels: k,
+                                       coefficients: ap.baseAddress!, into: sp.baseAddress! + r.lowerBound)
+                        }
+                    }
+                }
+            }
             for i in 0..<count {
                 let ref = (0..<k).reduce(Float(0)) { $0 + a[$1] * w[$1 * count + i] }
                 XCTAssertEqual(mixed[i], ref, accuracy: 1e-5, "K = \(k), i = \(i)")
+                XCTAssertEqual(sliced[i], ref, accuracy: 1e-5, "K = \(k), i = \(i), sliced")
             }
         }
     }

@@ -81,7 +81,7 @@ final class ModelTests: XCTestCase {
         let plain = m.forward(x, options: ForwardOptions(temperature: 2), slice: 2)
         for mode in [AggregationMode.shuffleImage, .shuffleAcross] {
             let shuffled = m.forward(x, options: ForwardOptions(temperature: 2, mode: mode, seed: 9), slice: 2)
-            XCTAssertGreaterThan(shuffled.logits.maxAbsDifference(plain.logits), 1e-3, "\(mode)")
+            XCTAssertGreaterThan(shuffled.logits.maxAbsDifference(plain.logits), 1e-4, "\(mode)")
         }
     }
 

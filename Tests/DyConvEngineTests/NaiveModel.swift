@@ -90,8 +90,8 @@ enum NaiveModel {
     static func randomParameters(_ d: ModelDescription, seed: UInt64) -> [String: Tensor] {
         var p = Model.seededParameters(d, seed: seed)
         var rng = SeededGenerator(seed: seed ^ 0xBEEF)
-        for (name, t) in p {
-            var t = t
+        for name in p.keys.sorted() {   // sorted: Dictionary order changes from run to run
+            var t = p[name]!
             if name.hasSuffix("running_var") {
                 for i in 0..<t.count { t.data[i] = 0.5 + rng.nextUnitFloat() }
             } else if name.hasSuffix("running_mean") || name.hasSuffix(".bias") {
