@@ -36,7 +36,7 @@ struct ConvGeometry {
     /// Unfolds sample `x` into `col` (rows `ld` apart).
     @inline(__always)
     func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int) {
-        Kernels.im2col(x, channels: inChannels, height: height, width: width, kernel: kernel,
+        DyConvEngine.im2col(x, channels: inChannels, height: height, width: width, kernel: kernel,
                        stride: stride, padding: padding, outH: outH, outW: outW, col: col, ld: ld)
     }
 
@@ -561,19 +561,9 @@ struct ImplicitConv {
         plan.toTapMajor(src, dst, count: count)
     }
 
-    /// Adds `count` tap-major kernels into the `[out][C][tap]` layout.
+    /// Adds `count` tap-major kernels into the `[out][C][tap]` layout (the adjoint of `toTapMajor`).
     func addFromTapMajor(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
-        let taps = plan.taps
-        let size = outChannels * channels * taps
-        for k in 0..<count {
-            let s = src + k * size, d = dst + k * size
-            for o in 0..<outChannels {
-                for c in 0..<channels {
-                    let to = d + (o * channels + c) * taps
-                    for t in 0..<taps { to[t] += s[(t * outChannels + o) * channels + c] }
-                }
-            }
-        }
+        plan.addFromTapMajor(src, into: dst, count: count)
     }
 
     /// Copies sample `x` (`[C, H, W]`) into the phases (borders stay zero).

@@ -1,3 +1,4 @@
+import Foundation
 import DyConvEngine
 
 /// Attention statistics of one dynamic layer over a set of images.
@@ -90,7 +91,15 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var layers: [LayerAttentionStatistics]
 
     /// Mean normalized entropy per dynamic layer, by name.
-    public var entropyByLayer: [String: Float] {
-        Dictionary(layers.map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
+    public var entropyByLayer: [String: Float] { layers.entropyByName }
+}
+
+extension Array where Element == LayerAttentionStatistics {
+    /// Mean normalized entropy per dynamic layer, by name.
+    public var entropyByName: [String: Float] {
+        Dictionary(map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
     }
+
+    /// The mean normalized entropies, lowest layer first, as "0.999 0.994 …".
+    public var entropyText: String { map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ") }
 }

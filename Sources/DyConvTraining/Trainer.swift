@@ -236,12 +236,16 @@ public final class Trainer {
     /// The model with its current weights, the current τ as trained temperature, and a
     /// `TrainingRecord` of the last finished epoch; `metadata["dyconv.recipe"]` holds the config.
     public func checkpoint() -> Checkpoint {
+        let last = history.last
+        return checkpoint(record: TrainingRecord(epoch: counters.epoch, epochs: config.epochs, temperature: temperature,
+                                                 loss: last?.loss, trainAccuracy: last?.trainAccuracy,
+                                                 testAccuracy: last?.testAccuracy, entropy: last?.entropyByLayer))
+    }
+
+    /// The current weights and τ with `record` as the checkpoint's training record.
+    private func checkpoint(record: TrainingRecord) -> Checkpoint {
         var d = description
         d.setAttentionTemperature(temperature)
-        let last = history.last
-        let record = TrainingRecord(epoch: counters.epoch, epochs: config.epochs, temperature: temperature,
-                                    loss: last?.loss, trainAccuracy: last?.trainAccuracy,
-                                    testAccuracy: last?.testAccuracy, entropy: last?.entropyByLayer)
         return Checkpoint(description: d, tensors: tensors(), metadata: ["dyconv.recipe": config.jsonString()],
                           training: record)
     }
@@ -255,15 +259,11 @@ public final class Trainer {
         precondition(counters.epoch == 0 && history.isEmpty && counters.epochImages == 0,
                      "initialCheckpoint() after training started")
         let evaluation = evaluateCompatible(test)
-        var d = description
-        d.setAttentionTemperature(temperature)
-        let entropy = Dictionary(evaluation.layers.map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
+        let entropy = evaluation.layers.entropyByName
         let record = TrainingRecord(epoch: 0, epochs: config.epochs, temperature: temperature, loss: nil,
                                     trainAccuracy: nil, testAccuracy: evaluation.accuracy,
                                     entropy: entropy.isEmpty ? nil : entropy)
-        let checkpoint = Checkpoint(description: d, tensors: tensors(), metadata: ["dyconv.recipe": config.jsonString()],
-                                    training: record)
-        return (checkpoint, evaluation)
+        return (checkpoint(record: record), evaluation)
     }
 
     // MARK: - Epoch plan and batches

@@ -129,7 +129,7 @@ struct TrainCommand: ParsableCommand {
             // Epoch 0: the untrained model at the starting τ, so the history starts from uniform attention.
             let (initial, evaluation) = trainer.initialCheckpoint()
             try initial.write(path: (snapshots as NSString).appendingPathComponent("epoch-000.safetensors"))
-            let entropy = evaluation.layers.map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ")
+            let entropy = evaluation.layers.entropyText
             print(String(format: "epoch   0/%d  (untrained)  test %.2f%%", c.epochs, 100 * evaluation.accuracy)
                   + (entropy.isEmpty ? "" : String(format: "  τ %6.3f  entropy %@", evaluation.temperature, entropy)))
             fflush(nil)
@@ -146,7 +146,7 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             bar.finish()
-            let entropy = m.layers.map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ")
+            let entropy = m.layers.entropyText
             let tau = entropy.isEmpty ? "" : String(format: "  τ %6.3f", m.temperature)   // static: no τ
             print(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%  test %.2f%%", m.epoch, m.epochs, m.loss,
                          100 * m.trainAccuracy, 100 * m.testAccuracy) + tau

@@ -67,7 +67,7 @@ final class DynamicConvTests: XCTestCase {
             var mixed = [Float](repeating: .nan, count: count)
             w.withUnsafeBufferPointer { wp in
                 a.withUnsafeBufferPointer { ap in
-                    mixKernels(wp.baseAddress!, count: count, kernels: k, coefficients: ap.baseAddress!, into: &mixed)
+                    Vec.mix(ap.baseAddress!, kernels: k, bank: wp.baseAddress!, count: count, into: &mixed)
                 }
             }
             // The same mix in two slices of every bank (as a single sample mixes on two cores).
@@ -76,8 +76,8 @@ final class DynamicConvTests: XCTestCase {
                 a.withUnsafeBufferPointer { ap in
                     sliced.withUnsafeMutableBufferPointer { sp in
                         for r in [0..<20, 20..<count] {
-                            mixKernels(wp.baseAddress! + r.lowerBound, count: r.count, stride: count, kernels: k,
-                                       coefficients: ap.baseAddress!, into: sp.baseAddress! + r.lowerBound)
+                            Vec.mix(ap.baseAddress!, kernels: k, bank: wp.baseAddress! + r.lowerBound, count: r.count,
+                                    bankStride: count, into: sp.baseAddress! + r.lowerBound)
                         }
                     }
                 }

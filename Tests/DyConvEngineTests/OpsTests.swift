@@ -49,21 +49,16 @@ final class OpsTests: XCTestCase {
                                  kernel: t.k, stride: t.s, padding: t.p, groups: 1)
             XCTAssertTrue(ImplicitGemmPlan.applies(g))
             let plan = ImplicitGemmPlan(g)
-            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(300 + i))
-            let w = randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(400 + i))
-            let bias = randomTensor([t.o], seed: UInt64(500 + i)).data
-            var tapMajor = [Float](repeating: 0, count: w.count)
+            let f = ReluConvFixture(g, seed: UInt64(300 + i))
+            let (x, bias, tapMajor) = (f.x, f.bias, f.tapMajor)
             var phases = [Float](repeating: 0, count: plan.phaseCount)
             var grid = [Float](repeating: .nan, count: plan.gridCount)
             var y = Tensor.zeros([2, t.o, g.outHeight, g.outWidth])
-            w.data.withUnsafeBufferPointer { plan.toTapMajor($0.baseAddress!, &tapMajor, count: 1) }
             for s in 0..<2 {
                 x.data.withUnsafeBufferPointer { xp in
                     plan.loadInput(xp.baseAddress! + s * t.c * t.h * t.w, into: &phases)
                 }
-                // Sample 1 in two channel ranges, as a large single sample runs on two cores.
-                let ranges = s == 0 ? [0..<t.o] : [0..<(t.o / 2), (t.o / 2)..<t.o]
-                for r in ranges {
+                for r in ReluConvFixture.channelRanges(sample: s, channels: t.o) {
                     plan.convolve(weights: tapMajor, phases: phases, grid: &grid, channels: r)
                     y.data.withUnsafeMutableBufferPointer { yp in
                         plan.writeOutput(grid, bias: bias, activation: .relu, into: yp.baseAddress! + s * t.o * g.outPixels,
@@ -71,8 +66,7 @@ final class OpsTests: XCTestCase {
                     }
                 }
             }
-            var ref = Naive.conv(x, w, bias: bias, stride: t.s, padding: t.p, groups: 1)
-            for j in 0..<ref.count { ref.data[j] = max(ref.data[j], 0) }
+            let ref = f.reference
             XCTAssertEqual(y.shape, ref.shape)
             XCTAssertLessThan(y.maxAbsDifference(ref), 1e-4, "case \(i): \(t)")
         }
@@ -92,28 +86,22 @@ final class OpsTests: XCTestCase {
             XCTAssertTrue(SameConvPlan.applies(g) || p >= t.w, "case \(i)")
             if !SameConvPlan.applies(g) { continue }
             let plan = SameConvPlan(g)
-            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(600 + i))
-            let w = randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(700 + i))
-            let bias = randomTensor([t.o], seed: UInt64(800 + i)).data
-            var tapMajor = [Float](repeating: 0, count: w.count)
+            let f = ReluConvFixture(g, seed: UInt64(600 + i))
+            let (x, bias, tapMajor) = (f.x, f.bias, f.tapMajor)
             var buffer = [Float](repeating: 0, count: plan.bufferCount)
             var y = Tensor(shape: [2, t.o, t.h, t.w], repeating: .nan)
-            w.data.withUnsafeBufferPointer { ImplicitGemmPlan(g).toTapMajor($0.baseAddress!, &tapMajor, count: 1) }
             for s in 0..<2 {
                 x.data.withUnsafeBufferPointer { xp in
                     plan.loadInput(xp.baseAddress! + s * t.c * t.h * t.w, into: &buffer)
                 }
-                let ranges = s == 0 ? [0..<t.o] : [0..<(t.o / 2), (t.o / 2)..<t.o]
-                for r in ranges {
+                for r in ReluConvFixture.channelRanges(sample: s, channels: t.o) {
                     y.data.withUnsafeMutableBufferPointer { yp in
                         plan.convolve(weights: tapMajor, buffer: buffer, bias: bias, activation: .relu,
                                       into: yp.baseAddress! + s * t.o * t.h * t.w, channels: r)
                     }
                 }
             }
-            var ref = Naive.conv(x, w, bias: bias, stride: 1, padding: p, groups: 1)
-            for j in 0..<ref.count { ref.data[j] = max(ref.data[j], 0) }
-            XCTAssertLessThan(y.maxAbsDifference(ref), 1e-4, "case \(i): \(t)")
+            XCTAssertLessThan(y.maxAbsDifference(f.reference), 1e-4, "case \(i): \(t)")
         }
     }
 
@@ -181,5 +169,28 @@ final class OpsTests: XCTestCase {
         var s: [Float] = [-2, 0, 3]
         s.withUnsafeMutableBufferPointer { sigmoid($0.baseAddress!, count: 3, temperature: 1) }
         for (i, x) in [-2, 0, 3].enumerated() { XCTAssertEqual(s[i], 1 / (1 + Float(exp(Double(-x)))), accuracy: 1e-6) }
+    }
+}
+
+/// Two input samples, a kernel (also tap-major), a bias and the naive ReLU(conv + bias)
+/// reference for one ungrouped test convolution (seeds `seed`, `seed + 100`, `seed + 200`).
+private struct ReluConvFixture {
+    let x: Tensor, bias: [Float], tapMajor: [Float], reference: Tensor
+
+    init(_ g: ConvGeometry, seed: UInt64) {
+        x = randomTensor([2, g.inChannels, g.height, g.width], seed: seed)
+        let w = randomTensor([g.outChannels, g.inChannels, g.kernel, g.kernel], seed: seed + 100)
+        bias = randomTensor([g.outChannels], seed: seed + 200).data
+        var t = [Float](repeating: 0, count: w.count)
+        w.data.withUnsafeBufferPointer { ImplicitGemmPlan(g).toTapMajor($0.baseAddress!, &t, count: 1) }
+        tapMajor = t
+        var ref = Naive.conv(x, w, bias: bias, stride: g.stride, padding: g.padding, groups: 1)
+        for j in 0..<ref.count { ref.data[j] = max(ref.data[j], 0) }
+        reference = ref
+    }
+
+    /// Sample 0 whole, sample 1 in two output-channel ranges (as a large single sample runs on two cores).
+    static func channelRanges(sample: Int, channels: Int) -> [Range<Int>] {
+        sample == 0 ? [0..<channels] : [0..<(channels / 2), (channels / 2)..<channels]
     }
 }

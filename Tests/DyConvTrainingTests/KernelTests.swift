@@ -1,4 +1,5 @@
 import XCTest
+import DyConvEngine
 @testable import DyConvTraining
 
 final class KernelTests: XCTestCase {
@@ -21,7 +22,7 @@ final class KernelTests: XCTestCase {
                         var col = [Float](repeating: .nan, count: rows * ld)
                         x.withUnsafeBufferPointer { xp in
                             col.withUnsafeMutableBufferPointer { cp in
-                                Kernels.im2col(xp.baseAddress!, channels: c, height: h, width: w, kernel: kernel,
+                                im2col(xp.baseAddress!, channels: c, height: h, width: w, kernel: kernel,
                                                stride: stride, padding: padding, outH: outH, outW: outW,
                                                col: cp.baseAddress!, ld: ld)
                             }

@@ -1,4 +1,3 @@
-import CBLAS
 
 /// A convolution with K kernels mixed per sample by an attention branch (Chen et al. 2020).
 ///
@@ -214,8 +213,8 @@ public struct DynamicConv2d: Sendable {
                                     let chunks = batchOne && k * per >= Parallel.streamingSplitThreshold ? Parallel.threads : 1
                                     nonisolated(unsafe) let a = cp.baseAddress! + s * k, into = mixed
                                     Parallel.forEachChunk(per, maxChunks: chunks) { _, r in
-                                        mixKernels(wp + r.lowerBound, count: r.count, stride: per, kernels: k,
-                                                   coefficients: a, into: into + r.lowerBound)
+                                        Vec.mix(a, kernels: k, bank: wp + r.lowerBound, count: r.count, bankStride: per,
+                                                into: into + r.lowerBound)
                                     }
                                 }
                                 kernelPointer = UnsafePointer(mixed)
@@ -267,43 +266,6 @@ public struct DynamicConv2d: Sendable {
             }
         }
         return y
-    }
-}
-
-/// The aggregated kernel `mixed[i] = Σ_k a_k · W_k[i]` for `i < count`, bank k starting at
-/// `w + k·stride` (`stride` defaults to `count`; a larger one mixes a slice of every bank).
-///
-/// Up to four banks per pass, so the output is written once for K ≤ 4 (a BLAS gemv with β = 0
-/// first zeroes it in a separate pass, and the mix is memory-bound).
-@inline(__always)
-func mixKernels(_ w: UnsafePointer<Float>, count: Int, stride: Int? = nil, kernels: Int,
-                coefficients a: UnsafePointer<Float>, into mixed: UnsafeMutablePointer<Float>) {
-    let stride = stride ?? count
-    var k0 = 0
-    while k0 < kernels {
-        let first = k0 == 0
-        let n = min(4, kernels - k0)
-        let w0 = w + k0 * stride, a0 = a[k0]
-        switch n {
-        case 4:
-            let (w1, w2, w3) = (w0 + stride, w0 + 2 * stride, w0 + 3 * stride)
-            let (a1, a2, a3) = (a[k0 + 1], a[k0 + 2], a[k0 + 3])
-            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] + a2 * w2[i] + a3 * w3[i] } }
-            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] + a2 * w2[i] + a3 * w3[i] } }
-        case 3:
-            let (w1, w2) = (w0 + stride, w0 + 2 * stride)
-            let (a1, a2) = (a[k0 + 1], a[k0 + 2])
-            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] + a2 * w2[i] } }
-            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] + a2 * w2[i] } }
-        case 2:
-            let w1 = w0 + stride, a1 = a[k0 + 1]
-            if first { for i in 0..<count { mixed[i] = a0 * w0[i] + a1 * w1[i] } }
-            else { for i in 0..<count { mixed[i] += a0 * w0[i] + a1 * w1[i] } }
-        default:
-            if first { for i in 0..<count { mixed[i] = a0 * w0[i] } }
-            else { for i in 0..<count { mixed[i] += a0 * w0[i] } }
-        }
-        k0 += n
     }
 }
 

@@ -38,105 +38,79 @@ public struct ConvGeometry: Sendable, Equatable {
     /// the image; the columns outside it only see padding.
     @inline(__always)
     public func validOutputColumns(kernelColumn kj: Int) -> Range<Int> {
-        let lo = min(outWidth, max(0, (padding - kj + stride - 1) / stride))
-        let hi = min(outWidth, (width - 1 + padding - kj) / stride + 1)
-        return lo..<max(lo, hi)
+        let (lo, hi) = validRange(size: width, outSize: outWidth, stride: stride, padding: padding, offset: kj)
+        return lo..<hi
     }
 
     /// Multiply-adds of one sample.
     public var multiplyAdds: Int { outChannels * outPixels * columnRows }
 }
 
-/// Unrolls the input patches of channels `[c0, c0 + channels)` of one sample into columns.
+/// The valid output range `[lo, hi)` of one kernel offset along one axis.
 ///
-/// - x: `[C, H, W]` one sample. cols: `[channels·k·k, Ho·Wo]`.
+/// Output position `o` reads input `o * stride - padding + offset`, which must lie in `[0, size)`.
 @inline(__always)
-func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, channels: Int,
-            cols: UnsafeMutablePointer<Float>) {
-    let (h, w, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
-    let (ho, wo) = (g.outHeight, g.outWidth)
-    let hw = h * w
-    if s == 1 && ho == h && wo == w {
-        im2colSame(g, x: x, firstChannel: c0, channels: channels, cols: cols)
-        return
-    }
-    var row = 0
-    for c in 0..<channels {
-        let plane = x + (c0 + c) * hw
-        for ki in 0..<k {
-            for kj in 0..<k {
-                let dst = cols + row * ho * wo
-                row += 1
-                let valid = g.validOutputColumns(kernelColumn: kj)
-                let (owLo, owHi) = (valid.lowerBound, valid.upperBound)
-                // Rows are short (7…224 floats): plain loops beat memmove/memset calls here.
-                for oh in 0..<ho {
-                    let ih = oh * s - p + ki
-                    let d = dst + oh * wo
-                    if ih < 0 || ih >= h || owHi <= owLo {
-                        for ow in 0..<wo { d[ow] = 0 }
-                        continue
+package func validRange(size: Int, outSize: Int, stride: Int, padding: Int, offset: Int) -> (Int, Int) {
+    // o * stride >= padding - offset  and  o * stride <= size - 1 + padding - offset
+    let minNumerator = padding - offset
+    var lo = minNumerator <= 0 ? 0 : (minNumerator + stride - 1) / stride
+    let maxNumerator = size - 1 + padding - offset
+    var hi = maxNumerator < 0 ? 0 : maxNumerator / stride + 1
+    lo = min(max(lo, 0), outSize)
+    hi = min(max(hi, lo), outSize)
+    return (lo, hi)
+}
+
+/// Unfolds one image `[C, H, W]` into columns: row `(c·k + ky)·k + kx`, column `oy·outW + ox`.
+///
+/// Rows are `ld` floats apart, so several images can be unfolded side by side (the trainer's
+/// batched GEMMs). For stride-1 "same" convolutions each row is one contiguous shifted copy, the
+/// few columns that read padding zeroed column by column afterwards (no per-row calls).
+package func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                   kernel: Int, stride: Int, padding: Int, outH: Int, outW: Int,
+                   col: UnsafeMutablePointer<Float>, ld: Int) {
+    let same = stride == 1 && outW == width && outH == height
+    for ky in 0..<kernel {
+        let (yLo, yHi) = validRange(size: height, outSize: outH, stride: stride, padding: padding, offset: ky)
+        for kx in 0..<kernel {
+            let (xLo, xHi) = validRange(size: width, outSize: outW, stride: stride, padding: padding, offset: kx)
+            for c in 0..<channels {
+                let row = col + ((c * kernel + ky) * kernel + kx) * ld
+                let plane = x + c * height * width
+                if yHi <= yLo || xHi <= xLo {
+                    Vec.zero(row, count: outH * outW)
+                    continue
+                }
+                if yLo > 0 { Vec.zero(row, count: yLo * outW) }
+                if yHi < outH { Vec.zero(row + yHi * outW, count: (outH - yHi) * outW) }
+                if same {
+                    // dst[j] = plane[j + offset] on the valid block, then zero the invalid columns.
+                    let offset = (ky - padding) * width + (kx - padding)
+                    let first = yLo * outW + xLo, last = (yHi - 1) * outW + xHi
+                    Vec.copy(plane + first + offset, row + first, count: last - first)
+                    // Strided single stores: per-row loops would compile to 1-float memset calls.
+                    for ox in 0..<outW where ox < xLo || ox >= xHi {
+                        var j = yLo * outW + ox
+                        while j < yHi * outW { row[j] = 0; j += outW }
                     }
-                    let src = plane + ih * w
-                    for ow in 0..<owLo { d[ow] = 0 }
-                    if s == 1 {
-                        let shifted = src + (kj - p)
-                        for ow in owLo..<owHi { d[ow] = shifted[ow] }
+                    continue
+                }
+                for oy in yLo..<yHi {
+                    let dst = row + oy * outW
+                    let src = plane + (oy * stride - padding + ky) * width + (kx - padding)
+                    for ox in 0..<xLo { dst[ox] = 0 }
+                    if stride == 1 {
+                        Vec.copy(src + xLo, dst + xLo, count: xHi - xLo)
                     } else {
-                        var iw = owLo * s - p + kj
-                        for ow in owLo..<owHi { d[ow] = src[iw]; iw += s }
+                        for ox in xLo..<xHi { dst[ox] = src[ox * stride] }
                     }
-                    for ow in owHi..<wo { d[ow] = 0 }
+                    for ox in xHi..<outW { dst[ox] = 0 }
                 }
             }
         }
     }
 }
 
-/// `im2col` for stride-1 "same" convolutions (output as large as the input).
-///
-/// Row (c, ki, kj) is the plane shifted by (ki − p)·W + (kj − p): one contiguous copy of the
-/// block between the first and last valid output positions, zero rows above and below it, and
-/// single zero stores at the few columns whose input lies in the left or right padding (the
-/// block copy put the neighbouring row's pixels there). No per-row calls.
-@inline(__always)
-func im2colSame(_ g: ConvGeometry, x: UnsafePointer<Float>, firstChannel c0: Int, channels: Int,
-                cols: UnsafeMutablePointer<Float>) {
-    let (h, w, k, p) = (g.height, g.width, g.kernel, g.padding)
-    let hw = h * w
-    var row = 0
-    for c in 0..<channels {
-        let plane = x + (c0 + c) * hw
-        for ki in 0..<k {
-            // Output rows oh whose input row oh + ki − p lies inside the image.
-            let rLo = min(h, max(0, p - ki)), rHi = max(rLo, min(h, h + p - ki))
-            for kj in 0..<k {
-                let dst = cols + row * hw
-                row += 1
-                let valid = g.validOutputColumns(kernelColumn: kj)
-                if rHi <= rLo || valid.isEmpty {
-                    dst.update(repeating: 0, count: hw)
-                    continue
-                }
-                if rLo > 0 { dst.update(repeating: 0, count: rLo * w) }
-                if rHi < h { (dst + rHi * w).update(repeating: 0, count: (h - rHi) * w) }
-                // dst[j] = plane[j + shift] for j in [rLo·w + cLo, (rHi − 1)·w + cHi): all inside the plane.
-                let shift = (ki - p) * w + (kj - p)
-                let first = rLo * w + valid.lowerBound, last = (rHi - 1) * w + valid.upperBound
-                (dst + first).update(from: plane + shift + first, count: last - first)   // memcpy: long, worth a call
-                // Columns that read padding: zero them in every valid row.
-                for col in 0..<valid.lowerBound {
-                    var j = rLo * w + col
-                    while j < rHi * w { dst[j] = 0; j += w }
-                }
-                for col in valid.upperBound..<w {
-                    var j = rLo * w + col
-                    while j < rHi * w { dst[j] = 0; j += w }
-                }
-            }
-        }
-    }
-}
 
 /// Convolves one sample with one weight tensor: y = act(conv(x, w) + bias).
 ///
@@ -161,7 +135,9 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
         if g.isPointwise {
             cols = x + gi * g.groupIn * hw
         } else {
-            im2col(g, x: x, firstChannel: gi * g.groupIn, channels: g.groupIn, cols: scratch!)
+            im2col(x + gi * g.groupIn * hw, channels: g.groupIn, height: g.height, width: g.width,
+                   kernel: g.kernel, stride: g.stride, padding: g.padding, outH: g.outHeight, outW: g.outWidth,
+                   col: scratch!, ld: np)
             cols = UnsafePointer(scratch!)
         }
         sgemmSplittingColumns(m: g.groupOut, n: np, k: g.columnRows, a: wg, lda: g.columnRows,

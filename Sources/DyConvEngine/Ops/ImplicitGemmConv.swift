@@ -58,29 +58,40 @@ package struct ImplicitGemmPlan: Sendable {
     /// Floats of the output grid `[out, outH × phaseW]`.
     package var gridCount: Int { geometry.outChannels * gridSize }
 
-    /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
-    package func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    /// Visits every element of `count` kernels: `body(i, t)` with `i` its index in the checkpoint
+    /// layout `[K][out][C][tap]` and `t` its index in the tap-major layout `[K][tap][out][C]`.
+    @inline(__always)
+    private func forEachTapMajorIndex(count: Int, _ body: (_ index: Int, _ tapMajorIndex: Int) -> Void) {
         let (out, c, taps) = (geometry.outChannels, geometry.inChannels, taps)
         let size = out * c * taps
         for k in 0..<count {
-            let s = src + k * size, d = dst + k * size
             for o in 0..<out {
                 for ci in 0..<c {
-                    let from = s + (o * c + ci) * taps
-                    for t in 0..<taps { d[(t * out + o) * c + ci] = from[t] }
+                    let from = k * size + (o * c + ci) * taps
+                    for t in 0..<taps { body(from + t, k * size + (t * out + o) * c + ci) }
                 }
             }
         }
+    }
+
+    /// Rearranges `count` kernels `[out][C][tap]` into tap-major `[tap][out][C]`.
+    package func toTapMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        forEachTapMajorIndex(count: count) { i, t in dst[t] = src[i] }
+    }
+
+    /// Adds `count` tap-major kernels into the `[out][C][tap]` layout: the adjoint of `toTapMajor`
+    /// (the trainer's kernel gradients).
+    package func addFromTapMajor(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        forEachTapMajorIndex(count: count) { i, t in dst[i] += src[t] }
     }
 
     /// The phase rows (or columns) `[lo, hi)` that hold image pixels: phase index `i` maps to
     /// image row `s·i + phase − padding`, which must lie in `[0, size)`.
     @inline(__always)
     package func inside(phase: Int, size: Int, extent: Int) -> Range<Int> {
-        let (s, p) = (geometry.stride, geometry.padding)
-        let lo = min(extent, max(0, (p - phase + s - 1) / s))
-        let hi = min(extent, (size - 1 + p - phase) / s + 1)
-        return lo..<max(lo, hi)
+        let (lo, hi) = validRange(size: size, outSize: extent, stride: geometry.stride, padding: geometry.padding,
+                                  offset: phase)
+        return lo..<hi
     }
 
     /// Copies one sample `x` `[C, H, W]` into the phase buffer. Only the image pixels are
