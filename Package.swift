@@ -9,7 +9,11 @@
 //     → executables: `dyconv` (CLI) and `dyconv-tui` (ncurses presenter)
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Release builds keep Swift's checks (bounds, overflow, preconditions) in every target: an
+// out-of-range index from a malformed file must trap with a message, never corrupt memory.
+// The hot loops run over unsafe pointers and OpenBLAS, so -Ounchecked bought nothing measurable
+// (side-by-side figures in docs/RELIABILITY.md).
+let optimize: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "dyconv",
