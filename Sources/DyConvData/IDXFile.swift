@@ -76,11 +76,21 @@ public struct IDXFile: Sendable, Equatable {
     /// - Throws: `DataError` naming `path` for a missing/unreadable file, corrupt gzip, bad magic,
     ///   unsupported element type, wrong rank, truncated data or trailing bytes.
     public static func read(path: String, expectedRank: Int? = nil) throws -> IDXFile {
-        try parse(FileSystem.readContents(of: path), name: path, expectedRank: expectedRank)
+        try parseRaw(FileSystem.readContents(of: path), name: path, expectedRank: expectedRank)
     }
 
-    /// Parses and validates the bytes of an (already decompressed) IDX file; `name` is used in errors.
-    public static func parse(_ bytes: consuming [UInt8], name: String, expectedRank: Int? = nil) throws -> IDXFile {
+    /// Parses and validates the bytes of an IDX file, raw or gzip-compressed (magic 1f 8b), with
+    /// the same checks and limits as `read(path:expectedRank:)`; `name` is used in errors.
+    ///
+    /// This is the in-memory entry point (fuzzers, tests, data that did not come from a file).
+    public static func parse(_ bytes: [UInt8], name: String, expectedRank: Int? = nil) throws -> IDXFile {
+        if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
+            return try parseRaw(Gzip.decompress(bytes, name: name), name: name, expectedRank: expectedRank)
+        }
+        return try parseRaw(bytes, name: name, expectedRank: expectedRank)
+    }
+
+    private static func parseRaw(_ bytes: consuming [UInt8], name: String, expectedRank: Int?) throws -> IDXFile {
         guard bytes.count >= 4 else {
             throw DataError(.truncated, file: name,
                             "truncated: \(bytes.count) bytes is too short for an IDX header (at least 8 bytes)")
