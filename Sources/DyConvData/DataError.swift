@@ -24,6 +24,8 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         case countMismatch
         /// A label is not a valid class index.
         case labelOutOfRange
+        /// The data would need more memory than `Limits.memoryBudget` (or another explicit limit) allows.
+        case tooLarge
         /// The gzip (deflate) stream is damaged or incomplete.
         case corruptGzip
         /// The bundled assets folder could not be located.

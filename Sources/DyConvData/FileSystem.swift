@@ -6,23 +6,43 @@ import Musl
 import Darwin
 #endif
 
-/// Minimal POSIX file access for the data layer: whole-file reads (gzip handled
-/// transparently), atomic writes and path queries, with errors that name the file.
+/// Minimal POSIX file access for the data layer: chunked reads, atomic writes and path
+/// queries, with one-line errors that name the file and the precise reason (errno).
 enum FileSystem {
     /// The size of each `read(2)` call.
     static let readChunk = 1 << 20
 
-    /// `true` when `path` names an existing directory (symlinks followed).
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && UInt32(info.st_mode) & 0o170000 == 0o040000
+    /// What a path names, after following symlinks.
+    enum PathKind: Equatable {
+        case directory
+        case regularFile
+        /// A device, FIFO or socket.
+        case other
+        /// Nothing (ENOENT).
+        case missing
+        /// `stat` failed for another reason: the errno (ELOOP, EACCES, ENOTDIR, ENAMETOOLONG, ...).
+        case error(Int32)
     }
 
-    /// `true` when `path` names an existing regular file (symlinks followed).
-    static func isRegularFile(_ path: String) -> Bool {
+    /// What `path` names (symlinks followed), keeping the reason when `stat` fails.
+    static func kind(of path: String) -> PathKind {
         var info = stat()
-        return stat(path, &info) == 0 && UInt32(info.st_mode) & 0o170000 == 0o100000
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            return code == ENOENT ? .missing : .error(code)
+        }
+        switch UInt32(info.st_mode) & 0o170000 {
+        case 0o040000: return .directory
+        case 0o100000: return .regularFile
+        default: return .other
+        }
     }
+
+    /// `true` when `path` names an existing directory (symlinks followed).
+    static func isDirectory(_ path: String) -> Bool { kind(of: path) == .directory }
+
+    /// `true` when `path` names an existing regular file (symlinks followed).
+    static func isRegularFile(_ path: String) -> Bool { kind(of: path) == .regularFile }
 
     /// The canonical absolute path (symlinks resolved), or `nil` if it does not exist.
     static func realPath(_ path: String) -> String? {
@@ -68,43 +88,55 @@ enum FileSystem {
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// Reads a whole file; gzip content (magic 1f 8b, or a `.gz` name) is decompressed while reading.
-    static func readContents(of path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let code = errno
-            if code == ENOENT { throw DataError(.notFound, file: path, "no such file") }
-            throw DataError(.io, file: path, "cannot open: \(describe(code))")
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw DataError(.io, file: path, "cannot stat: \(describe(errno))") }
-        if UInt32(info.st_mode) & 0o170000 == 0o040000 {
-            throw DataError(.io, file: path, "is a directory, expected a file")
-        }
-        let fileSize = Int(info.st_size)
+    /// A file open for reading in chunks; closed when the value is released.
+    ///
+    /// Nothing here reads a whole file: callers pull bytes into their own fixed-size buffer
+    /// (see `ByteSource.feed(file:into:)`), so memory stays bounded by what they expect.
+    final class InputFile {
+        let path: String
+        private let fd: Int32
+        /// The size in bytes of a regular file; nil for devices, FIFOs and sockets (whose size means nothing).
+        let size: Int?
 
-        let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: readChunk)
-        defer { chunk.deallocate() }
-        let first = try readSome(fd, into: chunk, capacity: readChunk, path: path)
-        let looksGzip = first >= 2 && chunk[0] == 0x1F && chunk[1] == 0x8B
-        if looksGzip || path.hasSuffix(".gz") {
-            let inflater = try Inflater(name: path, capacityHint: gzipSizeHint(fd: fd, fileSize: fileSize))
-            var count = first
-            while count > 0 {
-                try inflater.feed(UnsafeBufferPointer(start: chunk, count: count))
-                count = try readSome(fd, into: chunk, capacity: readChunk, path: path)
+        /// Opens `path`; throws a one-line `DataError` naming it with the precise reason.
+        init(path: String) throws {
+            self.path = path
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                let code = errno
+                if code == ENOENT { throw DataError(.notFound, file: path, "no such file") }
+                throw DataError(.io, file: path, "cannot open: \(describe(code))")
             }
-            return try inflater.finish()
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                let code = errno
+                close(fd)
+                throw DataError(.io, file: path, "cannot stat: \(describe(code))")
+            }
+            switch UInt32(info.st_mode) & 0o170000 {
+            case 0o040000:
+                close(fd)
+                throw DataError(.io, file: path, "is a directory, expected a file")
+            case 0o100000:
+                size = Int(info.st_size)
+            default:
+                size = nil
+            }
+            self.fd = fd
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Swift.max(fileSize, first))
-        var count = first
-        while count > 0 {
-            bytes.append(contentsOf: UnsafeBufferPointer(start: chunk, count: count))
-            count = try readSome(fd, into: chunk, capacity: readChunk, path: path)
+
+        deinit { close(fd) }
+
+        /// One `read(2)` of at most `capacity` bytes, retried on EINTR; returns 0 at end of file.
+        func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+            while true {
+                let n = posixRead(fd, buffer, capacity)
+                if n >= 0 { return n }
+                let code = errno
+                if code == EINTR { continue }
+                throw DataError(.io, file: path, "read failed: \(describe(code))")
+            }
         }
-        return bytes
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, then rename.
@@ -140,29 +172,17 @@ enum FileSystem {
         committed = true
     }
 
-    /// One `read(2)`, retried on EINTR; returns 0 at end of file.
-    private static func readSome(_ fd: Int32, into buffer: UnsafeMutablePointer<UInt8>, capacity: Int,
-                                 path: String) throws -> Int {
-        while true {
-            let n = read(fd, buffer, capacity)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw DataError(.io, file: path, "read failed: \(describe(errno))")
-        }
-    }
-
-    /// The gzip trailer's ISIZE as an output-capacity hint (0 if unavailable); the file offset is unchanged.
-    private static func gzipSizeHint(fd: Int32, fileSize: Int) -> Int {
-        guard fileSize >= 18 else { return 0 }
-        var trailer: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &trailer) { pread(fd, $0.baseAddress, 4, off_t(fileSize - 4)) }
-        guard n == 4 else { return 0 }
-        let isize = UInt32(trailer.0) | UInt32(trailer.1) << 8 | UInt32(trailer.2) << 16 | UInt32(trailer.3) << 24
-        return Gzip.boundedHint(Int(isize), compressedSize: fileSize)
-    }
-
-    /// The C library's text for an errno value.
+    /// The C library's text for an errno value, starting lower-case to read inside a sentence:
+    /// "too many levels of symbolic links", "permission denied", "not a directory".
     static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code))
+        let text = String(cString: strerror(code))
+        guard let first = text.first, first.isUppercase,
+              text.dropFirst().first.map({ !$0.isUppercase }) ?? true else { return text }
+        return first.lowercased() + text.dropFirst()
     }
+}
+
+/// `read(2)`, reachable from a method that is itself called `read`.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+    read(fd, buffer, count)
 }

@@ -1,4 +1,5 @@
 import CZlib
+import DyConvEngine
 
 /// Gzip (RFC 1952) decompression and compression on top of zlib.
 ///
@@ -6,24 +7,25 @@ import CZlib
 /// accepts concatenated gzip members (as `gunzip` does) and tolerates zero
 /// padding after the last member; anything else after the stream, a damaged
 /// stream, a CRC mismatch or a stream that stops early is a `DataError` of kind
-/// `.corruptGzip`. Work happens in fixed-size chunks; output is appended per
-/// chunk, never per byte.
+/// `.corruptGzip`. Work happens in fixed-size chunks, and the output goes to a
+/// `ByteSink` that bounds it: a stream never expands past what its reader expects.
 public enum Gzip {
     /// The size of the input and output chunks handed to zlib.
     static let chunkSize = 1 << 18
 
     /// Decompresses an in-memory gzip (or zlib) stream; `name` is used in error messages.
-    public static func decompress(_ bytes: [UInt8], name: String = "<memory>") throws -> [UInt8] {
-        let inflater = try Inflater(name: name, capacityHint: capacityHint(for: bytes))
+    ///
+    /// - Parameter limit: the most decompressed bytes accepted (default `Limits.memoryBudget`);
+    ///   inflating stops at the first byte beyond it with a `.tooLarge` error, so a decompression
+    ///   bomb costs at most `limit` bytes of memory.
+    public static func decompress(_ bytes: [UInt8], name: String = "<memory>",
+                                  limit: Int = Limits.memoryBudget) throws -> [UInt8] {
+        var sink = BoundedBuffer(limit: limit, name: name)
         try bytes.withUnsafeBufferPointer { all in
-            var start = 0
-            while start < all.count {
-                let end = Swift.min(all.count, start + (1 << 30))
-                try inflater.feed(UnsafeBufferPointer(rebasing: all[start..<end]))
-                start = end
-            }
+            try sink.begin(sourceSize: all.count, compressed: true)
+            try ByteSource.inflate(all, name: name, into: &sink)
         }
-        return try inflater.finish()
+        return sink.bytes
     }
 
     /// Compresses `bytes` into a single gzip member with mtime 0 and no file name (reproducible output).
@@ -67,35 +69,31 @@ public enum Gzip {
         return result
     }
 
-    /// A capacity hint from the gzip trailer's ISIZE (uncompressed size mod 2³²), bounded by deflate's maximum ratio.
-    static func capacityHint(for bytes: [UInt8]) -> Int {
-        guard bytes.count >= 18 else { return 0 }
-        let n = bytes.count
-        let isize = UInt32(bytes[n - 4]) | UInt32(bytes[n - 3]) << 8 | UInt32(bytes[n - 2]) << 16 | UInt32(bytes[n - 1]) << 24
-        return boundedHint(Int(isize), compressedSize: n)
-    }
-
-    /// Limits an untrusted size hint to what `compressedSize` bytes of deflate data can possibly expand to.
-    static func boundedHint(_ hint: Int, compressedSize: Int) -> Int {
-        Swift.min(hint, compressedSize.multipliedReportingOverflow(by: 1032).partialValue + (1 << 16))
+    /// The most bytes `compressedSize` bytes of gzip data can expand to: deflate's maximum ratio
+    /// is 1032:1 (a 258-byte match coded in 2 bits), plus slack for headers and tiny inputs.
+    /// Saturates at `Int.max` instead of overflowing.
+    static func maximumExpansion(ofCompressedSize compressedSize: Int) -> Int {
+        CheckedSize.sum(CheckedSize.product(Swift.max(0, compressedSize), 1032), 1 << 16) ?? Int.max
     }
 }
 
-/// Incremental gzip/zlib decompressor: feed input chunks, then `finish()` to get the bytes.
+/// Incremental gzip/zlib decompressor: feed input chunks into a `ByteSink`, then `finish()`.
 ///
-/// The `z_stream` lives at a fixed heap address because zlib keeps a pointer back to it.
+/// The output goes through one fixed chunk and each `inflate` call may fill at most
+/// `sink.wanted` bytes of it, so the decompressed size is bounded by what the sink expects,
+/// whatever the stream claims. The `z_stream` lives at a fixed heap address because zlib keeps
+/// a pointer back to it.
 final class Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let outputChunk: UnsafeMutablePointer<UInt8>
-    private var output: [UInt8] = []
     private let name: String
     private var memberEnded = false
     private var members = 0
     private var paddingSeen = false
     private var fedBytes = 0
 
-    /// Creates an inflater; `name` appears in error messages, `capacityHint` pre-sizes the output.
-    init(name: String, capacityHint: Int) throws {
+    /// Creates an inflater; `name` appears in error messages.
+    init(name: String) throws {
         self.name = name
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
@@ -108,7 +106,6 @@ final class Inflater {
             outputChunk.deallocate()
             throw DataError(.io, file: name, "zlib inflateInit2 failed (status \(status))")
         }
-        if capacityHint > 0 { output.reserveCapacity(capacityHint) }
     }
 
     deinit {
@@ -118,8 +115,8 @@ final class Inflater {
         outputChunk.deallocate()
     }
 
-    /// Decompresses one chunk of input (at most 4 GiB), appending to the output.
-    func feed(_ input: UnsafeBufferPointer<UInt8>) throws {
+    /// Decompresses one chunk of input (at most 4 GiB) into `sink`.
+    func feed<S: ByteSink>(_ input: UnsafeBufferPointer<UInt8>, into sink: inout S) throws {
         guard let base = input.baseAddress, input.count > 0 else { return }
         precondition(input.count <= Int(UInt32.max), "Inflater.feed: chunk larger than 4 GiB")
         fedBytes += input.count
@@ -142,12 +139,14 @@ final class Inflater {
                 guard inflateReset(stream) == Z_OK else { throw corrupt("zlib inflateReset failed") }
                 memberEnded = false
             }
+            // Never more room than the sink still wants: a bomb stops one byte past its claim.
+            let room = Swift.min(Gzip.chunkSize, Swift.max(1, sink.wanted))
             stream.pointee.next_out = outputChunk
-            stream.pointee.avail_out = UInt32(Gzip.chunkSize)
+            stream.pointee.avail_out = UInt32(room)
             let status = inflate(stream, Z_NO_FLUSH)
-            let produced = Gzip.chunkSize - Int(stream.pointee.avail_out)
+            let produced = room - Int(stream.pointee.avail_out)
             if produced > 0 {
-                output.append(contentsOf: UnsafeBufferPointer(start: outputChunk, count: produced))
+                try sink.append(UnsafeBufferPointer(start: outputChunk, count: produced))
             }
             switch status {
             case Z_STREAM_END:
@@ -165,15 +164,12 @@ final class Inflater {
         }
     }
 
-    /// Checks the stream ended cleanly and returns the decompressed bytes.
-    func finish() throws -> [UInt8] {
+    /// Checks that the stream ended cleanly (at least one complete member).
+    func finish() throws {
         if fedBytes == 0 { throw corrupt("file is empty, not a gzip stream") }
         if !memberEnded {
             throw corrupt("gzip stream ends early after \(fedBytes) compressed bytes (file truncated?)")
         }
-        let result = output
-        output = []
-        return result
     }
 
     private func zlibMessage(_ status: Int32) -> String {

@@ -72,21 +72,34 @@ public struct ImageDataset: Sendable {
     /// - Parameter classNames: the class names; if `nil`, classes are named "0", "1", … up to
     ///   the largest label found.
     /// - Throws: `DataError` naming the offending file: missing or unreadable file, corrupt gzip,
-    ///   bad magic, unsupported element type, wrong rank, empty images, truncated or over-long
-    ///   data, image/label count mismatch, or a label outside `0..<classNames.count`.
+    ///   bad magic, unsupported element type, wrong rank, empty images, no images at all,
+    ///   dimensions beyond `Limits`, truncated or over-long data, image/label count mismatch,
+    ///   or a label outside `0..<classNames.count`.
     public static func load(imagesPath: String, labelsPath: String,
                             classNames: [String]? = nil) throws -> ImageDataset {
         let images = try IDXFile.read(path: imagesPath, expectedRank: 3)
-        let labelFile = try IDXFile.read(path: labelsPath, expectedRank: 1)
         let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
         guard rows > 0, cols > 0 else {
             throw DataError(.badDimensions, file: imagesPath, "images are \(rows)×\(cols) pixels; both sizes must be positive")
         }
-        let labelCount = labelFile.dimensions[0]
-        guard labelCount == n else {
-            throw DataError(.countMismatch, file: labelsPath,
-                            "\(labelCount) labels, but \(imagesPath) has \(n) images")
+        guard n > 0 else {
+            throw DataError(.badDimensions, file: imagesPath, "holds no images (header says 0×\(rows)×\(cols))")
         }
+        // The label count and the memory of the whole set are checked from the labels header,
+        // before the labels are read.
+        var labelReader = IDXAssembler(name: labelsPath, expectedRank: 1)
+        labelReader.checkDimensions = { dimensions in
+            guard dimensions[0] == n else {
+                throw DataError(.countMismatch, file: labelsPath, "\(dimensions[0]) labels, but \(imagesPath) has \(n) images")
+            }
+            // Pixels, the label bytes and the labels as Int.
+            let total = CheckedSize.sum(images.data.count, CheckedSize.product(n, 1 + MemoryLayout<Int>.size))
+            guard let total, total <= Limits.memoryBudget else {
+                throw DataError(.tooLarge, file: labelsPath,
+                                "\(n) images of \(rows)×\(cols) need more than the limit of \(Limits.formatBytes(Limits.memoryBudget)) (DYCONV_MEMORY_LIMIT_MB)")
+            }
+        }
+        let labelFile = try IDXFile.read(path: labelsPath, into: &labelReader)
         let names: [String]
         if let classNames {
             guard !classNames.isEmpty else {
