@@ -71,20 +71,34 @@ public enum FashionMNIST {
 
     /// The paths of a split's images and labels files in `directory`.
     ///
-    /// - Throws: `DataError(.notFound)` if the directory, or either file in both spellings, is missing.
+    /// - Throws: `DataError(.notFound)` if the directory, or either file in both spellings, is
+    ///   missing; `DataError(.io)` with the operating system's reason when a path cannot be
+    ///   examined ("too many levels of symbolic links", "permission denied", "not a directory").
     public static func files(_ split: Split, directory: String) throws -> (images: String, labels: String) {
-        guard FileSystem.isDirectory(directory) else {
-            if FileSystem.isRegularFile(directory) {
-                throw DataError(.notFound, file: directory, "is a file, expected the directory holding the Fashion-MNIST IDX files")
-            }
+        switch FileSystem.kind(of: directory) {
+        case .directory:
+            break
+        case .regularFile:
+            throw DataError(.notFound, file: directory, "is a file, expected the directory holding the Fashion-MNIST IDX files")
+        case .other:
+            throw DataError(.notFound, file: directory, "is not a directory (a device, FIFO or socket)")
+        case .missing:
             let hint = directory == defaultDirectory ? " (install the Debian package dataset-fashion-mnist)" : ""
             throw DataError(.notFound, file: directory, "no such directory\(hint)")
+        case .error(let code):
+            throw DataError(.io, file: directory, FileSystem.describe(code))
         }
         func find(_ name: String) throws -> String {
             let raw = FileSystem.join(directory, name)
-            if FileSystem.isRegularFile(raw) { return raw }
-            let gz = raw + ".gz"
-            if FileSystem.isRegularFile(gz) { return gz }
+            for path in [raw, raw + ".gz"] {
+                switch FileSystem.kind(of: path) {
+                case .regularFile: return path
+                case .missing: continue
+                case .directory: throw DataError(.io, file: path, "is a directory, expected a file")
+                case .other: throw DataError(.io, file: path, "is not a regular file (a device, FIFO or socket)")
+                case .error(let code): throw DataError(.io, file: path, FileSystem.describe(code))
+                }
+            }
             throw DataError(.notFound, file: directory, "neither \(name) nor \(name).gz found")
         }
         return (try find(split.imagesFileName), try find(split.labelsFileName))
