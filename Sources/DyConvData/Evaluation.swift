@@ -33,8 +33,16 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 /// The forward passes split each batch over the cores. The shuffle modes draw a fresh seed per
 /// batch (`options.seed + batch index`). `progress(done, total)` is called after every batch;
 /// return `false` from it to stop early (the result then covers the images done so far).
+///
+/// - Throws: `DataError` (one line) before any work when there is nothing to evaluate (an empty
+///   dataset, `limit` below 1) or the model cannot score these labels
+///   (`ImageDataset.checkEvaluable(by:name:)`: input shape, headless model, too few classes).
 public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOptions, limit: Int? = nil,
-                     batchSize: Int = 250, progress: ((Int, Int) -> Bool)? = nil) -> EvaluationResult {
+                     batchSize: Int = 250, progress: ((Int, Int) -> Bool)? = nil) throws -> EvaluationResult {
+    try dataset.checkEvaluable(by: model.description)
+    if let limit, limit < 1 {
+        throw DataError(.invalidArgument, file: "", "the number of images to evaluate must be at least 1, got \(limit)")
+    }
     let total = min(limit ?? dataset.count, dataset.count)
     let names = model.dynamicLayerNames
     let ks = model.description.dynamicConvolutions.map(\.kernels)

@@ -237,21 +237,65 @@ public struct ImageDataset: Sendable {
         }
     }
 
-    /// Checks that a model can be evaluated on these images: input shape, class count, normalisation.
+    /// Checks that a model can be trained or shown on these images: a classifier for this image
+    /// shape (see `checkEvaluable(by:name:)`) with exactly as many classes as the dataset has
+    /// class names, and a normalisation that fits.
     ///
     /// - Parameter name: what to call this dataset in the error (e.g. "Fashion-MNIST test").
     /// - Throws: `DataError(.invalidArgument)` with a one-line explanation.
     public func checkCompatible(with description: ModelDescription, name: String = "dataset") throws {
-        let input = description.input
-        guard input.channels == channels, input.height == height, input.width == width else {
-            throw DataError(.invalidArgument, file: name,
-                            "images are \(channels)×\(height)×\(width) but model \(description.family) expects \(input.channels)×\(input.height)×\(input.width)")
-        }
+        try checkClassifier(description, name: name)
         guard description.classes.count == classNames.count else {
             throw DataError(.invalidArgument, file: name,
                             "\(classNames.count) classes but model \(description.family) has \(description.classes.count) outputs")
         }
         try validate(normalization: description.normalization, name: "\(name): model \(description.family) normalization")
+    }
+
+    /// Checks that a model can be evaluated on these images and scored against their labels:
+    /// at least one image, the model's input shape, a classifier head (the output is a vector of
+    /// one score per class, and there is at least one class), and every label below the model's
+    /// class count. The class names need not match: a model may have more classes than the data uses.
+    ///
+    /// `evaluate(model:dataset:options:)` calls it; so should anything that indexes the model's
+    /// classes with a label (e.g. `dyconv inspect`).
+    ///
+    /// - Parameter name: what to call this dataset in the error (e.g. the `--data` directory).
+    /// - Throws: `DataError` with one line: `.labelOutOfRange` ("labels go up to 9 but the model
+    ///   has 5 classes"), otherwise `.invalidArgument`.
+    public func checkEvaluable(by description: ModelDescription, name: String = "dataset") throws {
+        guard count > 0 else {
+            throw DataError(.invalidArgument, file: name, "has no images to evaluate")
+        }
+        try checkClassifier(description, name: name)
+        let classCount = description.classes.count
+        if let top = labels.max(), top >= classCount {
+            throw DataError(.labelOutOfRange, file: name,
+                            "labels go up to \(top) but the model \(description.family) has \(classCount) class\(classCount == 1 ? "" : "es")")
+        }
+    }
+
+    /// Checks that `description` is a valid classifier of images shaped like these.
+    private func checkClassifier(_ description: ModelDescription, name: String) throws {
+        let input = description.input
+        guard input.channels == channels, input.height == height, input.width == width else {
+            throw DataError(.invalidArgument, file: name,
+                            "images are \(channels)×\(height)×\(width) but model \(description.family) expects \(input.channels)×\(input.height)×\(input.width)")
+        }
+        guard !description.classes.isEmpty else {
+            throw DataError(.invalidArgument, file: name,
+                            "model \(description.family) has no classes (a headless network), so it cannot classify images")
+        }
+        let output: [Int]
+        do {
+            output = try description.validate()
+        } catch {
+            throw DataError(.invalidArgument, file: name, "model \(description.family): \(error)")
+        }
+        guard output == [description.classes.count] else {
+            throw DataError(.invalidArgument, file: name,
+                            "model \(description.family) outputs \(IDXFile.format(output)) values per image, not one score for each of its \(description.classes.count) classes")
+        }
     }
 
     /// A 256-entry table per channel mapping a byte to its normalised value.

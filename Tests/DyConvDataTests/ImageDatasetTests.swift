@@ -76,16 +76,14 @@ import DyConvEngine
             try dataset.validate(normalization: Normalization(mean: [0], std: [0]))
         }
         let sample = try FashionMNIST.loadSample()
-        let fits = ModelDescription(family: "probe", input: InputSpec(channels: 1, height: 28, width: 28),
-                                    normalization: FashionMNIST.normalization, classes: FashionMNIST.classNames, layers: [])
+        let fits = Families.dycnn(widths: [4, 4, 4], kernels: 2)
         try sample.checkCompatible(with: fits)
         var wrongShape = fits
         wrongShape.input = InputSpec(channels: 3, height: 32, width: 32)
         expectDataError(.invalidArgument, containing: ["sample", "1×28×28", "3×32×32"]) {
             try sample.checkCompatible(with: wrongShape, name: "sample")
         }
-        var wrongClasses = fits
-        wrongClasses.classes = ["x", "y"]
+        let wrongClasses = Families.dycnn(widths: [4, 4, 4], kernels: 2, classes: ["x", "y"])
         expectDataError(.invalidArgument, containing: ["10 classes", "2 outputs"]) {
             try sample.checkCompatible(with: wrongClasses)
         }

@@ -102,7 +102,7 @@ final class SessionTests: XCTestCase {
         waitFor(s) { s.state.evaluation?.isFinished == true && s.state.sweep?.isFinished == true }
         let e = try XCTUnwrap(s.state.evaluation)
         XCTAssertEqual(e.total, 50)
-        let oracle = evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 50)
+        let oracle = try evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 50)
         XCTAssertEqual(e.correct, oracle.correct)
         for (l, layer) in oracle.layers.enumerated() {
             XCTAssertEqual(e.meanEntropy(l)!, layer.meanEntropy, accuracy: 1e-4)
@@ -113,7 +113,7 @@ final class SessionTests: XCTestCase {
         let atOne = try XCTUnwrap(sweep.points.first { $0.temperature == 1 })
         XCTAssertEqual(atOne.accuracy, oracle.accuracy, accuracy: 1e-12)
         let at30 = try XCTUnwrap(sweep.points.last)
-        let oracle30 = evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
+        let oracle30 = try evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
         XCTAssertEqual(at30.meanEntropy, oracle30.layers.map(\.meanEntropy).reduce(0, +) / 6, accuracy: 1e-4)
         XCTAssertGreaterThan(at30.meanEntropy, sweep.points[0].meanEntropy)
         // Evaluated images join the simplex cloud.

@@ -1,0 +1,71 @@
+import DyConvEngine
+import Foundation
+import Testing
+@testable import DyConvData
+
+/// Issue #8 items 3 and 4: `evaluate` refuses, in one line and before any forward pass, what it
+/// cannot score — instead of reporting an accuracy over labels the model cannot predict, or "0/0".
+///
+/// Oracle: the bundled sample's labels go up to 9 (ten classes, each present).
+@Suite struct EvaluationTests {
+    /// A small dycnn with the given classes, random weights.
+    private func model(classes: [String], dropHead: Bool = false) throws -> Model {
+        var description = Families.dycnn(widths: [4, 4, 4], kernels: 2, classes: classes)
+        if dropHead { description.layers.removeLast(2) }  // global pooling and the classifier
+        return Model.seededRandom(description, seed: 3)
+    }
+
+    @Test func modelWithFewerClassesThanTheLabelsIsRefused() throws {
+        let sample = try FashionMNIST.loadSample()
+        #expect(sample.labels.max() == 9)
+        let five = try model(classes: ["a", "b", "c", "d", "e"])
+        expectDataError(.labelOutOfRange, containing: ["labels go up to 9 but the model dycnn has 5 classes"]) {
+            _ = try evaluate(model: five, dataset: sample, options: ForwardOptions(), limit: 10)
+        }
+        // The same check, exposed for other callers (e.g. `dyconv inspect`), names the dataset.
+        expectDataError(.labelOutOfRange, containing: ["bundled sample: labels go up to 9"]) {
+            try sample.checkEvaluable(by: five.description, name: "bundled sample")
+        }
+        // More classes than the data uses is fine; so is the exact count.
+        let twelve = try model(classes: (0..<12).map { "c\($0)" })
+        #expect(try evaluate(model: twelve, dataset: sample, options: ForwardOptions(), limit: 20).images == 20)
+        try sample.checkEvaluable(by: Families.dycnn(widths: [4, 4, 4], kernels: 2))
+    }
+
+    @Test func headlessModelIsRefused() throws {
+        let sample = try FashionMNIST.loadSample()
+        let headless = try model(classes: [], dropHead: true)
+        expectDataError(.invalidArgument, containing: ["no classes", "headless"]) {
+            _ = try evaluate(model: headless, dataset: sample, options: ForwardOptions(), limit: 10)
+        }
+        // Class names, but the network ends in an image: not a vector of class scores.
+        let imageOut = try model(classes: ["a", "b"], dropHead: true)
+        expectDataError(.invalidArgument, containing: ["outputs 4×7×7 values per image", "2 classes"]) {
+            _ = try evaluate(model: imageOut, dataset: sample, options: ForwardOptions(), limit: 10)
+        }
+        // Training and the TUI use the same classifier check.
+        expectDataError(.invalidArgument, containing: ["no classes"]) {
+            try sample.checkCompatible(with: headless.description)
+        }
+        // A wrong input shape is refused too, before anything runs.
+        var wide = Families.dycnn(widths: [4, 4, 4], kernels: 2)
+        wide.input = InputSpec(channels: 1, height: 32, width: 32)
+        expectDataError(.invalidArgument, containing: ["1×28×28", "1×32×32"]) {
+            try sample.checkEvaluable(by: wide)
+        }
+    }
+
+    @Test func nothingToEvaluateIsAnError() throws {
+        let sample = try FashionMNIST.loadSample()
+        let ten = try model(classes: FashionMNIST.classNames)
+        expectDataError(.invalidArgument, containing: ["at least 1, got 0"]) {
+            _ = try evaluate(model: ten, dataset: sample, options: ForwardOptions(), limit: 0)
+        }
+        expectDataError(.invalidArgument, containing: ["at least 1, got -3"]) {
+            _ = try evaluate(model: ten, dataset: sample, options: ForwardOptions(), limit: -3)
+        }
+        expectDataError(.invalidArgument, containing: ["no images to evaluate"]) {
+            _ = try evaluate(model: ten, dataset: sample.prefix(0), options: ForwardOptions())
+        }
+    }
+}
