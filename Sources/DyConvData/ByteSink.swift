@@ -29,7 +29,7 @@ struct BoundedBuffer: ByteSink {
         self.name = name
     }
 
-    var wanted: Int { limit - bytes.count + 1 }
+    var wanted: Int { Swift.min(limit - bytes.count, Int.max - 1) + 1 }  // no overflow for limit == .max
 
     mutating func begin(sourceSize: Int?, compressed: Bool) throws {
         // A capacity hint only, bounded by what the source can expand to and by the limit.

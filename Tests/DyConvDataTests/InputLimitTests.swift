@@ -98,6 +98,9 @@ import Testing
         let plain = try Gzip.decompress(gz, limit: 3 << 20)
         #expect(plain.count == Self.headerSize + Self.declaredData + 2 << 20)
         #expect(plain.suffix(2 << 20).allSatisfy { $0 == 0 })
+        // Extreme limits: no overflow in the arithmetic on them.
+        #expect(try Gzip.decompress(gz, limit: .max) == plain)
+        expectDataError(.tooLarge, containing: ["limit of 0 B"]) { _ = try Gzip.decompress(gz, limit: -1) }
     }
 
     /// Item 6: a raw file is never read whole; a 100 GB (sparse) file with a small header is refused
