@@ -7,7 +7,9 @@ import DyConvEngine
 /// big-endian UInt32 dimension sizes and then the elements in row-major order.
 /// Images are `0x00000803` (`[count, rows, cols]`), labels `0x00000801` (`[count]`).
 /// Only unsigned-byte files are supported; every other element type is
-/// rejected with a clear error. Files may be raw or gzip-compressed.
+/// rejected with a clear error. Files may be raw or gzip-compressed. Reading is bounded by the
+/// header: every limit is checked before the data is allocated, and data beyond the declared
+/// size (raw, or after decompression) is an error, found without reading or inflating it.
 public struct IDXFile: Sendable, Equatable {
     /// The IDX element type codes.
     public enum ElementType: UInt8, Sendable, CaseIterable {

@@ -178,4 +178,35 @@ import Testing
             _ = try ImageDataset.load(imagesPath: images, labelsPath: labels)
         }
     }
+
+    /// A cheap in-process mutation run over the in-memory entry point: every mutated header or
+    /// stream ends in a valid file or a one-line `DataError`, never a trap (a trap ends the run).
+    @Test func mutatedFilesNeverTrap() throws {
+        var generator = SplitMix(seed: 8)
+        let raw = idxBytes(magic: 0x803, dimensions: [3, 4, 5], payload: (0..<60).map { UInt8($0) })
+        let seeds = [raw, Gzip.compress(raw), idxBytes(magic: 0x801, dimensions: [4], payload: [1, 2, 3, 4])]
+        var outcomes: [String: Int] = [:]
+        for run in 0..<10_000 {
+            var bytes = seeds[run % seeds.count]
+            for _ in 0...(generator.next() % 4) {
+                let at = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 4 {
+                case 0: bytes[at] = UInt8(truncatingIfNeeded: generator.next())
+                case 1: bytes[at] = [0x00, 0xFF, 0x7F, 0x80][Int(generator.next() % 4)]
+                case 2: bytes.removeSubrange(at...)
+                default: bytes.insert(contentsOf: [UInt8](repeating: 0xFF, count: Int(generator.next() % 9)), at: at)
+                }
+                if bytes.isEmpty { break }
+            }
+            do {
+                _ = try IDXFile.parse(bytes, name: "m")
+                outcomes["ok", default: 0] += 1
+            } catch let error as DataError {
+                #expect(!error.description.contains("\n"))
+                outcomes[error.kind.rawValue, default: 0] += 1
+            }
+        }
+        #expect(outcomes.values.reduce(0, +) == 10_000)
+        #expect(outcomes.count >= 5, "\(outcomes)")
+    }
 }
