@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "A dyconv checkpoint (.safetensors).")
     var checkpoint: String
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Temperatures τ to evaluate ('trained' = each layer's own).",
+    @Option(name: .long, parsing: .upToNextOption, help: "Temperatures τ to evaluate (\(temperatureRangeHelp); 'trained' = each layer's own).",
             transform: Temperature.parse)
     var tau: [Temperature] = [Temperature(nil)]
 

@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Image indices in the test set (default: 0).")
     var index: [Int] = [0]
 
-    @Option(name: .long, help: "Temperature τ for every dynamic layer, or 'trained'.", transform: Temperature.parse)
+    @Option(name: .long, help: "Temperature τ for every dynamic layer (\(temperatureRangeHelp)), or 'trained'.", transform: Temperature.parse)
     var tau: Temperature = Temperature(nil)
 
     @Option(name: .long, parsing: .upToNextOption,

@@ -27,19 +27,41 @@ struct Dyconv: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }   // --help, --version
-            var message: String
+            let message: String
             if error is CheckpointError || error is ModelDescriptionError || error is CLIError || error is DataError
                 || error is TrainingError || error is MemoryLimitError {
-                message = String(describing: error)
+                // dyconv's own messages are one line, but may quote a path or name with a newline.
+                message = visibleControlCharacters(String(describing: error))
             } else {
-                message = Self.message(for: error)
+                // ArgumentParser's message, without the help lines it may append.
+                let text = Self.message(for: error)
+                message = text.split(separator: "\n").first.map(String.init) ?? text
             }
-            message = message.split(separator: "\n").first.map(String.init) ?? message
             FileHandle.standardError.write(Data("dyconv: error: \(message)\n".utf8))
             // 64 (EX_USAGE) for a bad command line, 1 for anything else: never a signal's 128 + n.
             Foundation.exit(code == .validationFailure ? 64 : 1)
         }
     }
+}
+
+/// `text` with every control character written out ("\\n", "\\u{1B}"), so that it prints as one line
+/// and cannot drive the terminal.
+func visibleControlCharacters(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.properties.generalCategory == .control {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out
 }
 
 /// A usage or runtime error of the CLI, printed as one line.

@@ -71,6 +71,9 @@ struct Temperature: CustomStringConvertible {
     }
 }
 
+/// "0.0001 to 100000": `Limits.temperature` for help texts.
+let temperatureRangeHelp = "\(formatNumber(Limits.temperature.lowerBound)) to \(formatNumber(Limits.temperature.upperBound))"
+
 /// A τ number inside `Limits.temperature`; throws `Limits.temperatureRangeText` otherwise.
 func parseTemperatureValue(_ text: String) throws -> Float {
     guard let v = Float(text), Limits.isValidTemperature(v) else { throw CLIError(Limits.temperatureRangeText) }

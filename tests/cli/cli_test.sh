@@ -182,6 +182,8 @@ expect_error "--seed -1: invalid value" "invalid for '--seed <seed>'" "$BIN" ins
 if [ $rc -ne 0 ] && [ $rc -lt 128 ] && ! grep -q "Missing value" "$TMP/err"; then ok "train --lr -0.1 parses (no 'Missing value')"
 else bad "train --lr -0.1" "rc=$rc $(head -c 300 "$TMP/err")"; fi
 expect_error "non-UTF-8 path" "is not valid UTF-8" "$BIN" inspect "$(printf "$TMP/bad\xff.safetensors")"
+expect_error "path with a newline: one line, escaped" 'nl\\nname.safetensors: no such file' "$BIN" inspect "$TMP/nl
+name.safetensors"
 expect_error "--data with --sample" "exclude each other" "$BIN" eval "$FIXTURE" --data "$TMP" --sample
 expect_error "unknown flag: one line" "Unknown option '--bogus'" "$BIN" eval "$FIXTURE" --bogus
 "$BIN" inspect "$FIXTURE" --bogus 2>/dev/null; rc=$?
