@@ -106,7 +106,12 @@ struct BenchCommand: ParsableCommand {
         // --batch 100000000 on dycnn is 313.6 GB).
         if !noForward {
             for (name, d) in zip(model, descriptions) {
-                for b in batch { try checkInferenceMemory(d, batch: b, name: name) }
+                for b in batch {
+                    try checkInferenceMemory(d, batch: b, name: name)
+                    guard CheckedSize.product(d.multiplyAdds(), b) != nil else {
+                        throw CLIError("batch \(b) of \(name): its multiply-adds cannot be counted")
+                    }
+                }
             }
         }
         var peak: Double?
@@ -132,7 +137,8 @@ struct BenchCommand: ParsableCommand {
                 for _ in 0..<warm { _ = m.forward(x, options: options) }
                 var times: [Double] = [], plain: [Double] = []
                 // Large models: fewer runs, but at least 3.
-                let n = d.multiplyAdds() * b > 2_000_000_000 ? max(3, runs / 4) : runs
+                let batchMacs = macs * b   // checked above
+                let n = batchMacs > 2_000_000_000 ? max(3, runs / 4) : runs
                 for _ in 0..<n {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     _ = m.forward(x, options: options)
@@ -146,8 +152,8 @@ struct BenchCommand: ParsableCommand {
                 times.sort(); plain.sort()
                 let med = times[times.count / 2]
                 let noTrace = plain.isEmpty ? nil : plain[plain.count / 2]
-                let imagesPerSecond = Double(b) / (med / 1000), gflops = 2 * Double(macs * b) / (med / 1000) / 1e9
-                rows.append(Row(model: name, batch: b, multiplyAdds: macs * b, medianMilliseconds: JSONNumber(med),
+                let imagesPerSecond = Double(b) / (med / 1000), gflops = 2 * Double(batchMacs) / (med / 1000) / 1e9
+                rows.append(Row(model: name, batch: b, multiplyAdds: batchMacs, medianMilliseconds: JSONNumber(med),
                                 minMilliseconds: JSONNumber(times[0]), imagesPerSecond: JSONNumber(imagesPerSecond),
                                 gflops: JSONNumber(gflops), noTraceMedianMilliseconds: noTrace.map(JSONNumber.init)))
                 if !json {

@@ -85,7 +85,7 @@ enum CommandLineInput {
     /// The arguments after the program name; throws when one is not valid UTF-8.
     static func arguments() throws -> [String] {
         var raw: [String] = []
-        for i in 1..<Int(CommandLine.argc) {
+        for i in 0..<Int(CommandLine.argc) where i > 0 {   // argc may be 0 (execve with an empty argv)
             guard let pointer = CommandLine.unsafeArgv[i] else { continue }
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
                                             count: strlen(pointer))

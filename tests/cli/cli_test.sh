@@ -166,6 +166,14 @@ expect_error "headless (vector): eval refuses" "headless network" "$BIN" eval "$
 expect_ok "label beyond the classes: inspect names it" "label 9 (no class name), predicted" "$BIN" inspect "$TMP/five_classes.safetensors" --sample --index 0 1
 expect_error "label beyond the classes: eval refuses" "label 9 is beyond the model's 5 classes" "$BIN" eval "$TMP/five_classes.safetensors" --sample
 
+# An empty test set (valid IDX files with 0 images): eval refuses instead of "0/0", exit 0.
+mkdir -p "$TMP/empty-set"
+python3 -c "
+import struct, sys
+open(sys.argv[1] + '/t10k-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 0x803, 0, 28, 28))
+open(sys.argv[1] + '/t10k-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 0x801, 0))" "$TMP/empty-set"
+expect_error "eval on an empty test set" "no images to evaluate" "$BIN" eval "$FIXTURE" --data "$TMP/empty-set"
+
 # Item 7 (CLI part): batch sizes are checked against the memory budget before allocating.
 expect_error "bench --batch 100000000" "batch 100000000 of dycnn needs about .*; the limit is" "$BIN" bench --batch 100000000 --no-peak
 expect_error "eval batch over the memory limit" "batch 1000 of dycnn needs about" env DYCONV_MEMORY_LIMIT_MB=1 "$BIN" eval "$FIXTURE" --sample --batch 1000
@@ -184,6 +192,18 @@ else bad "train --lr -0.1" "rc=$rc $(head -c 300 "$TMP/err")"; fi
 expect_error "non-UTF-8 path" "is not valid UTF-8" "$BIN" inspect "$(printf "$TMP/bad\xff.safetensors")"
 expect_error "path with a newline: one line, escaped" 'nl\\nname.safetensors: no such file' "$BIN" inspect "$TMP/nl
 name.safetensors"
+# execve with an empty argv (argc 0): the argument reader must not form the range 1..<0.
+rc=$(python3 - "$BIN" <<'EOF'
+import ctypes, os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    ctypes.CDLL(None).execv(sys.argv[1].encode(), (ctypes.c_char_p * 1)(None))
+    os._exit(99)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+EOF
+)
+if [ "$rc" -ge 0 ] 2>/dev/null && [ "$rc" -lt 128 ] && [ "$rc" -ne 99 ]; then ok "empty argv (argc 0): no trap"; else bad "empty argv" "rc=$rc"; fi
 expect_error "--data with --sample" "exclude each other" "$BIN" eval "$FIXTURE" --data "$TMP" --sample
 expect_error "unknown flag: one line" "Unknown option '--bogus'" "$BIN" eval "$FIXTURE" --bogus
 "$BIN" inspect "$FIXTURE" --bogus 2>/dev/null; rc=$?
