@@ -54,9 +54,12 @@ struct InspectCommand: ParsableCommand {
         for (row, i) in index.enumerated() {
             let label = dataset.labels[i]
             if output.isClassifier {
-                let predicted = trace.prediction(sample: row)
-                print("image \(i) (\(source)): label \(output.text(label)), predicted \(output.text(predicted))"
-                      + (predicted == label ? "" : "  ✗ wrong"))
+                if let predicted = output.prediction(trace, sample: row) {
+                    print("image \(i) (\(source)): label \(output.text(label)), predicted \(output.text(predicted))"
+                          + (predicted == label ? "" : "  ✗ wrong"))
+                } else {
+                    print("image \(i) (\(source)): label \(output.text(label)), no prediction (the output is not finite)")
+                }
                 for (c, p) in trace.topK(sample: row, k: 3) {
                     print("  \(output.text(c).rightPad(12)) \(bar(Double(p), width: 20)) "
                           + NumberText.percent(Double(p), width: 7))
@@ -158,7 +161,7 @@ struct InspectJSON: Encodable {
         classes = output.classes
         let c = trace.classCount
         images = indices.enumerated().map { row, i in
-            let pred = output.isClassifier ? trace.prediction(sample: row) : nil
+            let pred = output.prediction(trace, sample: row)
             return Image(index: i, label: labels[row], labelName: output.name(labels[row]), predicted: pred,
                          predictedName: pred.flatMap(output.name),
                          probabilities: output.isClassifier ? trace.probabilities.data[(row * c)..<((row + 1) * c)].json : nil,

@@ -141,6 +141,15 @@ struct ModelOutput {
     /// Whether the model predicts one of `classes` (a vector output with one value per name).
     var isClassifier: Bool { !classes.isEmpty && shape == [classes.count] }
 
+    /// The predicted class of a sample: nil for a headless network, or when a probability is NaN
+    /// (a prediction from NaN would be an arbitrary class).
+    func prediction(_ trace: ForwardTrace, sample n: Int) -> Int? {
+        guard isClassifier else { return nil }
+        let c = trace.classCount
+        guard trace.probabilities.data[(n * c)..<((n + 1) * c)].allSatisfy(\.isFinite) else { return nil }
+        return trace.prediction(sample: n)
+    }
+
     /// The name of class `i`, or nil when the model has no such class.
     func name(_ i: Int) -> String? { classes.indices.contains(i) ? classes[i] : nil }
 

@@ -123,6 +123,7 @@ def strict(path):
 
 # Item 5: NaN/±inf reaching the printers: shown as nan, null in JSON, never a trap.
 expect_ok "NaN outputs: inspect prints nan" "  nan" "$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0 1
+expect_ok "NaN outputs: inspect predicts nothing" "no prediction (the output is not finite)" "$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0
 expect_ok "NaN outputs: eval prints nan" "nan" "$BIN" eval "$TMP/huge_mean.safetensors" --sample --limit 20
 "$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0 --json >"$TMP/nan.json" 2>"$TMP/err"
 "$BIN" eval "$TMP/huge_mean.safetensors" --sample --limit 20 --json >"$TMP/nan-eval.json" 2>>"$TMP/err"
@@ -130,6 +131,7 @@ if python3 - "$TMP/nan.json" "$TMP/nan-eval.json" <<EOF
 $STRICT
 d, e = strict(sys.argv[1]), strict(sys.argv[2])
 assert all(v is None for l in d["images"][0]["layers"] for v in l["attention"]), d["images"][0]["layers"][0]
+assert d["images"][0]["predicted"] is None and d["images"][0]["predictedName"] is None, d["images"][0]["predicted"]
 assert all(r["layers"][0]["meanAttentionSum"] is None for r in e["results"]), e["results"][0]["layers"][0]
 EOF
 then ok "NaN outputs: --json writes null (standard JSON)"; else bad "NaN outputs --json" "$(head -c 300 "$TMP/err")"; fi
