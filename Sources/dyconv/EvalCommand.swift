@@ -49,10 +49,9 @@ struct EvalCommand: ParsableCommand {
         let (dataset, source) = try dataOptions.testSet(quiet: json)
         try checkFits(dataset, model, source: source)
         let output = ModelOutput(model.description)
-        // Accuracy needs a classifier, and labels it can predict (DataError from the library
-        // check would name the same; this keeps eval's refusal one line before any pass runs).
+        // Accuracy needs a classifier and labels it can predict: refused before any forward pass.
         guard output.isClassifier else {
-            throw CLIError("\(checkpoint): a headless network (output \(output.shapeText), no classes) has no accuracy to evaluate")
+            throw CLIError("\(checkpoint): a headless network (\(output.headlessReason)) has no accuracy to evaluate")
         }
         let total = min(limit ?? dataset.count, dataset.count)
         guard total > 0 else { throw CLIError("\(source): no images to evaluate") }

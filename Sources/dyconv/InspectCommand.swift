@@ -75,8 +75,8 @@ struct InspectCommand: ParsableCommand {
     /// The output of a network without classes: its shape, range and first values.
     func printHeadless(_ trace: ForwardTrace, row: Int, image: Int, label: Int, source: String, output: ModelOutput) {
         let values = trace.logits.data[(row * trace.classCount)..<((row + 1) * trace.classCount)]
-        let why = output.classes.isEmpty ? "no classes" : "its output is not one value per class"
-        print("image \(image) (\(source)): label \(output.text(label)); headless network (\(why)), no prediction")
+        print("image \(image) (\(source)): label \(output.text(label)); headless network (\(output.headlessReason)), "
+              + "no prediction")
         let finite = values.filter(\.isFinite)
         let nonFinite = values.count - finite.count
         let mean = finite.isEmpty ? Float.nan : finite.reduce(0, +) / Float(finite.count)

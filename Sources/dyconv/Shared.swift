@@ -156,6 +156,12 @@ struct ModelOutput {
     /// "Ankle boot", or "7 (no class name)".
     func text(_ i: Int) -> String { name(i) ?? "\(i) (no class name)" }
 
+    /// Why a non-classifier has no prediction: "no classes" or "its output 32×7×7 is not one value
+    /// per class".
+    var headlessReason: String {
+        classes.isEmpty ? "no classes" : "its output \(shapeText) is not one value per class"
+    }
+
     /// "32×7×7".
     var shapeText: String { shape.map(String.init).joined(separator: "×") }
 }

@@ -99,6 +99,8 @@ def save(path, meta, tensors):
 def headless_vector(a, t): a['classes'] = []                      # fc stays: output [10], no names
 def headless_image(a, t):                                          # ends in an image [32, 7, 7]
     a['classes'] = []; a['layers'] = a['layers'][:-2]; del t['fc.weight'], t['fc.bias']
+def named_image(a, t):                                             # class names, but an image output
+    a['layers'] = a['layers'][:-2]; del t['fc.weight'], t['fc.bias']
 def five_classes(a, t):                                            # labels 5…9 have no class
     a['classes'] = a['classes'][:5]; a['layers'][-1]['outFeatures'] = 5
     dt, _, raw = t['fc.weight']; t['fc.weight'] = (dt, [5, 32], raw[:5 * 32 * 4])
@@ -112,7 +114,7 @@ src, out, kind = sys.argv[1:4]
 meta, tensors = load(src); arch = json.loads(meta['dyconv.architecture'])
 globals()[kind](arch, tensors); meta['dyconv.architecture'] = json.dumps(arch); save(out, meta, tensors)
 EOF
-for kind in headless_vector headless_image five_classes huge_mean tiny_tau; do
+for kind in headless_vector headless_image named_image five_classes huge_mean tiny_tau; do
   python3 "$CRAFT" "$FIXTURE" "$TMP/$kind.safetensors" $kind
 done
 # strict(PATH) parses standard JSON only (Python's json alone would accept NaN/Infinity tokens).
@@ -161,6 +163,8 @@ assert img["predicted"] is None and img["predictedName"] is None and img["probab
 assert len(img["logits"]) == 32 * 7 * 7 and img["labelName"] is None
 EOF
 then ok "headless: inspect --json has null prediction and the flattened output"; else bad "headless --json" "$(head -c 300 "$TMP/err")"; fi
+expect_ok "class names but an image output: inspect shows the output" "its output 32×7×7 is not one value per class" "$BIN" inspect "$TMP/named_image.safetensors" --sample
+expect_error "class names but an image output: eval refuses" "is not one value per class" "$BIN" eval "$TMP/named_image.safetensors" --sample
 expect_error "headless (image): eval refuses" "headless network" "$BIN" eval "$TMP/headless_image.safetensors" --sample
 expect_error "headless (vector): eval refuses" "headless network" "$BIN" eval "$TMP/headless_vector.safetensors" --sample
 
