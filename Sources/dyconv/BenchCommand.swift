@@ -58,22 +58,66 @@ struct BenchCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
+    /// One forward measurement; its JSON form is documented in docs/CLI-JSON.md.
     struct Row: Encodable {
         let model: String, batch: Int, multiplyAdds: Int
-        let medianMilliseconds: Double, minMilliseconds: Double, imagesPerSecond: Double, gflops: Double
+        let medianMilliseconds: JSONNumber, minMilliseconds: JSONNumber, imagesPerSecond: JSONNumber, gflops: JSONNumber
+        let noTraceMedianMilliseconds: JSONNumber?
+
+        enum CodingKeys: String, CodingKey {
+            case model, batch, multiplyAdds, medianMilliseconds, minMilliseconds, imagesPerSecond, gflops
+            case noTraceMedianMilliseconds
+        }
+        func encode(to encoder: Encoder) throws {   // every key present, null where not measured
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(model, forKey: .model); try c.encode(batch, forKey: .batch)
+            try c.encode(multiplyAdds, forKey: .multiplyAdds); try c.encode(medianMilliseconds, forKey: .medianMilliseconds)
+            try c.encode(minMilliseconds, forKey: .minMilliseconds); try c.encode(imagesPerSecond, forKey: .imagesPerSecond)
+            try c.encode(gflops, forKey: .gflops); try c.encode(noTraceMedianMilliseconds, forKey: .noTraceMedianMilliseconds)
+        }
+    }
+    /// One training measurement (`--train`).
+    struct TrainRow: Encodable {
+        let model: String, widths: [Int], batchSize: Int, threads: Int, steps: Int
+        let imagesPerSecond: JSONNumber, meanImagesPerSecond: JSONNumber, bestImagesPerSecond: JSONNumber
+        let millisecondsPerStep: JSONNumber
+        init(_ r: TrainingBenchmarkResult) {
+            model = r.model; widths = r.widths; batchSize = r.batchSize; threads = r.threads; steps = r.steps
+            imagesPerSecond = JSONNumber(r.imagesPerSecond); meanImagesPerSecond = JSONNumber(r.meanImagesPerSecond)
+            bestImagesPerSecond = JSONNumber(r.bestImagesPerSecond); millisecondsPerStep = JSONNumber(r.millisecondsPerStep)
+        }
     }
     struct Report: Encodable {
-        let threads: Int, sgemmPeakGflops: Double?, results: [Row], train: [TrainingBenchmarkResult]
+        let threads: Int, sgemmPeakGflops: JSONNumber?, results: [Row], train: [TrainRow]
+
+        enum CodingKeys: String, CodingKey { case threads, sgemmPeakGflops, results, train }
+        func encode(to encoder: Encoder) throws {   // sgemmPeakGflops: null with --no-peak
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(threads, forKey: .threads); try c.encode(sgemmPeakGflops, forKey: .sgemmPeakGflops)
+            try c.encode(results, forKey: .results); try c.encode(train, forKey: .train)
+        }
     }
 
     func run() throws {
         if let threads { Parallel.threads = threads }
         Parallel.configureBLAS()
         let descriptions = try model.map { try Families.named($0) }
+        // Refuse a batch that cannot fit before measuring anything (the input alone of
+        // --batch 100000000 on dycnn is 313.6 GB).
+        if !noForward {
+            for (name, d) in zip(model, descriptions) {
+                for b in batch {
+                    try checkInferenceMemory(d, batch: b, name: name)
+                    guard CheckedSize.product(d.multiplyAdds(), b) != nil else {
+                        throw CLIError("batch \(b) of \(name): its multiply-adds cannot be counted")
+                    }
+                }
+            }
+        }
         var peak: Double?
         if !noPeak {
             peak = sgemmPeak()
-            if !json { print(String(format: "sgemm peak (2048³, %d threads): %.1f GFLOP/s", Parallel.threads, peak!)) }
+            if !json, let peak { print("sgemm peak (2048³, \(Parallel.threads) threads): \(NumberText.fixed(peak, 1)) GFLOP/s") }
         }
         var rows: [Row] = []
         for (name, d) in zip(model, descriptions) where !noForward {
@@ -81,7 +125,7 @@ struct BenchCommand: ParsableCommand {
             let macs = d.multiplyAdds()
             if !json {
                 print("\(name): \(d.input.channels)×\(d.input.height)×\(d.input.width), "
-                      + String(format: "%.1f M multiply-adds per image", Double(macs) / 1e6))
+                      + "\(NumberText.fixed(Double(macs) / 1e6, 1)) M multiply-adds per image")
             }
             for b in batch {
                 var rng = SeededGenerator(seed: 7)
@@ -93,7 +137,8 @@ struct BenchCommand: ParsableCommand {
                 for _ in 0..<warm { _ = m.forward(x, options: options) }
                 var times: [Double] = [], plain: [Double] = []
                 // Large models: fewer runs, but at least 3.
-                let n = d.multiplyAdds() * b > 2_000_000_000 ? max(3, runs / 4) : runs
+                let batchMacs = macs * b   // checked above
+                let n = batchMacs > 2_000_000_000 ? max(3, runs / 4) : runs
                 for _ in 0..<n {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     _ = m.forward(x, options: options)
@@ -106,21 +151,22 @@ struct BenchCommand: ParsableCommand {
                 }
                 times.sort(); plain.sort()
                 let med = times[times.count / 2]
-                let row = Row(model: name, batch: b, multiplyAdds: macs * b, medianMilliseconds: med,
-                              minMilliseconds: times[0], imagesPerSecond: Double(b) / (med / 1000),
-                              gflops: 2 * Double(macs * b) / (med / 1000) / 1e9)
-                rows.append(row)
+                let noTrace = plain.isEmpty ? nil : plain[plain.count / 2]
+                let imagesPerSecond = Double(b) / (med / 1000), gflops = 2 * Double(batchMacs) / (med / 1000) / 1e9
+                rows.append(Row(model: name, batch: b, multiplyAdds: batchMacs, medianMilliseconds: JSONNumber(med),
+                                minMilliseconds: JSONNumber(times[0]), imagesPerSecond: JSONNumber(imagesPerSecond),
+                                gflops: JSONNumber(gflops), noTraceMedianMilliseconds: noTrace.map(JSONNumber.init)))
                 if !json {
-                    print("  batch \(String(b).leftPad(4)): median " + String(format: "%9.3f ms", med)
-                          + String(format: "  (min %.3f)", times[0])
-                          + String(format: "  %9.0f images/s  %6.1f GFLOP/s", row.imagesPerSecond, row.gflops)
-                          + (peak.map { String(format: "  %4.1f%% of peak", 100 * row.gflops / $0) } ?? "")
-                          + (plain.isEmpty ? "" : String(format: "  (no trace: %.3f ms, %+.1f%%)", plain[plain.count / 2],
-                                                         100 * (med / plain[plain.count / 2] - 1))))
+                    print("  batch \(String(b).leftPad(4)): median \(NumberText.fixed(med, 3, width: 9)) ms"
+                          + "  (min \(NumberText.fixed(times[0], 3)))"
+                          + "  \(NumberText.fixed(imagesPerSecond, 0, width: 9)) images/s  \(NumberText.fixed(gflops, 1, width: 6)) GFLOP/s"
+                          + (peak.map { "  \(NumberText.percent(gflops / $0, 1, width: 5)) of peak" } ?? "")
+                          + (noTrace.map { "  (no trace: \(NumberText.fixed($0, 3)) ms, "
+                                           + "\(NumberText.percent(med / $0 - 1, 1, sign: true)))" } ?? ""))
                 }
             }
         }
-        var trainRows: [TrainingBenchmarkResult] = []
+        var trainRows: [TrainRow] = []
         if train {
             let data = FashionMNIST.isAvailable(.train) ? try FashionMNIST.load(.train) : try FashionMNIST.loadSample()
             for spec in trainWidths {
@@ -130,14 +176,18 @@ struct BenchCommand: ParsableCommand {
                 config.model = "dycnn"; config.widths = widths; config.batchSize = trainBatch
                 config.threads = Parallel.threads
                 let r = try TrainingBenchmark.measure(config: config, train: data, steps: trainSteps)
-                trainRows.append(r)
+                trainRows.append(TrainRow(r))
                 if !json {
                     print("train dycnn \(widths.map(String.init).joined(separator: "/")): batch \(trainBatch), "
-                          + String(format: "median step %.1f ms, %.0f images/s", r.millisecondsPerStep, r.imagesPerSecond))
+                          + "median step \(NumberText.fixed(r.millisecondsPerStep, 1)) ms, "
+                          + "\(NumberText.fixed(r.imagesPerSecond, 0)) images/s")
                 }
             }
         }
-        if json { try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak, results: rows, train: trainRows)) }
+        if json {
+            try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak.map(JSONNumber.init), results: rows,
+                                 train: trainRows))
+        }
     }
 
     /// Median GFLOP/s of a 2048³ sgemm split over the engine's threads.

@@ -24,21 +24,24 @@ struct DescribeCommand: ParsableCommand {
         } else {
             description = try Families.named(model)
         }
-        if json { print(description.jsonString()); return }
-        let params = description.parameterShapes().reduce(0) { $0 + $1.shape.reduce(1, *) }
+        // The architecture JSON, compact like in the checkpoint, but through the CLI's encoder
+        // (slashes unescaped: "T-shirt/top"; an encoding failure is an error line, not a trap).
+        if json { print(try jsonText(description, pretty: false)); return }
+        // Checked: a checkpoint's shapes are untrusted and describe does not build the model.
+        let params = description.parameterShapes().reduce(Int?(0)) { CheckedSize.sum($0, CheckedSize.product($1.shape)) }
         print("\(description.family): input \(description.input.channels)×\(description.input.height)×\(description.input.width), "
               + "\(description.classes.count) classes")
-        print("  parameters: \(params), multiply-adds per image: \(description.multiplyAdds())")
+        print("  parameters: \(params.map(String.init) ?? "more than can be counted"), multiply-adds per image: \(description.multiplyAdds())")
         print("  dynamic layers: \(description.dynamicConvolutions.count)")
         for c in description.dynamicConvolutions {
-            print("    \(c.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(c.routing.rawValue) K=\(c.kernels) "
+            print("    \(c.name.rightPad(28)) \(c.routing.rawValue) K=\(c.kernels) "
                   + "\(c.inChannels)→\(c.outChannels) \(c.kernel)×\(c.kernel)/\(c.stride)"
                   + (c.groups > 1 ? " groups \(c.groups)" : "")
                   + " τ=\(formatNumber(c.attention?.temperature ?? 1))")
         }
         if let t = training {
             print("  trained: epoch \(t.epoch)/\(t.epochs), τ \(formatNumber(t.temperature))"
-                  + (t.testAccuracy.map { String(format: ", test accuracy %.2f%%", 100 * $0) } ?? ""))
+                  + (t.testAccuracy.map { ", test accuracy " + NumberText.percent(Double($0)) } ?? ""))
         }
     }
 }

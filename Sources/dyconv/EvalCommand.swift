@@ -12,11 +12,13 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "A dyconv checkpoint (.safetensors).")
     var checkpoint: String
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Temperatures τ to evaluate ('trained' = each layer's own).")
+    @Option(name: .long, parsing: .upToNextOption, help: "Temperatures τ to evaluate (\(temperatureRangeHelp); 'trained' = each layer's own).",
+            transform: Temperature.parse)
     var tau: [Temperature] = [Temperature(nil)]
 
     @Option(name: .long, parsing: .upToNextOption,
-            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"))
+            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"),
+            transform: LayerTemperature.parse)
     var layerTau: [LayerTemperature] = []
 
     @Option(name: .long, parsing: .upToNextOption,
@@ -46,7 +48,19 @@ struct EvalCommand: ParsableCommand {
         let (_, model) = try loadModel(checkpoint)
         let (dataset, source) = try dataOptions.testSet(quiet: json)
         try checkFits(dataset, model, source: source)
+        let output = ModelOutput(model.description)
+        // Accuracy needs a classifier and labels it can predict: refused before any forward pass.
+        guard output.isClassifier else {
+            throw CLIError("\(checkpoint): a headless network (\(output.headlessReason)) has no accuracy to evaluate")
+        }
         let total = min(limit ?? dataset.count, dataset.count)
+        guard total > 0 else { throw CLIError("\(source): no images to evaluate") }
+        if let label = dataset.labels.prefix(total).first(where: { !output.classes.indices.contains($0) }) {
+            throw CLIError("\(source): label \(label) is beyond the model's \(output.classes.count) classes")
+        }
+        try checkInferenceMemory(model.description, batch: min(batch, total), name: model.description.family)
+        let routing = Dictionary(model.description.dynamicConvolutions.map { ($0.name, $0.routing) },
+                                 uniquingKeysWith: { a, _ in a })
         let perLayer = try layerTemperatures(layerTau, model)
         var results: [EvaluationResult] = []
         var seconds: [Double] = []
@@ -62,50 +76,75 @@ struct EvalCommand: ParsableCommand {
                 progress.finish()
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 results.append(r)
-                if !json { printResult(r, seconds: seconds.last!, source: source) }
+                if !json { printResult(r, seconds: seconds.last!, source: source, routing: routing) }
             }
         }
-        if json { try printJSON(EvalJSON(checkpoint: checkpoint, data: source, results: results)) }
+        if json {
+            try printJSON(EvalJSON(checkpoint: checkpoint, data: source, results: results, seconds: seconds, routing: routing))
+        }
         else if results.count > 1 {
             print("summary")
             for r in results {
                 print("  τ \((r.temperature.map { formatNumber($0) } ?? "trained").leftPad(7))  "
-                      + r.mode.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
-                      + String(format: "%6.2f%%", 100 * r.accuracy))
+                      + r.mode.rawValue.rightPad(15) + NumberText.percent(r.accuracy, width: 7))
             }
         }
     }
 
-    func printResult(_ r: EvaluationResult, seconds: Double, source: String) {
+    /// One τ × mode result: accuracy, speed, and per layer the mean entropy, mean max and mean sum
+    /// of the coefficients (π for softmax attention, r for CondConv's sigmoid routing).
+    func printResult(_ r: EvaluationResult, seconds: Double, source: String, routing: [String: Routing]) {
         let t = r.temperature.map { formatNumber($0) } ?? "trained"
-        print("τ \(t), mode \(r.mode.rawValue): accuracy " + String(format: "%.2f%%", 100 * r.accuracy)
-              + " (\(r.correct)/\(r.images), \(source), "
-              + String(format: "%.2f s, %.0f images/s)", seconds, Double(r.images) / max(seconds, 1e-9)))
-        guard !r.layers.isEmpty else { return }
-        print("  " + "layer".padding(toLength: 16, withPad: " ", startingAt: 0) + " entropy          max π    Σπ")
+        print("τ \(t), mode \(r.mode.rawValue): accuracy " + NumberText.percent(r.accuracy)
+              + " (\(r.correct)/\(r.images), \(source), \(NumberText.fixed(seconds, 2)) s, "
+              + "\(NumberText.fixed(Double(r.images) / max(seconds, 1e-9), 0)) images/s)")
+        var symbol: String?
         for l in r.layers {
-            print("  " + l.name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + String(format: " %.3f ", l.meanEntropy) + bar(l.meanEntropy, width: 10)
-                  + String(format: " %.3f %5.2f", l.meanMaxAttention, l.meanMass))
+            let s = coefficientSymbol(routing[l.name] ?? .softmax)
+            if s != symbol {
+                symbol = s
+                print("  " + "layer".rightPad(16) + " entropy          max \(s)    Σ\(s)")
+            }
+            print("  " + l.name.rightPad(16) + " " + NumberText.fixed(l.meanEntropy, 3) + " " + bar(l.meanEntropy, width: 10)
+                  + " " + NumberText.fixed(l.meanMaxAttention, 3) + " " + NumberText.fixed(l.meanMass, 2, width: 5))
         }
     }
 }
 
-/// The `--json` output of `eval`.
+/// The `--json` output of `eval` (schema: docs/CLI-JSON.md).
 struct EvalJSON: Encodable {
+    struct Layer: Encodable {
+        let name: String, routing: String
+        let meanNormalizedEntropy: JSONNumber, meanMaxAttention: JSONNumber, meanAttention: [JSONNumber]
+        let meanAttentionSum: JSONNumber
+    }
     struct Row: Encodable {
-        let temperature: String, mode: String, images: Int, correct: Int, accuracy: Double
-        let layers: [LayerAttentionSummary]
+        let temperature: JSONNumber?, mode: String, images: Int, correct: Int, accuracy: JSONNumber
+        let seconds: JSONNumber, layers: [Layer]
+
+        enum CodingKeys: String, CodingKey { case temperature, mode, images, correct, accuracy, seconds, layers }
+        func encode(to encoder: Encoder) throws {   // temperature: null (trained) is written, not left out
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(temperature, forKey: .temperature); try c.encode(mode, forKey: .mode)
+            try c.encode(images, forKey: .images); try c.encode(correct, forKey: .correct)
+            try c.encode(accuracy, forKey: .accuracy); try c.encode(seconds, forKey: .seconds)
+            try c.encode(layers, forKey: .layers)
+        }
     }
     let checkpoint: String
     let data: String
     let results: [Row]
-    init(checkpoint: String, data: String, results: [EvaluationResult]) {
+    init(checkpoint: String, data: String, results: [EvaluationResult], seconds: [Double], routing: [String: Routing]) {
         self.checkpoint = checkpoint
         self.data = data
-        self.results = results.map {
-            Row(temperature: $0.temperature.map { formatNumber($0) } ?? "trained", mode: $0.mode.rawValue,
-                images: $0.images, correct: $0.correct, accuracy: $0.accuracy, layers: $0.layers)
+        self.results = zip(results, seconds).map { r, s in
+            Row(temperature: r.temperature.map(JSONNumber.init), mode: r.mode.rawValue, images: r.images,
+                correct: r.correct, accuracy: JSONNumber(r.accuracy), seconds: JSONNumber(s),
+                layers: r.layers.map { l in
+                    Layer(name: l.name, routing: (routing[l.name] ?? .softmax).rawValue,
+                          meanNormalizedEntropy: JSONNumber(l.meanEntropy), meanMaxAttention: JSONNumber(l.meanMaxAttention),
+                          meanAttention: l.meanAttention.json, meanAttentionSum: JSONNumber(l.meanMass))
+                })
         }
     }
 }

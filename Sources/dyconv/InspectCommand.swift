@@ -15,11 +15,12 @@ struct InspectCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Image indices in the test set (default: 0).")
     var index: [Int] = [0]
 
-    @Option(name: .long, help: "Temperature τ for every dynamic layer, or 'trained'.")
+    @Option(name: .long, help: "Temperature τ for every dynamic layer (\(temperatureRangeHelp)), or 'trained'.", transform: Temperature.parse)
     var tau: Temperature = Temperature(nil)
 
     @Option(name: .long, parsing: .upToNextOption,
-            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"))
+            help: ArgumentHelp("τ for single layers, overriding --tau (e.g. layer3.1.conv=0.5).", valueName: "name=τ"),
+            transform: LayerTemperature.parse)
     var layerTau: [LayerTemperature] = []
 
     @Option(name: .long, help: "Aggregation mode: \(AggregationMode.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -40,86 +41,136 @@ struct InspectCommand: ParsableCommand {
         for i in index where i < 0 || i >= dataset.count {
             throw CLIError("--index \(i) is outside the \(dataset.count) images of \(source)")
         }
+        try checkInferenceMemory(model.description, batch: index.count, name: model.description.family)
         let options = ForwardOptions(temperature: tau.value, layerTemperatures: try layerTemperatures(layerTau, model),
                                      mode: mode, seed: seed)
         let trace = model.forward(dataset.batch(index, normalization: model.description.normalization), options: options)
-        let classes = model.description.classes
+        let output = ModelOutput(model.description)
         if json {
             try printJSON(InspectJSON(checkpoint: checkpoint, temperature: tau.value, mode: mode, indices: index,
-                                      labels: index.map { dataset.labels[$0] }, classes: classes, trace: trace))
+                                      labels: index.map { dataset.labels[$0] }, output: output, trace: trace))
             return
         }
         for (row, i) in index.enumerated() {
             let label = dataset.labels[i]
-            let predicted = trace.prediction(sample: row)
-            print("image \(i) (\(source)): label \(classes[label]), predicted \(classes[predicted])"
-                  + (predicted == label ? "" : "  ✗ wrong"))
-            for (c, p) in trace.topK(sample: row, k: 3) {
-                print("  \(classes[c].padding(toLength: 12, withPad: " ", startingAt: 0)) \(bar(Double(p), width: 20)) "
-                      + String(format: "%6.2f%%", 100 * p))
-            }
-            if !trace.layers.isEmpty {
-                let k = trace.layers[0].kernels
-                let header = (0..<k).map { "π\($0 + 1)".leftPad(6) }.joined()
-                print("  " + "layer".padding(toLength: 16, withPad: " ", startingAt: 0) + "    τ" + header
-                      + "   Σπ  entropy (0 sparse … 1 flat)")
-                for layer in trace.layers {
-                    let pi = layer.attention(sample: row)
-                    let h = layer.entropy[row]
-                    print("  " + layer.name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                          + formatNumber(layer.temperature).leftPad(5)
-                          + pi.map { String(format: "%6.3f", $0) }.joined()
-                          + String(format: "%6.3f", pi.reduce(0, +))
-                          + String(format: "  %.3f ", h) + bar(Double(h), width: 12))
+            if output.isClassifier {
+                if let predicted = output.prediction(trace, sample: row) {
+                    print("image \(i) (\(source)): label \(output.text(label)), predicted \(output.text(predicted))"
+                          + (predicted == label ? "" : "  ✗ wrong"))
+                } else {
+                    print("image \(i) (\(source)): label \(output.text(label)), no prediction (the output is not finite)")
                 }
-                if mode != .attention {
-                    print("  (mode \(mode.rawValue): the kernels were mixed with modified coefficients; π above is the computed attention)")
+                for (c, p) in trace.topK(sample: row, k: 3) {
+                    print("  \(output.text(c).rightPad(12)) \(bar(Double(p), width: 20)) "
+                          + NumberText.percent(Double(p), width: 7))
                 }
+            } else {
+                printHeadless(trace, row: row, image: i, label: label, source: source, output: output)
             }
+            printLayers(trace, row: row)
             if row < index.count - 1 { print("") }
+        }
+    }
+
+    /// The output of a network without classes: its shape, range and first values.
+    func printHeadless(_ trace: ForwardTrace, row: Int, image: Int, label: Int, source: String, output: ModelOutput) {
+        let values = trace.logits.data[(row * trace.classCount)..<((row + 1) * trace.classCount)]
+        print("image \(image) (\(source)): label \(output.text(label)); headless network (\(output.headlessReason)), "
+              + "no prediction")
+        let finite = values.filter(\.isFinite)
+        let nonFinite = values.count - finite.count
+        let mean = finite.isEmpty ? Float.nan : finite.reduce(0, +) / Float(finite.count)
+        print("  output \(output.shapeText) (\(values.count) values): min \(NumberText.fixed(finite.min() ?? .nan, 4)), "
+              + "max \(NumberText.fixed(finite.max() ?? .nan, 4)), mean \(NumberText.fixed(mean, 4))"
+              + (nonFinite > 0 ? ", \(nonFinite) not finite" : ""))
+        let shown = values.prefix(8)
+        print("  first values: " + shown.map { NumberText.fixed($0, 4) }.joined(separator: " ")
+              + (values.count > shown.count ? " …" : ""))
+    }
+
+    /// The coefficient table of every dynamic layer: π (softmax) or r (CondConv's sigmoid), their
+    /// sum and the normalized entropy. A header is printed again when the routing or K changes.
+    func printLayers(_ trace: ForwardTrace, row: Int) {
+        var current: (Routing, Int)?
+        for layer in trace.layers {
+            let symbol = coefficientSymbol(layer.routing)
+            if current.map({ $0 != (layer.routing, layer.kernels) }) ?? true {
+                current = (layer.routing, layer.kernels)
+                let header = (0..<layer.kernels).map { "\(symbol)\($0 + 1)".leftPad(6) }.joined()
+                print("  " + "layer".rightPad(16) + "    τ" + header + "   Σ\(symbol)  entropy (0 sparse … 1 flat)")
+            }
+            let pi = layer.attention(sample: row)
+            let h = layer.entropy[row]
+            print("  " + layer.name.rightPad(16) + formatNumber(layer.temperature).leftPad(5)
+                  + pi.map { NumberText.fixed($0, 3, width: 6) }.joined()
+                  + NumberText.fixed(pi.reduce(0, +), 3, width: 6)
+                  + "  " + NumberText.fixed(h, 3) + " " + bar(Double(h), width: 12))
+        }
+        if mode != .attention, let first = trace.layers.first {
+            let symbol = coefficientSymbol(first.routing)
+            print("  (mode \(mode.rawValue): the kernels were mixed with modified coefficients; \(symbol) above is the computed "
+                  + (first.routing == .sigmoid ? "routing)" : "attention)"))
         }
     }
 }
 
-extension String {
-    /// Right-aligns to `width` characters.
-    func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
-
-/// The `--json` output of `inspect`.
+/// The `--json` output of `inspect` (schema: docs/CLI-JSON.md).
 struct InspectJSON: Encodable {
     struct Layer: Encodable {
-        let name: String, routing: String, kernels: Int, temperature: Float
-        let logits: [Float], attention: [Float], applied: [Float], entropy: Float
+        let name: String, routing: String, kernels: Int, temperature: JSONNumber
+        let logits: [JSONNumber], attention: [JSONNumber], applied: [JSONNumber], normalizedEntropy: JSONNumber
     }
     struct Image: Encodable {
-        let index: Int, label: Int, labelName: String, predicted: Int, predictedName: String
-        let probabilities: [Float], logits: [Float], layers: [Layer]
+        let index: Int, label: Int, labelName: String?, predicted: Int?, predictedName: String?
+        let probabilities: [JSONNumber]?, logits: [JSONNumber], layers: [Layer]
+
+        // Explicit nulls: a headless network's image has every key, with null where nothing applies.
+        enum CodingKeys: String, CodingKey {
+            case index, label, labelName, predicted, predictedName, probabilities, logits, layers
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index); try c.encode(label, forKey: .label)
+            try c.encode(labelName, forKey: .labelName); try c.encode(predicted, forKey: .predicted)
+            try c.encode(predictedName, forKey: .predictedName)
+            try c.encode(probabilities, forKey: .probabilities); try c.encode(logits, forKey: .logits)
+            try c.encode(layers, forKey: .layers)
+        }
     }
     let checkpoint: String
-    let temperature: String
+    let temperature: JSONNumber?
     let mode: String
+    let outputShape: [Int]
+    let classes: [String]
     let images: [Image]
 
+    enum CodingKeys: String, CodingKey { case checkpoint, temperature, mode, outputShape, classes, images }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(checkpoint, forKey: .checkpoint); try c.encode(temperature, forKey: .temperature)
+        try c.encode(mode, forKey: .mode); try c.encode(outputShape, forKey: .outputShape)
+        try c.encode(classes, forKey: .classes); try c.encode(images, forKey: .images)
+    }
+
     init(checkpoint: String, temperature: Float?, mode: AggregationMode, indices: [Int], labels: [Int],
-         classes: [String], trace: ForwardTrace) {
+         output: ModelOutput, trace: ForwardTrace) {
         self.checkpoint = checkpoint
-        self.temperature = temperature.map { formatNumber($0) } ?? "trained"
+        self.temperature = temperature.map(JSONNumber.init)
         self.mode = mode.rawValue
+        outputShape = output.shape
+        classes = output.classes
         let c = trace.classCount
         images = indices.enumerated().map { row, i in
-            let pred = trace.prediction(sample: row)
-            return Image(index: i, label: labels[row], labelName: classes[labels[row]], predicted: pred,
-                         predictedName: classes[pred],
-                         probabilities: Array(trace.probabilities.data[(row * c)..<((row + 1) * c)]),
-                         logits: Array(trace.logits.data[(row * c)..<((row + 1) * c)]),
+            let pred = output.prediction(trace, sample: row)
+            return Image(index: i, label: labels[row], labelName: output.name(labels[row]), predicted: pred,
+                         predictedName: pred.flatMap(output.name),
+                         probabilities: output.isClassifier ? trace.probabilities.data[(row * c)..<((row + 1) * c)].json : nil,
+                         logits: trace.logits.data[(row * c)..<((row + 1) * c)].json,
                          layers: trace.layers.map { l in
                              Layer(name: l.name, routing: l.routing.rawValue, kernels: l.kernels,
-                                   temperature: l.temperature, logits: Array(l.logits(sample: row)),
-                                   attention: Array(l.attention(sample: row)), applied: Array(l.applied(sample: row)),
-                                   entropy: l.entropy[row])
+                                   temperature: JSONNumber(l.temperature), logits: l.logits(sample: row).json,
+                                   attention: l.attention(sample: row).json, applied: l.applied(sample: row).json,
+                                   normalizedEntropy: JSONNumber(l.entropy[row]))
                          })
         }
     }

@@ -12,6 +12,11 @@ struct DataOptions: ParsableArguments {
     @Flag(name: .long, help: "Use the 1000-image sample bundled in assets/ instead of the full test set.")
     var sample = false
 
+    func validate() throws {
+        // Both would silently mean the sample: say which one to drop.
+        if sample && data != nil { throw ValidationError("--data and --sample exclude each other: give one of them") }
+    }
+
     /// The test images: `--data`, else the Debian Fashion-MNIST folder, else the bundled sample.
     func testSet(quiet: Bool = false) throws -> (dataset: ImageDataset, source: String) {
         if sample { return (try FashionMNIST.loadSample(), "bundled sample") }
@@ -48,30 +53,31 @@ func checkFits(_ dataset: ImageDataset, _ model: Model, source: String) throws {
 
 extension AggregationMode: ExpressibleByArgument {}
 
-/// Parses τ values: positive finite numbers, or `trained`.
-struct Temperature: ExpressibleByArgument, CustomStringConvertible {
+/// A τ from the command line: a number inside `Limits.temperature`, or `trained`.
+///
+/// Parsed with `Temperature.parse` (`@Option(transform:)`), so an out-of-range τ is refused with
+/// the range and the flag's name before anything runs: a τ of 1e-40 passes `> 0 && isFinite` but
+/// turns every softmax into NaN.
+struct Temperature: CustomStringConvertible {
     /// nil = each layer's trained τ.
     let value: Float?
-    init?(argument: String) {
-        if argument == "trained" { value = nil; return }
-        guard let v = Float(argument), v.isFinite, v > 0 else { return nil }
-        value = v
-    }
     init(_ value: Float?) { self.value = value }
     var description: String { value.map { formatNumber($0) } ?? "trained" }
+
+    /// `trained`, or a number inside `Limits.temperature`.
+    static func parse(_ argument: String) throws -> Temperature {
+        if argument == "trained" { return Temperature(nil) }
+        return Temperature(try parseTemperatureValue(argument))
+    }
 }
 
-/// A compact number: 1, 0.5, 2.25, 30.
-func formatNumber(_ v: Float) -> String {
-    if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
-    return String(format: "%.3g", Double(v))
-}
+/// "0.0001 to 100000": `Limits.temperature` for help texts.
+let temperatureRangeHelp = "\(formatNumber(Limits.temperature.lowerBound)) to \(formatNumber(Limits.temperature.upperBound))"
 
-/// Prints a JSON-encodable value, pretty and key-sorted.
-func printJSON<T: Encodable>(_ value: T) throws {
-    let enc = JSONEncoder()
-    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    print(String(decoding: try enc.encode(value), as: UTF8.self))
+/// A τ number inside `Limits.temperature`; throws `Limits.temperatureRangeText` otherwise.
+func parseTemperatureValue(_ text: String) throws -> Float {
+    guard let v = Float(text), Limits.isValidTemperature(v) else { throw CLIError(Limits.temperatureRangeText) }
+    return v
 }
 
 /// A one-line progress bar on stderr when it is a terminal; silent otherwise.
@@ -81,7 +87,7 @@ struct ProgressBar {
     func update(_ done: Int, _ total: Int) {
         guard enabled else { return }
         let width = 30
-        let filled = total > 0 ? width * done / total : width
+        let filled = total > 0 ? min(width, max(0, width * min(done, total) / total)) : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total)".utf8))
     }
@@ -91,25 +97,16 @@ struct ProgressBar {
     }
 }
 
-/// A fixed-width horizontal bar for a value in [0, 1].
-func bar(_ value: Double, width: Int) -> String {
-    let v = min(max(value, 0), 1)
-    let eighths = Int((v * Double(width * 8)).rounded())
-    let full = eighths / 8, rest = eighths % 8
-    let parts = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
-    var s = String(repeating: "█", count: full)
-    if full < width { s += parts[rest] }
-    return s.padding(toLength: width, withPad: " ", startingAt: 0)
-}
-
-/// A per-layer temperature `NAME=T` (e.g. `layer3.1.conv=0.5`).
-struct LayerTemperature: ExpressibleByArgument {
+/// A per-layer temperature `NAME=T` (e.g. `layer3.1.conv=0.5`), T inside `Limits.temperature`.
+struct LayerTemperature {
     let layer: String
     let value: Float
-    init?(argument: String) {
-        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty, let v = Float(parts[1]), v.isFinite, v > 0 else { return nil }
-        layer = parts[0]; value = v
+
+    /// `NAME=T`; throws naming what is wrong (parsed with `@Option(transform:)`).
+    static func parse(_ argument: String) throws -> LayerTemperature {
+        let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else { throw CLIError("expected NAME=τ, e.g. layer3.1.conv=0.5") }
+        return LayerTemperature(layer: parts[0], value: try parseTemperatureValue(parts[1]))
     }
 }
 
@@ -125,3 +122,56 @@ func layerTemperatures(_ list: [LayerTemperature], _ model: Model) throws -> [St
     }
     return out
 }
+
+/// What a model's output is, for printing: its shape per image and its class names.
+///
+/// A headless network (`classes: []`, docs/CHECKPOINT.md §4.1) or one that ends in an image has
+/// no classes to predict; a dataset label may be beyond the model's classes. Names are looked up
+/// only through `name(_:)`, never by indexing with a label or a prediction.
+struct ModelOutput {
+    /// The output shape of one image, e.g. `[10]` or `[32, 7, 7]`.
+    let shape: [Int]
+    let classes: [String]
+
+    init(_ description: ModelDescription) {
+        classes = description.classes
+        shape = (try? description.validate()) ?? []
+    }
+
+    /// Whether the model predicts one of `classes` (a vector output with one value per name).
+    var isClassifier: Bool { !classes.isEmpty && shape == [classes.count] }
+
+    /// The predicted class of a sample: nil for a headless network, or when a probability is NaN
+    /// (a prediction from NaN would be an arbitrary class).
+    func prediction(_ trace: ForwardTrace, sample n: Int) -> Int? {
+        guard isClassifier else { return nil }
+        let c = trace.classCount
+        guard trace.probabilities.data[(n * c)..<((n + 1) * c)].allSatisfy(\.isFinite) else { return nil }
+        return trace.prediction(sample: n)
+    }
+
+    /// The name of class `i`, or nil when the model has no such class.
+    func name(_ i: Int) -> String? { classes.indices.contains(i) ? classes[i] : nil }
+
+    /// "Ankle boot", or "7 (no class name)".
+    func text(_ i: Int) -> String { name(i) ?? "\(i) (no class name)" }
+
+    /// Why a non-classifier has no prediction: "no classes" or "its output 32×7×7 is not one value
+    /// per class".
+    var headlessReason: String {
+        classes.isEmpty ? "no classes" : "its output \(shapeText) is not one value per class"
+    }
+
+    /// "32×7×7".
+    var shapeText: String { shape.map(String.init).joined(separator: "×") }
+}
+
+/// Refuses a batch of `batch` images whose forward pass would need more than `Limits.memoryBudget`.
+func checkInferenceMemory(_ description: ModelDescription, batch: Int, name: String) throws {
+    try Limits.checkMemory(description.estimatedInferenceBytes(batch: batch, threads: Parallel.threads),
+                           for: "batch \(batch) of \(name)")
+}
+
+/// The symbol of a layer's coefficients: π for softmax attention, r for CondConv's sigmoid routing
+/// (r is not a distribution: Σr is free).
+func coefficientSymbol(_ routing: Routing) -> String { routing == .sigmoid ? "r" : "π" }

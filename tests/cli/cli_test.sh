@@ -42,7 +42,7 @@ for img in hot["images"] + cold["images"]:
     for l in img["layers"]:
         assert abs(sum(l["attention"]) - 1) < 1e-5 and min(l["attention"]) >= 0, l
         assert abs(sum(img["probabilities"]) - 1) < 1e-4
-mean = lambda d: sum(l["entropy"] for i in d["images"] for l in i["layers"]) / sum(len(i["layers"]) for i in d["images"])
+mean = lambda d: sum(l["normalizedEntropy"] for i in d["images"] for l in i["layers"]) / sum(len(i["layers"]) for i in d["images"])
 assert mean(hot) > mean(cold), (mean(hot), mean(cold))
 assert mean(hot) > 0.99, mean(hot)
 PY
@@ -75,6 +75,202 @@ expect_error "negative τ" "tau" "$BIN" inspect "$FIXTURE" --sample --tau -1
 expect_error "unknown mode" "mode" "$BIN" eval "$FIXTURE" --sample --mode bogus
 expect_error "unknown family" "unknown model family" "$BIN" bench --model nope
 expect_error "bad data dir" "$TMP/empty" "$BIN" eval "$FIXTURE" --data "$TMP/empty"
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue #8: no crash on any input. Crafted checkpoints are rewrites of the fixture's safetensors
+# header (python3 standard library only); the oracle of every error case is "one stderr line,
+# exit 1 or 64, never a signal" (expect_error), of every output case "exit 0 and the stated text".
+CRAFT="$TMP/craft.py"
+cat >"$CRAFT" <<'EOF'
+import json, struct, sys
+def load(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n]); meta = h.pop('__metadata__'); data = b[8 + n:]
+    return meta, {k: (v['dtype'], v['shape'], data[v['data_offsets'][0]:v['data_offsets'][1]]) for k, v in h.items()}
+def save(path, meta, tensors):
+    header, blob = {'__metadata__': meta}, b''
+    for k, (dt, shape, raw) in tensors.items():
+        header[k] = {'dtype': dt, 'shape': shape, 'data_offsets': [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    hb = json.dumps(header).encode(); hb += b' ' * (-len(hb) % 8)
+    open(path, 'wb').write(struct.pack('<Q', len(hb)) + hb + blob)
+def headless_vector(a, t): a['classes'] = []                      # fc stays: output [10], no names
+def headless_image(a, t):                                          # ends in an image [32, 7, 7]
+    a['classes'] = []; a['layers'] = a['layers'][:-2]; del t['fc.weight'], t['fc.bias']
+def named_image(a, t):                                             # class names, but an image output
+    a['layers'] = a['layers'][:-2]; del t['fc.weight'], t['fc.bias']
+def five_classes(a, t):                                            # labels 5…9 have no class
+    a['classes'] = a['classes'][:5]; a['layers'][-1]['outFeatures'] = 5
+    dt, _, raw = t['fc.weight']; t['fc.weight'] = (dt, [5, 32], raw[:5 * 32 * 4])
+    dt, _, raw = t['fc.bias']; t['fc.bias'] = (dt, [5], raw[:5 * 4])
+def huge_mean(a, t):                                               # finite weights, NaN outputs
+    dt, s, raw = t['stem.bn.running_mean']; t['stem.bn.running_mean'] = (dt, s, struct.pack('<8f', *[-3e38] * 8))
+def tiny_tau(a, t):                                                # a trained τ of 1e-45
+    for l in a['layers']:
+        if 'attention' in l: l['attention']['temperature'] = 1e-45
+src, out, kind = sys.argv[1:4]
+meta, tensors = load(src); arch = json.loads(meta['dyconv.architecture'])
+globals()[kind](arch, tensors); meta['dyconv.architecture'] = json.dumps(arch); save(out, meta, tensors)
+EOF
+for kind in headless_vector headless_image named_image five_classes huge_mean tiny_tau; do
+  python3 "$CRAFT" "$FIXTURE" "$TMP/$kind.safetensors" $kind
+done
+# strict(PATH) parses standard JSON only (Python's json alone would accept NaN/Infinity tokens).
+STRICT='import json, sys
+def strict(path):
+    def bad(token): raise ValueError("non-standard JSON token " + token)
+    return json.load(open(path), parse_constant=bad)'
+
+# Item 5: NaN/±inf reaching the printers: shown as nan, null in JSON, never a trap.
+expect_ok "NaN outputs: inspect prints nan" "  nan" "$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0 1
+expect_ok "NaN outputs: inspect predicts nothing" "no prediction (the output is not finite)" "$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0
+expect_ok "NaN outputs: eval prints nan" "nan" "$BIN" eval "$TMP/huge_mean.safetensors" --sample --limit 20
+"$BIN" inspect "$TMP/huge_mean.safetensors" --sample --index 0 --json >"$TMP/nan.json" 2>"$TMP/err"
+"$BIN" eval "$TMP/huge_mean.safetensors" --sample --limit 20 --json >"$TMP/nan-eval.json" 2>>"$TMP/err"
+if python3 - "$TMP/nan.json" "$TMP/nan-eval.json" <<EOF
+$STRICT
+d, e = strict(sys.argv[1]), strict(sys.argv[2])
+assert all(v is None for l in d["images"][0]["layers"] for v in l["attention"]), d["images"][0]["layers"][0]
+assert d["images"][0]["predicted"] is None and d["images"][0]["predictedName"] is None, d["images"][0]["predicted"]
+assert all(r["layers"][0]["meanAttentionSum"] is None for r in e["results"]), e["results"][0]["layers"][0]
+EOF
+then ok "NaN outputs: --json writes null (standard JSON)"; else bad "NaN outputs --json" "$(head -c 300 "$TMP/err")"; fi
+# A trained τ of 1e-45 in the file: refused by the checkpoint checks, or printed — never a trap.
+"$BIN" inspect "$TMP/tiny_tau.safetensors" --sample >/dev/null 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] || { [ $rc -lt 128 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ]; }; then ok "trained τ 1e-45: no trap"
+else bad "trained τ 1e-45" "rc=$rc $(head -c 300 "$TMP/err")"; fi
+for t in 1e-40 1e-39 0 1e6 nan inf; do
+  expect_error "inspect --tau $t: outside the τ range" "τ must be a number from 0.0001 to 100000" "$BIN" inspect "$FIXTURE" --sample --tau $t
+done
+expect_error "eval --tau 1e-40 fails" "'--tau <tau>': τ must be a number from 0.0001" "$BIN" eval "$FIXTURE" --sample --tau 1 1e-40
+expect_error "--layer-tau NAME=1e-40" "'--layer-tau <name=τ>': τ must be" "$BIN" inspect "$FIXTURE" --sample --layer-tau layer3.1.conv=1e-40
+expect_error "eval --layer-tau NAME=1e-40" "τ must be" "$BIN" eval "$FIXTURE" --sample --layer-tau layer3.1.conv=1e-40
+expect_error "--layer-tau without =" "expected NAME=τ" "$BIN" inspect "$FIXTURE" --sample --layer-tau layer3.1.conv
+expect_ok "--tau 0.0001 (the range's low end)" "layer3.1.conv" "$BIN" inspect "$FIXTURE" --sample --tau 0.0001
+expect_ok "--tau 100000 (the range's high end)" "layer3.1.conv" "$BIN" inspect "$FIXTURE" --sample --tau 100000
+
+# Item 2: headless networks (classes: []).
+expect_ok "headless (vector): inspect shows the output" "output 10 (10 values): min" "$BIN" inspect "$TMP/headless_vector.safetensors" --sample
+expect_ok "headless (image): inspect shows the output" "output 32×7×7 (1568 values)" "$BIN" inspect "$TMP/headless_image.safetensors" --sample --index 0 1
+"$BIN" inspect "$TMP/headless_image.safetensors" --sample --json >"$TMP/headless.json" 2>"$TMP/err"
+if python3 - "$TMP/headless.json" <<EOF
+$STRICT
+d = strict(sys.argv[1]); img = d["images"][0]
+assert d["outputShape"] == [32, 7, 7] and d["classes"] == [], d["outputShape"]
+assert img["predicted"] is None and img["predictedName"] is None and img["probabilities"] is None, img.keys()
+assert len(img["logits"]) == 32 * 7 * 7 and img["labelName"] is None
+EOF
+then ok "headless: inspect --json has null prediction and the flattened output"; else bad "headless --json" "$(head -c 300 "$TMP/err")"; fi
+expect_ok "class names but an image output: inspect shows the output" "its output 32×7×7 is not one value per class" "$BIN" inspect "$TMP/named_image.safetensors" --sample
+expect_error "class names but an image output: eval refuses" "is not one value per class" "$BIN" eval "$TMP/named_image.safetensors" --sample
+expect_error "headless (image): eval refuses" "headless network" "$BIN" eval "$TMP/headless_image.safetensors" --sample
+expect_error "headless (vector): eval refuses" "headless network" "$BIN" eval "$TMP/headless_vector.safetensors" --sample
+
+# Item 3: fewer classes than the data's labels (image 0 is an ankle boot, label 9).
+expect_ok "label beyond the classes: inspect names it" "label 9 (no class name), predicted" "$BIN" inspect "$TMP/five_classes.safetensors" --sample --index 0 1
+expect_error "label beyond the classes: eval refuses" "label 9 is beyond the model's 5 classes" "$BIN" eval "$TMP/five_classes.safetensors" --sample
+
+# An empty test set (valid IDX files with 0 images): eval refuses instead of "0/0", exit 0.
+mkdir -p "$TMP/empty-set"
+python3 -c "
+import struct, sys
+open(sys.argv[1] + '/t10k-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 0x803, 0, 28, 28))
+open(sys.argv[1] + '/t10k-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 0x801, 0))" "$TMP/empty-set"
+expect_error "eval on an empty test set" "no images to evaluate" "$BIN" eval "$FIXTURE" --data "$TMP/empty-set"
+
+# Item 7 (CLI part): batch sizes are checked against the memory budget before allocating.
+expect_error "bench --batch 100000000" "batch 100000000 of dycnn needs about .*; the limit is" "$BIN" bench --batch 100000000 --no-peak
+expect_error "eval batch over the memory limit" "batch 1000 of dycnn needs about" env DYCONV_MEMORY_LIMIT_MB=1 "$BIN" eval "$FIXTURE" --sample --batch 1000
+expect_error "inspect batch over the memory limit" "of dycnn needs about" env DYCONV_MEMORY_LIMIT_MB=1 "$BIN" inspect "$FIXTURE" --sample --index $(seq 0 299)
+
+# CLI input: negative numbers parse (then a range error naming the flag), non-UTF-8 paths,
+# exclusive data sources, one-line usage errors with exit 64.
+expect_error "--index -1: a range error" "index -1 is outside" "$BIN" inspect "$FIXTURE" --sample --index -1
+expect_error "--index 0 -1: a range error" "index -1 is outside" "$BIN" inspect "$FIXTURE" --sample --index 0 -1
+expect_error "--tau -1: a range error" "'--tau <tau>': τ must be" "$BIN" inspect "$FIXTURE" --sample --tau -1
+expect_error "eval --tau 1 -1" "The value '-1' is invalid for '--tau <tau>'" "$BIN" eval "$FIXTURE" --sample --tau 1 -1
+expect_error "--seed -1: invalid value" "invalid for '--seed <seed>'" "$BIN" inspect "$FIXTURE" --sample --seed -1
+"$BIN" train --lr -0.1 --out "$TMP/neg.safetensors" --epochs 1 --limit-train 1 --data "$TMP/none" >/dev/null 2>"$TMP/err"; rc=$?
+if [ $rc -ne 0 ] && [ $rc -lt 128 ] && ! grep -q "Missing value" "$TMP/err"; then ok "train --lr -0.1 parses (no 'Missing value')"
+else bad "train --lr -0.1" "rc=$rc $(head -c 300 "$TMP/err")"; fi
+expect_error "non-UTF-8 path" "is not valid UTF-8" "$BIN" inspect "$(printf "$TMP/bad\xff.safetensors")"
+expect_error "path with a newline: one line, escaped" 'nl\\nname.safetensors: no such file' "$BIN" inspect "$TMP/nl
+name.safetensors"
+# execve with an empty argv (argc 0): the argument reader must not form the range 1..<0.
+rc=$(python3 - "$BIN" <<'EOF'
+import ctypes, os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    ctypes.CDLL(None).execv(sys.argv[1].encode(), (ctypes.c_char_p * 1)(None))
+    os._exit(99)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+EOF
+)
+if [ "$rc" -ge 0 ] 2>/dev/null && [ "$rc" -lt 128 ] && [ "$rc" -ne 99 ]; then ok "empty argv (argc 0): no trap"; else bad "empty argv" "rc=$rc"; fi
+expect_error "--data with --sample" "exclude each other" "$BIN" eval "$FIXTURE" --data "$TMP" --sample
+expect_error "unknown flag: one line" "Unknown option '--bogus'" "$BIN" eval "$FIXTURE" --bogus
+"$BIN" inspect "$FIXTURE" --bogus 2>/dev/null; rc=$?
+if [ $rc -eq 64 ]; then ok "usage errors exit 64"; else bad "usage errors exit 64" "rc=$rc"; fi
+expect_error "missing option value" "Missing value for '--index" "$BIN" inspect "$FIXTURE" --sample --index
+
+# Item 6: JSON numbers are numbers, slashes unescaped, keys as documented in docs/CLI-JSON.md.
+"$BIN" inspect "$FIXTURE" --sample --index 0 --tau 1 --json >"$TMP/i1.json" 2>/dev/null
+"$BIN" inspect "$FIXTURE" --sample --index 0 --json >"$TMP/itrained.json" 2>/dev/null
+"$BIN" eval "$FIXTURE" --sample --limit 10 --tau trained 2 --json >"$TMP/e.json" 2>/dev/null
+"$BIN" bench --batch 1 --runs 2 --trace-overhead --json >"$TMP/b.json" 2>/dev/null
+"$BIN" bench --train --no-forward --train-widths 4,4,4 --train-batch 8 --train-steps 1 --no-peak --json >"$TMP/bt.json" 2>/dev/null
+"$BIN" describe dycnn --json >"$TMP/d.json" 2>/dev/null
+if python3 - "$TMP" <<EOF
+$STRICT
+t = sys.argv[1]
+i1, it, e = strict(t + "/i1.json"), strict(t + "/itrained.json"), strict(t + "/e.json")
+assert i1["temperature"] == 1 and it["temperature"] is None, (i1["temperature"], it["temperature"])
+assert [r["temperature"] for r in e["results"]] == [None, 2], [r["temperature"] for r in e["results"]]
+for name in ("i1", "e", "d"):
+    assert "\\\\/" not in open(t + "/" + name + ".json").read(), name + ": escaped slash"
+assert "T-shirt/top" in open(t + "/i1.json").read() and "T-shirt/top" in open(t + "/d.json").read()
+EOF
+then ok "JSON: τ as a number (null = trained), no escaped slashes"; else bad "JSON numbers and slashes"; fi
+if python3 - "$ROOT/docs/CLI-JSON.md" "$TMP" <<EOF
+$STRICT
+import re
+doc, t = open(sys.argv[1]).read(), sys.argv[2]
+tables, current = {}, None
+for line in doc.splitlines():
+    m = re.match(r"### (\w+): (.+)$", line)
+    if m: current = (m.group(1), m.group(2).strip()); tables[current] = set(); continue
+    m = re.match(r"\| \`(\w+)\` \|", line)
+    if m and current: tables[current].add(m.group(1))
+outputs = {"inspect": ["i1", "itrained"], "eval": ["e"], "bench": ["b", "bt"], "describe": ["d"]}
+def objects(root, path):
+    objs = [root]
+    if path != "top level":
+        for part in path.split("."):
+            objs = [x for o in objs for x in o[part[:-2]]]
+    return objs
+checked = set()
+for (command, path), keys in tables.items():
+    assert keys, (command, path, "empty table")
+    for name in outputs[command]:
+        for o in objects(strict(t + "/" + name + ".json"), path):
+            assert set(o) == keys, (command, path, "undocumented:", set(o) - keys, "missing:", keys - set(o))
+            checked.add((command, path))
+assert checked == set(tables), ("no output object for", set(tables) - checked)
+assert {c for c, _ in tables} == set(outputs), {c for c, _ in tables}
+EOF
+then ok "documented JSON keys (docs/CLI-JSON.md) = keys of real output"; else bad "docs/CLI-JSON.md vs output"; fi
+
+# CondConv: sigmoid routing's coefficients are r (not π), with Σr.
+CONDCONV="$ROOT/assets/dycnn-condconv.safetensors"
+out=$("$BIN" inspect "$CONDCONV" --sample --index 0 --mode max 2>&1)
+if grep -q "r1    r2    r3    r4   Σr" <<<"$out" && grep -q "r above is the computed routing" <<<"$out" && ! grep -q "π" <<<"$out"
+then ok "condconv inspect: r and Σr, no π"; else bad "condconv inspect labels" "$(head -c 400 <<<"$out")"; fi
+out=$("$BIN" eval "$CONDCONV" --sample --limit 10 2>&1)
+if grep -q "max r    Σr" <<<"$out" && ! grep -q "π" <<<"$out"; then ok "condconv eval: max r and Σr"
+else bad "condconv eval labels" "$(head -c 400 <<<"$out")"; fi
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
