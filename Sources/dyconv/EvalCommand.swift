@@ -47,17 +47,10 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let (_, model) = try loadModel(checkpoint)
         let (dataset, source) = try dataOptions.testSet(quiet: json)
-        try checkFits(dataset, model, source: source)
-        let output = ModelOutput(model.description)
-        // Accuracy needs a classifier and labels it can predict: refused before any forward pass.
-        guard output.isClassifier else {
-            throw CLIError("\(checkpoint): a headless network (\(output.headlessReason)) has no accuracy to evaluate")
-        }
+        // Accuracy needs a classifier whose classes cover the labels: refused before any forward
+        // pass, by the one check `evaluate` itself runs (headless model, input shape, labels).
+        try dataset.checkEvaluable(by: model.description, name: source)
         let total = min(limit ?? dataset.count, dataset.count)
-        guard total > 0 else { throw CLIError("\(source): no images to evaluate") }
-        if let label = dataset.labels.prefix(total).first(where: { !output.classes.indices.contains($0) }) {
-            throw CLIError("\(source): label \(label) is beyond the model's \(output.classes.count) classes")
-        }
         try checkInferenceMemory(model.description, batch: min(batch, total), name: model.description.family)
         let routing = Dictionary(model.description.dynamicConvolutions.map { ($0.name, $0.routing) },
                                  uniquingKeysWith: { a, _ in a })

@@ -164,21 +164,21 @@ assert len(img["logits"]) == 32 * 7 * 7 and img["labelName"] is None
 EOF
 then ok "headless: inspect --json has null prediction and the flattened output"; else bad "headless --json" "$(head -c 300 "$TMP/err")"; fi
 expect_ok "class names but an image output: inspect shows the output" "its output 32×7×7 is not one value per class" "$BIN" inspect "$TMP/named_image.safetensors" --sample
-expect_error "class names but an image output: eval refuses" "is not one value per class" "$BIN" eval "$TMP/named_image.safetensors" --sample
+expect_error "class names but an image output: eval refuses" "not one score for each of its 10 classes" "$BIN" eval "$TMP/named_image.safetensors" --sample
 expect_error "headless (image): eval refuses" "headless network" "$BIN" eval "$TMP/headless_image.safetensors" --sample
 expect_error "headless (vector): eval refuses" "headless network" "$BIN" eval "$TMP/headless_vector.safetensors" --sample
 
 # Item 3: fewer classes than the data's labels (image 0 is an ankle boot, label 9).
 expect_ok "label beyond the classes: inspect names it" "label 9 (no class name), predicted" "$BIN" inspect "$TMP/five_classes.safetensors" --sample --index 0 1
-expect_error "label beyond the classes: eval refuses" "label 9 is beyond the model's 5 classes" "$BIN" eval "$TMP/five_classes.safetensors" --sample
+expect_error "label beyond the classes: eval refuses" "labels go up to 9 but the model dycnn has 5 classes" "$BIN" eval "$TMP/five_classes.safetensors" --sample
 
-# An empty test set (valid IDX files with 0 images): eval refuses instead of "0/0", exit 0.
+# An empty test set (valid IDX files with 0 images): refused when the data is read, never "0/0" with exit 0.
 mkdir -p "$TMP/empty-set"
 python3 -c "
 import struct, sys
 open(sys.argv[1] + '/t10k-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 0x803, 0, 28, 28))
 open(sys.argv[1] + '/t10k-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 0x801, 0))" "$TMP/empty-set"
-expect_error "eval on an empty test set" "no images to evaluate" "$BIN" eval "$FIXTURE" --data "$TMP/empty-set"
+expect_error "eval on an empty test set" "holds no images" "$BIN" eval "$FIXTURE" --data "$TMP/empty-set"
 
 # Item 7 (CLI part): batch sizes are checked against the memory budget before allocating.
 expect_error "bench --batch 100000000" "batch 100000000 of dycnn needs about .*; the limit is" "$BIN" bench --batch 100000000 --no-peak
