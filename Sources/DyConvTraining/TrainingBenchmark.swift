@@ -23,13 +23,23 @@ public struct TrainingBenchmarkResult: Codable, Sendable, Equatable {
 
 /// Measures training speed (images/s) on real data without touching any file.
 public enum TrainingBenchmark {
+    /// The most timed (or warm-up) steps one measurement runs.
+    public static let maxSteps = 10_000
+
     /// Runs `warmup` untimed and then `steps` timed SGD steps of `config` on `train`.
     ///
     /// Only the model, widths, K, batch size and threads of `config` matter for the speed.
     /// - Throws: `TrainingError` for a bad config, `DataError` when the data does not fit.
     public static func measure(config: TrainingConfig, train: ImageDataset, warmup: Int = 3,
                                steps: Int = 20) throws -> TrainingBenchmarkResult {
-        guard steps >= 1, warmup >= 0 else { throw TrainingError("benchmark needs ≥ 1 timed step, got \(steps)") }
+        guard (1...maxSteps).contains(steps) else {
+            throw TrainingError("timed steps must be in 1...\(maxSteps), got \(steps)")
+        }
+        guard (0...maxSteps).contains(warmup) else {
+            throw TrainingError("warm-up steps must be in 0...\(maxSteps), got \(warmup)")
+        }
+        // Validate before the first division by the batch size (a batch of 0 used to be SIGFPE).
+        try config.validate()
         var c = config
         // Enough epochs that the schedule never runs out; the benchmark never evaluates.
         let perEpoch = max((train.count + c.batchSize - 1) / c.batchSize, 1)
