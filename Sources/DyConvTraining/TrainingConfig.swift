@@ -150,7 +150,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         // The engine's τ range: below it z/τ overflows and the softmax turns into NaN.
         guard Limits.isValidTemperature(temperatureStart), Limits.isValidTemperature(temperatureEnd) else {
-            throw fail("\(Limits.temperatureRangeText), got start \(temperatureStart), end \(temperatureEnd)")
+            throw fail("temperatures: \(Limits.temperatureRangeText), got start \(temperatureStart), end \(temperatureEnd)")
         }
         guard finite(temperatureEpochs) && temperatureEpochs >= 0 && temperatureEpochs <= Float(Self.maxEpochs) else {
             throw fail("temperature epochs must be in 0...\(Self.maxEpochs), got \(temperatureEpochs)")
