@@ -178,7 +178,8 @@ public struct RunFiles: Sendable {
             if e.reason.hasPrefix("cannot create '"), let colon = e.reason.range(of: "': ") {
                 return lowercasedFirst(String(e.reason[colon.upperBound...]))
             }
-            return e.reason
+            // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
+            return e.reason.hasPrefix("cannot write: ") ? String(e.reason.dropFirst("cannot write: ".count)) : e.reason
         }
         if let e = error as? TrainingError { return e.message }
         let ns = error as NSError

@@ -132,6 +132,23 @@ final class TrainingFaultTests: XCTestCase {
         XCTAssertEqual(RunFiles.reasonText(NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))), "no space left on device")
     }
 
+    /// A snapshot that cannot be written after the preflight (its folder vanished). Oracle: the
+    /// issue's wording, "cannot write snapshot DIR/epoch-001.safetensors: REASON", on one line.
+    func testSnapshotWriteErrorIsOneLine() throws {
+        let data = try syntheticDataset(count: 8, seed: 2)
+        let trainer = try Trainer(config: tinyConfig(threads: 1, epochs: 1, batch: 4), description: tinyModel(),
+                                  train: data, test: data)
+        trainer.runEpoch()
+        let files = RunFiles(checkpoint: dir.appendingPathComponent("m.safetensors").path,
+                             snapshots: dir.appendingPathComponent("snaps").path)
+        try files.preflight()
+        try FileManager.default.removeItem(atPath: files.snapshots!)
+        XCTAssertThrowsError(try files.saveEpoch(trainer)) { error in
+            let path = files.snapshot(epoch: 1)!
+            XCTAssertEqual("\(error)", "cannot write snapshot \(path): directory '\(files.snapshots!)' does not exist")
+        }
+    }
+
     /// `--epochs` given with `--resume` used to be ignored. Oracle: the resumed trainer's total
     /// (extend, end now, refuse fewer than done).
     func testResumeWithNewEpochCount() throws {

@@ -117,8 +117,8 @@ grep -q "epoch   1/" out.txt && bad "--lr 1e30 trained a whole epoch" || ok
 
 # --- A kill between the state and the checkpoint: --resume rewrites the checkpoint. ---
 # (In a subshell, so that bash does not report the kill.)
-(DYCONV_TEST_KILL_AFTER_STATE=1 exec "$BIN" train "${TINY[@]}" --epochs 2 --out k.safetensors --snapshots k-snaps > /dev/null 2>&1)
-rc=$?
+{ (DYCONV_TEST_KILL_AFTER_STATE=1 exec "$BIN" train "${TINY[@]}" --epochs 2 --out k.safetensors --snapshots k-snaps \
+    > /dev/null 2>&1); rc=$?; } 2> /dev/null
 { [ $rc -eq 137 ] && [ -f k.safetensors.state ] && [ ! -f k.safetensors ]; } && ok \
     || bad "kill after the state: rc=$rc, files: $(ls)"
 "$BIN" train "${TINY[@]}" --epochs 2 --out k.safetensors --snapshots k-snaps --resume > out.txt 2> err.txt
