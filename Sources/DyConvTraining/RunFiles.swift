@@ -150,14 +150,17 @@ public struct RunFiles: Sendable {
 
     /// Makes the checkpoint (and snapshot) agree with a resumed state at an epoch boundary: when
     /// the run was killed after writing the state of epoch E and before its checkpoint, the
-    /// checkpoint still holds epoch E−1 (or is missing) and is rewritten from the state.
+    /// checkpoint still holds epoch E−1 (or is missing or unreadable) and is rewritten from the
+    /// state.
     ///
     /// - Returns: whether the checkpoint was rewritten.
     @discardableResult
     public func recover(_ trainer: Trainer) throws -> Bool {
         guard trainer.iterationInEpoch == 0, trainer.epoch >= 1 else { return false }
         let current = try? Checkpoint.read(path: checkpoint)
-        if let record = current?.training, record.epoch == trainer.epoch {
+        // A checkpoint ahead of the state (written by an older dyconv, checkpoint first) is left
+        // as it is: training the next epoch rewrites it with the same bytes.
+        if let record = current?.training, record.epoch >= trainer.epoch {
             // The pair is consistent; only a missing snapshot may need writing.
             if let path = snapshot(epoch: trainer.epoch), !FileManager.default.fileExists(atPath: path) {
                 try writeSnapshot(trainer.checkpoint(), path: path)

@@ -682,7 +682,13 @@ public final class Trainer {
         guard ParameterLayout(header.description) == header.layout else {
             throw TrainingError("\(path): stored parameter layout does not match the stored model")
         }
+        guard (1...64).contains(header.threads) else {
+            throw TrainingError("\(path): stored thread count \(header.threads) is outside 1...64")
+        }
         let layout = header.layout
+        // Before the weights are copied out of the file (several times its size in memory).
+        try Trainer.checkMemory(config: config, description: header.description, threads: threads ?? header.threads,
+                                trainImages: train.count)
         let expected = headerEnd + 4 * (2 * layout.parameterCount + layout.bufferCount)
         guard bytes.count == expected else {
             throw TrainingError("\(path): expected \(expected) bytes, found \(bytes.count) (truncated or corrupt)")

@@ -69,7 +69,7 @@ struct BenchCommand: ParsableCommand {
         try trainWidths.map { spec in
             var config = TrainingConfig()
             config.model = "dycnn"; config.widths = try TrainingBenchmark.parseWidths(spec); config.batchSize = trainBatch
-            config.threads = threads ?? Parallel.threads
+            config.threads = threads ?? min(Parallel.threads, 64)   // the trainer's most
             return config
         }
     }
@@ -140,7 +140,7 @@ struct BenchCommand: ParsableCommand {
         if train {
             let data = FashionMNIST.isAvailable(.train) ? try FashionMNIST.load(.train) : try FashionMNIST.loadSample()
             for var config in try trainConfigs() {
-                config.threads = Parallel.threads
+                config.threads = min(Parallel.threads, 64)
                 let widths = config.widths
                 let r = try TrainingBenchmark.measure(config: config, train: data, steps: trainSteps)
                 trainRows.append(r)

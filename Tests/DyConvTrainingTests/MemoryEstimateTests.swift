@@ -40,6 +40,8 @@ final class MemoryEstimateTests: XCTestCase {
         let trainer = try Trainer(config: config, description: description, train: train, test: train.prefix(4))
         trainer.step()
         let allocated = floatBufferBytes(trainer)
+        print("\(description.family) batch \(config.batchSize) threads \(config.threads): estimate \(estimate) B, "
+              + "float buffers \(allocated) B, ratio \(Double(estimate) / Double(allocated))")
         XCTAssertGreaterThan(allocated, 4 * trainer.layout.parameterCount * (2 + config.threads), file: file, line: line)
         XCTAssertGreaterThanOrEqual(estimate, allocated, "estimate below the real allocation", file: file, line: line)
         XCTAssertLessThanOrEqual(estimate, 3 * allocated, "estimate more than 3× the real allocation", file: file, line: line)

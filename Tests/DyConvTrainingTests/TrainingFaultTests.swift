@@ -63,6 +63,13 @@ final class TrainingFaultTests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: straightFiles.snapshot(epoch: 2)!)),
                        "the recovered snapshot must be the one the killed run would have written")
         XCTAssertFalse(try files.recover(resumed), "a consistent pair is left alone")
+        // A state behind its checkpoint (the order of older versions) leaves the checkpoint alone.
+        let behind = RunFiles(checkpoint: straightFiles.checkpoint)
+        let stale = try Trainer(config: config, description: tinyModel(), train: data, test: test)
+        stale.runEpoch()
+        let before = try Data(contentsOf: URL(fileURLWithPath: behind.checkpoint))
+        XCTAssertFalse(try behind.recover(stale))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: behind.checkpoint)), before)
         while !resumed.isFinished { resumed.runEpoch(); try files.saveEpoch(resumed) }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: files.checkpoint)),
                        try Data(contentsOf: URL(fileURLWithPath: straightFiles.checkpoint)))
