@@ -119,6 +119,9 @@ public final class Trainer {
         try train.checkCompatible(with: description, name: "training set")
         try test.checkCompatible(with: description, name: "test set")
         guard train.count >= 2 else { throw TrainingError("training set needs at least 2 images, has \(train.count)") }
+        // Before the initial weights: those alone can be tens of GB (widths 4096, K=64).
+        try Trainer.checkMemory(config: config, description: description, threads: config.threads,
+                                trainImages: train.count)
         let initial = Trainer.initialParameters(description, config: config)
         try self.init(validated: config, description: description, train: train, test: test,
                       parameters: initial, threads: config.threads)
@@ -126,6 +129,7 @@ public final class Trainer {
 
     private init(validated config: TrainingConfig, description: ModelDescription, train: ImageDataset,
                  test: ImageDataset, parameters initial: [String: Tensor], threads: Int) throws {
+        try Trainer.checkMemory(config: config, description: description, threads: threads, trainImages: train.count)
         Kernels.useSingleThreadedBLAS()
         self.config = config
         self.description = description
@@ -610,37 +614,25 @@ public final class Trainer {
         do { json = try encoder.encode(header) } catch {
             throw TrainingError("\(path): cannot encode the training state: \(error)")
         }
-        var data = Data(Trainer.magic)
-        var length = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
-        data.append(json)
-        for buffer in [parameters, buffers, momentum] {
-            #if _endian(little)
-            data.append(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count))
-            #else
-            for i in 0..<buffer.count {
-                var bits = buffer.pointer[i].bitPattern.littleEndian
-                withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
-            }
-            #endif
-        }
-        try Trainer.writeAtomically(data, to: path)
-    }
-
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        var prefix = Trainer.magic
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix.append(contentsOf: json)
+        // The engine's atomic writer (`<path>.tmp-<pid>`, fsync, rename): the same temporary
+        // names as checkpoints, so `RunFiles.removeStaleTemporaries` knows them all.
         do {
-            try data.write(to: temp)
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw TrainingError("\(path): cannot write: \(error.localizedDescription)")
-        }
-        guard rename(temp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temp)
-            throw TrainingError("\(path): cannot write: \(reason)")
+            try FileIO.writeAtomically(path: path) { append in
+                try prefix.withUnsafeBytes { try append($0) }
+                for buffer in [parameters, buffers, momentum] {
+                    #if _endian(little)
+                    try append(UnsafeRawBufferPointer(start: buffer.pointer, count: 4 * buffer.count))
+                    #else
+                    let bits = (0..<buffer.count).map { buffer.pointer[$0].bitPattern.littleEndian }
+                    try bits.withUnsafeBytes { try append($0) }
+                    #endif
+                }
+            }
+        } catch let error as CheckpointError {
+            throw TrainingError("\(path): cannot write the training state: \(RunFiles.reasonText(error))")
         }
     }
 
@@ -649,8 +641,11 @@ public final class Trainer {
     ///
     /// - Throws: `TrainingError` naming the file for a missing, truncated or inconsistent state
     ///   file; `DataError` when a dataset does not fit the model.
+    /// - Parameter epochs: a new total number of epochs (more extends the run, fewer ends it
+    ///   sooner; not fewer than the epochs already trained). The learning-rate schedule follows
+    ///   the new total from the next step on, so such a run differs from one started with it.
     public static func resume(path: String, train: ImageDataset, test: ImageDataset,
-                              threads: Int? = nil) throws -> Trainer {
+                              threads: Int? = nil, epochs: Int? = nil) throws -> Trainer {
         if let threads, !(1...64).contains(threads) {
             throw TrainingError("threads must be in 1...64, got \(threads)")
         }
@@ -673,14 +668,27 @@ public final class Trainer {
         guard header.format == "dyconv-training-state", header.version == 1 else {
             throw TrainingError("\(path): unsupported training state format \(header.format) v\(header.version)")
         }
-        do { try header.config.validate(checkingModel: false) } catch { throw TrainingError("\(path): \(error)") }
+        var config = header.config
+        if let epochs {
+            guard epochs >= header.counters.epoch else {
+                throw TrainingError("\(path): the run already trained \(header.counters.epoch) epochs, more than the \(epochs) asked for")
+            }
+            config.epochs = epochs
+        }
+        do { try config.validate(checkingModel: false) } catch { throw TrainingError("\(path): \(error)") }
         do { try header.description.validate() } catch {
             throw TrainingError("\(path): stored model is invalid: \(error)")
         }
         guard ParameterLayout(header.description) == header.layout else {
             throw TrainingError("\(path): stored parameter layout does not match the stored model")
         }
+        guard (1...64).contains(header.threads) else {
+            throw TrainingError("\(path): stored thread count \(header.threads) is outside 1...64")
+        }
         let layout = header.layout
+        // Before the weights are copied out of the file (several times its size in memory).
+        try Trainer.checkMemory(config: config, description: header.description, threads: threads ?? header.threads,
+                                trainImages: train.count)
         let expected = headerEnd + 4 * (2 * layout.parameterCount + layout.bufferCount)
         guard bytes.count == expected else {
             throw TrainingError("\(path): expected \(expected) bytes, found \(bytes.count) (truncated or corrupt)")
@@ -708,7 +716,7 @@ public final class Trainer {
         var tensors: [String: Tensor] = [:]
         for e in layout.parameters { tensors[e.name] = Tensor(shape: e.shape, data: Array(paramValues[e.offset..<(e.offset + e.count)])) }
         for e in layout.buffers { tensors[e.name] = Tensor(shape: e.shape, data: Array(bufferValues[e.offset..<(e.offset + e.count)])) }
-        let trainer = try Trainer(validated: header.config, description: header.description, train: train, test: test,
+        let trainer = try Trainer(validated: config, description: header.description, train: train, test: test,
                                   parameters: tensors, threads: threads ?? header.threads)
         guard c.iterationInEpoch <= trainer.iterationsPerEpoch else {
             throw TrainingError("\(path): state is at step \(c.iterationInEpoch) of an epoch that has \(trainer.iterationsPerEpoch) steps with this training set")

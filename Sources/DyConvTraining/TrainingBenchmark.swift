@@ -1,5 +1,6 @@
 import DyConvData
 import DyConvEngine
+import Foundation
 
 /// Training throughput of one configuration.
 public struct TrainingBenchmarkResult: Codable, Sendable, Equatable {
@@ -23,13 +24,43 @@ public struct TrainingBenchmarkResult: Codable, Sendable, Equatable {
 
 /// Measures training speed (images/s) on real data without touching any file.
 public enum TrainingBenchmark {
+    /// The most timed (or warm-up) steps one measurement runs.
+    public static let maxSteps = 10_000
+
+    /// Checks a measurement before any data is loaded or memory allocated: step counts in
+    /// 1...`maxSteps` (warm-up from 0), a valid config (the batch size before any division by
+    /// it; a batch of 0 used to be SIGFPE), and the trainer's memory estimate.
+    ///
+    /// - Throws: `TrainingError` with one line naming the bad value.
+    public static func check(config: TrainingConfig, warmup: Int = 3, steps: Int, trainImages: Int) throws {
+        guard (1...maxSteps).contains(steps) else {
+            throw TrainingError("timed steps must be in 1...\(maxSteps), got \(steps)")
+        }
+        guard (0...maxSteps).contains(warmup) else {
+            throw TrainingError("warm-up steps must be in 0...\(maxSteps), got \(warmup)")
+        }
+        try config.validate()
+        try Trainer.checkMemory(config: config, description: try config.modelDescription(), threads: config.threads,
+                                trainImages: trainImages)
+    }
+
+    /// Parses a `--train-widths` entry ("16,32,64"): exactly three comma-separated integers.
+    public static func parseWidths(_ spec: String) throws -> [Int] {
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false)
+        let widths = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, widths.count == 3 else {
+            throw TrainingError("--train-widths '\(spec)' is not three comma-separated integers")
+        }
+        return widths
+    }
+
     /// Runs `warmup` untimed and then `steps` timed SGD steps of `config` on `train`.
     ///
     /// Only the model, widths, K, batch size and threads of `config` matter for the speed.
     /// - Throws: `TrainingError` for a bad config, `DataError` when the data does not fit.
     public static func measure(config: TrainingConfig, train: ImageDataset, warmup: Int = 3,
                                steps: Int = 20) throws -> TrainingBenchmarkResult {
-        guard steps >= 1, warmup >= 0 else { throw TrainingError("benchmark needs ≥ 1 timed step, got \(steps)") }
+        try check(config: config, warmup: warmup, steps: steps, trainImages: train.count)
         var c = config
         // Enough epochs that the schedule never runs out; the benchmark never evaluates.
         let perEpoch = max((train.count + c.batchSize - 1) / c.batchSize, 1)

@@ -105,6 +105,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self = d
     }
 
+    /// The most epochs a run may have.
+    public static let maxEpochs = 100_000
+
     /// The model families with configurable widths and K.
     public static let dycnnFamilies = ["dycnn", "dycnn-static", "dycnn-condconv"]
 
@@ -127,7 +130,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
                 throw fail("unknown model '\(model)' (use \(Self.dycnnFamilies.joined(separator: ", ")) or one of \(Families.available.joined(separator: ", ")))")
             }
         }
-        guard epochs >= 1 && epochs <= 100_000 else { throw fail("epochs must be ≥ 1, got \(epochs)") }
+        guard epochs >= 1 && epochs <= Self.maxEpochs else { throw fail("epochs must be in 1...\(Self.maxEpochs), got \(epochs)") }
         guard batchSize >= 2 && batchSize <= 65_536 else {
             throw fail("batch size must be in 2...65536 (BatchNorm needs 2 images), got \(batchSize)")
         }
@@ -145,11 +148,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard finite(warmupEpochs) && warmupEpochs >= 0 && warmupEpochs < Float(epochs) else {
             throw fail("warm-up epochs must be in [0, epochs), got \(warmupEpochs)")
         }
-        guard finite(temperatureStart) && temperatureStart > 0, finite(temperatureEnd) && temperatureEnd > 0 else {
-            throw fail("temperatures must be > 0, got start \(temperatureStart), end \(temperatureEnd)")
+        // The engine's τ range: below it z/τ overflows and the softmax turns into NaN.
+        guard Limits.isValidTemperature(temperatureStart), Limits.isValidTemperature(temperatureEnd) else {
+            throw fail("temperatures: \(Limits.temperatureRangeText), got start \(temperatureStart), end \(temperatureEnd)")
         }
-        guard finite(temperatureEpochs) && temperatureEpochs >= 0 else {
-            throw fail("temperature epochs must be ≥ 0, got \(temperatureEpochs)")
+        guard finite(temperatureEpochs) && temperatureEpochs >= 0 && temperatureEpochs <= Float(Self.maxEpochs) else {
+            throw fail("temperature epochs must be in 0...\(Self.maxEpochs), got \(temperatureEpochs)")
         }
         guard shift >= 0 && shift <= 8 else { throw fail("shift must be in 0...8 pixels, got \(shift)") }
         guard threads >= 1 && threads <= 64 else { throw fail("threads must be in 1...64, got \(threads)") }

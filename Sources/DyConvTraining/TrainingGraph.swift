@@ -170,3 +170,144 @@ enum CrossEntropy {
         return (loss, correct)
     }
 }
+
+// MARK: - Memory estimate
+
+extension TrainingGraph {
+    /// An upper estimate of the floats one worker's graph allocates for `maxBatch` samples:
+    /// every node's output and input-gradient buffers (the activations saved for backward), the
+    /// convolution scratch (im2col columns or implicit-GEMM phases and grids, tap-major kernels),
+    /// the dynamic convolutions' attention buffers and mixed kernels, and dL/dlogits. `nil` when a
+    /// size overflows. It follows `init` node by node (same paths, same chunking), so it must
+    /// change with it; `MemoryEstimateTests` checks it against the real allocation.
+    ///
+    /// Integer-sized side buffers (max-pool arg-max, BatchNorm sums) count as floats.
+    static func estimatedFloats(description: ModelDescription, maxBatch n: Int, workers: Int) -> Int? {
+        var total: Int? = 0
+        func add(_ terms: Int?...) { for t in terms { total = CheckedSize.sum(total, t) } }
+        func times(_ factors: Int...) -> Int? { CheckedSize.product(factors) }
+        /// Output and input-gradient buffers of a `BufferedNode`.
+        func buffered(_ inSize: Int?, _ outSize: Int?) {
+            add(CheckedSize.product(n, CheckedSize.sum(inSize, outSize)))
+        }
+        /// Implicit-GEMM buffers (phases twice, grid twice), as `ImplicitGemmPlan` sizes them.
+        func implicitFloats(_ g: ConvGeometry) -> Int? {
+            let s = g.stride, k = g.kernel, reach = (k - 1) / s
+            guard let paddedH = CheckedSize.sum(g.height, CheckedSize.sum(times(2, g.padding), s - 1)),
+                  let paddedW = CheckedSize.sum(g.width, CheckedSize.sum(times(2, g.padding), s - 1)) else { return nil }
+            let phaseH = max(paddedH / s, g.outH + reach), phaseW = max(paddedW / s, g.outW + reach)
+            let usedPhases = min(s, k) * min(s, k)
+            let phases = CheckedSize.sum(times(usedPhases, g.inChannels, phaseH, phaseW), reach + 16)
+            let grid = times(g.outChannels, g.outH, phaseW)
+            return CheckedSize.product(2, CheckedSize.sum(phases, grid))
+        }
+        func walk(_ layers: [LayerSpec], _ start: [Int]) -> [Int]? {
+            var shape = start
+            if layers.isEmpty { buffered(CheckedSize.product(shape), CheckedSize.product(shape)) }   // IdentityNode
+            for layer in layers {
+                let inSize = CheckedSize.product(shape)
+                switch layer {
+                case .conv(let c):
+                    guard shape.count == 3, c.stride > 0, c.groups > 0 else { return nil }
+                    let g = ConvGeometry(spec: c, inShape: shape)
+                    guard g.outH > 0, g.outW > 0, let kernelSize = times(g.outChannels, g.inChannels / g.groups, g.kernel, g.kernel),
+                          let outPlane = times(g.outH, g.outW), let colRows = times(g.inChannels, g.kernel, g.kernel)
+                    else { return nil }
+                    let outSize = times(g.outChannels, outPlane)
+                    buffered(inSize, outSize)
+                    let canImplicit = ImplicitConv.applies(c, g)
+                    if c.isDynamic, let attention = c.attention {
+                        let k = c.kernels
+                        add(times(n, 2 * g.inChannels + 2 * attention.hidden + 3 * k),
+                            c.bias ? times(n, 2 * g.outChannels) : 0,
+                            times(2, kernelSize), k)
+                        add(canImplicit ? CheckedSize.sum(times(2, k, kernelSize), implicitFloats(g)) : times(colRows, outPlane))
+                    } else if canImplicit && outPlane >= ConvNode.implicitMinimumPlane {
+                        add(times(2, kernelSize), implicitFloats(g))
+                    } else {
+                        let chunk = max(1, min(n, ConvNode.targetColumns / max(outPlane, 1)))
+                        add(times(colRows, chunk, outPlane), chunk > 1 ? times(g.outChannels, chunk, outPlane) : 0)
+                    }
+                    shape = [c.outChannels, g.outH, g.outW]
+                case .batchNorm(let b):
+                    // Buffers, channel means, per-channel statistics and the shared Double slots.
+                    buffered(inSize, inSize)
+                    add(times(n, b.channels), times(6, b.channels), times(8, workers, b.channels))
+                case .activation:
+                    buffered(inSize, inSize)
+                case .maxPool(let p), .avgPool(let p):
+                    guard shape.count == 3, p.stride > 0 else { return nil }
+                    let out = [shape[0], (shape[1] + 2 * p.padding - p.kernel) / p.stride + 1,
+                               (shape[2] + 2 * p.padding - p.kernel) / p.stride + 1]
+                    buffered(inSize, CheckedSize.product(out))
+                    if case .maxPool = layer { add(CheckedSize.product(n, CheckedSize.product(out))) }
+                    shape = out
+                case .globalAvgPool:
+                    guard shape.count == 3 else { return nil }
+                    shape = [shape[0]]
+                    buffered(inSize, shape[0])
+                case .linear(let l):
+                    buffered(inSize, l.outFeatures)
+                    shape = [l.outFeatures]
+                case .residual(let body, let shortcut):
+                    guard let out = walk(body, shape) else { return nil }
+                    if !shortcut.isEmpty { guard walk(shortcut, shape) != nil else { return nil } }
+                    buffered(inSize, CheckedSize.product(out))
+                    shape = out
+                }
+            }
+            return shape
+        }
+        let input = [description.input.channels, description.input.height, description.input.width]
+        guard let output = walk(description.layers, input) else { return nil }
+        add(CheckedSize.product(n, CheckedSize.product(output)))   // gradLogits
+        return total
+    }
+}
+
+extension Trainer {
+    /// An upper estimate of the bytes a trainer of `description` allocates: parameters, BatchNorm
+    /// statistics and momentum (and a copy of the weights as tensors), one gradient buffer and one graph (`TrainingGraph.estimatedFloats`)
+    /// per worker thread, the workers' input batches, and the epoch plan of `trainImages` images.
+    /// `nil` when a size overflows.
+    public static func estimatedBytes(description: ModelDescription, batchSize: Int, threads: Int,
+                                      trainImages: Int = 0) -> Int? {
+        guard batchSize >= 1, threads >= 1 else { return nil }
+        let layout = ParameterLayout(description)
+        let workerBatch = batchSize / threads + (batchSize % threads == 0 ? 0 : 1)   // no overflow
+        let inputSize = CheckedSize.product([description.input.channels, description.input.height, description.input.width])
+        let perWorker = CheckedSize.sum(
+            CheckedSize.sum(layout.parameterCount,
+                            TrainingGraph.estimatedFloats(description: description, maxBatch: workerBatch, workers: threads)),
+            CheckedSize.product(workerBatch, CheckedSize.sum(inputSize, 1)))   // input batch and labels
+        // Parameters and momentum, BatchNorm statistics, and the initial weights as tensors (live
+        // while they are loaded, and again while a checkpoint is made).
+        let floats = CheckedSize.sum(
+            CheckedSize.product(2, CheckedSize.sum(CheckedSize.product(2, layout.parameterCount), layout.bufferCount)),
+            CheckedSize.product(perWorker, threads))
+        // Epoch plan: an Int32 index and a UInt16 augmentation code per image.
+        return CheckedSize.sum(CheckedSize.product(floats, MemoryLayout<Float>.size), CheckedSize.product(trainImages, 6))
+    }
+
+    /// Refuses, before anything is allocated, a model and batch whose `estimatedBytes` exceed
+    /// `Limits.memoryBudget`: "training dycnn 4096/4096/4096 K=64 at batch 128 needs about
+    /// 116.0 GB; the limit is 12.0 GB".
+    static func checkMemory(config: TrainingConfig, description: ModelDescription, threads: Int,
+                            trainImages: Int) throws {
+        do {
+            try Limits.checkMemory(estimatedBytes(description: description, batchSize: config.batchSize,
+                                                  threads: threads, trainImages: trainImages),
+                                   for: memoryLabel(config: config, description: description))
+        } catch {
+            throw TrainingError(error.message)
+        }
+    }
+
+    /// What `Limits.checkMemory` names: "training dycnn 4096/4096/4096 K=64 at batch 128".
+    static func memoryLabel(config: TrainingConfig, description: ModelDescription) -> String {
+        let model = TrainingConfig.dycnnFamilies.contains(config.model)
+            ? "\(config.model) \(config.widths.map(String.init).joined(separator: "/")) K=\(config.kernels)"
+            : description.family
+        return "training \(model) at batch \(config.batchSize)"
+    }
+}

@@ -56,6 +56,22 @@ struct BenchCommand: ParsableCommand {
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
         if batch.contains(where: { $0 < 1 }) { throw ValidationError("--batch sizes must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        // --train settings, checked before any data is loaded (TrainingBenchmark.check).
+        if train {
+            for config in try trainConfigs() {
+                try TrainingBenchmark.check(config: config, steps: trainSteps, trainImages: 60_000)
+            }
+        }
+    }
+
+    /// One training config per --train-widths entry.
+    func trainConfigs() throws -> [TrainingConfig] {
+        try trainWidths.map { spec in
+            var config = TrainingConfig()
+            config.model = "dycnn"; config.widths = try TrainingBenchmark.parseWidths(spec); config.batchSize = trainBatch
+            config.threads = threads ?? min(Parallel.threads, 64)   // the trainer's most
+            return config
+        }
     }
 
     /// One forward measurement; its JSON form is documented in docs/CLI-JSON.md.
@@ -169,12 +185,9 @@ struct BenchCommand: ParsableCommand {
         var trainRows: [TrainRow] = []
         if train {
             let data = FashionMNIST.isAvailable(.train) ? try FashionMNIST.load(.train) : try FashionMNIST.loadSample()
-            for spec in trainWidths {
-                let widths = spec.split(separator: ",").compactMap { Int($0) }
-                guard widths.count == 3 else { throw CLIError("--train-widths '\(spec)' is not three comma-separated integers") }
-                var config = TrainingConfig()
-                config.model = "dycnn"; config.widths = widths; config.batchSize = trainBatch
-                config.threads = Parallel.threads
+            for var config in try trainConfigs() {
+                config.threads = min(Parallel.threads, 64)
+                let widths = config.widths
                 let r = try TrainingBenchmark.measure(config: config, train: data, steps: trainSteps)
                 trainRows.append(TrainRow(r))
                 if !json {

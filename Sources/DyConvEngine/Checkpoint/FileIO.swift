@@ -7,9 +7,9 @@ import Darwin
 #endif
 
 /// Whole-file reads and atomic writes with POSIX calls, reporting `CheckpointError`s.
-enum FileIO {
+package enum FileIO {
     /// The text of the current `errno`.
-    static func errnoText(_ code: Int32 = errno) -> String {
+    package static func errnoText(_ code: Int32 = errno) -> String {
         String(cString: strerror(code))
     }
 
@@ -76,7 +76,7 @@ enum FileIO {
     /// any failure the temporary file is removed and an existing file at `path`
     /// is left untouched.
     /// - Throws: `CheckpointError(.writeFailed)` naming `path`, or whatever `body` throws.
-    static func writeAtomically(path: String,
+    package static func writeAtomically(path: String,
                                 _ body: (_ append: (UnsafeRawBufferPointer) throws(CheckpointError) -> Void) throws -> Void) throws {
         let directory = parentDirectory(of: path)
         var info = stat()

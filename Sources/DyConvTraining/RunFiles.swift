@@ -1,0 +1,213 @@
+import DyConvEngine
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The files of one training run and the order they are written in, so that a run killed at
+/// any instant can be resumed.
+///
+/// At the end of every epoch `saveEpoch` writes, each atomically (`<file>.tmp-<pid>`, fsync,
+/// rename):
+/// 1. the training state `FILE.state` (the exact weights, momentum and counters),
+/// 2. the checkpoint `FILE`, derived from that state,
+/// 3. the snapshot `DIR/epoch-NNN.safetensors` (with `--snapshots DIR`).
+///
+/// The state is the authority and is written first: a kill after it and before the checkpoint
+/// leaves a state one epoch ahead of the checkpoint, and `recover` (run on `--resume`) rewrites
+/// the checkpoint and the snapshot from the state, which gives the same bytes the killed run
+/// would have written. A kill before the state's rename leaves the previous epoch's consistent
+/// pair. A kill inside a write leaves a `*.tmp-<pid>` file, which `removeStaleTemporaries` deletes
+/// at the next start once that process is gone.
+public struct RunFiles: Sendable {
+    /// The checkpoint (`--out`).
+    public let checkpoint: String
+    /// The folder of per-epoch snapshots (`--snapshots`), if any.
+    public let snapshots: String?
+    /// Test hook: runs after the state is written and before the checkpoint (a test makes it
+    /// throw, or the CLI kill the process, to simulate a crash between the two writes).
+    public var afterStateWritten: (@Sendable () throws -> Void)?
+
+    public init(checkpoint: String, snapshots: String? = nil) {
+        self.checkpoint = checkpoint
+        self.snapshots = snapshots
+    }
+
+    /// The folder holding the checkpoint (and its state).
+    public var folder: String {
+        let dir = (checkpoint as NSString).deletingLastPathComponent
+        return dir.isEmpty ? "." : dir
+    }
+
+    /// The exact training state beside the checkpoint.
+    public var state: String { checkpoint + ".state" }
+
+    /// The snapshot of `epoch` (`DIR/epoch-003.safetensors`); nil without a snapshot folder.
+    public func snapshot(epoch: Int) -> String? {
+        snapshots.map { ($0 as NSString).appendingPathComponent(String(format: "epoch-%03d.safetensors", epoch)) }
+    }
+
+    // MARK: - Before training
+
+    /// Checks, before any training, that every file of the run can be written: the checkpoint
+    /// is not a folder and its folder accepts a new file; the snapshot folder exists or can be
+    /// created and accepts a new file. Creates the snapshot folder.
+    ///
+    /// - Throws: `TrainingError` with one line, e.g. "cannot write checkpoint /x/m.safetensors:
+    ///   permission denied".
+    public func preflight() throws {
+        var info = stat()
+        if stat(checkpoint, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
+            throw TrainingError("cannot write checkpoint \(checkpoint): it is a folder")
+        }
+        try Self.probe(folder: folder, for: "checkpoint \(checkpoint)")
+        if let snapshots {
+            if stat(snapshots, &info) != 0 {
+                do {
+                    try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: true)
+                } catch {
+                    throw TrainingError("cannot create snapshot folder \(snapshots): \(Self.reasonText(error))")
+                }
+            } else if info.st_mode & S_IFMT != S_IFDIR {
+                throw TrainingError("cannot write snapshots into \(snapshots): it is not a folder")
+            }
+            try Self.probe(folder: snapshots, for: "snapshots into \(snapshots)")
+        }
+    }
+
+    /// Creates and removes a file in `folder`; throws "cannot write WHAT: REASON" when it fails.
+    private static func probe(folder: String, for what: String) throws {
+        let probe = (folder as NSString).appendingPathComponent(".dyconv-probe.tmp-\(getpid())")
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TrainingError("cannot write \(what): \(errnoText(errno))") }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// Deletes the temporary files (`<file>.tmp-<pid>`, also the older `.<file>.tmp-<pid>`) of
+    /// this run's checkpoint, state and snapshots whose process no longer exists.
+    ///
+    /// - Returns: the paths removed.
+    @discardableResult
+    public func removeStaleTemporaries() -> [String] {
+        var removed: [String] = []
+        func sweep(_ folder: String, _ owns: (String) -> Bool) {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+            for name in names {
+                guard let marker = name.range(of: ".tmp-", options: .backwards),
+                      let pid = Int32(name[marker.upperBound...]), pid > 0,
+                      owns(String(name[..<marker.lowerBound])), !Self.isAlive(pid) else { continue }
+                let path = (folder as NSString).appendingPathComponent(name)
+                if unlink(path) == 0 { removed.append(path) }
+            }
+        }
+        let base = (checkpoint as NSString).lastPathComponent
+        let ours: Set<String> = [base, base + ".state", "." + base, "." + base + ".state"]
+        sweep(folder) { ours.contains($0) }
+        if let snapshots {
+            sweep(snapshots) { $0.hasPrefix("epoch-") && $0.hasSuffix(".safetensors") }
+        }
+        return removed
+    }
+
+    /// Whether a process with this id exists (another user's process counts as alive).
+    private static func isAlive(_ pid: Int32) -> Bool {
+        if pid == getpid() { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    // MARK: - Writing
+
+    /// Writes the state, then the checkpoint, then the epoch's snapshot (see the type's comment).
+    ///
+    /// - Throws: `TrainingError` with one line naming the file that could not be written.
+    public func saveEpoch(_ trainer: Trainer) throws {
+        try trainer.saveState(path: state)
+        try afterStateWritten?()
+        try writeCheckpoint(trainer)
+    }
+
+    /// Writes the checkpoint and the epoch's snapshot (derived from the trainer's state).
+    private func writeCheckpoint(_ trainer: Trainer, snapshotOnlyIfMissing: Bool = false) throws {
+        let made = trainer.checkpoint()
+        do { try made.write(path: checkpoint) } catch {
+            throw TrainingError("cannot write checkpoint \(checkpoint): \(Self.reasonText(error))")
+        }
+        if let path = snapshot(epoch: trainer.epoch), !(snapshotOnlyIfMissing && FileManager.default.fileExists(atPath: path)) {
+            try writeSnapshot(made, path: path)
+        }
+    }
+
+    /// Writes one snapshot; "cannot write snapshot DIR/epoch-003.safetensors: permission denied".
+    public func writeSnapshot(_ checkpoint: Checkpoint, path: String) throws {
+        do { try checkpoint.write(path: path) } catch {
+            throw TrainingError("cannot write snapshot \(path): \(Self.reasonText(error))")
+        }
+    }
+
+    /// Makes the checkpoint (and snapshot) agree with a resumed state at an epoch boundary: when
+    /// the run was killed after writing the state of epoch E and before its checkpoint, the
+    /// checkpoint still holds epoch E−1 (or is missing or unreadable) and is rewritten from the
+    /// state.
+    ///
+    /// - Returns: whether the checkpoint was rewritten.
+    @discardableResult
+    public func recover(_ trainer: Trainer) throws -> Bool {
+        guard trainer.iterationInEpoch == 0, trainer.epoch >= 1 else { return false }
+        let current = try? Checkpoint.read(path: checkpoint)
+        // A checkpoint ahead of the state (written by an older dyconv, checkpoint first) is left
+        // as it is: training the next epoch rewrites it with the same bytes.
+        if let record = current?.training, record.epoch >= trainer.epoch {
+            // The pair is consistent; only a missing snapshot may need writing.
+            if let path = snapshot(epoch: trainer.epoch), !FileManager.default.fileExists(atPath: path) {
+                try writeSnapshot(trainer.checkpoint(), path: path)
+            }
+            return false
+        }
+        try writeCheckpoint(trainer, snapshotOnlyIfMissing: true)
+        return true
+    }
+
+    // MARK: - Error text
+
+    /// The reason of a file error as one short lower-case line ("permission denied"), without
+    /// Foundation's "Error Domain=NSCocoaErrorDomain Code=513 …" wrapping or temporary names.
+    public static func reasonText(_ error: any Error) -> String {
+        if let e = error as? CheckpointError {
+            // "cannot create '<temporary>': Permission denied" → the errno text.
+            if e.reason.hasPrefix("cannot create '"), let colon = e.reason.range(of: "': ") {
+                return lowercasedFirst(String(e.reason[colon.upperBound...]))
+            }
+            // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
+            return e.reason.hasPrefix("cannot write: ") ? String(e.reason.dropFirst("cannot write: ".count)) : e.reason
+        }
+        if let e = error as? TrainingError { return e.message }
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return errnoText(Int32(underlying.code))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return errnoText(Int32(ns.code)) }
+        if ns.domain == NSCocoaErrorDomain {
+            switch CocoaError.Code(rawValue: ns.code) {
+            case .fileWriteNoPermission, .fileReadNoPermission: return errnoText(EACCES)
+            case .fileWriteOutOfSpace: return errnoText(ENOSPC)
+            case .fileWriteVolumeReadOnly: return errnoText(EROFS)
+            case .fileNoSuchFile, .fileReadNoSuchFile: return errnoText(ENOENT)
+            case .fileWriteFileExists: return errnoText(EEXIST)
+            default: break
+            }
+        }
+        return lowercasedFirst(ns.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+    }
+
+    /// `strerror` in lower case: "permission denied".
+    static func errnoText(_ code: Int32) -> String { lowercasedFirst(FileIO.errnoText(code)) }
+
+    private static func lowercasedFirst(_ s: String) -> String {
+        guard let first = s.first else { return s }
+        return first.lowercased() + s.dropFirst()
+    }
+}
