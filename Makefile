@@ -41,6 +41,7 @@ test: deps
 	$(SWIFT) build -c release
 	$(SWIFT) test 2>&1 | tee .build/swift-test.log; exit $${PIPESTATUS[0]}
 	bash tests/cli/cli_test.sh $(RELEASE)/dyconv
+	bash tests/cli/train_faults_test.sh $(RELEASE)/dyconv
 	bash tests/e2e/tui_e2e.sh $(RELEASE)/dyconv-tui
 
 ## Forward benchmark of the engine (medians; see docs/PERFORMANCE.md for the PyTorch comparison).
