@@ -59,6 +59,16 @@ struct DyConvTUI: ParsableCommand {
             printError("needs an interactive terminal (stdin and stdout must be a TTY)")
             throw ExitCode.failure
         }
+        // What the terminal and the locale can show, decided before the screen opens: a
+        // terminal that cannot address the cursor (TERM=dumb) gets one line; a non-UTF-8
+        // locale gets the ASCII rendering.
+        let charset: Charset
+        switch Terminal.probe().decide() {
+        case .success(let c): charset = c
+        case .failure(let error):
+            printError(error.description)
+            throw ExitCode.failure
+        }
 
         let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
         installSignalHandlers()
@@ -70,18 +80,23 @@ struct DyConvTUI: ParsableCommand {
             throw ExitCode.failure
         }
         activeTerminalOpen = 1
-        defer {
-            session.close()
-            terminal.close()
-            activeTerminalOpen = 0
-        }
+        session.setCharset(charset)
         runLoop(session: session, terminal: terminal)
-        if signalReceived != 0 {
-            terminal.close()
-            activeTerminalOpen = 0
-            throw ExitCode(128 + signalReceived)
-        }
+
+        // Leaving: background jobs are cancelled and joined (each stops after its current
+        // batch), the terminal is restored, then the process ends with _exit. Exit handlers
+        // never run (OpenBLAS's free its buffers, which crashed a job still inside a GEMM);
+        // the bounded wait only keeps a stuck job from holding the terminal.
+        let joined = session.shutdown(timeout: DyConvTUI.shutdownTimeout)
+        terminal.close()
+        activeTerminalOpen = 0
+        if !joined { printError("warning: a background evaluation did not stop within \(Int(DyConvTUI.shutdownTimeout)) s") }
+        fflush(nil)
+        _exit(signalReceived != 0 ? 128 + signalReceived : 0)
     }
+
+    /// Seconds `run` waits for background jobs to stop when quitting (one batch takes far less).
+    static let shutdownTimeout: Double = 5
 
     /// Reads input, applies it, polls background jobs and redraws what changed, until quit.
     private func runLoop(session: Session, terminal: Terminal) {
