@@ -220,7 +220,7 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(tau.contains("--tau"), tau)
         // τ outside the engine's range (1e-39 passed "> 0 && finite" and gave NaN): one line
         // naming the range (oracle: Limits.temperatureRangeText).
-        for t: Float in [1e-39, 1e-40, 1e6, .nan, .infinity, 0, -1] {
+        for t in [Float("1e-39")!, Float("1e-40")!, 1e6, .nan, .infinity, 0, -1] {
             let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: t, warnings: &warnings) }
             XCTAssertTrue(m.hasPrefix("--tau") && m.contains(Limits.temperatureRangeText), m)
             XCTAssertFalse(m.contains("\n"), m)
