@@ -116,6 +116,21 @@ else
   fail "bad data path (exit $code)" "$out"
 fi
 
+# Flags: a negative or out-of-range number names the flag (not "Missing value"); τ outside the
+# engine's range names the range; a usage error is one line too (exit 64), never the usage block.
+for flag in "--index -1:1:--index -1 is out of range" "--tau -1:1:τ must be a number from" \
+            "--tau 1e-39:1:τ must be a number from" "--tau nan:1:τ must be a number from" \
+            "--limit -5:1:--limit must be at least 1" "--bogus:64:Unknown option '--bogus'"; do
+  args="${flag%%:*}"; rest="${flag#*:}"; want="${rest%%:*}"; text="${rest#*:}"
+  # shellcheck disable=SC2086
+  out="$("$BIN" "${ARGS[@]}" $args 2>&1 </dev/null)"; code=$?
+  if [ $code -eq "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -qF -- "$text" <<<"$out"; then
+    pass "$args: one-line error, exit $want"
+  else
+    fail "$args (exit $code, expected $want)" "$out"
+  fi
+done
+
 # --- A checkpoint the engine cannot run (stem padding 10000: a valid number, a 25 GB activation
 # that aborted the TUI): one line and exit 1 before any screen. ---
 if command -v python3 >/dev/null && [ -f assets/dycnn-static.safetensors ]; then
