@@ -373,8 +373,9 @@ exited 0 "q after the prompt"
 # --- Random keys and resizes (the soak: keep it surviving). ~20 s, bounded. ---
 start
 check "start for the soak" "Image #0 "
+# Every key but q, Ctrl-C and ? (the help is the drain sentinel below).
 SOAK_KEYS=(l h j k n p "+" "-" "=" "_" "]" "[" 0 m c x g G "/" 0 1 2 3 9 Enter Escape BSpace d "<" ">" "," "." Tab BTab
-           "?" Space PageUp PageDown Home End Up Down Left Right a z Q "!" "#")
+           Space PageUp PageDown Home End Up Down Left Right a z Q "!" "#")
 soak_sent=0
 soak_resizes=0
 soak_end=$((SECONDS + 20))
