@@ -208,6 +208,12 @@ public final class Session {
                     try checkMemory(snap.description, name: file.path)
                     let record = snap.training ?? TrainingRecord(epoch: file.epoch, epochs: checkpoint.training?.epochs ?? file.epoch,
                                                                  temperature: snap.description.dynamicConvolutions.first?.attention?.temperature ?? 1)
+                    // The snapshot runs at its record's τ: one outside the engine's range
+                    // (a τ of 1e-45 turns π into NaN) skips the snapshot like a broken file.
+                    guard Limits.isValidTemperature(record.temperature) else {
+                        warnings.append("skipping snapshot \(file.path): its τ \(record.temperature) is outside the range (\(Limits.temperatureRangeText))")
+                        continue
+                    }
                     epochs.append(epochSummary(record))
                     snapshotPaths.append(file.path)
                 } catch {

@@ -263,6 +263,28 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(s.state.checkpoint.epochs.isEmpty)
     }
 
+    /// A snapshot whose training record says τ = 1e-45 would run every forward pass at that τ
+    /// (π = NaN): it is skipped at open with a warning naming the range.
+    func testSnapshotWithTemperatureOutsideTheRangeIsSkipped() throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/run.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
+        try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
+        for (i, t) in [Float(5), Float("1e-45")!, .nan].enumerated() {
+            try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3, temperature: t))
+                .write(path: dir + "/run-snapshots/epoch-00\(i + 1).safetensors")
+        }
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [5])
+        XCTAssertEqual(warnings.count, 2, "\(warnings)")
+        // Each names its file and the τ problem (the session's check, or the engine's if it
+        // refuses such a record while reading).
+        for (w, file) in zip(warnings.sorted(), ["epoch-002", "epoch-003"]) {
+            XCTAssertTrue(w.contains(file) && (w.contains("τ") || w.contains("temperature")), w)
+        }
+    }
+
     /// A snapshot that breaks after it was listed (replaced by garbage) gives a message on
     /// the status line when stepped to, not a crash.
     func testSnapshotFailingWhenSteppedToShowsAMessage() throws {
