@@ -7,6 +7,12 @@
 # Without an argument it uses .build/release/dyconv-tui (building it if missing). It opens the
 # bundled checkpoints when assets/dycnn-dynamic.safetensors exists, otherwise seeded-random
 # dycnn models (--random). Prints "N passed, M failed" and exits non-zero on any failure.
+#
+# Sections: bad flags and files (one line, no screen); the main session (keys, views, resize);
+# q / Ctrl-C / SIGTERM restore the terminal; NO_COLOR; quitting while the dataset view computes
+# (on the full test set in /usr/share/datasets/fashion-mnist when present); TERM=linux / vt100
+# (cleared on exit), dumb and unknown (refused), LANG=C / LC_ALL=C (ASCII rendering); the go-to
+# prompt; a bounded soak of 5,000 random keys with 50 resizes. Needs tmux, script and python3.
 set -u
 cd "$(dirname "$0")/../.."
 
