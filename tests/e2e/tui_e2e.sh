@@ -40,6 +40,9 @@ PASSED=0
 FAILED=0
 cleanup() { "${T[@]}" kill-server 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# A session that lives as long as the script: killing the test session then never stops the
+# server, which a new-session right after could reach while it exits ("server exited unexpectedly").
+"${T[@]}" new-session -d -s keep "sleep 3600"
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       | /' | head -50; }
