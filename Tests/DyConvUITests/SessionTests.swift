@@ -131,6 +131,8 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
         s.handle(.key(.char("d")))
         XCTAssertFalse(s.isBusy, "closing the dataset view stops the job")
+        // Joined, so no batch of it runs into the next test's timings.
+        XCTAssertTrue(s.shutdown(timeout: 60))
     }
 
     /// Issue #8 item 8: quitting while the dataset view computes crashed in the exit handlers
