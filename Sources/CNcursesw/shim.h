@@ -13,4 +13,12 @@ static inline attr_t dyconv_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t dyconv_a_normal(void) { return A_NORMAL; }
 static inline int dyconv_key_resize(void) { return KEY_RESIZE; }
 static inline int dyconv_key_mouse(void) { return KEY_MOUSE; }
+
+// terminfo without opening the screen (term.h's capability macros stay out of Swift's view).
+int setupterm(const char *term, int filedes, int *errret);
+// 1 when TERM's terminfo entry has string capability `name` (tigetstr: NULL absent, -1 not a string).
+static inline int dyconv_has_string_capability(const char *name) {
+    const char *s = tigetstr(name);
+    return s != NULL && s != (const char *)-1;
+}
 #endif

@@ -104,34 +104,35 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
     let cx0 = r.x + labelWidth + 1, cy0 = r.y + 1
     var canvas = BrailleCanvas(columns: chartCols, rows: chartRows)
     let lmin = log(Double(tMin)), lmax = log(Double(tMax))
-    func dotX(_ t: Float) -> Int {
-        Int(((log(Double(t)) - lmin) / (lmax - lmin) * Double(canvas.dotWidth - 1)).rounded())
+    // nil for a value that cannot be plotted (NaN, ±inf): that point is left out.
+    func dotX(_ t: Float) -> Int? {
+        plotCoordinate((log(Double(t)) - lmin) / (lmax - lmin) * Double(canvas.dotWidth - 1))
     }
-    func dotY(_ v: Double) -> Int {
-        Int(((1 - min(max(v, 0), 1)) * Double(canvas.dotHeight - 1)).rounded())
+    func dotY(_ v: Double) -> Int? {
+        v.isFinite ? plotCoordinate((1 - min(max(v, 0), 1)) * Double(canvas.dotHeight - 1)) : nil
     }
     // Current τ as a vertical dotted line.
     let current = s.effectiveTemperature
-    if let t = current, t >= tMin, t <= tMax {
-        let x = dotX(t)
+    if let t = current, t >= tMin, t <= tMax, let x = dotX(t) {
         var yy = 0
         while yy < canvas.dotHeight { canvas.set(x, yy, style: theme.axis, priority: 0); yy += 2 }
     }
     let points = sweep?.points ?? []
-    for i in 0..<points.count {
-        let p = points[i]
-        if i > 0 {
-            let q = points[i - 1]
-            canvas.line(dotX(q.temperature), dotY(q.meanEntropy), dotX(p.temperature), dotY(p.meanEntropy),
-                        style: theme.seriesEntropy, priority: 1)
-            canvas.line(dotX(q.temperature), dotY(q.accuracy), dotX(p.temperature), dotY(p.accuracy),
-                        style: theme.seriesAccuracy, priority: 2)
+    for i in 0..<points.count where i > 0 {
+        let p = points[i], q = points[i - 1]
+        guard let x0 = dotX(q.temperature), let x1 = dotX(p.temperature) else { continue }
+        if let y0 = dotY(q.meanEntropy), let y1 = dotY(p.meanEntropy) {
+            canvas.line(x0, y0, x1, y1, style: theme.seriesEntropy, priority: 1)
+        }
+        if let y0 = dotY(q.accuracy), let y1 = dotY(p.accuracy) {
+            canvas.line(x0, y0, x1, y1, style: theme.seriesAccuracy, priority: 2)
         }
     }
     canvas.blit(into: &grid, x: cx0, y: cy0)
     for p in points {
-        grid.put(cx0 + dotX(p.temperature) / 2, cy0 + dotY(p.meanEntropy) / 4, "◆", theme.seriesEntropy)
-        grid.put(cx0 + dotX(p.temperature) / 2, cy0 + dotY(p.accuracy) / 4, "●", theme.seriesAccuracy)
+        guard let x = dotX(p.temperature) else { continue }
+        if let y = dotY(p.meanEntropy) { grid.put(cx0 + x / 2, cy0 + y / 4, "◆", theme.seriesEntropy) }
+        if let y = dotY(p.accuracy) { grid.put(cx0 + x / 2, cy0 + y / 4, "●", theme.seriesAccuracy) }
     }
     // Y axis.
     for row in 0..<chartRows { grid.put(cx0 - 1, cy0 + row, "│", theme.axis) }
@@ -144,7 +145,8 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
     for c in 0..<chartCols { grid.put(cx0 + c, ay, "─", theme.axis) }
     var nextFree = r.x
     for t in temps {
-        let c = dotX(t) / 2
+        guard let dx = dotX(t) else { continue }
+        let c = dx / 2
         grid.put(cx0 + c, ay, "┴", theme.axis)
         let label = Format.temperature(t).replacingTrailingZeros()
         let start = max(cx0 + c - label.unicodeScalars.count / 2, r.x)
@@ -153,7 +155,7 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
             nextFree = start + label.unicodeScalars.count + 1
         }
     }
-    if let t = current, t >= tMin, t <= tMax { grid.put(cx0 + dotX(t) / 2, ay, "▲", theme.point) }
+    if let t = current, t >= tMin, t <= tMax, let x = dotX(t) { grid.put(cx0 + x / 2, ay, "▲", theme.point) }
     // Legend.
     let ly = ay + 2
     guard ly < r.maxY else { return }
@@ -166,7 +168,7 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
     x = grid.text(x + 1, ly, "current τ", theme.plain)
     if sweep == nil || points.isEmpty {
         grid.text(x + 2, ly, Format.clip("computing…", max(r.maxX - x - 2, 0)), theme.dim)
-    } else if let best = points.max(by: { $0.accuracy < $1.accuracy }) {
+    } else if let best = points.filter({ $0.accuracy.isFinite }).max(by: { $0.accuracy < $1.accuracy }) {
         let note = "best \(Format.percent(best.accuracy)) at τ \(Format.temperature(best.temperature).replacingTrailingZeros())"
         if x + 2 + note.unicodeScalars.count <= r.maxX { grid.text(x + 2, ly, note, theme.dim) }
     }

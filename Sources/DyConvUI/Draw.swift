@@ -62,6 +62,17 @@ extension CellGrid {
     }
 }
 
+/// The nearest integer cell or dot coordinate of a plotted value, or nil when it is NaN,
+/// infinite or beyond ±`limit` (that far off, nothing of it is on screen).
+///
+/// The one conversion of floats computed from the engine's numbers to `Int` in the panels:
+/// `Int(_:)` traps on NaN and infinity, which a τ of 1e-40 or extreme weights produce, so a
+/// point that cannot be placed is left out instead.
+public func plotCoordinate(_ v: Double, limit: Double = 1_000_000) -> Int? {
+    guard v.isFinite, abs(v) <= limit else { return nil }
+    return Int(v.rounded())
+}
+
 /// A canvas of braille dots (2 × 4 dots per cell) with one style per cell, for plotting
 /// clouds, lines and polygons at sub-cell resolution; blitted onto a `CellGrid`.
 public struct BrailleCanvas {

@@ -1,16 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Number formatting for the screen: fixed decimals, no Foundation, no locale.
+///
+/// Every number a panel shows goes through here, and every function is total: NaN and ±inf
+/// come out as "nan" / "inf" / "-inf", huge values in short scientific form, never a trap.
 public enum Format {
     /// `value` with `decimals` digits after the point (rounded half away from zero);
-    /// "nan", "inf" and "-inf" for non-finite values.
+    /// "nan", "inf" and "-inf" for non-finite values; "-3.0e38" beyond ±1e9.
     public static func fixed(_ value: Double, _ decimals: Int) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        if abs(value) >= 1e9 { return scientific(value) }
         let d = min(max(decimals, 0), 9)
         var scale: Double = 1
         for _ in 0..<d { scale *= 10 }
         let negative = value < 0
         let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e15 else { return negative ? "-\(abs(value))" : "\(value)" }
+        guard scaled < 9.0e15 else { return scientific(value) }
         let n = UInt64(scaled)
         let intPart = n / UInt64(scale)
         var out = negative && n != 0 ? "-" : ""
@@ -21,6 +31,18 @@ public enum Format {
             out += "." + frac
         }
         return out
+    }
+
+    /// A finite value as "1.2e38" / "-3.0e-7": two significant digits and the exponent.
+    static func scientific(_ value: Double) -> String {
+        guard value.isFinite, value != 0 else { return fixed(value, 0) }
+        let a = abs(value)
+        var exponent = Int(log10(a).rounded(.down))
+        var mantissa = a / pow(10, Double(exponent))
+        if mantissa.rounded(.toNearestOrAwayFromZero) >= 10 || (mantissa * 10).rounded(.toNearestOrAwayFromZero) >= 100 {
+            mantissa /= 10; exponent += 1
+        }
+        return (value < 0 ? "-" : "") + fixed(mantissa, 1) + "e" + String(exponent)
     }
 
     /// Float convenience for `fixed(_:_:)`.

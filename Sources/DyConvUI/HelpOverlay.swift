@@ -36,7 +36,7 @@ func renderHelpOverlay(_ ctx: RenderContext, into grid: inout CellGrid) {
         y += 1
     }
     if box.maxY - 2 > box.y + 1 {
-        grid.textCentered(box, box.maxY - 2, "π: attention of the K kernels · H/lnK: normalized entropy",
+        grid.textCentered(box, box.maxY - 2, "π: attention of the K kernels (r: CondConv routing) · H/lnK: normalized entropy",
                           theme.overlay.with(.dim))
     }
 }

@@ -22,6 +22,8 @@ func renderImagePanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     let rows = min((image.height + 1) / 2, area.height)
     let x0 = area.x + (area.width - cols) / 2
     let pixelRows = min(image.height, rows * 2)
+    // Half blocks need both 256 colours and Unicode; otherwise the density ramp.
+    let halfBlocks = theme.grayscaleImages && s.charset == .unicode
     image.pixels.withUnsafeBufferPointer { px in
         for row in 0..<rows {
             let yTop = (2 * row) * image.height / max(pixelRows, 1)
@@ -31,7 +33,7 @@ func renderImagePanel(_ ctx: RenderContext, into grid: inout CellGrid) {
                 let xs = col * image.width / cols
                 let top = px[yTop * image.width + xs]
                 let bottom = hasBottom ? px[yBottom * image.width + xs] : 0
-                if theme.grayscaleImages {
+                if halfBlocks {
                     grid.put(x0 + col, area.y + row, "▀",
                              Style(foreground: .gray(top), background: .gray(bottom)))
                 } else {

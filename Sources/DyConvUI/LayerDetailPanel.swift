@@ -59,7 +59,7 @@ func renderLayerDetail(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGri
     if rows < lt.kernels, footer < r.maxY {
         grid.text(r.x, footer, "… \(lt.kernels - rows) more", theme.dim)
     } else if footer < r.maxY {
-        grid.text(r.x, footer, " Σ", theme.dim)
+        grid.text(r.x, footer, " Σ" + sym, theme.dim)
         grid.textRight(r.x + 19, footer, Format.fixed(piSum, 3), theme.plain)
         grid.textRight(r.x + 28, footer, Format.fixed(appliedSum, 3), theme.plain)
     }

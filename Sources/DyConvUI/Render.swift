@@ -21,6 +21,8 @@ struct RenderContext {
 public func render(_ state: ViewState, into grid: inout CellGrid) {
     grid.reset(width: state.width, height: state.height)
     let ctx = RenderContext(state)
+    // Drawn in Unicode, then (last) reduced to the charset the terminal shows.
+    defer { if state.charset == .ascii { grid.transliterateToASCII() } }
     guard ctx.layout.fits else {
         renderTooSmall(ctx, into: &grid)
         return

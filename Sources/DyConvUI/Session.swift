@@ -42,14 +42,28 @@ final class EventInbox: @unchecked Sendable {
 }
 
 /// A cancellation flag shared with a background thread, which also reports when it is done.
+///
+/// The thread checks `isCancelled` between batches (cooperative cancellation: a batch inside
+/// OpenBLAS is never interrupted) and calls `finish()` as its last action, so
+/// `waitUntilFinished` tells the quitting UI thread that no job is left inside the engine.
 final class CancelToken: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var cancelled = false
     private var finished = false
-    var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
-    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return finished }
-    func cancel() { lock.lock(); cancelled = true; lock.unlock() }
-    func finish() { lock.lock(); finished = true; lock.unlock() }
+    var isCancelled: Bool { condition.lock(); defer { condition.unlock() }; return cancelled }
+    var isFinished: Bool { condition.lock(); defer { condition.unlock() }; return finished }
+    func cancel() { condition.lock(); cancelled = true; condition.unlock() }
+    func finish() { condition.lock(); finished = true; condition.broadcast(); condition.unlock() }
+
+    /// Waits until the job has finished or `seconds` have passed; returns whether it finished.
+    func waitUntilFinished(timeout seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: max(seconds, 0))
+        condition.lock(); defer { condition.unlock() }
+        while !finished {
+            if !condition.wait(until: deadline) { return finished }
+        }
+        return true
+    }
 }
 
 /// The visualizer's engine side: owns the opened models and the images, runs the real
@@ -65,6 +79,10 @@ public final class Session {
     let dataset: ImageDataset
     let inbox = EventInbox()
     private var job: (key: EvaluationKey, token: CancelToken)?
+    /// Every background job started and not yet seen finished, cancelled ones included: a job
+    /// cancelled by closing the dataset view may still be inside its last batch, and quitting
+    /// must wait for it too (`shutdown`).
+    private var started: [CancelToken] = []
 
     /// Images evaluated per batch in background jobs (one progress event per batch).
     public static let batchSize = 100
@@ -76,7 +94,7 @@ public final class Session {
         self.state = state; self.checkpoints = checkpoints; self.dataset = dataset
     }
 
-    deinit { job?.token.cancel() }
+    deinit { for t in started { t.cancel() } }
 
     // MARK: Opening
 
@@ -139,8 +157,8 @@ public final class Session {
                             temperature: Float? = nil, limit: Int? = nil, randomFamilies: [String] = [], seed: UInt64 = 1,
                             width: Int = 120, height: Int = 40,
                             colorMode: ColorMode = .xterm256, warnings: inout [String]) throws -> Session {
-        if let t = temperature, !(t > 0 && t.isFinite) {
-            throw SessionError("--tau must be a positive number, got \(t)")
+        if let t = temperature, !Limits.isValidTemperature(t) {
+            throw SessionError("--tau \(t): \(Limits.temperatureRangeText)")
         }
         if let l = limit, l < 1 { throw SessionError("--limit must be at least 1, got \(l)") }
         var randomDescriptions: [ModelDescription] = []
@@ -173,6 +191,7 @@ public final class Session {
         for path in paths {
             let checkpoint = try Checkpoint.read(path: path)
             try dataset.checkCompatible(with: checkpoint.description, name: path)
+            try checkMemory(checkpoint.description, name: path)
             let model = try checkpoint.makeModel()
             var epochs: [EpochSummary] = []
             var snapshotPaths: [String] = []
@@ -186,8 +205,15 @@ public final class Session {
                         warnings.append("skipping snapshot \(file.path): its architecture differs from \(path)")
                         continue
                     }
+                    try checkMemory(snap.description, name: file.path)
                     let record = snap.training ?? TrainingRecord(epoch: file.epoch, epochs: checkpoint.training?.epochs ?? file.epoch,
                                                                  temperature: snap.description.dynamicConvolutions.first?.attention?.temperature ?? 1)
+                    // The snapshot runs at its record's τ: one outside the engine's range
+                    // (a τ of 1e-45 turns π into NaN) skips the snapshot like a broken file.
+                    guard Limits.isValidTemperature(record.temperature) else {
+                        warnings.append("skipping snapshot \(file.path): its τ \(record.temperature) is outside the range (\(Limits.temperatureRangeText))")
+                        continue
+                    }
                     epochs.append(epochSummary(record))
                     snapshotPaths.append(file.path)
                 } catch {
@@ -201,6 +227,7 @@ public final class Session {
 
         for (family, description) in zip(randomFamilies, randomDescriptions) {
             try dataset.checkCompatible(with: description, name: "--random \(family)")
+            try checkMemory(description, name: "--random \(family)")
             let model = Model.seededRandom(description, seed: seed)
             let summary = CheckpointSummary(name: "\(family) (random, seed \(seed))", description: description)
             opened.append(OpenedCheckpoint(summary: summary, path: family, model: model, snapshotPaths: []))
@@ -213,6 +240,15 @@ public final class Session {
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
                               dataset: summary, imageIndex: imageIndex ?? 0, temperature: temperature)
         return Session(state: state, checkpoints: opened, dataset: dataset)
+    }
+
+    /// Refuses a model whose forward pass on one of the session's batches (`batchSize`
+    /// images, the dataset view's) would need more than `Limits.memoryBudget`: a stem padding
+    /// of 10000 is a valid number but a 25 GB activation, found here instead of by an abort.
+    /// - Throws: `MemoryLimitError`, "X: a batch of 100 images needs about 25.7 GB; the limit is …".
+    static func checkMemory(_ description: ModelDescription, name: String) throws {
+        let batch = max(batchSize, shuffleAcrossBatch)
+        try Limits.checkMemory(description.estimatedInferenceBytes(batch: batch), for: "\(name): a batch of \(batch) images")
     }
 
     /// A session over given models and images (for tests and embedding).
@@ -260,10 +296,31 @@ public final class Session {
     /// Changes the colour mode (the presenter knows it only after the terminal opened).
     public func setColorMode(_ mode: ColorMode) { state.colorMode = mode }
 
-    /// Stops background work.
+    /// Changes the charset (the presenter finds it from the locale at start-up).
+    public func setCharset(_ charset: Charset) { state.charset = charset }
+
+    /// Asks the background job to stop (it does after its current batch) without waiting.
     public func close() {
         job?.token.cancel()
         job = nil
+        started.removeAll { $0.isFinished }
+    }
+
+    /// Background jobs started and not finished yet (cancelled ones included).
+    var unfinishedJobs: Int { started.filter { !$0.isFinished }.count }
+
+    /// Cancels every background job and waits, at most `timeout` seconds in all, until each
+    /// has left the engine; returns whether all did. Call before the process exits: exit
+    /// handlers (OpenBLAS's among them) must not run while a job is inside a forward pass.
+    @discardableResult
+    public func shutdown(timeout: Double) -> Bool {
+        close()
+        for t in started { t.cancel() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var all = true
+        for t in started where !t.waitUntilFinished(timeout: deadline.timeIntervalSinceNow) { all = false }
+        started.removeAll { $0.isFinished }
+        return all
     }
 
     private func perform(_ effects: [Effect]) {
@@ -290,7 +347,12 @@ public final class Session {
         let cp = checkpoints[key.checkpoint]
         guard let e = key.epoch else { return cp.model }
         if let m = cp.snapshotModels[e] { return m }
-        let m = try Checkpoint.read(path: cp.snapshotPaths[e]).makeModel()
+        guard e >= 0, e < cp.snapshotPaths.count else { throw SessionError("no snapshot \(e) in \(cp.path)") }
+        // Read again (the file may have changed since it was listed): checked like at start.
+        let checkpoint = try Checkpoint.read(path: cp.snapshotPaths[e])
+        try dataset.checkCompatible(with: checkpoint.description, name: cp.snapshotPaths[e])
+        try Session.checkMemory(checkpoint.description, name: cp.snapshotPaths[e])
+        let m = try checkpoint.makeModel()
         cp.snapshotModels[e] = m
         return m
     }
@@ -370,6 +432,7 @@ public final class Session {
         }
         let token = CancelToken()
         job = (key, token)
+        started.append(token)
         let job = EvaluationJob(model: model, dataset: dataset, key: key, sweepKey: sweepKey,
                                 runEvaluation: !evaluationDone, runSweep: !sweepDone, inbox: inbox, token: token)
         let thread = Thread { job.run() }

@@ -96,15 +96,17 @@ func renderSimplexPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     // Room for vertex labels: one cell (2 dots across, 4 dots down) around the polygon.
     let radiusAvailable = min(centerX - 3, centerY - 5)
     let radius = max(radiusAvailable / (sigmoid ? simplexExtent(k) : 1), 1)
-    func dot(_ p: (x: Double, y: Double)) -> (Int, Int) {
-        (Int((centerX + p.x * radius).rounded()), Int((centerY + p.y * radius).rounded()))
+    // nil for a point that cannot be placed (NaN or ±inf coefficients): left out.
+    func dot(_ p: (x: Double, y: Double)) -> (Int, Int)? {
+        guard let x = plotCoordinate(centerX + p.x * radius), let y = plotCoordinate(centerY + p.y * radius) else { return nil }
+        return (x, y)
     }
 
     // Polygon edges.
     if k >= 2 {
         for i in 0..<k {
-            let a = dot(vertices[i]), b = dot(vertices[(i + 1) % k])
             if k == 2 && i == 1 { break }
+            guard let a = dot(vertices[i]), let b = dot(vertices[(i + 1) % k]) else { continue }
             canvas.line(a.0, a.1, b.0, b.1, style: theme.edge, priority: 1)
         }
     }
@@ -116,10 +118,9 @@ func renderSimplexPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
         values.withUnsafeBufferPointer { buf in
             for i in 0..<n {
                 let slice = UnsafeBufferPointer(rebasing: buf[(i * k)..<((i + 1) * k)])
-                let p = simplexPoint(slice, vertices: vertices)
-                let d = dot(p)
                 let on = !sigmoid || isOnSimplex(slice)
                 if !on { offSimplex += 1 }
+                guard let d = dot(simplexPoint(slice, vertices: vertices)) else { continue }
                 canvas.set(d.0, d.1, style: on ? theme.cloud : theme.warn, priority: on ? 2 : 3)
             }
         }
@@ -137,12 +138,12 @@ func renderSimplexPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     }
     // The current image and, when the mode changes them, the applied coefficients.
     if let lt, let pi {
-        if s.mode != .attention {
-            let d = dot(simplexPoint(lt.applied(sample: 0), vertices: vertices))
+        if s.mode != .attention, let d = dot(simplexPoint(lt.applied(sample: 0), vertices: vertices)) {
             grid.put(cx0 + d.0 / 2, cy0 + d.1 / 4, "◆", theme.appliedPoint)
         }
-        let d = dot(simplexPoint(pi, vertices: vertices))
-        grid.put(cx0 + d.0 / 2, cy0 + d.1 / 4, sigmoid && !isOnSimplex(pi) ? "◉" : "●", theme.point)
+        if let d = dot(simplexPoint(pi, vertices: vertices)) {
+            grid.put(cx0 + d.0 / 2, cy0 + d.1 / 4, sigmoid && !isOnSimplex(pi) ? "◉" : "●", theme.point)
+        }
     }
 
     // Legend.

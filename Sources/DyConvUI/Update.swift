@@ -2,8 +2,10 @@ import DyConvEngine
 
 /// Factor of one `+` / `-` step of τ.
 public let temperatureStep: Float = 1.25
-/// τ is kept within these bounds.
-public let temperatureRange: ClosedRange<Float> = 0.01...1000
+/// τ is kept within these bounds: the engine's (`Limits.temperature`), the same range the
+/// `--tau` flag and checkpoints are checked against, so a key can never reach a τ the
+/// engine refuses (or one whose softmax turns into NaN).
+public let temperatureRange: ClosedRange<Float> = Limits.temperature
 
 /// Applies an event to the state and returns the work the session must do.
 ///
@@ -172,9 +174,10 @@ private func handleGotoKey(_ state: inout ViewState, _ key: Key) -> [Effect] {
         state.gotoInput = nil
         return []
     default:
-        // Other keys leave index entry and act normally.
-        state.gotoInput = nil
-        return handleKey(&state, key)
+        // While the prompt is open every key belongs to it: anything else is ignored (the
+        // prompt stays, showing Enter and Esc), never passed to the main key map (`/1m`
+        // must not change the mode). Ctrl-C still quits (handled before the prompt).
+        return []
     }
 }
 
@@ -213,7 +216,10 @@ private func selectLayer(_ state: inout ViewState, _ l: Int) {
 
 /// Multiplies τ by `factor` starting from the shown τ.
 private func scaleTemperature(_ state: inout ViewState, by factor: Float) -> [Effect] {
-    guard let t = state.effectiveTemperature else { return staticNotice(&state, "temperature") }
+    guard let shown = state.effectiveTemperature else { return staticNotice(&state, "temperature") }
+    // A τ outside the range (NaN from a damaged snapshot record) steps from 1 instead:
+    // NaN would pass through min/max and reach the forward pass.
+    let t = Limits.isValidTemperature(shown) ? shown : 1
     var next = min(max(t * factor, temperatureRange.lowerBound), temperatureRange.upperBound)
     // Land exactly on the trained τ when a step passes within rounding of it.
     if let trained = state.trainedTemperature, abs(next - trained) <= trained * 1e-3 { next = trained }

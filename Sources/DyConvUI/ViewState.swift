@@ -291,6 +291,8 @@ public struct ViewState: Sendable, Equatable {
     public var height: Int
     /// Colours available.
     public var colorMode: ColorMode
+    /// Characters available (ASCII in a non-UTF-8 locale).
+    public var charset: Charset = .unicode
     /// The opened checkpoints (at least one).
     public var checkpoints: [CheckpointSummary]
     /// The images being browsed.

@@ -27,20 +27,39 @@ struct DyConvTUI: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory with the Fashion-MNIST test set (t10k-*-idx*-ubyte[.gz]). Default: the bundled 1000-image sample.", valueName: "dir"))
     var data: String?
 
-    @Option(name: .long, help: ArgumentHelp("Index of the first image shown (0-based).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Index of the first image shown (0-based).", valueName: "n"))
     var index: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Temperature τ for every dynamic layer at start (default: the trained τ).", valueName: "t"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Temperature τ for every dynamic layer at start (default: the trained τ).", valueName: "t"))
     var tau: Float?
 
-    @Option(name: .long, help: ArgumentHelp("Number of images (from the first) the dataset view evaluates (default: all).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Number of images (from the first) the dataset view evaluates (default: all).", valueName: "n"))
     var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp("Also open a model of this family with seeded random weights (repeatable), e.g. dycnn, dycnn-condconv, dycnn-static; without CHECKPOINT, no bundled checkpoint is opened.", valueName: "family"))
     var random: [String] = []
 
-    @Option(name: .long, help: "Seed of the --random models.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the --random models.")
     var seed: UInt64 = 1
+
+    /// Parses and runs; a bad command line is one line on stderr and exit 64, a bad input
+    /// file or value one line and exit 1 (printed by `run`), never ArgumentParser's usage block.
+    ///
+    /// The number options parse `.unconditional`ly: `--index -1` would otherwise read as a
+    /// short option and say "Missing value for '--index'"; now the range check names the flag.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            exit(withError: code)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }   // --help
+            let text = message(for: error)
+            printError(text.split(separator: "\n").first.map(String.init) ?? text)
+            exit(withError: ExitCode(64))
+        }
+    }
 
     func run() throws {
         // Everything that can fail on user input is checked before the screen opens.
@@ -59,6 +78,16 @@ struct DyConvTUI: ParsableCommand {
             printError("needs an interactive terminal (stdin and stdout must be a TTY)")
             throw ExitCode.failure
         }
+        // What the terminal and the locale can show, decided before the screen opens: a
+        // terminal that cannot address the cursor (TERM=dumb) gets one line; a non-UTF-8
+        // locale gets the ASCII rendering.
+        let charset: Charset
+        switch Terminal.probe().decide() {
+        case .success(let c): charset = c
+        case .failure(let error):
+            printError(error.description)
+            throw ExitCode.failure
+        }
 
         let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
         installSignalHandlers()
@@ -70,18 +99,23 @@ struct DyConvTUI: ParsableCommand {
             throw ExitCode.failure
         }
         activeTerminalOpen = 1
-        defer {
-            session.close()
-            terminal.close()
-            activeTerminalOpen = 0
-        }
+        session.setCharset(charset)
         runLoop(session: session, terminal: terminal)
-        if signalReceived != 0 {
-            terminal.close()
-            activeTerminalOpen = 0
-            throw ExitCode(128 + signalReceived)
-        }
+
+        // Leaving: background jobs are cancelled and joined (each stops after its current
+        // batch), the terminal is restored, then the process ends with _exit. Exit handlers
+        // never run (OpenBLAS's free its buffers, which crashed a job still inside a GEMM);
+        // the bounded wait only keeps a stuck job from holding the terminal.
+        let joined = session.shutdown(timeout: DyConvTUI.shutdownTimeout)
+        terminal.close()
+        activeTerminalOpen = 0
+        if !joined { printError("warning: a background evaluation did not stop within \(Int(DyConvTUI.shutdownTimeout)) s") }
+        fflush(nil)
+        _exit(signalReceived != 0 ? 128 + signalReceived : 0)
     }
+
+    /// Seconds `run` waits for background jobs to stop when quitting (one batch takes far less).
+    static let shutdownTimeout: Double = 5
 
     /// Reads input, applies it, polls background jobs and redraws what changed, until quit.
     private func runLoop(session: Session, terminal: Terminal) {

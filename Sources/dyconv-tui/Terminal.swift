@@ -32,11 +32,32 @@ final class Terminal {
     private let attrReverse = dyconv_a_reverse(), attrUnderline = dyconv_a_underline()
     private let keyResize = dyconv_key_resize(), keyMouse = dyconv_key_mouse()
 
+    /// Whether the terminal has an alternate screen (terminfo `smcup`); without one, the
+    /// last frame would stay on screen after `endwin`, so `close` clears it.
+    private let hasAlternateScreen: Bool
+
+    /// What `TERM` and the locale allow, read from terminfo without opening the screen
+    /// (`initscr` on an unknown terminal would print its own message and exit).
+    static func probe() -> TerminalSupport {
+        setlocale(LC_ALL, "")
+        let term = getenv("TERM").map { String(cString: $0) } ?? ""
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        var status: Int32 = 0
+        guard !term.isEmpty, setupterm(nil, 1, &status) == OK else {
+            return TerminalSupport(term: term, known: false, cursorAddressing: false, codeset: codeset)
+        }
+        return TerminalSupport(term: term, known: true, cursorAddressing: hasCapability("cup"), codeset: codeset)
+    }
+
+    /// Whether TERM's terminfo entry has a string capability.
+    private static func hasCapability(_ name: String) -> Bool { dyconv_has_string_capability(name) != 0 }
+
     /// Opens the screen. `forceMonochrome` comes from `NO_COLOR`.
     init(forceMonochrome: Bool) throws {
         setlocale(LC_ALL, "")
         guard let w = initscr() else { throw TerminalError("cannot open the terminal (initscr failed); is TERM set?") }
         window = w
+        hasAlternateScreen = Terminal.hasCapability("smcup")
         cbreak()
         noecho()
         nonl()
@@ -61,11 +82,16 @@ final class Terminal {
         }
     }
 
-    /// Restores the terminal (idempotent).
+    /// Restores the terminal (idempotent). On a terminal without an alternate screen
+    /// (linux console, vt100) the screen is cleared too, cursor home, as `clear` leaves it.
     func close() {
         guard isOpen else { return }
         isOpen = false
         endwin()
+        if !hasAlternateScreen, Terminal.hasCapability("clear"), let clear = tigetstr("clear") {
+            putp(clear)
+            fflush(nil)
+        }
     }
 
     /// The terminal size in cells.

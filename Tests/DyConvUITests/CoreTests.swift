@@ -162,4 +162,37 @@ final class CoreTests: XCTestCase {
             }
         }
     }
+
+    /// The charset follows the locale's codeset: only UTF-8 shows Unicode.
+    func testCharsetFromCodeset() {
+        for c in ["UTF-8", "utf8", "UTF8", "utf-8"] { XCTAssertEqual(Charset(codeset: c), .unicode, c) }
+        for c in ["ANSI_X3.4-1968", "ISO-8859-1", "", "C"] { XCTAssertEqual(Charset(codeset: c), .ascii, c) }
+        // Every glyph the stand-in table knows maps to one printable ASCII scalar.
+        for (from, to) in Charset.asciiMap {
+            XCTAssertTrue(to.isASCII && to.value >= 32 && to.value < 127, "\(from) → \(to)")
+        }
+        XCTAssertEqual(Charset.ascii("€"), "?")
+        XCTAssertEqual(Charset.asciiBraille("⣿"), "*")
+        XCTAssertEqual(Charset.asciiBraille("⠂"), ".")
+    }
+
+    /// TERM=dumb (no cursor addressing) and unknown terminals are refused with one line;
+    /// anything else opens, in the charset of the locale.
+    func testTerminalSupportDecision() {
+        func decide(_ t: TerminalSupport) -> String {
+            switch t.decide() {
+            case .success(let c): return c.rawValue
+            case .failure(let e): return e.description
+            }
+        }
+        let dumb = decide(TerminalSupport(term: "dumb", known: true, cursorAddressing: false, codeset: "UTF-8"))
+        XCTAssertTrue(dumb.contains("TERM=dumb cannot move the cursor"), dumb)
+        let unknown = decide(TerminalSupport(term: "nonsense-term", known: false, cursorAddressing: false, codeset: "UTF-8"))
+        XCTAssertTrue(unknown.contains("TERM=nonsense-term"), unknown)
+        let unset = decide(TerminalSupport(term: "", known: false, cursorAddressing: false, codeset: "UTF-8"))
+        XCTAssertTrue(unset.contains("TERM=(unset)"), unset)
+        for m in [dumb, unknown, unset] { XCTAssertFalse(m.contains("\n")) }
+        XCTAssertEqual(decide(TerminalSupport(term: "linux", known: true, cursorAddressing: true, codeset: "ANSI_X3.4-1968")), "ascii")
+        XCTAssertEqual(decide(TerminalSupport(term: "xterm-256color", known: true, cursorAddressing: true, codeset: "UTF-8")), "unicode")
+    }
 }

@@ -131,6 +131,27 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
         s.handle(.key(.char("d")))
         XCTAssertFalse(s.isBusy, "closing the dataset view stops the job")
+        // Joined, so no batch of it runs into the next test's timings.
+        XCTAssertTrue(s.shutdown(timeout: 60))
+    }
+
+    /// Issue #8 item 8: quitting while the dataset view computes crashed in the exit handlers
+    /// (OpenBLAS) because a job was still inside a forward pass. `shutdown` must cancel and
+    /// join every job, the current one and one cancelled by closing the view that may still
+    /// be in its last batch. Oracle: no job unfinished after it returns (before it, two are).
+    func testShutdownJoinsEveryBackgroundJob() throws {
+        let (s, _, _) = try Self.session()
+        s.handle(.key(.char("d")))          // job 1: evaluation + sweep of the 60 images
+        s.handle(.key(.char("d")))          // closes the view: job 1 cancelled, maybe mid-batch
+        s.handle(.key(.char("d")))          // job 2
+        s.handle(.key(.char("-")))          // job 3 (τ changed), job 2 cancelled
+        XCTAssertGreaterThanOrEqual(s.unfinishedJobs, 1)
+        XCTAssertTrue(s.shutdown(timeout: 60), "every job stops after its current batch")
+        XCTAssertEqual(s.unfinishedJobs, 0)
+        XCTAssertFalse(s.isBusy)
+        // Cancelled between batches: the evaluation did not run to the end.
+        s.pollBackground()
+        XCTAssertNotEqual(s.state.sweep?.isFinished, true)
     }
 
     // MARK: Opening files
@@ -199,9 +220,96 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(index.contains("--index 1000"), index)
         let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: -1, warnings: &warnings) }
         XCTAssertTrue(tau.contains("--tau"), tau)
+        // τ outside the engine's range (1e-39 passed "> 0 && finite" and gave NaN): one line
+        // naming the range (oracle: Limits.temperatureRangeText).
+        for t in [Float("1e-39")!, Float("1e-40")!, 1e6, .nan, .infinity, 0, -1] {
+            let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: t, warnings: &warnings) }
+            XCTAssertTrue(m.hasPrefix("--tau") && m.contains(Limits.temperatureRangeText), m)
+            XCTAssertFalse(m.contains("\n"), m)
+        }
         let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, randomFamilies: ["nonsense"], warnings: &warnings) }
         XCTAssertTrue(family.contains("nonsense"), family)
         for m in [missing, bad, noData, emptyData, index, tau, family] { XCTAssertFalse(m.contains("\n"), m) }
+    }
+
+    /// Issue #8 items 5/7: a stem padding of 10000 is a valid number but a 25 GB activation;
+    /// it aborted the TUI. Opening refuses it with one line naming the memory (the engine's
+    /// validation may refuse it first: either way one line, no screen). Oracle: the message.
+    func testHugeActivationIsRefusedAtOpen() throws {
+        let dir = try temporaryDirectory()
+        var description = Families.dycnn()
+        guard case .conv(var stem) = description.layers[0] else { return XCTFail("dycnn starts with a conv") }
+        stem.padding = 10_000
+        description.layers[0] = .conv(stem)
+        XCTAssertThrowsError(try Session.checkMemory(description, name: "big")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("big: a batch of 100 images needs about"), "\(error)")
+        }
+        let path = dir + "/big.safetensors"
+        try Model.seededRandom(description, seed: 1).checkpoint().write(path: path)
+        var warnings: [String] = []
+        do {
+            _ = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+            XCTFail("a 25 GB activation was accepted")
+        } catch {
+            XCTAssertTrue("\(error)".contains("big.safetensors"), "\(error)")
+            XCTAssertFalse("\(error)".contains("\n"))
+        }
+        // The same model as a training snapshot is skipped with a warning, not loaded later.
+        let good = dir + "/run.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: good)
+        try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: path, toPath: dir + "/run-snapshots/epoch-001.safetensors")
+        warnings = []
+        let s = try Session.open(checkpointPaths: [good], dataDirectory: nil, warnings: &warnings)
+        XCTAssertEqual(warnings.count, 1, "\(warnings)")
+        XCTAssertTrue(s.state.checkpoint.epochs.isEmpty)
+    }
+
+    /// A snapshot whose training record says τ = 1e-45 would run every forward pass at that τ
+    /// (π = NaN): it is skipped at open with a warning naming the range.
+    func testSnapshotWithTemperatureOutsideTheRangeIsSkipped() throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/run.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
+        try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
+        for (i, t) in [Float(5), Float("1e-45")!, .nan].enumerated() {
+            try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3, temperature: t))
+                .write(path: dir + "/run-snapshots/epoch-00\(i + 1).safetensors")
+        }
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [5])
+        XCTAssertEqual(warnings.count, 2, "\(warnings)")
+        // Each names its file and the τ problem (the session's check, or the engine's if it
+        // refuses such a record while reading).
+        for (w, file) in zip(warnings.sorted(), ["epoch-002", "epoch-003"]) {
+            XCTAssertTrue(w.contains(file) && (w.contains("τ") || w.contains("temperature")), w)
+        }
+    }
+
+    /// A snapshot that breaks after it was listed (replaced by garbage) gives a message on
+    /// the status line when stepped to, not a crash.
+    func testSnapshotFailingWhenSteppedToShowsAMessage() throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/run.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
+        try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
+        let snap = dir + "/run-snapshots/epoch-001.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 1, temperature: 5)).write(path: snap)
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        s.start()
+        try Data("broken".utf8).write(to: URL(fileURLWithPath: snap))
+        s.handle(.key(.char("<")))
+        XCTAssertEqual(s.state.epochIndex, 0)
+        let message = try XCTUnwrap(s.state.message)
+        XCTAssertTrue(message.hasPrefix("cannot load snapshot:") && message.contains("epoch-001"), message)
+        XCTAssertNil(s.state.currentResult)
+        _ = render(s.state)
+        s.handle(.key(.char("d")))          // the dataset view says so too, and starts nothing
+        XCTAssertFalse(s.isBusy)
+        s.handle(.key(.char(">")))          // back to the final checkpoint: works again
+        XCTAssertNotNil(s.state.currentResult)
     }
 
     func testForwardAndRenderWithinAFrame() throws {

@@ -136,4 +136,42 @@ final class SnapshotTests: XCTestCase {
         XCTAssertTrue(text.contains("Training"))
         XCTAssertEqual(h.screen.textLines().count, 60)
     }
+
+    /// Issue #8: with LANG=C the bars, braille, π and rules vanished and columns slid. In the
+    /// ASCII charset every cell is ASCII, and a cell is blank exactly where the Unicode
+    /// rendering's is (oracle: the Unicode grid of the same state), so columns line up.
+    func testASCIICharset() {
+        for (name, keys) in [("ascii", ""), ("ascii-condconv", "\t"), ("ascii-help", "?")] {
+            var unicode = Harness(Fixture.state())
+            var ascii = Harness({ var s = Fixture.state(); s.charset = .ascii; return s }())
+            for c in keys.unicodeScalars {
+                let key: Key = c == "\t" ? .tab : .char(c)
+                unicode.press(key); ascii.press(key)
+            }
+            let a = ascii.screen, u = unicode.screen
+            assertSnapshot(a, named: name)
+            XCTAssertTrue(a.cells.allSatisfy { $0.scalar.isASCII }, name)
+            // The image is the one place drawn differently (density ramp instead of half blocks).
+            let image = Layout(ascii.state).image
+            for y in 0..<u.height {
+                for x in 0..<u.width where !(image.contains(x: x, y: y) && y > image.y) {
+                    let (uc, ac) = (u[x, y].scalar, a[x, y].scalar)
+                    if (uc == " ") != (ac == " ") { XCTFail("\(name) (\(x), \(y)): '\(uc)' became '\(ac)'") }
+                    if ac == "?" && uc != "?" { XCTFail("\(name) (\(x), \(y)): '\(uc)' has no ASCII stand-in") }
+                }
+            }
+        }
+        var d = Harness({ var s = Fixture.state(); s.charset = .ascii; return s }())
+        d.type("d")
+        d.send(.evaluationProgress(EvaluationProgress(key: d.state.evaluationKey, done: 1000, total: 1000, correct: 873,
+                                                      entropySums: [912, 850, 640, 512, 301, 150], milliseconds: 420)))
+        let temps = SweepProgress.defaultTemperatures
+        d.send(.sweepProgress(SweepProgress(key: d.state.sweepKey, temperatures: temps,
+                                            points: temps.map { SweepPoint(temperature: $0, accuracy: 0.8, meanEntropy: 0.5) })))
+        assertSnapshot(d.screen, named: "ascii-dataset-view")
+        XCTAssertTrue(d.screen.cells.allSatisfy { $0.scalar.isASCII })
+        XCTAssertTrue(d.screen.text.contains("t 1.00 (trained)"))
+        // No half blocks: the image uses the density ramp even with 256 colours.
+        XCTAssertTrue(d.screen.text.contains("@"))
+    }
 }

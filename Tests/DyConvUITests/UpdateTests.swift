@@ -88,6 +88,29 @@ final class UpdateTests: XCTestCase {
         XCTAssertNotNil(s.message)
     }
 
+    /// τ keys stay inside the engine's `Limits.temperature` at both ends, from any start
+    /// (oracle: the range the engine and `--tau` accept).
+    func testTemperatureKeysStayInsideEngineLimits() {
+        XCTAssertEqual(temperatureRange, Limits.temperature)
+        var s = fresh()
+        for _ in 0..<200 {
+            _ = update(&s, .key(.char("+")))
+            XCTAssertTrue(Limits.isValidTemperature(s.effectiveTemperature!), "\(s.effectiveTemperature!)")
+        }
+        XCTAssertEqual(s.temperature, Limits.temperature.upperBound)
+        XCTAssertEqual(update(&s, .key(.char("+"))), [], "at the maximum")
+        for _ in 0..<200 {
+            _ = update(&s, .key(.char("-")))
+            XCTAssertTrue(Limits.isValidTemperature(s.effectiveTemperature!), "\(s.effectiveTemperature!)")
+        }
+        XCTAssertEqual(s.temperature, Limits.temperature.lowerBound)
+        // Started at the bound by --tau: one step further stays there.
+        var t = Fixture.state()
+        t.temperature = Limits.temperature.lowerBound
+        XCTAssertEqual(update(&t, .key(.char("-"))), [])
+        XCTAssertEqual(t.temperature, Limits.temperature.lowerBound)
+    }
+
     func testZeroRestoresTrainedTemperature() {
         var s = fresh()
         _ = update(&s, .key(.char("+")))
@@ -166,11 +189,41 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(update(&s, .key(.escape)), [])
         XCTAssertNil(s.gotoInput)
         XCTAssertEqual(s.imageIndex, 3)
-        // Another key leaves index entry and acts normally.
+    }
+
+    /// Issue #8: `/1m` changed the mode. While the prompt is open every key goes to it:
+    /// non-digits (letters, arrows, q, Tab, +) change nothing and keep the prompt; Backspace
+    /// edits, Esc cancels, Enter commits. Oracle: the state equals the state before the key.
+    func testGoToPromptTakesEveryKey() {
+        var s = fresh(3)
         _ = update(&s, .key(.char("/")))
-        XCTAssertEqual(update(&s, .key(.right)), [.forward])
+        _ = update(&s, .key(.char("1")))
+        let typing = s
+        for key in [Key.char("m"), .char("q"), .char("d"), .char("+"), .char("x"), .char("?"), .char("/"),
+                    .right, .left, .up, .down, .pageDown, .home, .end, .tab, .backTab, .char(" ")] {
+            var t = typing
+            XCTAssertEqual(update(&t, .key(key)), [], "\(key)")
+            XCTAssertEqual(t, typing, "\(key) must not leave the prompt or act")
+        }
+        // The sequence of the report: `/1m` then Enter goes to image 1 in mode attention.
+        _ = update(&s, .key(.char("m")))
+        XCTAssertEqual(s.mode, .attention)
+        XCTAssertEqual(s.gotoInput, "1")
+        _ = update(&s, .key(.char("2")))
+        _ = update(&s, .key(.backspace))
+        XCTAssertEqual(s.gotoInput, "1")
+        XCTAssertEqual(update(&s, .key(.enter)), [.forward])
+        XCTAssertEqual(s.imageIndex, 1)
         XCTAssertNil(s.gotoInput)
-        XCTAssertEqual(s.imageIndex, 4)
+        // Esc cancels without moving; Ctrl-C still quits from the prompt.
+        _ = update(&s, .key(.char("/")))
+        _ = update(&s, .key(.char("7")))
+        XCTAssertEqual(update(&s, .key(.escape)), [])
+        XCTAssertNil(s.gotoInput)
+        XCTAssertEqual(s.imageIndex, 1)
+        _ = update(&s, .key(.char("/")))
+        XCTAssertEqual(update(&s, .key(.interrupt)), [.quit])
+        XCTAssertTrue(s.quit)
     }
 
     func testDatasetViewToggle() {

@@ -7,6 +7,12 @@
 # Without an argument it uses .build/release/dyconv-tui (building it if missing). It opens the
 # bundled checkpoints when assets/dycnn-dynamic.safetensors exists, otherwise seeded-random
 # dycnn models (--random). Prints "N passed, M failed" and exits non-zero on any failure.
+#
+# Sections: bad flags and files (one line, no screen); the main session (keys, views, resize);
+# q / Ctrl-C / SIGTERM restore the terminal; NO_COLOR; quitting while the dataset view computes
+# (on the full test set in /usr/share/datasets/fashion-mnist when present); TERM=linux / vt100
+# (cleared on exit), dumb and unknown (refused), LANG=C / LC_ALL=C (ASCII rendering); the go-to
+# prompt; a bounded soak of 5,000 random keys with 50 resizes. Needs tmux, script and python3.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -34,6 +40,9 @@ PASSED=0
 FAILED=0
 cleanup() { "${T[@]}" kill-server 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# A session that lives as long as the script: killing the test session then never stops the
+# server, which a new-session right after could reach while it exits ("server exited unexpectedly").
+"${T[@]}" new-session -d -s keep "sleep 3600"
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       | /' | head -50; }
@@ -74,7 +83,7 @@ start() {
   local cmd
   cmd="$(printf '%q ' "$BIN" "${ARGS[@]}" "$@")"
   "${T[@]}" new-session -d -s e2e -x 120 -y 40 \
-    "export TERM=xterm-256color; $cmd; echo \$? > '$WORK/exit'; stty -a > '$WORK/stty' 2>&1; clear; echo SHELL-BACK; sleep 600"
+    "export TERM=xterm-256color LANG=C.UTF-8; unset LC_ALL; $cmd; echo \$? > '$WORK/exit'; stty -a > '$WORK/stty' 2>&1; clear; echo SHELL-BACK; sleep 600"
 }
 
 # exited CODE NAME: the program ended with CODE and left the terminal in its normal modes.
@@ -114,6 +123,48 @@ if [ $code -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -q "no
   pass "bad data path: one-line error, exit 1"
 else
   fail "bad data path (exit $code)" "$out"
+fi
+
+# Flags: a negative or out-of-range number names the flag (not "Missing value"); τ outside the
+# engine's range names the range; a usage error is one line too (exit 64), never the usage block.
+for flag in "--index -1:1:--index -1 is out of range" "--tau -1:1:τ must be a number from" \
+            "--tau 1e-39:1:τ must be a number from" "--tau nan:1:τ must be a number from" \
+            "--limit -5:1:--limit must be at least 1" "--bogus:64:Unknown option '--bogus'"; do
+  args="${flag%%:*}"; rest="${flag#*:}"; want="${rest%%:*}"; text="${rest#*:}"
+  # shellcheck disable=SC2086
+  out="$("$BIN" "${ARGS[@]}" $args 2>&1 </dev/null)"; code=$?
+  if [ $code -eq "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -qF -- "$text" <<<"$out"; then
+    pass "$args: one-line error, exit $want"
+  else
+    fail "$args (exit $code, expected $want)" "$out"
+  fi
+done
+
+# --- A checkpoint the engine cannot run (stem padding 10000: a valid number, a 25 GB activation
+# that aborted the TUI): one line and exit 1 before any screen. ---
+if command -v python3 >/dev/null && [ -f assets/dycnn-static.safetensors ]; then
+  python3 - assets/dycnn-static.safetensors "$WORK/padding.safetensors" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+arch = json.loads(header["__metadata__"]["dyconv.architecture"])
+arch["layers"][0]["padding"] = 10000
+header["__metadata__"]["dyconv.architecture"] = json.dumps(arch)
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+PY
+  # Under `script`, so stdin/stdout are a terminal: the check must come before the screen opens.
+  out="$(script -qec "$(printf '%q ' "$BIN" "$WORK/padding.safetensors")" /dev/null 2>&1 </dev/null)"; code=$?
+  out="$(tr -d '\r' <<<"$out")"
+  if [ $code -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -q "padding.safetensors" <<<"$out"; then
+    pass "stem padding 10000: one-line error, exit 1, no screen ($out)"
+  else
+    fail "stem padding 10000 (exit $code)" "$out"
+  fi
+else
+  echo "skip - stem padding checkpoint (needs python3 and assets/dycnn-static.safetensors)"
 fi
 
 # --- Main session. ---
@@ -235,6 +286,128 @@ exited 143 "SIGTERM"
 check "NO_COLOR renders the image with the density ramp" "[@%#*+=]{3}"
 check "NO_COLOR still shows the attention panel" "layer1\.0"
 keys q
+
+# --- Quitting while the dataset view computes (issue #8: SIGSEGV in the exit handlers about half
+# the time on the full test set, a background job being inside OpenBLAS). q and Ctrl-C, each a
+# few times, at once and after a moment: exit 0 / 130, terminal restored, no signal. ---
+if [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+  QUIT_DATA=(--data /usr/share/datasets/fashion-mnist)
+else
+  QUIT_DATA=()
+fi
+quit_crashes=0
+quit_runs=0
+for key in q C-c q C-c q C-c; do
+  for pause in 0 0.3; do
+    start "${QUIT_DATA[@]}"
+    wait_for "Image #0 " 30 || true
+    keys d
+    wait_for "Dataset · " 10 || true
+    sleep "$pause"
+    keys "$key"
+    deadline=$((SECONDS + 15))
+    while [ ! -s "$WORK/stty" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    code="$(cat "$WORK/exit" 2>/dev/null)"
+    expected=0; [ "$key" = C-c ] && expected=130
+    quit_runs=$((quit_runs + 1))
+    [ "$code" = "$expected" ] || { quit_crashes=$((quit_crashes + 1)); echo "       | $key after ${pause}s: exit '$code'"; }
+  done
+done
+if [ "$quit_crashes" -eq 0 ]; then pass "quit while the dataset view computes: $quit_runs/$quit_runs clean exits (q 0, Ctrl-C 130)"
+else fail "quit while the dataset view computes: $quit_crashes of $quit_runs runs ended badly"; fi
+
+# --- Terminals without an alternate screen, without cursor addressing, without UTF-8. ---
+# start_env ENV...: like start, with other TERM / LANG and no `clear` after the program, so
+# what the program leaves on screen is what the user sees.
+start_env() {
+  "${T[@]}" kill-session -t e2e 2>/dev/null
+  rm -f "$WORK/exit" "$WORK/stty" "$WORK/err"
+  "${T[@]}" new-session -d -s e2e -x 120 -y 40 \
+    "unset LC_ALL; export $*; $(printf '%q ' "$BIN" "${ARGS[@]}") 2>'$WORK/err'; echo \$? > '$WORK/exit'; stty -a > '$WORK/stty' 2>&1; echo SHELL-BACK; sleep 600"
+}
+for term in linux vt100; do
+  start_env TERM=$term LANG=C.UTF-8
+  check "TERM=$term shows the screen" "Image #0 "
+  keys q
+  if wait_for "SHELL-BACK" 10 && ! capture | grep -Eq "Image #|dyconv-tui|layer1"; then
+    pass "TERM=$term: q clears the last frame (no alternate screen)"
+  else
+    fail "TERM=$term: the last frame stayed on screen after q" "$(capture)"
+  fi
+  [ "$(cat "$WORK/exit" 2>/dev/null)" = 0 ] && pass "TERM=$term: exit code 0" || fail "TERM=$term: exit code '$(cat "$WORK/exit" 2>/dev/null)'"
+done
+
+# Refused before the screen opens: no cursor addressing (dumb), a type terminfo does not know.
+for refused in "dumb:TERM=dumb cannot move the cursor" "no-such-terminal:TERM=no-such-terminal is not a terminal type"; do
+  term="${refused%%:*}"
+  start_env TERM="$term" LANG=C.UTF-8
+  wait_for "SHELL-BACK" 10 || true
+  err="$(cat "$WORK/err" 2>/dev/null)"
+  if [ "$(cat "$WORK/exit" 2>/dev/null)" = 1 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && grep -q "${refused#*:}" <<<"$err"; then
+    pass "TERM=$term: refused with one line, exit 1"
+  else
+    fail "TERM=$term: expected one line and exit 1 (exit '$(cat "$WORK/exit" 2>/dev/null)')" "$err
+$(capture)"
+  fi
+done
+
+for locale in LANG=C LC_ALL=C; do
+  start_env TERM=xterm-256color $locale
+  check "$locale: the ASCII rendering shows the attention panel" "layer1\.0"
+  check "$locale: τ as t, bars as #" "t [0-9.]+ \(trained\)"
+  if capture | grep -Eq '#{3,}' && ! capture | LC_ALL=C grep -q '[^ -~]'; then
+    pass "$locale: every cell is ASCII, bars drawn"
+  else
+    fail "$locale: non-ASCII cells or no bars" "$(capture)"
+  fi
+  # Columns: the attention rows line up (the column header starts where the values do).
+  if capture | grep -Eq '\| +layer +p1 +p2 +p3 +p4 +H/lnK'; then pass "$locale: column header intact"
+  else fail "$locale: column header broken" "$(capture | sed -n 2,4p)"; fi
+  keys q
+  wait_for "SHELL-BACK" 10 || true
+  [ "$(cat "$WORK/exit" 2>/dev/null)" = 0 ] && pass "$locale: q exits 0" || fail "$locale: exit '$(cat "$WORK/exit" 2>/dev/null)'"
+done
+
+# --- The go-to prompt keeps its keys: /1m must not change the mode. ---
+start
+check "start for the prompt" "Image #0 "
+keys / 1 m q Right
+check "the prompt stays open through m, q and →" "go to image: 1"
+keys Enter
+check "Enter goes to image #1" "Image #1 "
+if status_line | grep -q "mode attention"; then pass "/1m did not change the mode"; else fail "/1m changed the mode" "$(status_line)"; fi
+keys q
+exited 0 "q after the prompt"
+
+# --- Random keys and resizes (the issue's soak: keep it surviving). ~20 s, bounded. ---
+start
+check "start for the soak" "Image #0 "
+# Every key but q, Ctrl-C and ? (the help is the drain sentinel below).
+SOAK_KEYS=(l h j k n p "+" "-" "=" "_" "]" "[" 0 m c x g G "/" 0 1 2 3 9 Enter Escape BSpace d "<" ">" "," "." Tab BTab
+           Space PageUp PageDown Home End Up Down Left Right a z Q "!" "#")
+soak_sent=0
+soak_resizes=0
+soak_end=$((SECONDS + 20))
+while [ $SECONDS -lt $soak_end ] && [ $soak_resizes -lt 50 ]; do
+  batch=()
+  for _ in $(seq 1 100); do batch+=("${SOAK_KEYS[RANDOM % ${#SOAK_KEYS[@]}]}"); done
+  keys "${batch[@]}"
+  soak_sent=$((soak_sent + 100))
+  "${T[@]}" resize-window -t e2e -x $((40 + RANDOM % 160)) -y $((10 + RANDOM % 50))
+  soak_resizes=$((soak_resizes + 1))
+  sleep 0.2
+done
+"${T[@]}" resize-window -t e2e -x 120 -y 40
+# Drain: Esc closes a prompt, the help or the dataset view; then ? opens the help, which shows
+# only once every queued key has been handled.
+keys Escape Escape Escape "?"
+if [ ! -s "$WORK/exit" ] && wait_for "dyconv-tui keys" 120; then
+  pass "soak: $soak_sent random keys and $soak_resizes resizes survived"
+else
+  fail "soak: the program died or hung (exit '$(cat "$WORK/exit" 2>/dev/null)') after $soak_sent keys" "$(capture)"
+fi
+keys q
+exited 0 "q after the soak"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
