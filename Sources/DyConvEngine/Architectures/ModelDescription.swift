@@ -201,8 +201,14 @@ extension ModelDescription {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Decodes a description from JSON.
+    /// Decodes a description from JSON (not yet validated: call `validate()`).
+    ///
+    /// - Throws: `ModelDescriptionError` when the text nests deeper than `Limits.maxJSONDepth`
+    ///   (checked first: the decoder recurses once per level), else the decoder's error.
     public static func fromJSON(_ text: String) throws -> ModelDescription {
-        try JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
+        guard !HeaderJSON.nestsDeeper(text.utf8, than: Limits.maxJSONDepth) else {
+            throw ModelDescriptionError("the architecture JSON nests deeper than \(Limits.maxJSONDepth) levels (residual blocks nest at most \(Limits.maxNesting) deep)")
+        }
+        return try JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
     }
 }

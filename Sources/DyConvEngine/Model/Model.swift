@@ -11,6 +11,8 @@ public final class Model: @unchecked Sendable {
     public let parameters: [String: Tensor]
     /// The compiled layers.
     let layers: [CompiledLayer]
+    /// Whether the network is a classifier (`ModelDescription.isClassifier`); else headless.
+    public let isClassifier: Bool
 
     /// Builds a model; throws when the description is invalid or a parameter is missing,
     /// unexpected, misshapen or non-finite.
@@ -30,6 +32,7 @@ public final class Model: @unchecked Sendable {
         }
         self.description = description
         self.parameters = parameters
+        self.isClassifier = description.isClassifier
         Parallel.configureBLAS()
         self.layers = Self.compile(description.layers, parameters)
     }
@@ -65,7 +68,7 @@ public final class Model: @unchecked Sendable {
         let n = input.shape[0]
         guard n > slice, options.mode != .shuffleAcross else {
             var context = ForwardContext(options: options)
-            return Self.finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
+            return finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
         }
         // `slices` nearly equal slices `[n·s/slices, n·(s+1)/slices)` of at most `slice` samples,
         // as many per core (64 images on 2 cores with slices of ≤ 6: 12 slices of 5–6, 32 per core).
@@ -85,7 +88,7 @@ public final class Model: @unchecked Sendable {
                         shape[0] = hi - lo
                         let x = Tensor(shape: shape, data: Array(source[(lo * perSample)..<(hi * perSample)]))
                         var context = ForwardContext(options: options, parallel: false, firstSample: lo)
-                        results[s] = Self.finish(Self.run(layers, x, &context), traces: context.traces, batch: hi - lo)
+                        results[s] = self.finish(Self.run(layers, x, &context), traces: context.traces, batch: hi - lo)
                     }
                 }
             }
@@ -109,20 +112,26 @@ public final class Model: @unchecked Sendable {
         return v
     }()
 
-    /// The trace of one batch from the network's output and the collected layer traces.
-    static func finish(_ out: Tensor, traces: [LayerTrace], batch n: Int) -> ForwardTrace {
+    /// The trace of one batch from the network's output and the collected layer traces:
+    /// probabilities for a classifier, none (`[N, 0]`) for a headless network.
+    func finish(_ out: Tensor, traces: [LayerTrace], batch n: Int) -> ForwardTrace {
         let logits = out.reshaped([n, out.count / n])
-        var probabilities = logits
-        probabilities.data.withUnsafeMutableBufferPointer {
-            softmaxRows($0.baseAddress!, rows: n, cols: logits.shape[1])
+        var probabilities = Tensor(shape: [n, 0], data: [])
+        if isClassifier {
+            probabilities = logits
+            probabilities.data.withUnsafeMutableBufferPointer {
+                softmaxRows($0.baseAddress!, rows: n, cols: logits.shape[1])
+            }
         }
-        return ForwardTrace(layers: traces, logits: logits, probabilities: probabilities)
+        return ForwardTrace(layers: traces, logits: logits, probabilities: probabilities,
+                            outputShape: Array(out.shape.dropFirst()))
     }
 
     /// Multiply-adds of one forward pass of `batch` images (convolutions incl. attention branch and
     /// kernel aggregation, linear layers).
+    /// Saturates at `Int.max`.
     public func multiplyAdds(batch: Int) -> Int {
-        description.multiplyAdds() * batch
+        CheckedSize.product(description.multiplyAdds(), batch) ?? Int.max
     }
 
     // MARK: - Execution
