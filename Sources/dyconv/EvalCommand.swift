@@ -54,7 +54,7 @@ struct EvalCommand: ParsableCommand {
             for m in mode {
                 let progress = ProgressBar(label: "τ=\(t) \(m.rawValue)")
                 let start = DispatchTime.now().uptimeNanoseconds
-                let r = evaluate(model: model, dataset: dataset,
+                let r = try evaluate(model: model, dataset: dataset,
                                  options: ForwardOptions(temperature: t.value, layerTemperatures: perLayer, mode: m, seed: seed),
                                  limit: total, batchSize: batch) { done, all in
                     progress.update(done, all); return true

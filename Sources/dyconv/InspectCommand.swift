@@ -42,7 +42,9 @@ struct InspectCommand: ParsableCommand {
         }
         let options = ForwardOptions(temperature: tau.value, layerTemperatures: try layerTemperatures(layerTau, model),
                                      mode: mode, seed: seed)
-        let trace = model.forward(dataset.batch(index, normalization: model.description.normalization), options: options)
+        // shuffle-across: each image borrows the π of its fixed partner in the whole test set.
+        let partners = mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: seed) : nil
+        let trace = model.forward(dataset, indices: index, options: options, partners: partners)
         let classes = model.description.classes
         if json {
             try printJSON(InspectJSON(checkpoint: checkpoint, temperature: tau.value, mode: mode, indices: index,
@@ -72,7 +74,9 @@ struct InspectCommand: ParsableCommand {
                           + String(format: "%6.3f", pi.reduce(0, +))
                           + String(format: "  %.3f ", h) + bar(Double(h), width: 12))
                 }
-                if mode != .attention {
+                if let partners {
+                    print("  (mode shuffle-across: the kernels were mixed with the π of image \(partners.partner(of: i)), this image's partner; π above is the computed attention)")
+                } else if mode != .attention {
                     print("  (mode \(mode.rawValue): the kernels were mixed with modified coefficients; π above is the computed attention)")
                 }
             }

@@ -50,15 +50,16 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(applied.filter { $0 != 0 }.count, 1)
     }
 
-    func testShuffleAcrossUsesCompanionImages() throws {
+    func testShuffleAcrossUsesThePartnerImage() throws {
         let (s, models, data) = try Self.session()
         for _ in 0..<4 { s.handle(.key(.char("m"))) }
         XCTAssertEqual(s.state.mode, .shuffleAcross)
         let r = try XCTUnwrap(s.state.currentResult)
-        XCTAssertEqual(r.trace.batchSize, Session.shuffleAcrossBatch)
-        let direct = models[0].forward(data.batch(Array(0..<Session.shuffleAcrossBatch), normalization: models[0].description.normalization),
-                                       options: ForwardOptions(mode: .shuffleAcross, seed: 0))
-        XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].applied)
+        XCTAssertEqual(r.trace.batchSize, 1)
+        // Oracle: image 0's partner (seed 0, as the dataset view) in a clean attention pass.
+        let partner = try ShuffleAcrossPartners(count: data.count, seed: 0).partner(of: 0)
+        let direct = models[0].forward(data.batch([partner], normalization: models[0].description.normalization))
+        XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].attention)
         // Image 0 borrows another image's π.
         XCTAssertNotEqual(Array(r.trace.layers[0].applied(sample: 0)), Array(r.trace.layers[0].attention(sample: 0)))
     }
@@ -102,7 +103,7 @@ final class SessionTests: XCTestCase {
         waitFor(s) { s.state.evaluation?.isFinished == true && s.state.sweep?.isFinished == true }
         let e = try XCTUnwrap(s.state.evaluation)
         XCTAssertEqual(e.total, 50)
-        let oracle = evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 50)
+        let oracle = try evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 50)
         XCTAssertEqual(e.correct, oracle.correct)
         for (l, layer) in oracle.layers.enumerated() {
             XCTAssertEqual(e.meanEntropy(l)!, layer.meanEntropy, accuracy: 1e-4)
@@ -113,7 +114,7 @@ final class SessionTests: XCTestCase {
         let atOne = try XCTUnwrap(sweep.points.first { $0.temperature == 1 })
         XCTAssertEqual(atOne.accuracy, oracle.accuracy, accuracy: 1e-12)
         let at30 = try XCTUnwrap(sweep.points.last)
-        let oracle30 = evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
+        let oracle30 = try evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
         XCTAssertEqual(at30.meanEntropy, oracle30.layers.map(\.meanEntropy).reduce(0, +) / 6, accuracy: 1e-4)
         XCTAssertGreaterThan(at30.meanEntropy, sweep.points[0].meanEntropy)
         // Evaluated images join the simplex cloud.

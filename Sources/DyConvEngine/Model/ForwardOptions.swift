@@ -1,15 +1,22 @@
 /// How a dynamic layer turns its attention π into the kernel it applies:
 /// the paper's ablation of aggregation (Chen et al., Table 6).
+///
+/// The rule keeps each image's total mass Σ_k π_k (`aggregationCoefficients`): for dynamic
+/// convolution (softmax routing, Σπ = 1) `average` is 1/K and `max` one-hot; for CondConv
+/// (sigmoid routing, independent gates r) `average` is Σr/K and `max` puts Σr on the largest gate.
 public enum AggregationMode: String, Codable, Sendable, CaseIterable {
     /// Σ π_k W_k with the π the attention branch computed (the normal mode).
     case attention
-    /// π_k = 1/K for every input: the average kernel.
+    /// a_k = (Σ_j π_j) / K for every input: the average kernel (1/K for softmax, Σr/K for CondConv).
     case average
-    /// One-hot at argmax π: only the kernel with the largest attention.
+    /// Σ_j π_j at argmax π, 0 elsewhere: only the kernel with the largest attention (one-hot for
+    /// softmax, Σr on the largest gate for CondConv).
     case max
     /// π permuted among the K kernels (one seeded permutation per layer and image).
     case shuffleImage = "shuffle-image"
-    /// Each image uses the π computed for another image of the batch (seeded derangement).
+    /// Each image uses, at every dynamic layer, the π its fixed partner image gets there in a
+    /// clean pass (`ShuffleAcrossPartners`: a seeded derangement of the dataset's indices), so the
+    /// result never depends on the batch. `Model.forward` needs the partner images in this mode.
     case shuffleAcross = "shuffle-across"
 
     /// The next mode in a fixed cycle (for UIs).
