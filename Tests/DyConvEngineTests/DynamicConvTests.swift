@@ -174,3 +174,46 @@ final class DynamicConvTests: XCTestCase {
         XCTAssertEqual(perLayer.layers[0].attention, t30.layers[0].attention)
     }
 }
+
+/// The aggregation rule for CondConv (sigmoid gates r, Σr free): `average` and `max` keep each
+/// image's total gate Σr, so average is Σr/K (not 1/K) and max puts Σr on the largest gate (not 1).
+final class CondConvAggregationTests: XCTestCase {
+    /// Oracle: the rule written out per row, on gates that do not sum to 1.
+    func testAverageAndMaxKeepTheTotalGate() {
+        let r: [Float] = [0.9, 0.8, 0.1, 0.6,    // Σr = 2.4, largest at 0
+                          0.05, 0.2, 0.7, 0.7]   // Σr = 1.65, tie: the first of the largest (2)
+        let avg = aggregationCoefficients(r, batch: 2, kernels: 4, mode: .average, seed: 0, layerIndex: 0)
+        let mx = aggregationCoefficients(r, batch: 2, kernels: 4, mode: .max, seed: 0, layerIndex: 0)
+        for (a, e) in zip(avg, [Float](repeating: 0.6, count: 4) + [Float](repeating: 0.4125, count: 4)) {
+            XCTAssertEqual(a, e, accuracy: 1e-6)
+        }
+        for (a, e) in zip(mx, [2.4, 0, 0, 0, 0, 0, 1.65, 0] as [Float]) { XCTAssertEqual(a, e, accuracy: 1e-6) }
+    }
+
+    func testCoefficientsAreLabelledRForCondConv() {
+        XCTAssertEqual(Routing.sigmoid.coefficientSymbol(), "r")
+        XCTAssertEqual(Routing.softmax.coefficientSymbol(), "π")
+        XCTAssertEqual(Routing.softmax.coefficientSymbol(ascii: true), "pi")
+    }
+
+    /// The same rule through a CondConv model: `average` equals a model whose every image has
+    /// the same gates Σr/K, i.e. the mixed kernel is (Σr/K)·Σ_k W_k.
+    func testCondConvModelAppliesTheRule() throws {
+        let d = Families.dycnn(widths: [4, 8, 8], routing: .sigmoid)
+        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 2))
+        let x = randomTensor([3, 1, 28, 28], seed: 3)
+        for mode in [AggregationMode.average, .max] {
+            let t = m.forward(x, options: ForwardOptions(mode: mode))
+            for l in t.layers {
+                for s in 0..<3 {
+                    let r = Array(l.attention(sample: s)), a = Array(l.applied(sample: s))
+                    let total = r.reduce(0, +)
+                    XCTAssertNotEqual(total, 1, accuracy: 1e-3, "CondConv gates need not sum to 1")
+                    XCTAssertEqual(a.reduce(0, +), total, accuracy: 1e-5, "\(mode) keeps Σr")
+                    if mode == .average { for v in a { XCTAssertEqual(v, total / Float(l.kernels), accuracy: 1e-6) } }
+                    else { XCTAssertEqual(a.filter { $0 != 0 }.count, 1) }
+                }
+            }
+        }
+    }
+}

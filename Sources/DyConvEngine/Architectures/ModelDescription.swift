@@ -53,6 +53,17 @@ public enum Routing: String, Codable, Sendable, CaseIterable {
     case softmax
     /// CondConv: r = sigmoid(z / τ), no Σ = 1 constraint (Yang et al.; τ = 1 is their routing).
     case sigmoid
+
+    /// The name of the coefficients in printed output, so that every printer labels them the
+    /// same way: "π" (attention, Σπ = 1) for softmax, "r" (CondConv's routing weights) for
+    /// sigmoid, "w" for a static conv; `ascii` gives "pi" for terminals without Unicode.
+    public func coefficientSymbol(ascii: Bool = false) -> String {
+        switch self {
+        case .softmax: return ascii ? "pi" : "π"
+        case .sigmoid: return "r"
+        case .static: return "w"
+        }
+    }
 }
 
 /// The attention (routing) branch of a dynamic convolution:
