@@ -88,13 +88,9 @@ extension ModelDescription {
                 throw ModelDescriptionError("parameter '\(p.name)' is defined twice")
             }
         }
-        if !classes.isEmpty {
-            guard outShape.count == 1 else {
-                throw ModelDescriptionError("the network ends in an image \(outShape), so it has no classes: 'classes' must be empty (a headless network) or the network must end in a vector")
-            }
-            guard outShape[0] == classes.count else {
-                throw ModelDescriptionError("model outputs \(outShape[0]) values but has \(classes.count) class names")
-            }
+        // A network that ends in an image is headless whatever `classes` holds (see `isClassifier`).
+        if outShape.count == 1 && !classes.isEmpty && outShape[0] != classes.count {
+            throw ModelDescriptionError("model outputs \(outShape[0]) values but has \(classes.count) class names")
         }
         do {
             try Limits.checkMemory(estimatedInferenceBytes(batch: 1), for: "one image through this model")
@@ -112,7 +108,8 @@ extension ModelDescription {
 
     /// Whether the network is a classifier: it ends in a vector and names its values (`classes`
     /// not empty, as long as the vector). Otherwise it is headless (`classes: []`, or it ends in
-    /// an image): the forward pass gives its raw output and no class probabilities.
+    /// an image, whose class names, if any, name nothing and are ignored): the forward pass gives
+    /// its raw output and no class probabilities.
     public var isClassifier: Bool {
         !classes.isEmpty && outputShape == [classes.count]
     }
