@@ -141,6 +141,15 @@ final class ArchitectureLimitsTests: CheckpointTestCase {
         let deep = path("deep.safetensors")
         try file.write(path: deep)
         assertError(.invalidArchitecture, file: deep, contains: ["nests deeper"]) { _ = try Checkpoint.read(path: deep) }
+
+        // The training record goes through the same recursive decoder.
+        var record = try SafetensorsFile.read(path: valid)
+        record.metadata["dyconv.training"] = String(repeating: "[", count: 1_000_000)
+        let deepRecord = path("deep-record.safetensors")
+        try record.write(path: deepRecord)
+        assertError(.invalidMetadata, file: deepRecord, contains: ["dyconv.training", "nests deeper"]) {
+            _ = try Checkpoint.read(path: deepRecord)
+        }
     }
 
     /// Structure-aware sweep: every integer field of every layer set to each hostile value.
