@@ -216,8 +216,9 @@ extension ModelDescription {
     private static func slidingOutput(_ size: Int, kernel: Int, stride: Int, padding: Int,
                                       _ what: @autoclosure () -> String) throws -> Int {
         let bound = Limits.maxImageSide
-        guard (1...bound).contains(kernel), (1...bound).contains(stride), (0...bound).contains(padding) else {
-            throw ModelDescriptionError("\(what()): kernel \(kernel), stride \(stride) and padding \(padding) must be from 1, 1 and 0 to \(bound)")
+        for (name, value, lowest) in [("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0)]
+        where !(lowest...bound).contains(value) {
+            throw ModelDescriptionError("\(what()): \(name) \(value) is outside \(lowest)…\(bound)")
         }
         // size ≤ maxImageSide (checked on the previous layer), so this stays far below Int.max.
         let padded = size + 2 * padding
