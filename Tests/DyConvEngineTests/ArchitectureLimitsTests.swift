@@ -210,6 +210,29 @@ final class ArchitectureLimitsTests: CheckpointTestCase {
         XCTAssertGreaterThan(passed, 10, "some variants are valid (e.g. padding 0 or 2)")
     }
 
+    /// The largest valid stride: the implicit-GEMM plan sized a slot table by stride² (2 GB for
+    /// 16 384), where it needs one slot per used phase (≤ k²). Oracle: the naive convolution,
+    /// and the process's peak memory grows by less than 500 MB.
+    func testLargestStrideRunsWithoutAStrideSquaredTable() throws {
+        let conv = ConvSpec(name: "c", inChannels: 8, outChannels: 4, kernel: 3, stride: Limits.maxImageSide, padding: 1)
+        let d = ModelDescription(family: "stride", input: InputSpec(channels: 8, height: 5, width: 5),
+                                 normalization: Normalization(mean: Array(repeating: 0, count: 8), std: Array(repeating: 1, count: 8)),
+                                 classes: [], layers: [.conv(conv)])
+        func peakBytes() -> Int {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_maxrss * 1024
+        }
+        let before = peakBytes()
+        let p = NaiveModel.randomParameters(d, seed: 1)
+        let m = try Model(description: d, parameters: p)
+        let x = randomTensor([2, 8, 5, 5], seed: 2)
+        let y = m.forward(x)
+        XCTAssertEqual(y.outputShape, [4, 1, 1])
+        XCTAssertLessThan(y.logits.maxAbsDifference(NaiveModel.forward(d, p, x).logits.reshaped([2, 4])), 1e-4)
+        XCTAssertLessThan(peakBytes() - before, 500 << 20)
+    }
+
     // MARK: The safetensors container
 
     func testHeaderWithTooManyTensorsOrValuesIsRefused() {

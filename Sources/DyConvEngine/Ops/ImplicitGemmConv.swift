@@ -45,12 +45,14 @@ package struct ImplicitGemmPlan: Sendable {
         var used = Set<Int>()
         for ty in 0..<k { for tx in 0..<k { used.insert((ty % s) * s + tx % s) } }
         usedPhases = used.sorted()
-        var slots = [Int](repeating: -1, count: s * s)
+        // Only the used phases get a slot: at most k² of them, where an array over all s² phases
+        // would take 2 GB for a (valid) stride of 16 384.
+        var slots: [Int: Int] = [:]
         for (slot, phase) in usedPhases.enumerated() { slots[phase] = slot }
         let phaseBlock = g.inChannels * phasePlane, rowLength = phaseW
         tapOffsets = (0..<(k * k)).map { t in
             let ty = t / k, tx = t % k
-            return slots[(ty % s) * s + tx % s] * phaseBlock + (ty / s) * rowLength + tx / s
+            return slots[(ty % s) * s + tx % s]! * phaseBlock + (ty / s) * rowLength + tx / s
         }
         phaseCount = usedPhases.count * phaseBlock + reach + 16
     }
