@@ -30,19 +30,25 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 
 /// Evaluates a model on (a prefix of) a dataset in batches.
 ///
-/// The forward passes split each batch over the cores. The shuffle modes draw a fresh seed per
-/// batch (`options.seed + batch index`). `progress(done, total)` is called after every batch;
+/// The forward passes split each batch over the cores. `shuffle-image` draws a fresh seed per
+/// batch (`options.seed + batch index`); in `shuffle-across` mode every image borrows the π of
+/// its fixed partner (`ShuffleAcrossPartners(count: dataset.count, seed: options.seed)`), so the
+/// result does not depend on the batch size. `progress(done, total)` is called after every batch;
 /// return `false` from it to stop early (the result then covers the images done so far).
 ///
 /// - Throws: `DataError` (one line) before any work when there is nothing to evaluate (an empty
 ///   dataset, `limit` below 1) or the model cannot score these labels
-///   (`ImageDataset.checkEvaluable(by:name:)`: input shape, headless model, too few classes).
+///   (`ImageDataset.checkEvaluable(by:name:)`: input shape, headless model, too few classes);
+///   `ForwardOptionsError` when a τ is out of range or names no layer
+///   (`ForwardOptions.validate(for:)`), or shuffle-across has fewer than 2 images to pair.
 public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOptions, limit: Int? = nil,
                      batchSize: Int = 250, progress: ((Int, Int) -> Bool)? = nil) throws -> EvaluationResult {
     try dataset.checkEvaluable(by: model.description)
     if let limit, limit < 1 {
         throw DataError(.invalidArgument, file: "", "the number of images to evaluate must be at least 1, got \(limit)")
     }
+    try options.validate(for: model)
+    let partners = options.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: options.seed) : nil
     let total = min(limit ?? dataset.count, dataset.count)
     let names = model.dynamicLayerNames
     let ks = model.description.dynamicConvolutions.map(\.kernels)
@@ -57,7 +63,7 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
     while done < total {
         let indices = Array(done..<min(done + max(batchSize, 1), total))
         opts.seed = options.seed &+ batchIndex
-        let trace = model.forward(dataset.batch(indices, normalization: model.description.normalization), options: opts)
+        let trace = model.forward(dataset, indices: indices, options: opts, partners: partners)
         for (row, i) in indices.enumerated() where trace.prediction(sample: row) == dataset.labels[i] { correct += 1 }
         for (l, layer) in trace.layers.enumerated() {
             let k = layer.kernels
@@ -83,4 +89,16 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
     }
     return EvaluationResult(temperature: options.temperature, mode: options.mode, images: done,
                             correct: correct, layers: layers)
+}
+
+extension Model {
+    /// Runs images `indices` of `dataset` (normalized for this model) with `options`; in
+    /// `shuffle-across` mode each image's partner (from `partners`, required then) runs too.
+    public func forward(_ dataset: ImageDataset, indices: [Int], options: ForwardOptions,
+                        partners: ShuffleAcrossPartners?) -> ForwardTrace {
+        let input = dataset.batch(indices, normalization: description.normalization)
+        guard options.mode == .shuffleAcross, let partners else { return forward(input, options: options) }
+        let partnerImages = dataset.batch(indices.map(partners.partner), normalization: description.normalization)
+        return forward(input, options: options, partners: partnerImages)
+    }
 }

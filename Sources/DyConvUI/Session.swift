@@ -86,9 +86,6 @@ public final class Session {
 
     /// Images evaluated per batch in background jobs (one progress event per batch).
     public static let batchSize = 100
-    /// Images in the batch of the shuffle-across mode (the current image plus the next ones),
-    /// so that it has other images' attention to borrow.
-    public static let shuffleAcrossBatch = 8
 
     init(state: ViewState, checkpoints: [OpenedCheckpoint], dataset: ImageDataset) {
         self.state = state; self.checkpoints = checkpoints; self.dataset = dataset
@@ -378,15 +375,13 @@ public final class Session {
         let index = state.imageIndex
         let model: Model
         do { model = try self.model(for: key) } catch { return .failed("cannot load snapshot: \(error)") }
-        var indices = [index]
-        if key.mode == .shuffleAcross {
-            let n = min(Session.shuffleAcrossBatch, dataset.count)
-            for d in 1..<max(n, 1) { indices.append((index + d) % dataset.count) }
-        }
+        // shuffle-across: the image borrows the π of its partner (seed 0, as the dataset view).
+        let partners: ShuffleAcrossPartners?
+        do { partners = key.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: 0) : nil }
+        catch { return .failed("\(error)") }
         let clock = ContinuousClock()
         let start = clock.now
-        let input = dataset.batch(indices, normalization: model.description.normalization)
-        let trace = model.forward(input, options: key.forwardOptions(seed: UInt64(index)))
+        let trace = model.forward(dataset, indices: [index], options: key.forwardOptions(seed: UInt64(index)), partners: partners)
         let elapsed = clock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         return .forwardCompleted(ForwardResult(key: key, imageIndex: index, image: grayImage(index), trace: trace, milliseconds: ms))
@@ -398,15 +393,17 @@ public final class Session {
         let model: Model
         do { model = try self.model(for: key) } catch { return .failed("cannot load snapshot: \(error)") }
         let n = dataset.count
+        let partners: ShuffleAcrossPartners?
+        do { partners = key.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: n, seed: 0) : nil }
+        catch { return .failed("\(error)") }
         var searched = 0
         var start = from
         while searched < n {
             let count = min(Session.batchSize, n - searched)
             let indices = (0..<count).map { (start + $0) % n }
-            let input = dataset.batch(indices, normalization: model.description.normalization)
             var options = key.forwardOptions(seed: UInt64(start))
             options.collectTrace = false
-            let trace = model.forward(input, options: options)
+            let trace = model.forward(dataset, indices: indices, options: options, partners: partners)
             for (row, i) in indices.enumerated() where trace.prediction(sample: row) != dataset.labels[i] {
                 return .searchFinished(found: i, searched: searched + row + 1)
             }
@@ -463,13 +460,14 @@ struct EvaluationJob: Sendable {
         var correct = 0
         var done = 0
         var batchIndex: UInt64 = 0
+        let partners = options.mode == .shuffleAcross ? try? ShuffleAcrossPartners(count: dataset.count, seed: options.seed) : nil
+        if options.mode == .shuffleAcross && partners == nil { return nil }   // fewer than 2 images: nothing to pair
         while done < total {
             if token.isCancelled { return nil }
             let count = min(Session.batchSize, total - done)
-            let input = dataset.batch(done..<(done + count), normalization: model.description.normalization)
             var o = options
             o.seed = options.seed &+ batchIndex
-            let trace = model.forward(input, options: o)
+            let trace = model.forward(dataset, indices: Array(done..<(done + count)), options: o, partners: partners)
             for row in 0..<count where trace.prediction(sample: row) == dataset.labels[done + row] { correct += 1 }
             for (l, lt) in trace.layers.enumerated() where l < layerCount {
                 var s = 0.0

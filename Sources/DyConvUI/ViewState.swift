@@ -151,8 +151,8 @@ public struct ForwardResult: Sendable, Equatable {
     public var imageIndex: Int
     /// The image as grey levels (channel mean for colour images).
     public var image: GrayImage
-    /// The trace; sample 0 is the image (later samples, if any, are batch companions
-    /// used by the shuffle-across mode).
+    /// The trace of the image (batch of one; in shuffle-across mode `applied` holds the π of
+    /// its partner, `ShuffleAcrossPartners(count: dataset.count, seed: 0).partner(of: imageIndex)`).
     public var trace: ForwardTrace
     /// Wall time of the forward pass.
     public var milliseconds: Double

@@ -93,7 +93,7 @@ struct EvalCommand: ParsableCommand {
               + "\(NumberText.fixed(Double(r.images) / max(seconds, 1e-9), 0)) images/s)")
         var symbol: String?
         for l in r.layers {
-            let s = coefficientSymbol(routing[l.name] ?? .softmax)
+            let s = (routing[l.name] ?? .softmax).coefficientSymbol()
             if s != symbol {
                 symbol = s
                 print("  " + "layer".rightPad(16) + " entropy          max \(s)    Σ\(s)")

@@ -44,11 +44,14 @@ struct InspectCommand: ParsableCommand {
         try checkInferenceMemory(model.description, batch: index.count, name: model.description.family)
         let options = ForwardOptions(temperature: tau.value, layerTemperatures: try layerTemperatures(layerTau, model),
                                      mode: mode, seed: seed)
-        let trace = model.forward(dataset.batch(index, normalization: model.description.normalization), options: options)
+        // shuffle-across: each image borrows the π of its fixed partner in the whole test set.
+        let partners = mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: seed) : nil
+        let trace = model.forward(dataset, indices: index, options: options, partners: partners)
         let output = ModelOutput(model.description)
         if json {
             try printJSON(InspectJSON(checkpoint: checkpoint, temperature: tau.value, mode: mode, indices: index,
-                                      labels: index.map { dataset.labels[$0] }, output: output, trace: trace))
+                                      labels: index.map { dataset.labels[$0] }, output: output, trace: trace,
+                                      partners: partners))
             return
         }
         for (row, i) in index.enumerated() {
@@ -67,7 +70,7 @@ struct InspectCommand: ParsableCommand {
             } else {
                 printHeadless(trace, row: row, image: i, label: label, source: source, output: output)
             }
-            printLayers(trace, row: row)
+            printLayers(trace, row: row, partner: partners?.partner(of: i))
             if row < index.count - 1 { print("") }
         }
     }
@@ -90,10 +93,11 @@ struct InspectCommand: ParsableCommand {
 
     /// The coefficient table of every dynamic layer: π (softmax) or r (CondConv's sigmoid), their
     /// sum and the normalized entropy. A header is printed again when the routing or K changes.
-    func printLayers(_ trace: ForwardTrace, row: Int) {
+    /// `partner`: in shuffle-across mode, the image whose π mixed this image's kernels.
+    func printLayers(_ trace: ForwardTrace, row: Int, partner: Int?) {
         var current: (Routing, Int)?
         for layer in trace.layers {
-            let symbol = coefficientSymbol(layer.routing)
+            let symbol = layer.routing.coefficientSymbol()
             if current.map({ $0 != (layer.routing, layer.kernels) }) ?? true {
                 current = (layer.routing, layer.kernels)
                 let header = (0..<layer.kernels).map { "\(symbol)\($0 + 1)".leftPad(6) }.joined()
@@ -107,8 +111,9 @@ struct InspectCommand: ParsableCommand {
                   + "  " + NumberText.fixed(h, 3) + " " + bar(Double(h), width: 12))
         }
         if mode != .attention, let first = trace.layers.first {
-            let symbol = coefficientSymbol(first.routing)
-            print("  (mode \(mode.rawValue): the kernels were mixed with modified coefficients; \(symbol) above is the computed "
+            let symbol = first.routing.coefficientSymbol()
+            let how = partner.map { "the \(symbol) of image \($0), this image's fixed partner" } ?? "modified coefficients"
+            print("  (mode \(mode.rawValue): the kernels were mixed with \(how); \(symbol) above is this image's computed "
                   + (first.routing == .sigmoid ? "routing)" : "attention)"))
         }
     }
@@ -122,11 +127,11 @@ struct InspectJSON: Encodable {
     }
     struct Image: Encodable {
         let index: Int, label: Int, labelName: String?, predicted: Int?, predictedName: String?
-        let probabilities: [JSONNumber]?, logits: [JSONNumber], layers: [Layer]
+        let probabilities: [JSONNumber]?, logits: [JSONNumber], layers: [Layer], partner: Int?
 
         // Explicit nulls: a headless network's image has every key, with null where nothing applies.
         enum CodingKeys: String, CodingKey {
-            case index, label, labelName, predicted, predictedName, probabilities, logits, layers
+            case index, label, labelName, predicted, predictedName, probabilities, logits, layers, partner
         }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -134,7 +139,7 @@ struct InspectJSON: Encodable {
             try c.encode(labelName, forKey: .labelName); try c.encode(predicted, forKey: .predicted)
             try c.encode(predictedName, forKey: .predictedName)
             try c.encode(probabilities, forKey: .probabilities); try c.encode(logits, forKey: .logits)
-            try c.encode(layers, forKey: .layers)
+            try c.encode(layers, forKey: .layers); try c.encode(partner, forKey: .partner)
         }
     }
     let checkpoint: String
@@ -153,7 +158,7 @@ struct InspectJSON: Encodable {
     }
 
     init(checkpoint: String, temperature: Float?, mode: AggregationMode, indices: [Int], labels: [Int],
-         output: ModelOutput, trace: ForwardTrace) {
+         output: ModelOutput, trace: ForwardTrace, partners: ShuffleAcrossPartners?) {
         self.checkpoint = checkpoint
         self.temperature = temperature.map(JSONNumber.init)
         self.mode = mode.rawValue
@@ -171,7 +176,8 @@ struct InspectJSON: Encodable {
                                    temperature: JSONNumber(l.temperature), logits: l.logits(sample: row).json,
                                    attention: l.attention(sample: row).json, applied: l.applied(sample: row).json,
                                    normalizedEntropy: JSONNumber(l.entropy[row]))
-                         })
+                         },
+                         partner: partners?.partner(of: i))
         }
     }
 }

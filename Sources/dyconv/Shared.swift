@@ -132,14 +132,14 @@ struct ModelOutput {
     /// The output shape of one image, e.g. `[10]` or `[32, 7, 7]`.
     let shape: [Int]
     let classes: [String]
+    /// Whether the model predicts one of `classes` (`ModelDescription.isClassifier`).
+    let isClassifier: Bool
 
     init(_ description: ModelDescription) {
         classes = description.classes
-        shape = (try? description.validate()) ?? []
+        shape = description.outputShape
+        isClassifier = description.isClassifier
     }
-
-    /// Whether the model predicts one of `classes` (a vector output with one value per name).
-    var isClassifier: Bool { !classes.isEmpty && shape == [classes.count] }
 
     /// The predicted class of a sample: nil for a headless network, or when a probability is NaN
     /// (a prediction from NaN would be an arbitrary class).
@@ -172,6 +172,3 @@ func checkInferenceMemory(_ description: ModelDescription, batch: Int, name: Str
                            for: "batch \(batch) of \(name)")
 }
 
-/// The symbol of a layer's coefficients: π for softmax attention, r for CondConv's sigmoid routing
-/// (r is not a distribution: Σr is free).
-func coefficientSymbol(_ routing: Routing) -> String { routing == .sigmoid ? "r" : "π" }

@@ -147,17 +147,10 @@ final class DynamicConvTests: XCTestCase {
             for j in 0..<k { XCTAssertNotEqual(a[j], b[j], "no kernel keeps its own π") }
         }
 
-        let across = aggregationCoefficients(pi, batch: n, kernels: k, mode: .shuffleAcross, seed: 1, layerIndex: 0)
-        var used = Set<Int>()
-        for s in 0..<n {
-            let a = Array(across[(s * k)..<(s * k + k)])
-            let source = (0..<n).first { t in Array(pi[(t * k)..<(t * k + k)]) == a }
-            XCTAssertNotNil(source); XCTAssertNotEqual(source, s, "no image keeps its own π")
-            used.insert(source!)
-        }
-        XCTAssertEqual(used.count, n, "a permutation of the batch")
-        XCTAssertEqual(aggregationCoefficients(Array(pi[0..<k]), batch: 1, kernels: k, mode: .shuffleAcross,
-                                               seed: 1, layerIndex: 0), Array(pi[0..<k]))
+        // shuffle-across applies the partner's π as given (the model computes it in a clean pass).
+        let partner = Array(pi.reversed())
+        XCTAssertEqual(aggregationCoefficients(pi, batch: n, kernels: k, mode: .shuffleAcross, seed: 1, layerIndex: 0,
+                                               partner: partner), partner)
     }
 
     /// The model applies the mode: `average` equals the model with all fc2 logits equal.
@@ -179,5 +172,48 @@ final class DynamicConvTests: XCTestCase {
         XCTAssertGreaterThan(t30.layers[0].entropy.min()!, t1.layers[0].entropy.max()! - 1e-6)
         let perLayer = m.forward(x, options: ForwardOptions(temperature: 2, layerTemperatures: ["dyn": 30]))
         XCTAssertEqual(perLayer.layers[0].attention, t30.layers[0].attention)
+    }
+}
+
+/// The aggregation rule for CondConv (sigmoid gates r, Σr free): `average` and `max` keep each
+/// image's total gate Σr, so average is Σr/K (not 1/K) and max puts Σr on the largest gate (not 1).
+final class CondConvAggregationTests: XCTestCase {
+    /// Oracle: the rule written out per row, on gates that do not sum to 1.
+    func testAverageAndMaxKeepTheTotalGate() {
+        let r: [Float] = [0.9, 0.8, 0.1, 0.6,    // Σr = 2.4, largest at 0
+                          0.05, 0.2, 0.7, 0.7]   // Σr = 1.65, tie: the first of the largest (2)
+        let avg = aggregationCoefficients(r, batch: 2, kernels: 4, mode: .average, seed: 0, layerIndex: 0)
+        let mx = aggregationCoefficients(r, batch: 2, kernels: 4, mode: .max, seed: 0, layerIndex: 0)
+        for (a, e) in zip(avg, [Float](repeating: 0.6, count: 4) + [Float](repeating: 0.4125, count: 4)) {
+            XCTAssertEqual(a, e, accuracy: 1e-6)
+        }
+        for (a, e) in zip(mx, [2.4, 0, 0, 0, 0, 0, 1.65, 0] as [Float]) { XCTAssertEqual(a, e, accuracy: 1e-6) }
+    }
+
+    func testCoefficientsAreLabelledRForCondConv() {
+        XCTAssertEqual(Routing.sigmoid.coefficientSymbol(), "r")
+        XCTAssertEqual(Routing.softmax.coefficientSymbol(), "π")
+        XCTAssertEqual(Routing.softmax.coefficientSymbol(ascii: true), "pi")
+    }
+
+    /// The same rule through a CondConv model: `average` equals a model whose every image has
+    /// the same gates Σr/K, i.e. the mixed kernel is (Σr/K)·Σ_k W_k.
+    func testCondConvModelAppliesTheRule() throws {
+        let d = Families.dycnn(widths: [4, 8, 8], routing: .sigmoid)
+        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 2))
+        let x = randomTensor([3, 1, 28, 28], seed: 3)
+        for mode in [AggregationMode.average, .max] {
+            let t = m.forward(x, options: ForwardOptions(mode: mode))
+            for l in t.layers {
+                for s in 0..<3 {
+                    let r = Array(l.attention(sample: s)), a = Array(l.applied(sample: s))
+                    let total = r.reduce(0, +)
+                    XCTAssertNotEqual(total, 1, accuracy: 1e-3, "CondConv gates need not sum to 1")
+                    XCTAssertEqual(a.reduce(0, +), total, accuracy: 1e-5, "\(mode) keeps Σr")
+                    if mode == .average { for v in a { XCTAssertEqual(v, total / Float(l.kernels), accuracy: 1e-6) } }
+                    else { XCTAssertEqual(a.filter { $0 != 0 }.count, 1) }
+                }
+            }
+        }
     }
 }

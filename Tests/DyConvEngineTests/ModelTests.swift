@@ -59,11 +59,12 @@ final class ModelTests: XCTestCase {
         let d = Families.dycnn(widths: [8, 16, 16], kernels: 3)
         let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 5))
         let x = randomTensor([7, 1, 28, 28], seed: 6)
+        let partners = randomTensor([7, 1, 28, 28], seed: 60)
         for mode in AggregationMode.allCases {
             let options = ForwardOptions(temperature: 2, mode: mode, seed: 9)
-            let whole = m.forward(x, options: options, slice: 100)
+            let whole = m.forward(x, options: options, slice: 100, partners: partners)
             for slice in [1, 2, 3, 6] {
-                let sliced = m.forward(x, options: options, slice: slice)
+                let sliced = m.forward(x, options: options, slice: slice, partners: partners)
                 XCTAssertEqual(sliced.batchSize, 7)
                 XCTAssertLessThan(sliced.logits.maxAbsDifference(whole.logits), 1e-6, "\(mode) slice \(slice)")
                 XCTAssertLessThan(sliced.probabilities.maxAbsDifference(whole.probabilities), 1e-6)
@@ -80,7 +81,7 @@ final class ModelTests: XCTestCase {
         // The shuffles really act (the test would pass trivially if they did nothing).
         let plain = m.forward(x, options: ForwardOptions(temperature: 2), slice: 2)
         for mode in [AggregationMode.shuffleImage, .shuffleAcross] {
-            let shuffled = m.forward(x, options: ForwardOptions(temperature: 2, mode: mode, seed: 9), slice: 2)
+            let shuffled = m.forward(x, options: ForwardOptions(temperature: 2, mode: mode, seed: 9), slice: 2, partners: partners)
             XCTAssertGreaterThan(shuffled.logits.maxAbsDifference(plain.logits), 1e-4, "\(mode)")
         }
     }

@@ -50,15 +50,16 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(applied.filter { $0 != 0 }.count, 1)
     }
 
-    func testShuffleAcrossUsesCompanionImages() throws {
+    func testShuffleAcrossUsesThePartnerImage() throws {
         let (s, models, data) = try Self.session()
         for _ in 0..<4 { s.handle(.key(.char("m"))) }
         XCTAssertEqual(s.state.mode, .shuffleAcross)
         let r = try XCTUnwrap(s.state.currentResult)
-        XCTAssertEqual(r.trace.batchSize, Session.shuffleAcrossBatch)
-        let direct = models[0].forward(data.batch(Array(0..<Session.shuffleAcrossBatch), normalization: models[0].description.normalization),
-                                       options: ForwardOptions(mode: .shuffleAcross, seed: 0))
-        XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].applied)
+        XCTAssertEqual(r.trace.batchSize, 1)
+        // Oracle: image 0's partner (seed 0, as the dataset view) in a clean attention pass.
+        let partner = try ShuffleAcrossPartners(count: data.count, seed: 0).partner(of: 0)
+        let direct = models[0].forward(data.batch([partner], normalization: models[0].description.normalization))
+        XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].attention)
         // Image 0 borrows another image's π.
         XCTAssertNotEqual(Array(r.trace.layers[0].applied(sample: 0)), Array(r.trace.layers[0].attention(sample: 0)))
     }

@@ -34,14 +34,31 @@ public enum Limits {
     /// The largest image side (height or width) a model input or a dataset image may have.
     public static let maxImageSide = 16_384
 
-    /// The most elements one tensor may hold (2³¹: sizes stay exact as Int32 and Float indices).
-    public static let maxTensorElements = 1 << 31
+    /// The most elements one tensor (a parameter, one image's activation, a convolution's scratch)
+    /// may hold: 2³¹ − 1, so every size handed to BLAS fits its Int32 arguments.
+    public static let maxTensorElements = Int(Int32.max)
 
-    /// The most layers a model may have, counting those nested in residual blocks.
+    /// The most channels a layer may have (also bounds attention widths, linear widths and classes).
+    public static let maxChannels = 1 << 16
+
+    /// The most kernels K a dynamic convolution may mix.
+    public static let maxKernels = 1024
+
+    /// The most layers a model may have, counting residual blocks and the layers nested in them.
     public static let maxLayers = 10_000
+
+    /// The most tensors a checkpoint may hold: at most 6 per layer (a dynamic conv's weight,
+    /// bias and attention FCs; a BatchNorm has 5 with `num_batches_tracked`).
+    public static let maxTensors = 6 * maxLayers
 
     /// The deepest nesting of residual blocks.
     public static let maxNesting = 32
+
+    /// The deepest nesting of JSON arrays and objects in an architecture: each residual level
+    /// adds two (the block object and its `body` array), plus the top object, the `layers` array,
+    /// a layer object and its `attention` object, with room to spare. Checked before decoding,
+    /// so a hostile architecture cannot exhaust the stack of the recursive decoder.
+    public static let maxJSONDepth = 2 * maxNesting + 16
 
     /// Whether τ is inside `temperature` (NaN is not).
     public static func isValidTemperature(_ tau: Float) -> Bool {

@@ -53,6 +53,17 @@ public enum Routing: String, Codable, Sendable, CaseIterable {
     case softmax
     /// CondConv: r = sigmoid(z / τ), no Σ = 1 constraint (Yang et al.; τ = 1 is their routing).
     case sigmoid
+
+    /// The name of the coefficients in printed output, so that every printer labels them the
+    /// same way: "π" (attention, Σπ = 1) for softmax, "r" (CondConv's routing weights) for
+    /// sigmoid, "w" for a static conv; `ascii` gives "pi" for terminals without Unicode.
+    public func coefficientSymbol(ascii: Bool = false) -> String {
+        switch self {
+        case .softmax: return ascii ? "pi" : "π"
+        case .sigmoid: return "r"
+        case .static: return "w"
+        }
+    }
 }
 
 /// The attention (routing) branch of a dynamic convolution:
@@ -201,8 +212,14 @@ extension ModelDescription {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Decodes a description from JSON.
+    /// Decodes a description from JSON (not yet validated: call `validate()`).
+    ///
+    /// - Throws: `ModelDescriptionError` when the text nests deeper than `Limits.maxJSONDepth`
+    ///   (checked first: the decoder recurses once per level), else the decoder's error.
     public static func fromJSON(_ text: String) throws -> ModelDescription {
-        try JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
+        guard !HeaderJSON.nestsDeeper(text.utf8, than: Limits.maxJSONDepth) else {
+            throw ModelDescriptionError("the architecture JSON nests deeper than \(Limits.maxJSONDepth) levels (residual blocks nest at most \(Limits.maxNesting) deep)")
+        }
+        return try JSONDecoder().decode(ModelDescription.self, from: Data(text.utf8))
     }
 }

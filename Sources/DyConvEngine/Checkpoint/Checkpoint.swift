@@ -121,6 +121,12 @@ public struct Checkpoint: Sendable, Equatable {
         }
         var training: TrainingRecord?
         if let text = metadata[MetadataKey.training] {
+            // The record is flat (its deepest value is the entropy object): refuse hostile nesting
+            // before the recursive decoder sees it.
+            guard !HeaderJSON.nestsDeeper(text.utf8, than: 8) else {
+                throw CheckpointError(.invalidMetadata, path: path,
+                    "'\(MetadataKey.training)' nests deeper than 8 levels; it is not a training record")
+            }
             do {
                 training = try Self.makeJSONDecoder().decode(TrainingRecord.self, from: Data(text.utf8))
             } catch {

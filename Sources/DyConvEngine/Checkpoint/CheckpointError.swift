@@ -11,6 +11,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
         case fileNotFound
         /// The file exists but cannot be opened or read (permissions, a directory, an I/O error).
         case unreadable
+        /// Reading the file would need more memory than `Limits.memoryBudget`.
+        case tooLarge
         /// The file ends before the 8-byte header length or before the header it announces.
         case truncated
         /// The header length, or the header text, is not a valid safetensors header.

@@ -48,6 +48,12 @@ package enum FileIO {
             throw CheckpointError(.unreadable, path: path, "cannot stat the file: \(errnoText())")
         }
         let size = Int(info.st_size)
+        // The bytes and the tensors decoded from them are alive together: twice the file.
+        do {
+            try Limits.checkMemory(CheckedSize.product(size, 2), for: "reading this \(Limits.formatBytes(size)) file")
+        } catch {
+            throw CheckpointError(.tooLarge, path: path, String(describing: error))
+        }
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var done = 0

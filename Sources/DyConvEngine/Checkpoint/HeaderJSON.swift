@@ -49,6 +49,33 @@ enum HeaderJSON {
         }
     }
 
+    // MARK: Nesting
+
+    /// Whether the JSON text nests arrays and objects more than `maxDepth` levels deep.
+    ///
+    /// A byte scan (brackets outside string literals), no parse: run before a recursive decoder
+    /// (Foundation's `JSONDecoder` and the `Codable` initialisers it calls) so that hostile
+    /// nesting is refused before it can exhaust the stack. Malformed text is left to the decoder.
+    static func nestsDeeper<Bytes: Sequence>(_ bytes: Bytes, than maxDepth: Int) -> Bool where Bytes.Element == UInt8 {
+        var depth = 0
+        var inString = false, escaped = false
+        for c in bytes {
+            if inString {
+                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maxDepth { return true }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return false
+    }
+
     // MARK: Parsing
 
     /// Why a header is not valid JSON, with the byte offset where parsing stopped.
@@ -60,9 +87,11 @@ enum HeaderJSON {
     /// Parses one JSON value spanning all of `bytes` (surrounding JSON whitespace allowed).
     ///
     /// `bytes` must already be valid UTF-8. Nesting deeper than `maxDepth` is
-    /// rejected, so hostile input cannot exhaust the stack.
-    static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(ParseError) -> HeaderJSON {
-        var parser = Parser(bytes: bytes, maxDepth: maxDepth)
+    /// rejected, so hostile input cannot exhaust the stack, and more than `maxValues` values,
+    /// so the tree stays a bounded multiple of what a real header needs (about 11 values per
+    /// tensor; a value costs tens of bytes, against 2 bytes of text for `0,`).
+    static func parse(_ bytes: [UInt8], maxDepth: Int = 64, maxValues: Int = 1 << 21) throws(ParseError) -> HeaderJSON {
+        var parser = Parser(bytes: bytes, maxDepth: maxDepth, maxValues: maxValues)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -75,11 +104,14 @@ enum HeaderJSON {
     private struct Parser {
         let bytes: [UInt8]
         let maxDepth: Int
+        let maxValues: Int
         var index = 0
+        var values = 0
 
-        init(bytes: [UInt8], maxDepth: Int) {
+        init(bytes: [UInt8], maxDepth: Int, maxValues: Int) {
             self.bytes = bytes
             self.maxDepth = maxDepth
+            self.maxValues = maxValues
         }
 
         private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -94,6 +126,8 @@ enum HeaderJSON {
 
         mutating func parseValue(depth: Int) throws(ParseError) -> HeaderJSON {
             guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth) levels") }
+            values += 1
+            guard values <= maxValues else { throw fail("more than \(maxValues) values") }
             guard let c = current else { throw fail("unexpected end of the header") }
             switch c {
             case UInt8(ascii: "{"): return try parseObject(depth: depth)

@@ -93,6 +93,10 @@ public struct SafetensorsFile: Sendable, Equatable {
         }
 
         // Entries.
+        let tensorCount = members.count - (members.contains { $0.key == metadataKey } ? 1 : 0)
+        guard tensorCount <= Limits.maxTensors else {
+            throw fail(.invalidHeader, "header lists \(tensorCount) tensors, more than the limit of \(Limits.maxTensors)")
+        }
         struct Entry { var name: String; var shape: [Int]; var count: Int; var begin: Int; var end: Int; var load: Bool }
         var entries: [Entry] = []
         entries.reserveCapacity(members.count)

@@ -1,18 +1,21 @@
 /// Turns the computed attention π `[N, K]` into the coefficients a layer applies, per `AggregationMode`.
 ///
-/// Every mode keeps each sample's total mass Σ_k π_k (1 for softmax routing), so `average` and
-/// `max` are comparable for CondConv too:
+/// Every mode keeps each sample's total mass Σ_k π_k, so `average` and `max` are comparable for
+/// CondConv too. With softmax routing (dynamic convolution) Σπ = 1; with sigmoid routing
+/// (CondConv) the gates r are independent and Σr is free (0 … K):
 /// - `attention`: a = π.
-/// - `average`: a_k = Σπ / K.
-/// - `max`: a = Σπ at argmax π (first on ties), 0 elsewhere.
+/// - `average`: a_k = (Σ_j π_j) / K: 1/K for softmax, Σr/K for CondConv (the average kernel,
+///   scaled by the sample's total gate).
+/// - `max`: a = Σ_j π_j at argmax π (first on ties), 0 elsewhere: one-hot for softmax, Σr on the
+///   largest gate for CondConv.
 /// - `shuffleImage`: a_k = π_σ(k), σ a seeded cyclic permutation of the K kernels (no fixed point
 ///   for K ≥ 2), drawn per layer and sample position (`firstSample` + n, so a batch run in
 ///   slices gets the same permutations as in one piece).
-/// - `shuffleAcross`: sample n uses π of sample σ(n), σ a seeded cyclic permutation of the batch
-///   (no image keeps its own π when N ≥ 2; with N = 1 nothing can be exchanged and a = π).
+/// - `shuffleAcross`: a = `partner`, the π this layer computed for the sample's partner image
+///   in a clean (attention-mode) pass (`Model.forward(_:options:partners:)`).
 public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
                                     mode: AggregationMode, seed: UInt64, layerIndex: Int,
-                                    firstSample: Int = 0) -> [Float] {
+                                    firstSample: Int = 0, partner: [Float]? = nil) -> [Float] {
     switch mode {
     case .attention:
         return pi
@@ -45,13 +48,35 @@ public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
         }
         return a
     case .shuffleAcross:
-        guard n >= 2 else { return pi }
-        var rng = SeededGenerator(seed: mixSeed(seed, UInt64(layerIndex), 0xACC))
-        let sigma = cyclicPermutation(n, using: &rng)
-        var a = pi
-        for s in 0..<n { for j in 0..<k { a[s * k + j] = pi[sigma[s] * k + j] } }
-        return a
+        guard let partner, partner.count == pi.count else {
+            preconditionFailure("shuffle-across needs the partners' π of every sample: Model.forward(_:options:partners:)")
+        }
+        return partner
     }
+}
+
+/// Each image's fixed partner in `shuffle-across` mode: a seeded derangement of a dataset's
+/// indices 0..<count (one random cycle through all of them, Sattolo's algorithm), so image i
+/// always borrows the π of the same image `partner(of: i)` ≠ i, whatever batch it runs in.
+public struct ShuffleAcrossPartners: Sendable, Equatable {
+    /// `partners[i]` is the partner of image i.
+    public let partners: [Int]
+
+    /// The partners of `count` images (count ≥ 2) for `seed`.
+    /// - Throws: `ForwardOptionsError` when there are fewer than 2 images (no one to pair with).
+    public init(count: Int, seed: UInt64) throws(ForwardOptionsError) {
+        guard count >= 2 else {
+            throw ForwardOptionsError("shuffle-across pairs each image with another one, but the dataset has \(max(count, 0)) image\(count == 1 ? "" : "s")")
+        }
+        var rng = SeededGenerator(seed: mixSeed(seed, 0x5AFF1E, UInt64(count)))
+        partners = cyclicPermutation(count, using: &rng)
+    }
+
+    /// Number of images.
+    public var count: Int { partners.count }
+
+    /// The partner of image `index` (0 ≤ index < count).
+    public func partner(of index: Int) -> Int { partners[index] }
 }
 
 /// A uniformly random cyclic permutation of 0..<n (Sattolo's algorithm): σ(i) ≠ i for n ≥ 2.

@@ -194,7 +194,9 @@ public struct DynamicConv2d: Sendable {
                     nonisolated(unsafe) let xp = xb.baseAddress!, yp = yb.baseAddress!, wp = wb.baseAddress!
                     Parallel.forEachChunk(n, maxChunks: parallel ? Parallel.threads : 1) { _, samples in
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
-                        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: k > 1 ? per : 1)
+                        // A dynamic layer mixes `per` floats whatever K is (K = 1 included); a static one
+                        // reads its single kernel in place and needs no buffer.
+                        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: spec.isDynamic ? max(per, 1) : 1)
                         let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)
                         defer { scratch.deallocate(); mixed.deallocate(); mixedBias.deallocate() }
                         // Implicit GEMM: the input buffer's borders are zeroed once and never written.

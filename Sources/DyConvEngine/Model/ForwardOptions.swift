@@ -1,15 +1,22 @@
 /// How a dynamic layer turns its attention π into the kernel it applies:
 /// the paper's ablation of aggregation (Chen et al., Table 6).
+///
+/// The rule keeps each image's total mass Σ_k π_k (`aggregationCoefficients`): for dynamic
+/// convolution (softmax routing, Σπ = 1) `average` is 1/K and `max` one-hot; for CondConv
+/// (sigmoid routing, independent gates r) `average` is Σr/K and `max` puts Σr on the largest gate.
 public enum AggregationMode: String, Codable, Sendable, CaseIterable {
     /// Σ π_k W_k with the π the attention branch computed (the normal mode).
     case attention
-    /// π_k = 1/K for every input: the average kernel.
+    /// a_k = (Σ_j π_j) / K for every input: the average kernel (1/K for softmax, Σr/K for CondConv).
     case average
-    /// One-hot at argmax π: only the kernel with the largest attention.
+    /// Σ_j π_j at argmax π, 0 elsewhere: only the kernel with the largest attention (one-hot for
+    /// softmax, Σr on the largest gate for CondConv).
     case max
     /// π permuted among the K kernels (one seeded permutation per layer and image).
     case shuffleImage = "shuffle-image"
-    /// Each image uses the π computed for another image of the batch (seeded derangement).
+    /// Each image uses, at every dynamic layer, the π its fixed partner image gets there in a
+    /// clean pass (`ShuffleAcrossPartners`: a seeded derangement of the dataset's indices), so the
+    /// result never depends on the batch. `Model.forward` needs the partner images in this mode.
     case shuffleAcross = "shuffle-across"
 
     /// The next mode in a fixed cycle (for UIs).
@@ -45,6 +52,38 @@ public struct ForwardOptions: Sendable, Equatable {
     public func temperature(forLayer name: String, trained: Float) -> Float {
         layerTemperatures[name] ?? temperature ?? trained
     }
+
+    /// Checks the options a caller took from a user (flags, keys) against `model`: every τ lies
+    /// in `Limits.temperature` and every per-layer τ names one of the model's dynamic layers.
+    ///
+    /// The forward pass itself never traps on a τ, but one outside the range gives meaningless
+    /// (saturated) attention, so the CLI and the TUI call this first and print the error.
+    /// - Throws: `ForwardOptionsError`, one line naming the bad value (and layer).
+    public func validate(for model: Model) throws(ForwardOptionsError) {
+        if let t = temperature, !Limits.isValidTemperature(t) {
+            throw ForwardOptionsError("τ \(t) is out of range: \(Limits.temperatureRangeText)")
+        }
+        let names = model.dynamicLayerNames
+        let known = Set(names)
+        for name in layerTemperatures.keys.sorted() {
+            guard known.contains(name) else {
+                let list = names.isEmpty ? "the model has none"
+                    : "the model's are \(names.prefix(4).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 4 ? ", … (\(names.count) in all)" : "")"
+                throw ForwardOptionsError("no dynamic layer is named '\(name)'; \(list)")
+            }
+            let t = layerTemperatures[name]!
+            guard Limits.isValidTemperature(t) else {
+                throw ForwardOptionsError("τ \(t) of layer '\(name)' is out of range: \(Limits.temperatureRangeText)")
+            }
+        }
+    }
+}
+
+/// Forward options a model cannot run with (`ForwardOptions.validate(for:)`), as one line.
+public struct ForwardOptionsError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }
 
 /// What one dynamic layer did in a forward pass, for every sample of the batch.
@@ -81,17 +120,30 @@ public struct LayerTrace: Sendable, Equatable {
     public func logits(sample n: Int) -> ArraySlice<Float> { logits[(n * kernels)..<((n + 1) * kernels)] }
 }
 
-/// Everything a forward pass reports: per-layer attention, logits, class probabilities.
+/// Everything a forward pass reports: per-layer attention, the network's output, class probabilities.
+///
+/// A classifier (`ModelDescription.isClassifier`: the network ends in a vector and names its
+/// values) gets probabilities, a prediction and a top-k. A headless network (`classes: []`, or
+/// one that ends in an image) gets its raw output in `logits` (flattened per image; the shape is
+/// `outputShape`) and no classes: `probabilities` is `[N, 0]`, `isClassifier` false.
 public struct ForwardTrace: Sendable, Equatable {
     /// One entry per dynamic layer, in execution order (low layers first).
     public var layers: [LayerTrace]
-    /// Final logits `[N, classes]`.
+    /// The network's output `[N, F]`, flattened per image: the logits `[N, classes]` of a classifier.
     public var logits: Tensor
-    /// softmax(logits) `[N, classes]`.
+    /// softmax(logits) `[N, classes]` for a classifier; `[N, 0]` for a headless network.
     public var probabilities: Tensor
+    /// The output shape of one image: `[classes]`, `[F]`, or `[C, H, W]` for a network ending in an image.
+    public var outputShape: [Int]
 
-    public init(layers: [LayerTrace], logits: Tensor, probabilities: Tensor) {
+    public init(layers: [LayerTrace], logits: Tensor, probabilities: Tensor, outputShape: [Int]) {
         self.layers = layers; self.logits = logits; self.probabilities = probabilities
+        self.outputShape = outputShape
+    }
+
+    /// A trace whose output is the vector `logits` `[N, F]`.
+    public init(layers: [LayerTrace], logits: Tensor, probabilities: Tensor) {
+        self.init(layers: layers, logits: logits, probabilities: probabilities, outputShape: Array(logits.shape.dropFirst()))
     }
 
     /// The traces of consecutive slices of one batch, joined into the trace of the whole batch.
@@ -106,41 +158,66 @@ public struct ForwardTrace: Sendable, Equatable {
                 layers[i].entropy += part.layers[i].entropy
             }
         }
+        let features = parts[0].logits.shape.count > 1 ? parts[0].logits.shape[1] : 0
         let classes = parts[0].classCount
         let n = parts.reduce(0) { $0 + $1.batchSize }
         self.init(layers: layers,
-                  logits: Tensor(shape: [n, classes], data: parts.flatMap(\.logits.data)),
-                  probabilities: Tensor(shape: [n, classes], data: parts.flatMap(\.probabilities.data)))
+                  logits: Tensor(shape: [n, features], data: parts.flatMap(\.logits.data)),
+                  probabilities: Tensor(shape: [n, classes], data: parts.flatMap(\.probabilities.data)),
+                  outputShape: parts[0].outputShape)
     }
 
     /// Number of samples in the batch.
     public var batchSize: Int { logits.shape.first ?? 0 }
-    /// Number of classes.
-    public var classCount: Int { logits.shape.count > 1 ? logits.shape[1] : 0 }
+    /// Number of classes (0 for a headless network).
+    public var classCount: Int { probabilities.shape.count > 1 ? probabilities.shape[1] : 0 }
+    /// Whether the network is a classifier (has class probabilities); false when headless.
+    public var isClassifier: Bool { classCount > 0 }
 
-    /// The predicted class of sample `n`.
+    /// The predicted class of sample `n`: the most probable, the first on ties; a NaN probability
+    /// never wins. 0 for a headless network (check `isClassifier`).
     public func prediction(sample n: Int) -> Int {
         let c = classCount
         var best = 0
-        for j in 1..<max(c, 1) where probabilities.data[n * c + j] > probabilities.data[n * c + best] { best = j }
+        for j in 1..<max(c, 1) where ranksAbove(probabilities.data[n * c + j], probabilities.data[n * c + best]) { best = j }
         return best
     }
 
-    /// The `k` most probable classes of sample `n`, most probable first.
+    /// The `k` most probable classes of sample `n`, most probable first (ties by index, NaN last);
+    /// empty for a headless network.
     public func topK(sample n: Int, k: Int) -> [(index: Int, probability: Float)] {
         let c = classCount
         let row = (0..<c).map { (index: $0, probability: probabilities.data[n * c + $0]) }
-        return Array(row.sorted { $0.probability > $1.probability || ($0.probability == $1.probability && $0.index < $1.index) }.prefix(k))
+        return Array(row.sorted { a, b in
+            if ranksAbove(a.probability, b.probability) { return true }
+            if ranksAbove(b.probability, a.probability) { return false }
+            return a.index < b.index
+        }.prefix(max(k, 0)))
     }
 }
 
-/// Normalized entropy H(p)/ln K of a non-negative vector (normalized to sum 1 first).
-/// Returns 1 for K = 1 by convention (nothing to choose).
+/// The order of probabilities for predictions: larger first, NaN below every number (a strict
+/// weak order, so sorting and argmax stay well defined when extreme weights give NaN).
+@inline(__always)
+func ranksAbove(_ a: Float, _ b: Float) -> Bool {
+    a > b || (b.isNaN && !a.isNaN)
+}
+
+/// Normalized entropy H(p)/ln K of a non-negative vector (normalized to sum 1 first), in [0, 1].
+///
+/// Defined for every row the routing can give: 1 for K = 1 and for a row of zeros (nothing is
+/// chosen), the limit ln m / ln K when m entries are +∞; NaN only when the row holds NaN.
 public func normalizedEntropy<C: Collection>(_ values: C) -> Float where C.Element == Float {
     let k = values.count
     guard k > 1 else { return 1 }
     var sum: Float = 0
-    for v in values { sum += max(v, 0) }
+    var infinite = 0
+    for v in values {
+        if v.isNaN { return .nan }
+        if v == .infinity { infinite += 1 }
+        sum += max(v, 0)
+    }
+    if infinite > 0 { return logf(Float(infinite)) / logf(Float(k)) }
     guard sum > 0 else { return 1 }
     var h: Float = 0
     for v in values {

@@ -11,6 +11,8 @@ public final class Model: @unchecked Sendable {
     public let parameters: [String: Tensor]
     /// The compiled layers.
     let layers: [CompiledLayer]
+    /// Whether the network is a classifier (`ModelDescription.isClassifier`); else headless.
+    public let isClassifier: Bool
 
     /// Builds a model; throws when the description is invalid or a parameter is missing,
     /// unexpected, misshapen or non-finite.
@@ -30,6 +32,7 @@ public final class Model: @unchecked Sendable {
         }
         self.description = description
         self.parameters = parameters
+        self.isClassifier = description.isClassifier
         Parallel.configureBLAS()
         self.layers = Self.compile(description.layers, parameters)
     }
@@ -50,22 +53,33 @@ public final class Model: @unchecked Sendable {
     /// A batch larger than one slice (`sliceSize` samples) runs depth-first: the batch is cut into
     /// slices, the slices are spread over the cores, and each slice goes through the whole network
     /// on one core while its activations stay in that core's cache. The result is the same as in
-    /// one piece (each sample's computation does not depend on the others). Only `shuffle-across`,
-    /// where a sample borrows another sample's π at every layer, runs layer by layer over the
-    /// whole batch.
+    /// one piece: each sample's computation does not depend on the others, in every mode.
+    ///
+    /// - Parameter partners: in `shuffle-across` mode (required there, ignored otherwise), the
+    ///   partner image of each sample, `[N, C, H, W]` like `input` (see `ShuffleAcrossPartners`).
+    ///   The partners run first in attention mode, with the same τ, and sample n then mixes its
+    ///   kernels at every dynamic layer with the π its partner got there. The trace's `applied`
+    ///   holds the partner's π, `attention` the π the sample computed itself.
+    public func forward(_ input: Tensor, options: ForwardOptions, partners: Tensor?) -> ForwardTrace {
+        forward(input, options: options, slice: sliceSize(batch: input.shape.first ?? 1), partners: partners)
+    }
+
+    /// `forward(_:options:partners:)` in any mode but `shuffle-across` (which needs partners).
     public func forward(_ input: Tensor, options: ForwardOptions = ForwardOptions()) -> ForwardTrace {
-        forward(input, options: options, slice: sliceSize(batch: input.shape.first ?? 1))
+        forward(input, options: options, partners: nil)
     }
 
     /// `forward` with an explicit slice size (samples per depth-first slice).
-    func forward(_ input: Tensor, options: ForwardOptions, slice: Int) -> ForwardTrace {
+    func forward(_ input: Tensor, options: ForwardOptions, slice: Int, partners: Tensor? = nil) -> ForwardTrace {
         precondition((try? validateInput(shape: input.shape)) != nil,
                      "Model.forward: input shape \(input.shape) does not fit \(description.input)")
         precondition(slice >= 1, "Model.forward: slice must be at least 1")
+        let borrowing = options.mode == .shuffleAcross
+        precondition(!borrowing || partners?.shape == input.shape,
+                     "Model.forward: shuffle-across needs one partner image per sample (partners of shape \(input.shape))")
         let n = input.shape[0]
-        guard n > slice, options.mode != .shuffleAcross else {
-            var context = ForwardContext(options: options)
-            return Self.finish(Self.run(layers, input, &context), traces: context.traces, batch: n)
+        guard n > slice else {
+            return run(input, partners: borrowing ? partners : nil, options: options, parallel: true, firstSample: 0)
         }
         // `slices` nearly equal slices `[n·s/slices, n·(s+1)/slices)` of at most `slice` samples,
         // as many per core (64 images on 2 cores with slices of ≤ 6: 12 slices of 5–6, 32 per core).
@@ -73,24 +87,44 @@ public final class Model: @unchecked Sendable {
         let slices = min(n, (((n + slice - 1) / slice + threads - 1) / threads) * threads)   // none empty
         let perSample = input.count / n
         var parts = [ForwardTrace?](repeating: nil, count: slices)
+        let partnerData = borrowing ? partners!.data : []
         parts.withUnsafeMutableBufferPointer { pb in
             nonisolated(unsafe) let results = pb
             input.data.withUnsafeBufferPointer { ib in
-                nonisolated(unsafe) let source = ib
-                // One work item per slice: idle cores take the next slice (dynamic balance).
-                Parallel.forEachChunk(slices, maxChunks: Parallel.threads > 1 ? slices : 1) { _, range in
-                    for s in range {
-                        let lo = n * s / slices, hi = n * (s + 1) / slices
-                        var shape = input.shape
-                        shape[0] = hi - lo
-                        let x = Tensor(shape: shape, data: Array(source[(lo * perSample)..<(hi * perSample)]))
-                        var context = ForwardContext(options: options, parallel: false, firstSample: lo)
-                        results[s] = Self.finish(Self.run(layers, x, &context), traces: context.traces, batch: hi - lo)
+                partnerData.withUnsafeBufferPointer { qb in
+                    nonisolated(unsafe) let source = ib, partnerSource = qb
+                    // One work item per slice: idle cores take the next slice (dynamic balance).
+                    Parallel.forEachChunk(slices, maxChunks: Parallel.threads > 1 ? slices : 1) { _, range in
+                        for s in range {
+                            let lo = n * s / slices, hi = n * (s + 1) / slices
+                            var shape = input.shape
+                            shape[0] = hi - lo
+                            let part = (lo * perSample)..<(hi * perSample)
+                            let x = Tensor(shape: shape, data: Array(source[part]))
+                            let q = borrowing ? Tensor(shape: shape, data: Array(partnerSource[part])) : nil
+                            results[s] = self.run(x, partners: q, options: options, parallel: false, firstSample: lo)
+                        }
                     }
                 }
             }
         }
         return ForwardTrace(concatenating: parts.map { $0! })
+    }
+
+    /// One batch (or slice) through the network; with `partners`, first the partners' clean pass
+    /// whose per-layer π the batch then applies (shuffle-across).
+    private func run(_ x: Tensor, partners: Tensor?, options: ForwardOptions, parallel: Bool, firstSample: Int) -> ForwardTrace {
+        var borrowed: [[Float]]?
+        if let partners {
+            var clean = options
+            clean.mode = .attention
+            clean.collectTrace = true
+            var partnerContext = ForwardContext(options: clean, parallel: parallel, firstSample: firstSample)
+            _ = Self.run(layers, partners, &partnerContext)
+            borrowed = partnerContext.traces.map(\.attention)
+        }
+        var context = ForwardContext(options: options, parallel: parallel, firstSample: firstSample, borrowed: borrowed)
+        return finish(Self.run(layers, x, &context), traces: context.traces, batch: x.shape[0])
     }
 
     /// Samples per depth-first slice for a batch: as many as keep one slice's work near 64 M
@@ -109,20 +143,26 @@ public final class Model: @unchecked Sendable {
         return v
     }()
 
-    /// The trace of one batch from the network's output and the collected layer traces.
-    static func finish(_ out: Tensor, traces: [LayerTrace], batch n: Int) -> ForwardTrace {
+    /// The trace of one batch from the network's output and the collected layer traces:
+    /// probabilities for a classifier, none (`[N, 0]`) for a headless network.
+    func finish(_ out: Tensor, traces: [LayerTrace], batch n: Int) -> ForwardTrace {
         let logits = out.reshaped([n, out.count / n])
-        var probabilities = logits
-        probabilities.data.withUnsafeMutableBufferPointer {
-            softmaxRows($0.baseAddress!, rows: n, cols: logits.shape[1])
+        var probabilities = Tensor(shape: [n, 0], data: [])
+        if isClassifier {
+            probabilities = logits
+            probabilities.data.withUnsafeMutableBufferPointer {
+                softmaxRows($0.baseAddress!, rows: n, cols: logits.shape[1])
+            }
         }
-        return ForwardTrace(layers: traces, logits: logits, probabilities: probabilities)
+        return ForwardTrace(layers: traces, logits: logits, probabilities: probabilities,
+                            outputShape: Array(out.shape.dropFirst()))
     }
 
     /// Multiply-adds of one forward pass of `batch` images (convolutions incl. attention branch and
     /// kernel aggregation, linear layers).
+    /// Saturates at `Int.max`.
     public func multiplyAdds(batch: Int) -> Int {
-        description.multiplyAdds() * batch
+        CheckedSize.product(description.multiplyAdds(), batch) ?? Int.max
     }
 
     // MARK: - Execution
@@ -133,6 +173,8 @@ public final class Model: @unchecked Sendable {
         var parallel = true
         /// Batch position of this batch's first sample (seeds of the per-sample shuffles).
         var firstSample = 0
+        /// Shuffle-across: the partners' π `[N, K]` of every dynamic layer, in execution order.
+        var borrowed: [[Float]]? = nil
         var traces: [LayerTrace] = []
         var dynamicIndex = 0
     }
@@ -227,7 +269,7 @@ enum CompiledLayer: Sendable {
             let (z, pi) = layer.attention(x, temperature: tau, parallel: ctx.parallel)
             let applied = aggregationCoefficients(pi, batch: n, kernels: spec.kernels, mode: ctx.options.mode,
                                                   seed: ctx.options.seed, layerIndex: ctx.dynamicIndex,
-                                                  firstSample: ctx.firstSample)
+                                                  firstSample: ctx.firstSample, partner: ctx.borrowed?[ctx.dynamicIndex])
             ctx.dynamicIndex += 1
             if ctx.options.collectTrace {
                 let k = spec.kernels

@@ -58,12 +58,21 @@ public func channelAffine(_ x: UnsafeMutablePointer<Float>, channels: Int, plane
 }
 
 /// Numerically stable softmax of each row of a `[rows, cols]` matrix, in place, after dividing by τ.
+///
+/// Defined for every input, never NaN unless a row holds NaN (then that row is NaN): when z/τ
+/// overflows to +∞ (a huge logit, or a small τ) the row is the limit of the softmax, uniform over
+/// its +∞ entries (one-hot for one), and a row of −∞ only is uniform. τ is meant to lie in
+/// `Limits.temperature`; a smaller one is clamped so that 0/τ stays 0.
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, temperature: Float = 1) {
-    let inv = 1 / temperature
+    let inv = min(1 / temperature, .greatestFiniteMagnitude)
     for r in 0..<rows {
         let row = x + r * cols
         var m = -Float.infinity
-        for j in 0..<cols { m = max(m, row[j] * inv) }
+        for j in 0..<cols { m = max(m, row[j] * inv) }   // NaN never wins a max
+        guard m.isFinite else {
+            softmaxLimit(row, cols: cols, inv: inv, max: m)
+            continue
+        }
         var sum: Float = 0
         for j in 0..<cols { let e = expf(row[j] * inv - m); row[j] = e; sum += e }
         let s = 1 / sum
@@ -71,9 +80,22 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, 
     }
 }
 
-/// Logistic sigmoid of z/τ, in place.
+/// The softmax of a row whose largest z/τ is ±∞: uniform over the entries equal to it (NaN if
+/// the row holds NaN).
+private func softmaxLimit(_ row: UnsafeMutablePointer<Float>, cols: Int, inv: Float, max m: Float) {
+    var count = 0
+    var hasNaN = false
+    for j in 0..<cols {
+        let v = row[j] * inv
+        if v == m { count += 1 } else if v.isNaN { hasNaN = true }
+    }
+    let share: Float = hasNaN || count == 0 ? .nan : 1 / Float(count)
+    for j in 0..<cols { row[j] = hasNaN || row[j] * inv == m ? share : 0 }
+}
+
+/// Logistic sigmoid of z/τ, in place: 0 or 1 at ±∞ (never NaN unless z is). τ as in `softmaxRows`.
 public func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, temperature: Float = 1) {
-    let inv = 1 / temperature
+    let inv = min(1 / temperature, .greatestFiniteMagnitude)
     for i in 0..<count {
         let v = x[i] * inv
         x[i] = v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()

@@ -45,12 +45,18 @@ package struct ImplicitGemmPlan: Sendable {
         var used = Set<Int>()
         for ty in 0..<k { for tx in 0..<k { used.insert((ty % s) * s + tx % s) } }
         usedPhases = used.sorted()
-        var slots = [Int](repeating: -1, count: s * s)
-        for (slot, phase) in usedPhases.enumerated() { slots[phase] = slot }
+        // A phase's slot is its rank among the used phases (binary search in the sorted list):
+        // no table over all s² phases, which would take 2 GB for a (valid) stride of 16 384.
+        let phases = usedPhases
+        func slot(_ phase: Int) -> Int {
+            var lo = 0, hi = phases.count
+            while lo < hi { let mid = (lo + hi) / 2; if phases[mid] < phase { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
         let phaseBlock = g.inChannels * phasePlane, rowLength = phaseW
         tapOffsets = (0..<(k * k)).map { t in
             let ty = t / k, tx = t % k
-            return slots[(ty % s) * s + tx % s] * phaseBlock + (ty / s) * rowLength + tx / s
+            return slot((ty % s) * s + tx % s) * phaseBlock + (ty / s) * rowLength + tx / s
         }
         phaseCount = usedPhases.count * phaseBlock + reach + 16
     }
