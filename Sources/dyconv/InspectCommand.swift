@@ -77,7 +77,7 @@ struct InspectCommand: ParsableCommand {
 
     /// The output of a network without classes: its shape, range and first values.
     func printHeadless(_ trace: ForwardTrace, row: Int, image: Int, label: Int, source: String, output: ModelOutput) {
-        let values = trace.logits.data[(row * trace.classCount)..<((row + 1) * trace.classCount)]
+        let values = trace.output(sample: row)
         print("image \(image) (\(source)): label \(output.text(label)); headless network (\(output.headlessReason)), "
               + "no prediction")
         let finite = values.filter(\.isFinite)
@@ -170,7 +170,7 @@ struct InspectJSON: Encodable {
             return Image(index: i, label: labels[row], labelName: output.name(labels[row]), predicted: pred,
                          predictedName: pred.flatMap(output.name),
                          probabilities: output.isClassifier ? trace.probabilities.data[(row * c)..<((row + 1) * c)].json : nil,
-                         logits: trace.logits.data[(row * c)..<((row + 1) * c)].json,
+                         logits: trace.output(sample: row).json,
                          layers: trace.layers.map { l in
                              Layer(name: l.name, routing: l.routing.rawValue, kernels: l.kernels,
                                    temperature: JSONNumber(l.temperature), logits: l.logits(sample: row).json,

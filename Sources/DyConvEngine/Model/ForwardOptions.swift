@@ -169,6 +169,12 @@ public struct ForwardTrace: Sendable, Equatable {
 
     /// Number of samples in the batch.
     public var batchSize: Int { logits.shape.first ?? 0 }
+    /// The network's output values per sample (the length of a row of `logits`).
+    public var outputCount: Int { logits.shape.count > 1 ? logits.shape[1] : 0 }
+    /// The network's output for sample `n`, flattened: its logits for a classifier.
+    public func output(sample n: Int) -> ArraySlice<Float> {
+        logits.data[(n * outputCount)..<((n + 1) * outputCount)]
+    }
     /// Number of classes (0 for a headless network).
     public var classCount: Int { probabilities.shape.count > 1 ? probabilities.shape[1] : 0 }
     /// Whether the network is a classifier (has class probabilities); false when headless.
