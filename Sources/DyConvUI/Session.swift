@@ -243,8 +243,9 @@ public final class Session {
     /// images, the dataset view's) would need more than `Limits.memoryBudget`: a stem padding
     /// of 10000 is a valid number but a 25 GB activation, found here instead of by an abort.
     /// - Throws: `MemoryLimitError`, "X: a batch of 100 images needs about 25.7 GB; the limit is …".
+    /// In shuffle-across mode the partners' clean pass runs beside the batch, hence twice the images.
     static func checkMemory(_ description: ModelDescription, name: String) throws {
-        let batch = max(batchSize, shuffleAcrossBatch)
+        let batch = 2 * batchSize
         try Limits.checkMemory(description.estimatedInferenceBytes(batch: batch), for: "\(name): a batch of \(batch) images")
     }
 

@@ -6,6 +6,7 @@ BIN=${1:-.build/release/dyconv}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FIXTURE="$ROOT/Tests/DyConvEngineTests/Fixtures/dycnn_softmax.safetensors"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+. "$ROOT/tests/cli/catalogue.sh"
 pass=0; fail=0
 ok()   { pass=$((pass + 1)); echo "ok   $1"; }
 bad()  { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
@@ -21,6 +22,7 @@ expect_error() {
   local name=$1 pattern=$2; shift 2
   "$@" >/dev/null 2>"$TMP/err"; local rc=$?
   local lines; lines=$(wc -l <"$TMP/err")
+  catalogue_row "$name" $rc "$TMP/err" "$@"
   if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] && grep -q -- "$pattern" "$TMP/err"; then ok "$name"
   else bad "$name" "rc=$rc lines=$lines: $(head -c 300 "$TMP/err")"; fi
 }

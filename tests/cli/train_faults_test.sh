@@ -12,6 +12,8 @@ BIN=${1:?usage: $0 path/to/dyconv}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dyconv-train-faults.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/cli/catalogue.sh"
 cd "$WORK" || exit 1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -38,6 +40,7 @@ expect_error() {
     "$@" > out.txt 2> err.txt
     local rc=$? lines
     lines=$(wc -l < err.txt)
+    catalogue_row "$name" $rc err.txt "$@"
     if [ $rc -ge 1 ] && [ $rc -le 127 ] && [ "$lines" -eq 1 ] && grep -Eq -- "$pattern" err.txt \
         && ! grep -Eq 'Fatal error|Error Domain|Backtracing' err.txt; then ok
     else bad "$name: rc=$rc, $lines stderr lines: $(head -c 300 err.txt)"; fi
