@@ -57,10 +57,10 @@ enum Fixture {
         let key = s.configKey
         let idx = s.imageIndex
         var traces: [LayerTrace] = []
-        for (l, layer) in s.checkpoint.layers.enumerated() {
-            let k = layer.kernels
-            let tau = key.temperature ?? layer.trainedTemperature
-            let z: [Float] = (0..<k).map { j in Float(sin(Double(idx * 7 + l * 3 + j * 5) * 0.7) * 1.5) }
+        // The fake attention of image `image` at layer `l`: logits from a fixed formula, then the
+        // layer's routing at the view's τ.
+        func fakeAttention(image: Int, layer l: Int, _ layer: LayerSummary, tau: Float) -> (z: [Float], pi: [Float]) {
+            let z: [Float] = (0..<layer.kernels).map { j in Float(sin(Double(image * 7 + l * 3 + j * 5) * 0.7) * 1.5) }
             var pi = z.map { $0 / tau }
             if layer.routing == .sigmoid {
                 pi = pi.map { 1 / (1 + exp(-$0)) }
@@ -70,7 +70,18 @@ enum Fixture {
                 let sum = e.reduce(0, +)
                 pi = e.map { $0 / sum }
             }
-            let applied = aggregationCoefficients(pi, batch: 1, kernels: k, mode: key.mode, seed: UInt64(idx), layerIndex: l)
+            return (z, pi)
+        }
+        // shuffle-across borrows the π of the image's fixed partner, as the session does (seed 0).
+        let partner = key.mode == .shuffleAcross
+            ? (try? ShuffleAcrossPartners(count: s.dataset.count, seed: 0))?.partner(of: idx) : nil
+        for (l, layer) in s.checkpoint.layers.enumerated() {
+            let k = layer.kernels
+            let tau = key.temperature ?? layer.trainedTemperature
+            let (z, pi) = fakeAttention(image: idx, layer: l, layer, tau: tau)
+            let partnerPi = partner.map { fakeAttention(image: $0, layer: l, layer, tau: tau).pi }
+            let applied = aggregationCoefficients(pi, batch: 1, kernels: k, mode: key.mode, seed: UInt64(idx), layerIndex: l,
+                                                  partner: partnerPi)
             traces.append(LayerTrace(name: layer.name, routing: layer.routing, kernels: k, temperature: tau,
                                      logits: z, attention: pi, applied: applied, entropy: [normalizedEntropy(pi)]))
         }
