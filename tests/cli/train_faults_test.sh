@@ -85,8 +85,12 @@ mkdir -p afolder
 expect_error "train --out folder" "it is a folder" "$BIN" train "${TINY[@]}" --out afolder
 
 # --- Item 7: sizes inside the ranges that need too much memory are refused with the figure. ---
-expect_error "train 4096/K=64" "^dyconv: error: training dycnn 4096/4096/4096 K=64 at batch 128 needs about [0-9.]+ [kMGTPE]B; the limit is" \
+# The case (a 38.65 GB abort) is now refused by the engine's tensor-size limit (a weight
+# of 9.7e9 elements); widths 192 pass it and inference fits, so the trainer's estimate speaks.
+expect_error "train 4096/K=64" "^dyconv: error: model 'dycnn' is invalid: conv 'layer1.0.conv' weight \[64, 4096, 4096, 3, 3\] has 9663676416 elements, more than the limit" \
     "$BIN" train --data data "${OUT[@]}" --widths 4096 4096 4096 --kernels 64
+expect_error "train 192/K=64" "^dyconv: error: training dycnn 192/192/192 K=64 at batch 128 needs about [0-9.]+ [kMGTPE]B; the limit is" \
+    "$BIN" train --data data "${OUT[@]}" --widths 192 192 192 --kernels 64
 expect_error "train batch 65536 wide" "needs about" "$BIN" train --data data "${OUT[@]}" --widths 1024 1024 1024 --batch 65536
 
 # --- `dyconv bench --train*` (checked before any data is read). ---
