@@ -317,7 +317,8 @@ final class SessionTests: XCTestCase {
 
     func testForwardAndRenderWithinAFrame() throws {
         // Key press → forward pass → render, for dycnn. Debug builds are several times slower
-        // than release, so the bound here is loose; tests/e2e checks release timings.
+        // than release and the machine is shared, so the bound here is loose (a pathological
+        // regression only); tests/e2e checks release timings.
         let (s, _, _) = try Self.session()
         var grid = CellGrid(width: 0, height: 0)
         let clock = ContinuousClock()
@@ -330,6 +331,6 @@ final class SessionTests: XCTestCase {
             times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
         }
         let median = times.sorted()[times.count / 2]
-        XCTAssertLessThan(median, 100, "median key-to-frame \(median) ms")
+        XCTAssertLessThan(median, 400, "median key-to-frame \(median) ms")
     }
 }
