@@ -30,10 +30,11 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 
 /// Evaluates a model on (a prefix of) a dataset in batches.
 ///
-/// The forward passes split each batch over the cores. `shuffle-image` draws a fresh seed per
-/// batch (`options.seed + batch index`); in `shuffle-across` mode every image borrows the π of
-/// its fixed partner (`ShuffleAcrossPartners(count: dataset.count, seed: options.seed)`), so the
-/// result does not depend on the batch size. `progress(done, total)` is called after every batch;
+/// The forward passes split each batch over the cores. Neither shuffle depends on the batch:
+/// `shuffle-image` seeds each image's permutation with `options.seed` and its dataset index, and
+/// in `shuffle-across` mode every image borrows the π of its fixed partner
+/// (`ShuffleAcrossPartners(count: dataset.count, seed: options.seed)`), so the result does not
+/// depend on `batchSize`. `progress(done, total)` is called after every batch;
 /// return `false` from it to stop early (the result then covers the images done so far).
 ///
 /// - Throws: `DataError` (one line) before any work when there is nothing to evaluate (an empty
@@ -57,12 +58,10 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
     var meanPi = ks.map { [Double](repeating: 0, count: $0) }
     var correct = 0
     var done = 0
-    var batchIndex: UInt64 = 0
     var opts = options
     opts.collectTrace = true
     while done < total {
         let indices = Array(done..<min(done + max(batchSize, 1), total))
-        opts.seed = options.seed &+ batchIndex
         let trace = model.forward(dataset, indices: indices, options: opts, partners: partners)
         for (row, i) in indices.enumerated() where trace.prediction(sample: row) == dataset.labels[i] { correct += 1 }
         for (l, layer) in trace.layers.enumerated() {
@@ -79,7 +78,6 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
             }
         }
         done += indices.count
-        batchIndex += 1
         if let progress, !progress(done, total) { break }
     }
     let n = Double(max(done, 1))
@@ -93,12 +91,16 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
 
 extension Model {
     /// Runs images `indices` of `dataset` (normalized for this model) with `options`; in
-    /// `shuffle-across` mode each image's partner (from `partners`, required then) runs too.
+    /// `shuffle-across` mode each image's partner (from `partners`, required then) runs too, and
+    /// `shuffle-image` seeds each image's permutation with its index, so an image's result is
+    /// the same in any batch.
     public func forward(_ dataset: ImageDataset, indices: [Int], options: ForwardOptions,
                         partners: ShuffleAcrossPartners?) -> ForwardTrace {
         let input = dataset.batch(indices, normalization: description.normalization)
-        guard options.mode == .shuffleAcross, let partners else { return forward(input, options: options) }
+        guard options.mode == .shuffleAcross, let partners else {
+            return forward(input, options: options, partners: nil, imageIndices: indices)
+        }
         let partnerImages = dataset.batch(indices.map(partners.partner), normalization: description.normalization)
-        return forward(input, options: options, partners: partnerImages)
+        return forward(input, options: options, partners: partnerImages, imageIndices: indices)
     }
 }

@@ -40,13 +40,24 @@ func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     guard r.height >= 3 else { return }
     let layers = s.checkpoint.layers
     let sigmoid = layers.first?.routing == .sigmoid
-    let symbol = sigmoid ? "r" : "π"
+    let symbol = (layers.first?.routing ?? .softmax).coefficientSymbol()
     let layerCount = layers.count
     let first = ctx.layout.firstVisibleLayer(layerCount: layerCount, selected: s.selectedLayer)
     let visible = min(ctx.layout.attentionVisibleRows, layerCount)
-    var right = s.mode == .attention ? "" : "mode \(s.mode.rawValue) · "
-    right += layerCount > visible ? "layers \(first + 1)–\(first + visible) of \(layerCount)" : "↑↓ select"
     let title = sigmoid ? "Routing r = sigmoid(z/τ) per dynamic layer" : "Attention π = softmax(z/τ) per dynamic layer"
+    let mode = s.mode == .attention ? "" : "mode \(s.mode.rawValue) · "
+    let scroll = layerCount > visible ? "layers \(first + 1)–\(first + visible) of \(layerCount)" : "↑↓ select"
+    // In shuffle-across, the partner whose π was applied, in what room the heading leaves
+    // (before the scroll hint, which gives way to it).
+    let room = r.width - title.unicodeScalars.count - 2 - mode.unicodeScalars.count
+    let right: String
+    if let partner = partnerText(ctx.result, symbol: symbol, width: room - 3 - scroll.unicodeScalars.count) {
+        right = mode + partner + " · " + scroll
+    } else if let partner = partnerText(ctx.result, symbol: symbol, width: room) {
+        right = mode + partner
+    } else {
+        right = mode + scroll
+    }
     grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), title, style: theme.heading, rule: theme.edge,
                  right: right, rightStyle: theme.dim)
     guard layerCount > 0 else {

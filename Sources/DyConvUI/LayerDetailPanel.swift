@@ -25,7 +25,7 @@ func renderLayerDetail(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGri
     }
     let l = min(s.selectedLayer, layers.count - 1)
     let layer = layers[l]
-    let sym = layer.routing == .sigmoid ? "r" : "π"
+    let sym = layer.routing.coefficientSymbol()
     grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Layer \(l + 1): \(layer.name)",
                  style: theme.heading, rule: theme.edge)
     guard let trace = ctx.result?.trace, l < trace.layers.count, trace.batchSize > 0 else {
@@ -63,4 +63,17 @@ func renderLayerDetail(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGri
         grid.textRight(r.x + 19, footer, Format.fixed(piSum, 3), theme.plain)
         grid.textRight(r.x + 28, footer, Format.fixed(appliedSum, 3), theme.plain)
     }
+    if let text = partnerText(ctx.result, symbol: sym, width: r.width - 1), footer + 1 < r.maxY {
+        grid.text(r.x + 1, footer + 1, text, theme.appliedPoint)
+    }
+}
+
+/// In shuffle-across mode, where the applied coefficients came from, in the longest form that
+/// fits `width`: "mixed with π of image #N (its partner)", "mixed with π of image #N" or
+/// "π of image #N" (r for CondConv); nil in the other modes or when even the shortest is too long.
+func partnerText(_ result: ForwardResult?, symbol: String, width: Int) -> String? {
+    guard let result, result.key.mode == .shuffleAcross, let p = result.partnerIndex else { return nil }
+    let short = "\(symbol) of image #\(p)"
+    return ["mixed with \(short) (its partner)", "mixed with \(short)", short]
+        .first { $0.unicodeScalars.count <= width }
 }

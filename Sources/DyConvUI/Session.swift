@@ -382,10 +382,12 @@ public final class Session {
         catch { return .failed("\(error)") }
         let clock = ContinuousClock()
         let start = clock.now
-        let trace = model.forward(dataset, indices: [index], options: key.forwardOptions(seed: UInt64(index)), partners: partners)
+        // Seed 0 as the dataset view: both shuffles depend only on the image, not on its batch.
+        let trace = model.forward(dataset, indices: [index], options: key.forwardOptions(seed: 0), partners: partners)
         let elapsed = clock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        return .forwardCompleted(ForwardResult(key: key, imageIndex: index, image: grayImage(index), trace: trace, milliseconds: ms))
+        return .forwardCompleted(ForwardResult(key: key, imageIndex: index, image: grayImage(index), trace: trace,
+                                               milliseconds: ms, partnerIndex: partners?.partner(of: index)))
     }
 
     /// The next misclassified image from `from` on (wrapping), searched in batches.
@@ -402,7 +404,7 @@ public final class Session {
         while searched < n {
             let count = min(Session.batchSize, n - searched)
             let indices = (0..<count).map { (start + $0) % n }
-            var options = key.forwardOptions(seed: UInt64(start))
+            var options = key.forwardOptions(seed: 0)
             options.collectTrace = false
             let trace = model.forward(dataset, indices: indices, options: options, partners: partners)
             for (row, i) in indices.enumerated() where trace.prediction(sample: row) != dataset.labels[i] {
@@ -460,15 +462,12 @@ struct EvaluationJob: Sendable {
         var sums = [Double](repeating: 0, count: layerCount)
         var correct = 0
         var done = 0
-        var batchIndex: UInt64 = 0
         let partners = options.mode == .shuffleAcross ? try? ShuffleAcrossPartners(count: dataset.count, seed: options.seed) : nil
         if options.mode == .shuffleAcross && partners == nil { return nil }   // fewer than 2 images: nothing to pair
         while done < total {
             if token.isCancelled { return nil }
             let count = min(Session.batchSize, total - done)
-            var o = options
-            o.seed = options.seed &+ batchIndex
-            let trace = model.forward(dataset, indices: Array(done..<(done + count)), options: o, partners: partners)
+            let trace = model.forward(dataset, indices: Array(done..<(done + count)), options: options, partners: partners)
             for row in 0..<count where trace.prediction(sample: row) == dataset.labels[done + row] { correct += 1 }
             for (l, lt) in trace.layers.enumerated() where l < layerCount {
                 var s = 0.0
@@ -480,7 +479,6 @@ struct EvaluationJob: Sendable {
                                                    layers: trace.layers.map(\.attention), kernels: trace.layers.map(\.kernels))))
             }
             done += count
-            batchIndex += 1
             progress(done, correct, sums)
         }
         return (correct, sums)

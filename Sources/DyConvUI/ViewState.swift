@@ -152,13 +152,19 @@ public struct ForwardResult: Sendable, Equatable {
     /// The image as grey levels (channel mean for colour images).
     public var image: GrayImage
     /// The trace of the image (batch of one; in shuffle-across mode `applied` holds the π of
-    /// its partner, `ShuffleAcrossPartners(count: dataset.count, seed: 0).partner(of: imageIndex)`).
+    /// its partner `partnerIndex`).
     public var trace: ForwardTrace
     /// Wall time of the forward pass.
     public var milliseconds: Double
+    /// In shuffle-across mode, the image whose π this one was mixed with (its fixed partner,
+    /// `ShuffleAcrossPartners(count: dataset.count, seed: 0).partner(of: imageIndex)`), shown
+    /// beside the mode so the user knows where the applied coefficients came from; nil otherwise.
+    public var partnerIndex: Int?
 
-    public init(key: ConfigKey, imageIndex: Int, image: GrayImage, trace: ForwardTrace, milliseconds: Double) {
+    public init(key: ConfigKey, imageIndex: Int, image: GrayImage, trace: ForwardTrace, milliseconds: Double,
+                partnerIndex: Int? = nil) {
         self.key = key; self.imageIndex = imageIndex; self.image = image; self.trace = trace; self.milliseconds = milliseconds
+        self.partnerIndex = partnerIndex
     }
 }
 

@@ -69,3 +69,37 @@ import Testing
         }
     }
 }
+
+/// shuffle-image draws each image's kernel permutation from its dataset index, so neither the
+/// batch an image runs in nor `evaluate`'s batch size changes its result (issue 8, behaviour).
+@Suite struct ShuffleImageEvaluationTests {
+    /// Oracle: the forward of each image alone (`indices: [i]`): its logits in any batch, and
+    /// the number of correct predictions and per-layer statistics of `evaluate` at any batch size.
+    @Test func shuffleImageDoesNotDependOnTheBatch() throws {
+        let sample = try FashionMNIST.loadSample()
+        let model = Model.seededRandom(Families.dycnn(widths: [8, 8, 8], kernels: 3, classes: FashionMNIST.classNames), seed: 4)
+        let options = ForwardOptions(temperature: 3, mode: .shuffleImage, seed: 2)
+        let n = 30
+        let alone = (0..<n).map { model.forward(sample, indices: [$0], options: options, partners: nil) }
+        for batch in [[7, 3, 29], Array((0..<n).reversed())] {
+            let trace = model.forward(sample, indices: batch, options: options, partners: nil)
+            for (row, i) in batch.enumerated() {
+                let d = zip(trace.output(sample: row), alone[i].output(sample: 0)).map { abs($0 - $1) }.max()!
+                #expect(d < 1e-5, "image \(i) in a batch of \(batch.count)")
+            }
+        }
+        let oracleCorrect = (0..<n).filter { alone[$0].prediction(sample: 0) == sample.labels[$0] }.count
+        let reference = try evaluate(model: model, dataset: sample, options: options, limit: n, batchSize: 1)
+        #expect(reference.correct == oracleCorrect)
+        for size in [7, 16, 250] {
+            let r = try evaluate(model: model, dataset: sample, options: options, limit: n, batchSize: size)
+            #expect(r.correct == oracleCorrect, "batch \(size)")
+            for (a, b) in zip(r.layers, reference.layers) {
+                #expect(abs(a.meanEntropy - b.meanEntropy) < 1e-6, "batch \(size) \(a.name)")
+            }
+        }
+        // The later layers' statistics see the shuffle (else the test above would be vacuous).
+        let plain = try evaluate(model: model, dataset: sample, options: ForwardOptions(temperature: 3), limit: n)
+        #expect(abs(plain.layers.last!.meanEntropy - reference.layers.last!.meanEntropy) > 1e-6)
+    }
+}

@@ -80,8 +80,8 @@ enum Fixture {
             let tau = key.temperature ?? layer.trainedTemperature
             let (z, pi) = fakeAttention(image: idx, layer: l, layer, tau: tau)
             let partnerPi = partner.map { fakeAttention(image: $0, layer: l, layer, tau: tau).pi }
-            let applied = aggregationCoefficients(pi, batch: 1, kernels: k, mode: key.mode, seed: UInt64(idx), layerIndex: l,
-                                                  partner: partnerPi)
+            let applied = aggregationCoefficients(pi, batch: 1, kernels: k, mode: key.mode, seed: 0, layerIndex: l,
+                                                  imageIndices: [idx], partner: partnerPi)
             traces.append(LayerTrace(name: layer.name, routing: layer.routing, kernels: k, temperature: tau,
                                      logits: z, attention: pi, applied: applied, entropy: [normalizedEntropy(pi)]))
         }
@@ -94,7 +94,8 @@ enum Fixture {
         let sum = e.reduce(0, +)
         let trace = ForwardTrace(layers: traces, logits: Tensor(shape: [1, 10], data: logits),
                                  probabilities: Tensor(shape: [1, 10], data: e.map { $0 / sum }))
-        return ForwardResult(key: key, imageIndex: idx, image: image(idx), trace: trace, milliseconds: 1.25)
+        return ForwardResult(key: key, imageIndex: idx, image: image(idx), trace: trace, milliseconds: 1.25,
+                             partnerIndex: partner)
     }
 }
 

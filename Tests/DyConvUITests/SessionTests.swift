@@ -62,6 +62,30 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(r.trace.layers[0].applied, direct.layers[0].attention)
         // Image 0 borrows another image's π.
         XCTAssertNotEqual(Array(r.trace.layers[0].applied(sample: 0)), Array(r.trace.layers[0].attention(sample: 0)))
+        // The result names that partner for the screen, and only in shuffle-across mode.
+        XCTAssertEqual(r.partnerIndex, partner)
+        s.handle(.key(.char("m")))
+        XCTAssertEqual(s.state.mode, .attention)
+        XCTAssertNil(s.state.currentResult?.partnerIndex)
+    }
+
+    /// Oracle: `Model.forward(dataset, indices:)` with the image in a batch of others (seed 0, as
+    /// `dyconv inspect` and the dataset view): the permutation follows the image, not the batch.
+    func testShuffleImageMatchesTheImageInAnyBatch() throws {
+        let (s, models, data) = try Self.session()
+        for _ in 0..<3 { s.handle(.key(.char("m"))) }
+        XCTAssertEqual(s.state.mode, .shuffleImage)
+        s.handle(.key(.right)); s.handle(.key(.right))
+        let r = try XCTUnwrap(s.state.currentResult)
+        XCTAssertEqual(r.imageIndex, 2)
+        let options = ForwardOptions(mode: .shuffleImage, seed: 0)
+        let inBatch = models[0].forward(data, indices: [7, 2, 0], options: options, partners: nil)
+        for (a, b) in zip(r.trace.layers, inBatch.layers) {
+            for (u, v) in zip(a.applied, b.applied(sample: 1)) { XCTAssertEqual(u, v, accuracy: 1e-5, a.name) }
+        }
+        let plain = models[0].forward(data, indices: [2], options: ForwardOptions(), partners: nil)
+        XCTAssertNotEqual(r.trace.layers[1].applied, plain.layers[1].applied, "shuffled")
+        XCTAssertNil(r.partnerIndex)
     }
 
     func testMisclassifiedSearch() throws {

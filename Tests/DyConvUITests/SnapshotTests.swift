@@ -42,6 +42,27 @@ final class SnapshotTests: XCTestCase {
         XCTAssertTrue(h.screen.text.contains("◆"))
     }
 
+    /// Oracle: the partner is `ShuffleAcrossPartners(count: 1000, seed: 0).partner(of: 0)`, the
+    /// same derangement the session and `dyconv inspect --mode shuffle-across` use.
+    func testShuffleAcrossNamesThePartner() throws {
+        var h = Harness(Fixture.state())
+        h.type("mmmm")
+        XCTAssertEqual(h.state.mode, .shuffleAcross)
+        let partner = try ShuffleAcrossPartners(count: h.state.dataset.count, seed: 0).partner(of: 0)
+        assertSnapshot(h.screen, named: "mode-shuffle-across")
+        let text = h.screen.text
+        XCTAssertTrue(text.contains(" mixed with π of image #\(partner) "), "layer detail")
+        XCTAssertTrue(text.contains("mode shuffle-across · π of image #\(partner)"), "attention heading")
+        // CondConv says r, and the other modes name no partner.
+        h.press(.tab)
+        XCTAssertTrue(h.screen.text.contains("mixed with r of image #\(partner)"), "CondConv")
+        XCTAssertFalse(h.screen.text.contains("π of image"))
+        h.press(.tab, .tab)   // back to the dynamic checkpoint (static in between)
+        h.type("m")
+        XCTAssertEqual(h.state.mode, .attention)
+        XCTAssertFalse(h.screen.text.contains("of image #"))
+    }
+
     func testHelp() {
         var h = Harness(Fixture.state())
         h.type("?")

@@ -293,5 +293,36 @@ PY
 then ok "shuffle-across: fixed partner, independent of the batch, applied to a batch of one"; else bad "shuffle-across partner"; fi
 expect_ok "shuffle-across: the text names the partner" "this image's fixed partner" "$BIN" inspect "$FIXTURE" --sample --index 3 --mode shuffle-across
 
+# shuffle-image: each image's kernel permutation is seeded by its dataset index, not its place in
+# the batch, so the accuracy and per-layer statistics do not depend on --batch, and an image's
+# result does not depend on the other --index values (oracle: the image alone).
+DYNAMIC="$ROOT/assets/dycnn-dynamic.safetensors"
+for mode in shuffle-image shuffle-across; do
+  "$BIN" eval "$DYNAMIC" --sample --limit 50 --mode $mode --batch 7 --json >"$TMP/b7.json" 2>/dev/null
+  "$BIN" eval "$DYNAMIC" --sample --limit 50 --mode $mode --batch 50 --json >"$TMP/b50.json" 2>/dev/null
+  if python3 - "$TMP/b7.json" "$TMP/b50.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["results"][0] for p in sys.argv[1:3])
+assert a["images"] == b["images"] == 50 and a["correct"] == b["correct"], (a["correct"], b["correct"])
+for x, y in zip(a["layers"], b["layers"]):
+    assert abs(x["meanNormalizedEntropy"] - y["meanNormalizedEntropy"]) < 1e-6, (x["name"], x, y)
+PY
+  then ok "eval --mode $mode: same accuracy and statistics at --batch 7 and 50"; else bad "eval --mode $mode depends on --batch"; fi
+done
+"$BIN" inspect "$DYNAMIC" --sample --index 3 --mode shuffle-image --json >"$TMP/si1.json" 2>/dev/null
+"$BIN" inspect "$DYNAMIC" --sample --index 7 9 3 --mode shuffle-image --json >"$TMP/si3.json" 2>/dev/null
+"$BIN" inspect "$DYNAMIC" --sample --index 3 --json >"$TMP/si0.json" 2>/dev/null
+if python3 - "$TMP/si1.json" "$TMP/si3.json" "$TMP/si0.json" <<'PY'
+import json, sys
+one, three, plain = (json.load(open(p))["images"] for p in sys.argv[1:4])
+a, b = one[0], three[2]
+assert a["index"] == b["index"] == 3
+diff = lambda x, y: max(abs(u - v) for u, v in zip(x["logits"], y["logits"]))
+assert diff(a, b) < 1e-5, ("the batch changed the result", diff(a, b))
+assert all(abs(u - v) < 1e-5 for x, y in zip(a["layers"], b["layers"]) for u, v in zip(x["applied"], y["applied"]))
+assert diff(a, plain[0]) > 1e-3, "not shuffled"
+PY
+then ok "inspect --mode shuffle-image: an image's result does not depend on the other --index values"; else bad "shuffle-image depends on the batch"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -215,8 +215,17 @@ check "0 restores the trained τ" "τ [0-9.]+ \(trained\)"
 
 keys m
 check "m switches to mode average" "mode average"
-keys m m m m
-check "m ×4 more cycles back to attention" "mode attention"
+keys m m m
+check "m ×4 reaches shuffle-across" "mode shuffle-across"
+# The screen names the image whose π was mixed in (its fixed partner), never the image itself.
+check "shuffle-across names the partner image" "mixed with π of image #[0-9]+"
+shown=$(capture | grep -oE 'Image #[0-9]+' | head -1 | tr -dc 0-9)
+partner=$(capture | grep -oE 'mixed with π of image #[0-9]+' | head -1 | tr -dc 0-9)
+if [ -n "$partner" ] && [ "$partner" != "$shown" ]; then pass "the partner (#$partner) is another image than #$shown"
+else fail "partner '#$partner' of image '#$shown'" "$(capture)"; fi
+keys m
+check "m once more cycles back to attention" "mode attention"
+if capture | grep -q "of image #"; then fail "a partner is still named in attention mode" "$(capture)"; else pass "no partner named in attention mode"; fi
 
 keys j j
 check "j j selects layer 3" "▶ layer2\.0"

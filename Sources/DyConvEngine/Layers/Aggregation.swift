@@ -9,13 +9,14 @@
 /// - `max`: a = Σ_j π_j at argmax π (first on ties), 0 elsewhere: one-hot for softmax, Σr on the
 ///   largest gate for CondConv.
 /// - `shuffleImage`: a_k = π_σ(k), σ a seeded cyclic permutation of the K kernels (no fixed point
-///   for K ≥ 2), drawn per layer and sample position (`firstSample` + n, so a batch run in
-///   slices gets the same permutations as in one piece).
+///   for K ≥ 2), drawn from (seed, layer, `imageIndices[n]`): the image's index in its dataset,
+///   not its position in the batch, so an image gets the same permutation alone, in any batch,
+///   in slices and at any batch size. `imageIndices` nil means the positions 0..<n.
 /// - `shuffleAcross`: a = `partner`, the π this layer computed for the sample's partner image
 ///   in a clean (attention-mode) pass (`Model.forward(_:options:partners:)`).
 public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
                                     mode: AggregationMode, seed: UInt64, layerIndex: Int,
-                                    firstSample: Int = 0, partner: [Float]? = nil) -> [Float] {
+                                    imageIndices: [Int]? = nil, partner: [Float]? = nil) -> [Float] {
     switch mode {
     case .attention:
         return pi
@@ -40,9 +41,11 @@ public func aggregationCoefficients(_ pi: [Float], batch n: Int, kernels k: Int,
         }
         return a
     case .shuffleImage:
+        precondition(imageIndices == nil || imageIndices!.count == n, "shuffle-image needs one image index per sample")
         var a = pi
         for s in 0..<n {
-            var rng = SeededGenerator(seed: mixSeed(seed, UInt64(layerIndex), UInt64(firstSample + s)))
+            let image = imageIndices?[s] ?? s
+            var rng = SeededGenerator(seed: mixSeed(seed, UInt64(layerIndex), UInt64(bitPattern: Int64(image))))
             let sigma = cyclicPermutation(k, using: &rng)
             for j in 0..<k { a[s * k + j] = pi[s * k + sigma[j]] }
         }

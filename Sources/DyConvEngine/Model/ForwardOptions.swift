@@ -12,7 +12,9 @@ public enum AggregationMode: String, Codable, Sendable, CaseIterable {
     /// Σ_j π_j at argmax π, 0 elsewhere: only the kernel with the largest attention (one-hot for
     /// softmax, Σr on the largest gate for CondConv).
     case max
-    /// π permuted among the K kernels (one seeded permutation per layer and image).
+    /// π permuted among the K kernels: one seeded cyclic permutation per layer and image, drawn
+    /// from (seed, layer, the image's index in its dataset), so an image's result never depends
+    /// on the batch it runs in (`Model.forward(_:options:partners:imageIndices:)`).
     case shuffleImage = "shuffle-image"
     /// Each image uses, at every dynamic layer, the π its fixed partner image gets there in a
     /// clean pass (`ShuffleAcrossPartners`: a seeded derangement of the dataset's indices), so the

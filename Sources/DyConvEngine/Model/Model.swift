@@ -60,8 +60,13 @@ public final class Model: @unchecked Sendable {
     ///   The partners run first in attention mode, with the same τ, and sample n then mixes its
     ///   kernels at every dynamic layer with the π its partner got there. The trace's `applied`
     ///   holds the partner's π, `attention` the π the sample computed itself.
-    public func forward(_ input: Tensor, options: ForwardOptions, partners: Tensor?) -> ForwardTrace {
-        forward(input, options: options, slice: sliceSize(batch: input.shape.first ?? 1), partners: partners)
+    /// - Parameter imageIndices: the dataset index of each sample (N values), which seeds its
+    ///   `shuffle-image` permutation so the image gets the same one in any batch; nil means the
+    ///   sample's position 0..<N in `input` (a tensor without a dataset). Other modes ignore it.
+    public func forward(_ input: Tensor, options: ForwardOptions, partners: Tensor?,
+                        imageIndices: [Int]? = nil) -> ForwardTrace {
+        forward(input, options: options, slice: sliceSize(batch: input.shape.first ?? 1), partners: partners,
+                imageIndices: imageIndices)
     }
 
     /// `forward(_:options:partners:)` in any mode but `shuffle-across` (which needs partners).
@@ -70,7 +75,8 @@ public final class Model: @unchecked Sendable {
     }
 
     /// `forward` with an explicit slice size (samples per depth-first slice).
-    func forward(_ input: Tensor, options: ForwardOptions, slice: Int, partners: Tensor? = nil) -> ForwardTrace {
+    func forward(_ input: Tensor, options: ForwardOptions, slice: Int, partners: Tensor? = nil,
+                 imageIndices: [Int]? = nil) -> ForwardTrace {
         precondition((try? validateInput(shape: input.shape)) != nil,
                      "Model.forward: input shape \(input.shape) does not fit \(description.input)")
         precondition(slice >= 1, "Model.forward: slice must be at least 1")
@@ -78,8 +84,11 @@ public final class Model: @unchecked Sendable {
         precondition(!borrowing || partners?.shape == input.shape,
                      "Model.forward: shuffle-across needs one partner image per sample (partners of shape \(input.shape))")
         let n = input.shape[0]
+        precondition(imageIndices == nil || imageIndices!.count == n,
+                     "Model.forward: \(imageIndices?.count ?? 0) image indices for a batch of \(n)")
+        let indices = imageIndices ?? Array(0..<n)
         guard n > slice else {
-            return run(input, partners: borrowing ? partners : nil, options: options, parallel: true, firstSample: 0)
+            return run(input, partners: borrowing ? partners : nil, options: options, parallel: true, imageIndices: indices)
         }
         // `slices` nearly equal slices `[n·s/slices, n·(s+1)/slices)` of at most `slice` samples,
         // as many per core (64 images on 2 cores with slices of ≤ 6: 12 slices of 5–6, 32 per core).
@@ -102,7 +111,8 @@ public final class Model: @unchecked Sendable {
                             let part = (lo * perSample)..<(hi * perSample)
                             let x = Tensor(shape: shape, data: Array(source[part]))
                             let q = borrowing ? Tensor(shape: shape, data: Array(partnerSource[part])) : nil
-                            results[s] = self.run(x, partners: q, options: options, parallel: false, firstSample: lo)
+                            results[s] = self.run(x, partners: q, options: options, parallel: false,
+                                                  imageIndices: Array(indices[lo..<hi]))
                         }
                     }
                 }
@@ -113,17 +123,17 @@ public final class Model: @unchecked Sendable {
 
     /// One batch (or slice) through the network; with `partners`, first the partners' clean pass
     /// whose per-layer π the batch then applies (shuffle-across).
-    private func run(_ x: Tensor, partners: Tensor?, options: ForwardOptions, parallel: Bool, firstSample: Int) -> ForwardTrace {
+    private func run(_ x: Tensor, partners: Tensor?, options: ForwardOptions, parallel: Bool, imageIndices: [Int]) -> ForwardTrace {
         var borrowed: [[Float]]?
         if let partners {
             var clean = options
             clean.mode = .attention
             clean.collectTrace = true
-            var partnerContext = ForwardContext(options: clean, parallel: parallel, firstSample: firstSample)
+            var partnerContext = ForwardContext(options: clean, parallel: parallel, imageIndices: imageIndices)
             _ = Self.run(layers, partners, &partnerContext)
             borrowed = partnerContext.traces.map(\.attention)
         }
-        var context = ForwardContext(options: options, parallel: parallel, firstSample: firstSample, borrowed: borrowed)
+        var context = ForwardContext(options: options, parallel: parallel, imageIndices: imageIndices, borrowed: borrowed)
         return finish(Self.run(layers, x, &context), traces: context.traces, batch: x.shape[0])
     }
 
@@ -171,8 +181,8 @@ public final class Model: @unchecked Sendable {
         let options: ForwardOptions
         /// Whether layers may spread their work over the cores (false inside a depth-first slice).
         var parallel = true
-        /// Batch position of this batch's first sample (seeds of the per-sample shuffles).
-        var firstSample = 0
+        /// The dataset index of each sample (seeds of the shuffle-image permutations).
+        var imageIndices: [Int]
         /// Shuffle-across: the partners' π `[N, K]` of every dynamic layer, in execution order.
         var borrowed: [[Float]]? = nil
         var traces: [LayerTrace] = []
@@ -269,7 +279,7 @@ enum CompiledLayer: Sendable {
             let (z, pi) = layer.attention(x, temperature: tau, parallel: ctx.parallel)
             let applied = aggregationCoefficients(pi, batch: n, kernels: spec.kernels, mode: ctx.options.mode,
                                                   seed: ctx.options.seed, layerIndex: ctx.dynamicIndex,
-                                                  firstSample: ctx.firstSample, partner: ctx.borrowed?[ctx.dynamicIndex])
+                                                  imageIndices: ctx.imageIndices, partner: ctx.borrowed?[ctx.dynamicIndex])
             ctx.dynamicIndex += 1
             if ctx.options.collectTrace {
                 let k = spec.kernels
