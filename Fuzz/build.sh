@@ -14,6 +14,9 @@ mkdir -p "$OUT"
 # a forward pass fast enough for a million executions.
 SAN=(-sanitize=fuzzer,address -O -g -package-name dyconv)
 
+# gold warns once per ASan symbol when linking a fuzzer; pipefail keeps swiftc's status.
+quiet() { grep -v "Cannot export local symbol" || true; }
+
 # Rebuild a library only when one of its sources is newer than it.
 stale() { local lib=$1; shift; [ ! -f "$lib" ] || [ -n "$(find "$@" -newer "$lib" -name '*.swift' | head -1)" ]; }
 
@@ -33,9 +36,9 @@ fi
 echo "fuzz: linking fuzz-checkpoint"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCheckpoint -I "$OUT" -I Sources/CBLAS \
   Fuzz/checkpoint/Entry.swift Tests/DyConvEngineTests/CheckpointFuzzInput.swift \
-  -L "$OUT" -lDyConvEngine -lopenblas -o "$OUT/fuzz-checkpoint"
+  -L "$OUT" -lDyConvEngine -lopenblas -o "$OUT/fuzz-checkpoint" 2>&1 | quiet
 
 echo "fuzz: linking fuzz-idx"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/CBLAS -I Sources/CZlib \
   Fuzz/idx/Entry.swift Tests/DyConvDataTests/IDXFuzzInput.swift \
-  -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx"
+  -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx" 2>&1 | quiet

@@ -9,7 +9,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
     if let dir = ProcessInfo.processInfo.environment["DYCONV_FUZZ_WRITE_SEEDS"] {
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for seed in CheckpointFuzzInput.seeds() {
-            FileManager.default.createFile(atPath: "\(dir)/\(seed.name)", contents: Data(seed.bytes))
+            _ = FileManager.default.createFile(atPath: "\(dir)/\(seed.name)", contents: Data(seed.bytes))
         }
         exit(0)
     }
