@@ -123,7 +123,9 @@ public enum IDXFuzzInput {
             func dim(_ i: Int) -> UInt32 { at(i) & 0x80 != 0 ? UInt32(at(i) & 0x7F) : dims[at(i) % dims.count] }
             let n = dim(0), rows = dim(1), cols = dim(2), flags = at(3)
             // Data as declared when that is small; otherwise whatever 64 KiB the program can afford.
-            let declared = UInt64(n) * UInt64(rows) * UInt64(cols)
+            let (rowsTimesN, o1) = UInt64(n).multipliedReportingOverflow(by: UInt64(rows))
+            let (product, o2) = rowsTimesN.multipliedReportingOverflow(by: UInt64(cols))
+            let declared = o1 || o2 ? UInt64.max : product
             var pixels = [UInt8](repeating: 0, count: Int(min(declared, 1 << 16)))
             for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: i &* 31 &+ at(4 + i % 8)) }
             if flags & 0x20 != 0 { pixels.append(1) }

@@ -77,6 +77,19 @@ public enum CheckpointFuzzInput {
             // the empty edit program on each seed, every aggregation mode across the seeds
             out.append(("structured-\(seed.label)", [UInt8(2 | ((i % 5) << 2)), UInt8(i)]))
         }
+        // one program per kind of edit, so mutation starts from every op
+        let programs: [(String, [UInt8])] = [
+            ("ints", [2, 0, 0, 7, 2]), ("small-int", [2, 5, 2, 9, 9]), ("floats", [2, 6, 3, 1, 10]),
+            ("k", [2, 6, 5, 2]), ("routing", [2, 5, 6, 1, 1]), ("classes", [2, 0, 7, 3]), ("nest", [2, 5, 8, 3, 2, 10]),
+            ("duplicate", [2, 2, 9, 4]), ("delete", [2, 2, 10, 5]), ("insert", [2, 6, 11, 2, 1, 2, 1]),
+            ("bias", [2, 5, 12, 1, 1]), ("tau", [2, 1, 13, 10]), ("normalization", [2, 6, 14, 2, 2]), ("rename", [2, 5, 15, 1, 2]),
+            ("weight", [3, 0, 16, 3, 0, 7, 2]), ("fill", [2, 5, 17, 2, 0, 0, 4]), ("scale", [2, 6, 18, 1, 0, 0, 2]),
+            ("bn-stats", [2, 0, 19, 0, 0, 1, 12]), ("bits", [2, 5, 20, 4, 1, 2, 3]), ("pattern", [2, 6, 21, 0, 0, 0, 2]),
+            ("dtype", [2, 0, 22, 3, 0, 0, 5]), ("shape-append", [2, 5, 23, 1, 0, 0, 0]), ("shape-dim", [2, 6, 24, 2, 0, 0, 3]),
+            ("offsets", [2, 0, 25, 1, 0, 0, 1]), ("truncate", [2, 5, 26, 2, 0, 0, 1]), ("tensor-name", [2, 6, 27, 0, 0, 2, 2]),
+            ("metadata", [2, 0, 28, 1, 0, 0, 5]), ("no-architecture", [2, 5, 29, 0, 0, 0, 0]), ("json-token", [2, 0, 30, 0, 0, 9, 7]),
+        ]
+        for (label, program) in programs { out.append(("op-\(label)", program)) }
         out.append(("json-dycnn", [1] + Array(Structured.seeds[0].description.jsonString().utf8)))
         out.append(("json-residual", [0x85] + Array(Structured.seeds[5].description.jsonString().utf8)))
         return out.map { (name: $0.0, bytes: $0.1) }
@@ -326,8 +339,12 @@ extension CheckpointFuzzInput {
             var description = seed.description
             var weightOps: [(Int, Int, Int, Int)] = []
             var containerOps: [(Int, Int, Int, Int)] = []
-            while !r.isAtEnd {
+            var descriptionOps = 0
+            // At most `maxOps` ops of each phase: every description edit walks the whole tree, and a
+            // longer program only makes the harness slow, not the pipeline's input more interesting.
+            while !r.isAtEnd && descriptionOps < maxOps && weightOps.count < maxOps && containerOps.count < maxOps {
                 let op = r.byte()
+                if op % 32 < 16 { descriptionOps += 1 }
                 switch op % 32 {
                 case 0..<16: editDescription(&description, op: op % 16, &r)
                 case 16..<22: weightOps.append((op % 32 - 16, r.byte(), r.u16(), r.byte()))
@@ -349,6 +366,20 @@ extension CheckpointFuzzInput {
         }
 
         // MARK: Description edits
+
+        /// The most ops of each phase a program applies.
+        static let maxOps = 48
+
+        /// The deepest nesting of residual blocks op 8 builds.
+        static let maxNesting = 2 * Limits.maxNesting
+
+        /// Levels of residual nesting in `layers` (0 for a flat list).
+        static func nesting(_ layers: [LayerSpec]) -> Int {
+            layers.reduce(0) { deepest, layer in
+                guard case .residual(let body, let shortcut) = layer else { return deepest }
+                return max(deepest, 1 + max(nesting(body), nesting(shortcut)))
+            }
+        }
 
         /// Visits every integer field of the description (input, layers in order, nested bodies).
         static func mapInts(_ d: inout ModelDescription, _ f: (inout Int) -> Void) {
@@ -445,9 +476,12 @@ extension CheckpointFuzzInput {
                 default: d.classes = (0..<count).map { "\u{202e}\u{fe0f}\u{1f600}\($0)" }
                 }
             case 8:  // wrap layers [i, i+len) into `depth` nested residual blocks with an identity shortcut
-                let i = r.byte() % max(d.layers.count, 1), len = r.byte() % 4 + 1, depth = r.byte() % 48 + 1
+                let i = r.byte() % max(d.layers.count, 1), len = r.byte() % 4 + 1
+                // At most `maxNesting` levels in all: twice Limits.maxNesting reaches past the bound,
+                // and deeper trees only make the harness's own edits slow (each copies the tree).
+                let depth = min(r.byte() % 48 + 1, maxNesting - nesting(d.layers))
                 let end = min(d.layers.count, i + len)
-                guard i < end else { return }
+                guard i < end, depth > 0 else { return }
                 var inner = Array(d.layers[i..<end])
                 for _ in 0..<depth { inner = [.residual(body: inner, shortcut: [])] }
                 d.layers.replaceSubrange(i..<end, with: inner)
