@@ -7,7 +7,11 @@ import Testing
 /// `Fuzz/regressions/idx/` whose fix has merged. Oracle: the process survives every input (a
 /// trap ends the test run) and each input loads or is refused with an error. Inputs under
 /// `pending/` reproduce crashes not fixed yet and are skipped.
-struct FuzzRegressionTests {
+/// Serialized: the harness writes its files to one folder per process.
+@Suite(.serialized)
+final class FuzzRegressionTests {
+    deinit { IDXFuzzInput.removeFolder() }
+
     static func inputs(_ kind: String) -> [(name: String, bytes: [UInt8])] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fuzz/\(kind)/idx")
@@ -34,6 +38,5 @@ struct FuzzRegressionTests {
         let corpus = Self.inputs("corpus")
         #expect(!corpus.isEmpty, "no seed corpus found")
         for input in corpus + Self.inputs("regressions") { _ = IDXFuzzInput.run(input.bytes) }
-        IDXFuzzInput.removeFolder()
     }
 }

@@ -24,12 +24,10 @@ public enum IDXFuzzInput {
         case loaded(images: Int)
     }
 
-    /// A private folder for the files of one process (on /dev/shm when there is one).
+    /// A private folder for the files of one process (on /dev/shm when there is one), created by `write`.
     static let folder: String = {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        let dir = "\(base)/dyconv-fuzz-idx-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        return "\(base)/dyconv-fuzz-idx-\(getpid())"
     }()
 
     /// Removes the private folder (the libFuzzer entry point calls it at exit).
@@ -82,7 +80,7 @@ public enum IDXFuzzInput {
             ("pair", [1] + pair),
             ("pair-fashion-names", [0x21] + pair),
             ("structured-plain", [2, 0x83, 0x84, 0x85, 0]),
-            ("structured-gzip", [6, 0x90, 0x9C, 0x9C, 1]),
+            ("structured-gzip", [6, 0x90, 0x9C, 0x9C, 3]),
         ].map { (name: $0.0, bytes: $0.1) }
     }
 
@@ -100,6 +98,7 @@ public enum IDXFuzzInput {
     }
 
     static func write(_ bytes: [UInt8], to path: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw CocoaError(.fileWriteUnknown)
         }
