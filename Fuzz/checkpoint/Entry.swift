@@ -16,9 +16,13 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
     return 0
 }
 
+let debug = ProcessInfo.processInfo.environment["DYCONV_FUZZ_DEBUG"] != nil
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    _ = CheckpointFuzzInput.run(bytes)
+    let outcome = CheckpointFuzzInput.run(bytes)
+    // DYCONV_FUZZ_DEBUG=1: print what each input did (triage of a finding replayed by file name).
+    if debug { print("outcome: \(outcome)\narchitecture: \(CheckpointFuzzInput.architecture(bytes).prefix(4000))") }
     return 0
 }

@@ -38,13 +38,15 @@ public enum CheckpointFuzzInput {
     /// under the fuzzer's `-rss_limit_mb=2048`, so an estimate that is too low shows as an RSS finding.
     public static let memoryLimitMB = 512
 
-    /// Known findings to step around (`DYCONV_FUZZ_AVOID=k1,geometry`), so an exploratory run on a
+    /// Known findings to step around (`DYCONV_FUZZ_AVOID=k1,geometry,image-output`), so an exploratory run on a
     /// tree without their fixes goes on finding new ones: `k1` skips models with a dynamic conv of
     /// K = 1, `geometry` models with an integer field over 2²⁴ (the overflows in validate() and
-    /// the convolution plans). Empty by default (`make fuzz`).
+    /// the convolution plans) or a conv stride over 4096 (s² phase slots allocated in `Model.init`), `image-output`
+    /// networks whose output is an image (every pixel becomes a logit). Empty by default (`make fuzz`).
     nonisolated(unsafe) static var avoid: Set<String> = []
 
-    /// Sets the environment the harness assumes; call once, before anything reads `Limits`.
+    /// Sets the environment the harness assumes; the fuzzer calls it once, before anything reads
+    /// `Limits` (the regression tests do not: the budget would change for every later test).
     public static func configureEnvironment() {
         if let list = ProcessInfo.processInfo.environment["DYCONV_FUZZ_AVOID"] {
             avoid = Set(list.split(separator: ",").map(String.init))
@@ -67,6 +69,15 @@ public enum CheckpointFuzzInput {
         default: container = Structured.container(body)
         }
         return runPipeline(container, options: options, batch: batch)
+    }
+
+    /// The architecture JSON the input's container carries ("" if none), for triage.
+    public static func architecture(_ data: [UInt8]) -> String {
+        guard let first = data.first else { return "" }
+        let body = Array(data.dropFirst())
+        let container = first & 3 == 0 ? body : first & 3 == 1 ? jsonContainer(body) : Structured.container(body)
+        let file = try? SafetensorsFile.decode(container, path: "fuzz.safetensors", ignoring: Checkpoint.isIgnoredTensorName)
+        return file?.metadata[Checkpoint.MetadataKey.architecture] ?? ""
     }
 
     /// The seed inputs committed under `Fuzz/corpus/checkpoint/`, by file name.
@@ -111,7 +122,11 @@ public enum CheckpointFuzzInput {
             let model = try checkpoint.makeModel()
             let d = model.description
             _ = d.jsonString()
-            try Limits.checkMemory(d.estimatedInferenceBytes(batch: batch, threads: 1), for: "fuzz model")
+            let estimate = d.estimatedInferenceBytes(batch: batch, threads: 1)
+            try Limits.checkMemory(estimate, for: "fuzz model")
+            // The same bound where the environment is not the fuzzer's (the regression tests run in
+            // a process whose budget other tests set).
+            guard let bytes = estimate, bytes <= memoryLimitMB << 20 else { return .skipped("over \(memoryLimitMB) MB") }
             let work = d.multiplyAdds()
             guard work <= maxMultiplyAdds else { return .skipped("\(work) multiply-adds per image") }
             let i = d.input
@@ -151,8 +166,10 @@ public enum CheckpointFuzzInput {
         if avoid.contains("geometry") {
             var copy = d, large = false
             Structured.mapInts(&copy) { if $0 > 1 << 24 { large = true } }
+            Structured.mapConvs(&copy) { if $0.stride > 4096 { large = true } }
             if large { return "geometry" }
         }
+        if avoid.contains("image-output"), let shape = try? d.validate(), shape.count != 1 { return "image-output" }
         return nil
     }
 

@@ -23,11 +23,6 @@ final class FuzzRegressionTests: XCTestCase {
         }
     }
 
-    override class func setUp() {
-        super.setUp()
-        CheckpointFuzzInput.configureEnvironment()
-    }
-
     /// Every committed seed model loads and runs (else the fuzzer would mutate dead inputs). Oracle:
     /// the seeds are small valid models, so the pipeline must reach the logits. (The `op-*` seeds
     /// are edit programs, many of which are meant to be refused.)
