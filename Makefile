@@ -9,7 +9,7 @@ APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev dataset-fas
 RELEASE := .build/release
 CHECKPOINT ?= assets/dycnn-dynamic.safetensors
 
-.PHONY: all deps build build-debug run test unit-test e2e-test cli-test bench fixtures clean
+.PHONY: all deps build build-debug run test unit-test e2e-test cli-test bench fixtures fuzz clean
 
 all: build
 
@@ -51,6 +51,10 @@ bench: build
 ## Regenerate the PyTorch reference fixtures (needs: pip install -r tools/requirements.txt).
 fixtures:
 	python3 tools/make_fixtures.py
+
+## libFuzzer over the checkpoint and IDX readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
+fuzz: deps
+	bash Fuzz/run.sh $(or $(FUZZ_SECONDS),300)
 
 clean:
 	rm -rf .build

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with swiftc directly (SwiftPM has no fuzzer products):
+#   .build-fuzz/fuzz-checkpoint   safetensors → checkpoint → Model → forward + trace
+#   .build-fuzz/fuzz-idx          raw or gzip bytes → IDX reader → dataset
+# Each library target is compiled once into a static library with coverage (-sanitize=fuzzer)
+# and AddressSanitizer, then linked with its entry point and the harness the regression tests
+# share (Tests/*/…FuzzInput.swift), so CI replays the committed inputs through the same code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+OUT=.build-fuzz
+mkdir -p "$OUT"
+# -O keeps every bounds and overflow check (only -Ounchecked drops them) and is what makes
+# a forward pass fast enough for a million executions.
+SAN=(-sanitize=fuzzer,address -O -g -package-name dyconv)
+
+# gold warns once per ASan symbol when linking a fuzzer; pipefail keeps swiftc's status.
+quiet() { grep -v "Cannot export local symbol" || true; }
+
+# Rebuild a library only when one of its sources is newer than it.
+stale() { local lib=$1; shift; [ ! -f "$lib" ] || [ -n "$(find "$@" -newer "$lib" -name '*.swift' | head -1)" ]; }
+
+if stale "$OUT/libDyConvEngine.a" Sources/DyConvEngine; then
+  echo "fuzz: building DyConvEngine (instrumented)"
+  swiftc "${SAN[@]}" -parse-as-library -module-name DyConvEngine -emit-library -static \
+    -emit-module -emit-module-path "$OUT/DyConvEngine.swiftmodule" \
+    -I Sources/CBLAS -o "$OUT/libDyConvEngine.a" $(find Sources/DyConvEngine -name '*.swift' | sort)
+fi
+if stale "$OUT/libDyConvData.a" Sources/DyConvData "$OUT/libDyConvEngine.a"; then
+  echo "fuzz: building DyConvData (instrumented)"
+  swiftc "${SAN[@]}" -parse-as-library -module-name DyConvData -emit-library -static \
+    -emit-module -emit-module-path "$OUT/DyConvData.swiftmodule" \
+    -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -o "$OUT/libDyConvData.a" $(find Sources/DyConvData -name '*.swift' | sort)
+fi
+
+echo "fuzz: linking fuzz-checkpoint"
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCheckpoint -I "$OUT" -I Sources/CBLAS \
+  Fuzz/checkpoint/Entry.swift Tests/DyConvEngineTests/CheckpointFuzzInput.swift \
+  -L "$OUT" -lDyConvEngine -lopenblas -o "$OUT/fuzz-checkpoint" 2>&1 | quiet
+
+echo "fuzz: linking fuzz-idx"
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/CBLAS -I Sources/CZlib \
+  Fuzz/idx/Entry.swift Tests/DyConvDataTests/IDXFuzzInput.swift \
+  -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx" 2>&1 | quiet
