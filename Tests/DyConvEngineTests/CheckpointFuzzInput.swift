@@ -138,7 +138,16 @@ public enum CheckpointFuzzInput {
                 x.data[k] = (Float(UInt8(truncatingIfNeeded: k &* 37 &+ 11)) / 255 - d.normalization.mean[c]) / d.normalization.std[c]
             }
             try model.validateInput(shape: x.shape)
-            let trace = model.forward(x, options: options)
+            // As every caller does (`evaluate`, `inspect`, the TUI): options checked against the
+            // model, and in shuffle-across mode one partner image per sample (here: x reversed).
+            try options.validate(for: model)
+            var partners: Tensor?
+            if options.mode == .shuffleAcross {
+                var p = x
+                p.data.reverse()
+                partners = p
+            }
+            let trace = model.forward(x, options: options, partners: partners)
             // Read everything a printer reads.
             var checksum: Float = 0
             for n in 0..<trace.batchSize {
