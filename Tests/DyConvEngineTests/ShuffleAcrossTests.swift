@@ -25,16 +25,8 @@ final class ShuffleAcrossTests: XCTestCase {
         }
     }
 
-    func model() throws -> (Model, Tensor) {
-        let d = Families.dycnn(widths: [8, 16, 16], kernels: 3)
-        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 5))
-        return (m, randomTensor([6, 1, 28, 28], seed: 6))
-    }
-
-    func rows(_ x: Tensor, _ indices: [Int]) -> Tensor {
-        let per = x.count / x.shape[0]
-        return Tensor(shape: [indices.count] + x.shape.dropFirst(), data: indices.flatMap { x.data[($0 * per)..<(($0 + 1) * per)] })
-    }
+    func model() throws -> (Model, Tensor) { try ShuffleFixtures.model() }
+    func rows(_ x: Tensor, _ indices: [Int]) -> Tensor { ShuffleFixtures.rows(x, indices) }
 
     /// Oracle: the same image with the same partner alone, in another batch, and in slices.
     func testResultOfAnImageDoesNotDependOnItsBatch() throws {

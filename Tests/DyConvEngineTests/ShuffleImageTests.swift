@@ -5,16 +5,8 @@ import XCTest
 /// index), not with its position in the batch, so an image's result is the same alone, in any
 /// batch and in slices (issue 8, behaviour: the same bug class as shuffle-across).
 final class ShuffleImageTests: XCTestCase {
-    func model() throws -> (Model, Tensor) {
-        let d = Families.dycnn(widths: [8, 16, 16], kernels: 3)
-        let m = try Model(description: d, parameters: NaiveModel.randomParameters(d, seed: 5))
-        return (m, randomTensor([6, 1, 28, 28], seed: 6))
-    }
-
-    func rows(_ x: Tensor, _ indices: [Int]) -> Tensor {
-        let per = x.count / x.shape[0]
-        return Tensor(shape: [indices.count] + x.shape.dropFirst(), data: indices.flatMap { x.data[($0 * per)..<(($0 + 1) * per)] })
-    }
+    func model() throws -> (Model, Tensor) { try ShuffleFixtures.model() }
+    func rows(_ x: Tensor, _ indices: [Int]) -> Tensor { ShuffleFixtures.rows(x, indices) }
 
     /// Oracle: the forward of the image alone (a batch of one carrying its dataset index).
     func testResultOfAnImageIsTheSameAloneInAnyBatchAndInSlices() throws {

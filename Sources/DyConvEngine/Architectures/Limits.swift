@@ -143,38 +143,23 @@ extension ModelDescription {
         var dynamicKernels: Int? = 0
         var largestActivation: Int? = CheckedSize.product([input.channels, input.height, input.width])
         var largestScratch: Int? = 0
-        func visit(_ layers: [LayerSpec], _ start: [Int]) -> [Int] {
-            var shape = start
-            for layer in layers {
-                switch layer {
-                case .conv(let c):
-                    guard shape.count == 3, c.stride > 0, c.groups > 0 else { return shape }
-                    let g = ConvGeometry(inChannels: c.inChannels, outChannels: c.outChannels, height: shape[1],
-                                         width: shape[2], kernel: c.kernel, stride: c.stride, padding: c.padding,
-                                         groups: c.groups)
-                    let scratch = CheckedSize.product([g.groupIn, c.kernel, c.kernel, g.outHeight, g.outWidth])
-                    // Phase planes of the implicit GEMM: the padded input, about once more.
-                    let paddedHeight = CheckedSize.sum(shape[1], CheckedSize.product(c.padding, 2))
-                    let paddedWidth = CheckedSize.sum(shape[2], CheckedSize.product(c.padding, 2))
-                    let padded = CheckedSize.product(CheckedSize.product(c.inChannels, paddedHeight), paddedWidth)
-                    largestScratch = largerSize(largestScratch, CheckedSize.sum(scratch, padded))
-                    shape = [c.outChannels, g.outHeight, g.outWidth]
-                    if c.isDynamic {
-                        dynamicKernels = CheckedSize.sum(dynamicKernels, CheckedSize.product(
-                            [c.kernels, c.outChannels, c.inChannels / c.groups, c.kernel, c.kernel]))
-                    }
-                case .residual(let body, let shortcut):
-                    let out = visit(body, shape)
-                    _ = visit(shortcut, shape)
-                    shape = out
-                default:
-                    shape = (try? ModelDescription.walk([layer], shape)) ?? shape
-                }
-                largestActivation = largerSize(largestActivation, CheckedSize.product(shape))
+        forEachLayer { layer, shape, out in
+            largestActivation = largerSize(largestActivation, CheckedSize.product(out))
+            guard case .conv(let c) = layer, shape.count == 3, c.stride > 0, c.groups > 0 else { return }
+            let g = ConvGeometry(inChannels: c.inChannels, outChannels: c.outChannels, height: shape[1],
+                                 width: shape[2], kernel: c.kernel, stride: c.stride, padding: c.padding,
+                                 groups: c.groups)
+            let scratch = CheckedSize.product([g.groupIn, c.kernel, c.kernel, g.outHeight, g.outWidth])
+            // Phase planes of the implicit GEMM: the padded input, about once more.
+            let paddedHeight = CheckedSize.sum(shape[1], CheckedSize.product(c.padding, 2))
+            let paddedWidth = CheckedSize.sum(shape[2], CheckedSize.product(c.padding, 2))
+            let padded = CheckedSize.product(CheckedSize.product(c.inChannels, paddedHeight), paddedWidth)
+            largestScratch = largerSize(largestScratch, CheckedSize.sum(scratch, padded))
+            if c.isDynamic {
+                dynamicKernels = CheckedSize.sum(dynamicKernels, CheckedSize.product(
+                    [c.kernels, c.outChannels, c.inChannels / c.groups, c.kernel, c.kernel]))
             }
-            return shape
         }
-        _ = visit(layers, [input.channels, input.height, input.width])
         let floats = CheckedSize.sum(
             CheckedSize.sum(parameters, dynamicKernels),
             CheckedSize.sum(CheckedSize.product(CheckedSize.product(largestActivation, 3), batch),
