@@ -162,9 +162,12 @@ interrupt() {   # interrupt SIGNAL EXPECTED_RC OUT
     else bad "$sig: rc=$rc (want $want), stderr: $(cat err.txt), files: $(ls)"; fi
 }
 interrupt INT 130 int.safetensors
-# The printed command resumes the run (here with --epochs 2 appended to keep it short).
+# The printed command resumes the run; --epochs E (the epoch it was interrupted in) is
+# appended to keep it short. The kill lands after a machine-dependent number of epochs, so
+# the length is taken from the message, never assumed.
 cmd=$(sed -n 's/^dyconv: interrupted at .*; resume with: dyconv //p' err.txt)
-eval "\"\$BIN\" $cmd --epochs 2" > out.txt 2> err.txt
+stopped=$(sed -n 's/^dyconv: interrupted at epoch \([0-9]*\) .*/\1/p' err.txt)
+eval "\"\$BIN\" $cmd --epochs ${stopped:-2}" > out.txt 2> err.txt
 rc=$?
 { [ $rc -eq 0 ] && grep -Eq "^(resuming dycnn at epoch|already trained)" out.txt; } && ok \
     || bad "the printed resume command failed: rc=$rc $(cat err.txt)"
