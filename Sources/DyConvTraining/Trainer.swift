@@ -36,7 +36,7 @@ public final class Trainer {
     /// Steps per epoch (the last batch may be smaller).
     public let iterationsPerEpoch: Int
     /// Epoch summaries so far.
-    public private(set) var history: [EpochMetrics] = []
+    public internal(set) var history: [EpochMetrics] = []
 
     /// Completed epochs.
     public var epoch: Int { counters.epoch }
@@ -51,25 +51,25 @@ public final class Trainer {
     /// Learning rate of the last step (the first step's before any step).
     public var learningRate: Float { schedules.learningRate(at: max(counters.globalIteration - 1, 0)) }
 
-    private let train: ImageDataset
-    private let test: ImageDataset
-    private let schedules: Schedules
-    private let sgd: SGD
-    private let threads: Int
-    private let workerBatch: Int
-    private let parameters: FloatBuffer
-    private let buffers: FloatBuffer
-    private let momentum: FloatBuffer
-    private let gradients: [FloatBuffer]
-    private let shared: SharedGraphState
-    private let graphs: [TrainingGraph]
-    private let pool: WorkerPool
-    private let inputs: [FloatBuffer]
-    private let labels: [UnsafeMutablePointer<Int32>]
-    private let partials: UnsafeMutablePointer<Double>
-    private let classes: Int
+    let train: ImageDataset
+    let test: ImageDataset
+    let schedules: Schedules
+    let sgd: SGD
+    let threads: Int
+    let workerBatch: Int
+    let parameters: FloatBuffer
+    let buffers: FloatBuffer
+    let momentum: FloatBuffer
+    let gradients: [FloatBuffer]
+    let shared: SharedGraphState
+    let graphs: [TrainingGraph]
+    let pool: WorkerPool
+    let inputs: [FloatBuffer]
+    let labels: [UnsafeMutablePointer<Int32>]
+    let partials: UnsafeMutablePointer<Double>
+    let classes: Int
     var counters = Counters()
-    private var plan: EpochPlan?
+    var plan: EpochPlan?
 
     /// Progress counters (saved with the state).
     struct Counters: Codable, Equatable {
@@ -127,7 +127,7 @@ public final class Trainer {
                       parameters: initial, threads: config.threads)
     }
 
-    private init(validated config: TrainingConfig, description: ModelDescription, train: ImageDataset,
+    init(validated config: TrainingConfig, description: ModelDescription, train: ImageDataset,
                  test: ImageDataset, parameters initial: [String: Tensor], threads: Int) throws {
         try Trainer.checkMemory(config: config, description: description, threads: threads, trainImages: train.count)
         Kernels.useSingleThreadedBLAS()
@@ -270,78 +270,8 @@ public final class Trainer {
         return (checkpoint(record: record), evaluation)
     }
 
-    // MARK: - Epoch plan and batches
-
-    /// The current epoch's order and augmentation (built on first use).
-    func currentPlan() -> EpochPlan { epochPlan() }
-
-    private func epochPlan() -> EpochPlan {
-        if let plan, plan.epoch == counters.epoch { return plan }
-        var rng = TrainingRNG(seed: config.seed, stream: 0x1000 &+ UInt64(counters.epoch))
-        var order = (0..<train.count).map { Int32($0) }
-        var i = order.count - 1
-        while i > 0 {
-            order.swapAt(i, rng.below(i + 1))
-            i -= 1
-        }
-        let s = config.shift
-        var augmentation = [UInt16](repeating: 0, count: train.count)
-        for p in 0..<train.count {
-            let flip: UInt16 = config.flip ? UInt16(rng.below(2)) : 0
-            let dx = s > 0 ? rng.below(2 * s + 1) - s : 0
-            let dy = s > 0 ? rng.below(2 * s + 1) - s : 0
-            augmentation[p] = flip | UInt16(dx + 8) << 1 | UInt16(dy + 8) << 5
-        }
-        let made = EpochPlan(epoch: counters.epoch, order: order, augmentation: augmentation)
-        plan = made
-        return made
-    }
-
-    /// Writes normalised, augmented images into a worker's input buffer.
-    static func assemble(_ dataset: ImageDataset, normalization table: UnsafePointer<Float>,
-                                 indices: UnsafeBufferPointer<Int32>, augmentation: UnsafeBufferPointer<UInt16>?,
-                                 into out: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
-        let (c, h, w) = (dataset.channels, dataset.height, dataset.width)
-        let size = c * h * w, plane = h * w
-        dataset.pixels.withUnsafeBufferPointer { source in
-            let src = source.baseAddress!
-            for (row, index) in indices.enumerated() {
-                let image = src + Int(index) * size
-                let target = out + row * size
-                labels[row] = Int32(dataset.labels[Int(index)])
-                var flip = false, dx = 0, dy = 0
-                if let augmentation {
-                    let a = augmentation[row]
-                    flip = a & 1 == 1
-                    dx = Int((a >> 1) & 15) - 8
-                    dy = Int((a >> 5) & 15) - 8
-                }
-                for ch in 0..<c {
-                    let t = table + ch * 256, s = image + ch * plane, d = target + ch * plane
-                    let zero = t[0]
-                    if !flip && dx == 0 && dy == 0 {
-                        for k in 0..<plane { d[k] = t[Int(s[k])] }
-                        continue
-                    }
-                    // out(y, x) = flipped(y - dy, x - dx), zero pixels outside.
-                    for y in 0..<h {
-                        let sy = y - dy
-                        let row = d + y * w
-                        if sy < 0 || sy >= h { row.update(repeating: zero, count: w); continue }
-                        let srow = s + sy * w
-                        for x in 0..<w {
-                            let fx = x - dx
-                            if fx < 0 || fx >= w { row[x] = zero; continue }
-                            row[x] = t[Int(srow[flip ? w - 1 - fx : fx])]
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// The 256-entry lookup table per channel of the model's normalisation.
-    private lazy var normalizationTable: [Float] = {
+    lazy var normalizationTable: [Float] = {
         let n = description.normalization
         let c = description.input.channels
         var table = [Float](repeating: 0, count: c * 256)
@@ -352,14 +282,6 @@ public final class Trainer {
         }
         return table
     }()
-
-    /// Splits `n` samples over the workers: worker `w` gets `count` samples from `offset`.
-    private func share(_ n: Int, worker w: Int) -> (offset: Int, count: Int) {
-        let base = n / threads, extra = n % threads
-        let count = base + (w < extra ? 1 : 0)
-        let offset = w * base + min(w, extra)
-        return (offset, count)
-    }
 
     // MARK: - Training
 
@@ -481,249 +403,4 @@ public final class Trainer {
         return finishEpoch()
     }
 
-    // MARK: - Evaluation
-
-    /// Evaluates the current weights in evaluation mode (running BatchNorm statistics) on the
-    /// first `limit` images of `dataset` (all by default), at `temperature` (default: current τ).
-    ///
-    /// - Throws: `DataError` when the images or classes do not fit the model, `TrainingError`
-    ///   for a non-positive temperature.
-    public func evaluate(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) throws -> Evaluation {
-        try dataset.checkCompatible(with: description, name: "evaluation set")
-        if let temperature, !(temperature > 0 && temperature.isFinite) {
-            throw TrainingError("temperature must be > 0, got \(temperature)")
-        }
-        return evaluateCompatible(dataset, temperature: temperature, limit: limit)
-    }
-
-    /// `evaluate` for a dataset already known to fit.
-    func evaluateCompatible(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) -> Evaluation {
-        let total = max(0, min(limit ?? dataset.count, dataset.count))
-        let tau = temperature ?? self.temperature
-        let layerCount = graphs[0].dynamicNodes.count
-        let stride = 2 + 2 * layerCount
-        let chunk = workerBatch
-        let chunks = (total + chunk - 1) / chunk
-        let partials = self.partials
-        let table = normalizationTable
-        let classes = self.classes
-        let order = (0..<total).map { Int32($0) }
-        table.withUnsafeBufferPointer { tableBuffer in
-            order.withUnsafeBufferPointer { orderBuffer in
-                pool.run { w in
-                    let graph = graphs[w]
-                    let context = graph.context
-                    context.training = false
-                    context.synchronize = false
-                    context.updateRunningStatistics = false
-                    context.temperature = tau
-                    let mine = partials + w * stride
-                    mine.update(repeating: 0, count: stride)
-                    var c = w
-                    while c < chunks {
-                        let range = (c * chunk)..<min((c + 1) * chunk, total)
-                        let m = range.count
-                        Trainer.assemble(dataset, normalization: tableBuffer.baseAddress!,
-                                         indices: UnsafeBufferPointer(rebasing: orderBuffer[range]),
-                                         augmentation: nil, into: inputs[w].pointer, labels: labels[w])
-                        let logits = graph.forward(inputs[w].pointer, n: m)
-                        let result = CrossEntropy.evaluate(logits, labels: labels[w], n: m, classes: classes,
-                                                           scale: 0, grad: nil)
-                        mine[0] += result.loss
-                        mine[1] += Double(result.correct)
-                        for (l, node) in graph.dynamicNodes.enumerated() {
-                            let k = node.kernels
-                            let pi = node.attention.pointer
-                            var entropy = 0.0, maxPi = 0.0
-                            for s in 0..<m {
-                                let row = UnsafeBufferPointer(start: pi + s * k, count: k)
-                                entropy += Double(normalizedEntropy(row))
-                                var total: Float = 0, largest: Float = 0
-                                for v in row { total += max(v, 0); largest = max(largest, v) }
-                                maxPi += total > 0 ? Double(largest / total) : 0
-                            }
-                            mine[2 + l] += entropy
-                            mine[2 + layerCount + l] += maxPi
-                        }
-                        c += threads
-                    }
-                }
-            }
-        }
-        var sums = [Double](repeating: 0, count: stride)
-        for w in 0..<threads { for i in 0..<stride { sums[i] += partials[w * stride + i] } }
-        let images = Double(max(total, 1))
-        let layers = graphs[0].dynamicNodes.enumerated().map { l, node in
-            LayerAttentionStatistics(name: node.spec.name, meanEntropy: Float(sums[2 + l] / images),
-                                     meanMaxAttention: Float(sums[2 + layerCount + l] / images))
-        }
-        return Evaluation(images: total, correct: Int(sums[1]), loss: Float(sums[0] / images),
-                          temperature: tau, layers: layers)
-    }
-
-    // MARK: - Test hooks
-
-    /// Runs forward on a normalised batch in evaluation mode and returns the logits (for tests
-    /// that compare with the engine's `Model`).
-    func evaluationLogits(_ input: Tensor, temperature: Float) -> Tensor {
-        let n = input.shape[0]
-        var out: [Float] = []
-        var start = 0
-        let size = graphs[0].inputSize
-        while start < n {
-            let m = min(workerBatch, n - start)
-            let graph = graphs[0]
-            graph.context.training = false
-            graph.context.synchronize = false
-            graph.context.temperature = temperature
-            input.data.withUnsafeBufferPointer { buffer in
-                let logits = graph.forward(buffer.baseAddress! + start * size, n: m)
-                out.append(contentsOf: UnsafeBufferPointer(start: logits, count: m * classes))
-            }
-            start += m
-        }
-        return Tensor(shape: [n, classes], data: out)
-    }
-
-    // MARK: - State files
-
-    /// The JSON header of a state file.
-    struct StateHeader: Codable {
-        var format = "dyconv-training-state"
-        var version = 1
-        var config: TrainingConfig
-        var description: ModelDescription
-        var layout: ParameterLayout
-        var counters: Counters
-        var history: [EpochMetrics]
-        var threads: Int
-    }
-
-    private static let magic = Array("DYCONVTS".utf8)
-
-    /// Writes everything needed to continue this run exactly (weights, BatchNorm statistics,
-    /// momentum, counters, history) to `path`, atomically.
-    ///
-    /// - Throws: `TrainingError` naming the file when it cannot be written.
-    public func saveState(path: String) throws {
-        let header = StateHeader(config: config, description: description, layout: layout,
-                                 counters: counters, history: history, threads: threads)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json: Data
-        do { json = try encoder.encode(header) } catch {
-            throw TrainingError("\(path): cannot encode the training state: \(error)")
-        }
-        var prefix = Trainer.magic
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
-        prefix.append(contentsOf: json)
-        // The engine's atomic writer (`<path>.tmp-<pid>`, fsync, rename): the same temporary
-        // names as checkpoints, so `RunFiles.removeStaleTemporaries` knows them all.
-        do {
-            try FileIO.writeAtomically(path: path) { append in
-                try prefix.withUnsafeBytes { try append($0) }
-                for buffer in [parameters, buffers, momentum] {
-                    #if _endian(little)
-                    try append(UnsafeRawBufferPointer(start: buffer.pointer, count: 4 * buffer.count))
-                    #else
-                    let bits = (0..<buffer.count).map { buffer.pointer[$0].bitPattern.littleEndian }
-                    try bits.withUnsafeBytes { try append($0) }
-                    #endif
-                }
-            }
-        } catch let error as CheckpointError {
-            throw TrainingError("\(path): cannot write the training state: \(RunFiles.reasonText(error))")
-        }
-    }
-
-    /// Continues a run saved with `saveState`. With the same thread count the continuation is
-    /// bit-identical to an uninterrupted run; `threads` overrides the saved count.
-    ///
-    /// - Throws: `TrainingError` naming the file for a missing, truncated or inconsistent state
-    ///   file; `DataError` when a dataset does not fit the model.
-    /// - Parameter epochs: a new total number of epochs (more extends the run, fewer ends it
-    ///   sooner; not fewer than the epochs already trained). The learning-rate schedule follows
-    ///   the new total from the next step on, so such a run differs from one started with it.
-    public static func resume(path: String, train: ImageDataset, test: ImageDataset,
-                              threads: Int? = nil, epochs: Int? = nil) throws -> Trainer {
-        if let threads, !(1...64).contains(threads) {
-            throw TrainingError("threads must be in 1...64, got \(threads)")
-        }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TrainingError("\(path): cannot read the training state: \(error.localizedDescription)")
-        }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-            throw TrainingError("\(path): not a dyconv training state file")
-        }
-        var length: UInt64 = 0
-        for i in 0..<8 { length |= UInt64(bytes[8 + i]) << (8 * UInt64(i)) }
-        guard length <= UInt64(bytes.count - 16) else { throw TrainingError("\(path): truncated training state header") }
-        let headerEnd = 16 + Int(length)
-        let header: StateHeader
-        do { header = try JSONDecoder().decode(StateHeader.self, from: Data(bytes[16..<headerEnd])) } catch {
-            throw TrainingError("\(path): training state header does not decode: \(error)")
-        }
-        guard header.format == "dyconv-training-state", header.version == 1 else {
-            throw TrainingError("\(path): unsupported training state format \(header.format) v\(header.version)")
-        }
-        var config = header.config
-        if let epochs {
-            guard epochs >= header.counters.epoch else {
-                throw TrainingError("\(path): the run already trained \(header.counters.epoch) epochs, more than the \(epochs) asked for")
-            }
-            config.epochs = epochs
-        }
-        do { try config.validate(checkingModel: false) } catch { throw TrainingError("\(path): \(error)") }
-        do { try header.description.validate() } catch {
-            throw TrainingError("\(path): stored model is invalid: \(error)")
-        }
-        guard ParameterLayout(header.description) == header.layout else {
-            throw TrainingError("\(path): stored parameter layout does not match the stored model")
-        }
-        guard (1...64).contains(header.threads) else {
-            throw TrainingError("\(path): stored thread count \(header.threads) is outside 1...64")
-        }
-        let layout = header.layout
-        // Before the weights are copied out of the file (several times its size in memory).
-        try Trainer.checkMemory(config: config, description: header.description, threads: threads ?? header.threads,
-                                trainImages: train.count)
-        let expected = headerEnd + 4 * (2 * layout.parameterCount + layout.bufferCount)
-        guard bytes.count == expected else {
-            throw TrainingError("\(path): expected \(expected) bytes, found \(bytes.count) (truncated or corrupt)")
-        }
-        try train.checkCompatible(with: header.description, name: "training set")
-        try test.checkCompatible(with: header.description, name: "test set")
-        let c = header.counters
-        guard c.epoch >= 0, c.iterationInEpoch >= 0, c.globalIteration >= 0 else {
-            throw TrainingError("\(path): negative counters in training state")
-        }
-        func floats(_ start: Int, _ count: Int) -> [Float] {
-            bytes.withUnsafeBytes { raw in
-                (0..<count).map { i in
-                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)))
-                }
-            }
-        }
-        let paramValues = floats(headerEnd, layout.parameterCount)
-        let bufferValues = floats(headerEnd + 4 * layout.parameterCount, layout.bufferCount)
-        let momentumValues = floats(headerEnd + 4 * (layout.parameterCount + layout.bufferCount), layout.parameterCount)
-        guard paramValues.allSatisfy(\.isFinite), bufferValues.allSatisfy(\.isFinite),
-              momentumValues.allSatisfy(\.isFinite) else {
-            throw TrainingError("\(path): training state holds non-finite values")
-        }
-        var tensors: [String: Tensor] = [:]
-        for e in layout.parameters { tensors[e.name] = Tensor(shape: e.shape, data: Array(paramValues[e.offset..<(e.offset + e.count)])) }
-        for e in layout.buffers { tensors[e.name] = Tensor(shape: e.shape, data: Array(bufferValues[e.offset..<(e.offset + e.count)])) }
-        let trainer = try Trainer(validated: config, description: header.description, train: train, test: test,
-                                  parameters: tensors, threads: threads ?? header.threads)
-        guard c.iterationInEpoch <= trainer.iterationsPerEpoch else {
-            throw TrainingError("\(path): state is at step \(c.iterationInEpoch) of an epoch that has \(trainer.iterationsPerEpoch) steps with this training set")
-        }
-        trainer.momentum.load(momentumValues)
-        trainer.counters = c
-        trainer.history = header.history
-        return trainer
-    }
 }
