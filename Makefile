@@ -9,7 +9,7 @@ APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev dataset-fas
 RELEASE := .build/release
 CHECKPOINT ?= assets/dycnn-dynamic.safetensors
 
-.PHONY: all deps build build-debug run test unit-test e2e-test cli-test bench fixtures fuzz clean
+.PHONY: all deps build build-debug run test unit-test cli-test e2e-test bench fixtures fuzz clean
 
 all: build
 
@@ -37,12 +37,20 @@ run: build
 	$(RELEASE)/dyconv-tui $(ARGS)
 
 ## Every test: unit + fixture tests (swift test), CLI checks, and the end-to-end TUI test under tmux.
-test: deps
-	$(SWIFT) build -c release
+test: unit-test cli-test e2e-test
+
+## The Swift test targets (Tests/), log in .build/swift-test.log.
+unit-test: deps
 	$(SWIFT) test 2>&1 | tee .build/swift-test.log; exit $${PIPESTATUS[0]}
-	bash tests/cli/cli_test.sh $(RELEASE)/dyconv
-	bash tests/cli/train_faults_test.sh $(RELEASE)/dyconv
-	bash tests/e2e/tui_e2e.sh $(RELEASE)/dyconv-tui
+
+## The CLI scripts (system-tests/cli) against the release binary.
+cli-test: build
+	bash system-tests/cli/cli_test.sh $(RELEASE)/dyconv
+	bash system-tests/cli/train_faults_test.sh $(RELEASE)/dyconv
+
+## The TUI driven under tmux (system-tests/e2e) against the release binary.
+e2e-test: build
+	bash system-tests/e2e/tui_e2e.sh $(RELEASE)/dyconv-tui
 
 ## Forward benchmark of the engine (medians; see docs/PERFORMANCE.md for the PyTorch comparison).
 bench: build

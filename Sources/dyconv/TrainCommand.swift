@@ -180,7 +180,7 @@ struct TrainCommand: ParsableCommand {
         let interrupts = InterruptMonitor()
         var files = RunFiles(checkpoint: out, snapshots: snapshots)
         if ProcessInfo.processInfo.environment["DYCONV_TEST_KILL_AFTER_STATE"] == "1" {
-            // Test hook (tests/cli/train_faults_test.sh): die between the state and the checkpoint.
+            // Test hook (system-tests/cli/train_faults_test.sh): die between the state and the checkpoint.
             files.afterStateWritten = { kill(getpid(), SIGKILL) }
         }
         // Before reading data or training: an unwritable --out must not cost an epoch.

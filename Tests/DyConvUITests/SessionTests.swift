@@ -342,7 +342,7 @@ final class SessionTests: XCTestCase {
     func testForwardAndRenderWithinAFrame() throws {
         // Key press → forward pass → render, for dycnn. Debug builds are several times slower
         // than release and the machine is shared, so the bound here is loose (a pathological
-        // regression only); tests/e2e checks release timings.
+        // regression only); system-tests/e2e checks release timings.
         let (s, _, _) = try Self.session()
         var grid = CellGrid(width: 0, height: 0)
         let clock = ContinuousClock()

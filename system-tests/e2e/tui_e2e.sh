@@ -2,7 +2,7 @@
 # End-to-end test of dyconv-tui: runs the real binary under tmux at 120×40, sends keys,
 # captures the pane and asserts on what a user sees.
 #
-#   bash tests/e2e/tui_e2e.sh [path/to/dyconv-tui]
+#   bash system-tests/e2e/tui_e2e.sh [path/to/dyconv-tui]
 #
 # Without an argument it uses .build/release/dyconv-tui (building it if missing). It opens the
 # bundled checkpoints when assets/dycnn-dynamic.safetensors exists, otherwise seeded-random

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `dyconv` CLI: what a user sees, and one-line errors on bad input.
-# Usage: tests/cli/cli_test.sh PATH/TO/dyconv
+# Usage: system-tests/cli/cli_test.sh PATH/TO/dyconv
 set -u
 BIN=${1:-.build/release/dyconv}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FIXTURE="$ROOT/Tests/DyConvEngineTests/Fixtures/dycnn_softmax.safetensors"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-. "$ROOT/tests/cli/catalogue.sh"
+. "$ROOT/system-tests/cli/catalogue.sh"
 pass=0; fail=0
 ok()   { pass=$((pass + 1)); echo "ok   $1"; }
 bad()  { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }

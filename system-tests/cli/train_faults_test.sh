@@ -3,7 +3,7 @@
 # and `bench --train*`, the memory refusal, SIGINT/SIGTERM, stale temporaries, a kill between
 # the state and the checkpoint, unwritable targets, --resume with other flags, divergence.
 #
-# Usage: tests/cli/train_faults_test.sh path/to/dyconv
+# Usage: system-tests/cli/train_faults_test.sh path/to/dyconv
 # Oracles: "one stderr line + exit 1..127" for every bad input (no trap, no Foundation text);
 # for the interrupted and killed runs, an uninterrupted run with the same seed (byte-identical
 # checkpoint). Uses a 64-image synthetic IDX dataset, so it runs in seconds.
@@ -13,7 +13,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dyconv-train-faults.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$ROOT/tests/cli/catalogue.sh"
+. "$ROOT/system-tests/cli/catalogue.sh"
 cd "$WORK" || exit 1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
