@@ -114,7 +114,7 @@ final class TrainingFaultTests: XCTestCase {
         XCTAssertThrowsError(try folderAsFile.preflight()) { XCTAssertTrue("\($0)".contains("it is a folder"), "\($0)") }
         let missing = RunFiles(checkpoint: dir.appendingPathComponent("no/such/m.safetensors").path)
         XCTAssertThrowsError(try missing.preflight()) {
-            XCTAssertEqual("\($0)", "cannot write checkpoint \(missing.checkpoint): no such file or directory")
+            XCTAssertEqual("\($0)", "cannot write checkpoint \(missing.checkpoint): directory '\(missing.folder)' does not exist")
         }
         let file = dir.appendingPathComponent("plain")
         XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: Data()))
