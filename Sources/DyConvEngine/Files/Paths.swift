@@ -120,7 +120,8 @@ extension Files {
     package static func createDirectories(_ path: String) throws(FileError) {
         if isDirectory(path) { return }
         let up = parent(of: path)
-        if up != path && up != "." && up != "/" { try createDirectories(up) }
+        // Only a missing parent is made; any other trouble with it shows in this mkdir's errno.
+        if up != path && kind(of: up) == .missing { try createDirectories(up) }
         if mkdir(path, 0o755) != 0 {
             let code = errno
             // Another process may have made it meanwhile.
