@@ -170,33 +170,23 @@ public struct RunFiles: Sendable {
     // MARK: - Error text
 
     /// The reason of a file error as one short lower-case line ("permission denied"), without
-    /// Foundation's "Error Domain=NSCocoaErrorDomain Code=513 …" wrapping or temporary names.
+    /// the temporary file's name or a second "cannot write". Every file call of a run goes through
+    /// the engine's file layer, so the errors here are `FileError`s and `CheckpointError`s whose
+    /// reasons carry `Files.errnoText`; anything else is shown by its first line.
     public static func reasonText(_ error: any Error) -> String {
-        if let reason = (error as? FileError)?.reason ?? (error as? CheckpointError)?.reason {
-            // "cannot create '<temporary>': permission denied" → the errno text.
-            if reason.hasPrefix("cannot create '"), let colon = reason.range(of: "': ") {
-                return lowercasedFirst(String(reason[colon.upperBound...]))
-            }
-            // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
-            return reason.hasPrefix("cannot write: ") ? String(reason.dropFirst("cannot write: ".count)) : reason
+        let reason: String
+        switch error {
+        case let e as FileError: reason = e.reason
+        case let e as CheckpointError: reason = e.reason
+        case let e as TrainingError: return e.message
+        default: return lowercasedFirst(String(describing: error).split(separator: "\n").first.map(String.init) ?? "")
         }
-        if let e = error as? TrainingError { return e.message }
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return Files.errnoText(Int32(underlying.code))
+        // "cannot create '<temporary>': permission denied" → the errno text.
+        if reason.hasPrefix("cannot create '"), let colon = reason.range(of: "': ") {
+            return lowercasedFirst(String(reason[colon.upperBound...]))
         }
-        if ns.domain == NSPOSIXErrorDomain { return Files.errnoText(Int32(ns.code)) }
-        if ns.domain == NSCocoaErrorDomain {
-            switch CocoaError.Code(rawValue: ns.code) {
-            case .fileWriteNoPermission, .fileReadNoPermission: return Files.errnoText(EACCES)
-            case .fileWriteOutOfSpace: return Files.errnoText(ENOSPC)
-            case .fileWriteVolumeReadOnly: return Files.errnoText(EROFS)
-            case .fileNoSuchFile, .fileReadNoSuchFile: return Files.errnoText(ENOENT)
-            case .fileWriteFileExists: return Files.errnoText(EEXIST)
-            default: break
-            }
-        }
-        return lowercasedFirst(ns.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+        // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
+        return reason.hasPrefix("cannot write: ") ? String(reason.dropFirst("cannot write: ".count)) : reason
     }
 
     private static func lowercasedFirst(_ s: String) -> String {
