@@ -94,7 +94,7 @@ public enum FashionMNIST {
                 switch Files.kind(of: path) {
                 case .regularFile: return path
                 case .missing: continue
-                case .directory: throw DataError(.io, file: path, "is a directory, expected a file")
+                case .directory: throw DataError(.io, file: path, "is a directory, not a file")
                 case .other: throw DataError(.io, file: path, "is not a regular file (a device, FIFO or socket)")
                 case .error(let code): throw DataError(.io, file: path, Files.errnoText(code))
                 }
