@@ -57,12 +57,16 @@ extra=("$@")
 state_complete() {
   python3 - "$1" <<'PY'
 import json, struct, sys
+# A safetensors file: the JSON metadata of the state is in the header's __metadata__.
 with open(sys.argv[1], "rb") as f:
-    if f.read(8) != b"DYCONVTS":
-        sys.exit(1)
     (length,) = struct.unpack("<Q", f.read(8))
-    header = json.loads(f.read(length))
-sys.exit(0 if header["counters"]["epoch"] >= header["config"]["epochs"] else 1)
+    if length > 100_000_000:
+        sys.exit(1)
+    meta = json.loads(f.read(length)).get("__metadata__", {})
+if meta.get("format") != "dyconv-training-state":
+    sys.exit(1)
+counters, config = json.loads(meta["dyconv.counters"]), json.loads(meta["dyconv.config"])
+sys.exit(0 if counters["epoch"] >= config["epochs"] else 1)
 PY
 }
 

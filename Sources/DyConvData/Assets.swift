@@ -1,3 +1,5 @@
+import DyConvEngine
+
 /// Locates dyconv's `assets/` folder (the bundled Fashion-MNIST sample and other shipped files).
 ///
 /// Search order:
@@ -17,35 +19,35 @@ public enum Assets {
     ///
     /// - Throws: `DataError(.assetsNotFound)` listing where it looked.
     public static func directory() throws -> String {
-        try directory(configured: FileSystem.environment(environmentVariable),
+        try directory(configured: Files.environment(environmentVariable),
                       executable: executablePath(),
-                      workingDirectory: FileSystem.currentDirectory())
+                      workingDirectory: Files.currentDirectory())
     }
 
     /// The search behind `directory()`, with its inputs passed in (for tests).
     static func directory(configured: String?, executable: String?, workingDirectory: String?) throws -> String {
         var tried: [String] = []
         if let configured {
-            if FileSystem.isDirectory(configured) { return FileSystem.realPath(configured) ?? configured }
+            if Files.isDirectory(configured) { return Files.realPath(configured) ?? configured }
             tried.append("$\(environmentVariable)=\(configured) (not a directory)")
         }
         if let executable {
-            var directory = FileSystem.parent(of: executable)
+            var directory = Files.parent(of: executable)
             for _ in 0...maximumLevels {
-                for candidate in [FileSystem.join(directory, "assets"), FileSystem.join(directory, "share/dyconv/assets")]
-                where FileSystem.isDirectory(FileSystem.join(candidate, FashionMNIST.sampleFolderName)) {
+                for candidate in [Files.join(directory, "assets"), Files.join(directory, "share/dyconv/assets")]
+                where Files.isDirectory(Files.join(candidate, FashionMNIST.sampleFolderName)) {
                     return candidate
                 }
                 if directory == "/" { break }
-                directory = FileSystem.parent(of: directory)
+                directory = Files.parent(of: directory)
             }
-            tried.append("up to \(maximumLevels) levels above \(FileSystem.parent(of: executable))")
+            tried.append("up to \(maximumLevels) levels above \(Files.parent(of: executable))")
         } else {
             tried.append("(executable path unknown)")
         }
         if let workingDirectory {
-            let local = FileSystem.join(workingDirectory, "assets")
-            if FileSystem.isDirectory(local) { return local }
+            let local = Files.join(workingDirectory, "assets")
+            if Files.isDirectory(local) { return local }
             tried.append(local)
         }
         throw DataError(.assetsNotFound, file: "assets",
@@ -54,12 +56,12 @@ public enum Assets {
 
     /// The absolute path of the running executable, symlinks resolved, if it can be determined.
     static func executablePath() -> String? {
-        if let viaProc = FileSystem.realPath("/proc/self/exe") { return viaProc }
+        if let viaProc = Files.realPath("/proc/self/exe") { return viaProc }
         guard let first = CommandLine.arguments.first, !first.isEmpty else { return nil }
-        if first.contains("/") { return FileSystem.realPath(first) }
-        for directory in (FileSystem.environment("PATH") ?? "").split(separator: ":") {
-            let candidate = FileSystem.join(String(directory), first)
-            if FileSystem.isRegularFile(candidate), let resolved = FileSystem.realPath(candidate) { return resolved }
+        if first.contains("/") { return Files.realPath(first) }
+        for directory in (Files.environment("PATH") ?? "").split(separator: ":") {
+            let candidate = Files.join(String(directory), first)
+            if Files.isRegularFile(candidate), let resolved = Files.realPath(candidate) { return resolved }
         }
         return nil
     }

@@ -94,8 +94,17 @@ enum ByteSource {
     /// expects (plus one byte) is ever read; gzip files are inflated chunk by chunk and the
     /// inflater asks the sink the same way.
     static func feed<S: ByteSink>(file path: String, into sink: inout S) throws {
-        let file = try FileSystem.InputFile(path: path)
-        let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: FileSystem.readChunk)
+        do {
+            try feedFile(path, into: &sink)
+        } catch let error as FileError {
+            throw DataError(error)
+        }
+    }
+
+    /// `feed(file:into:)` with the file layer's errors as they come.
+    private static func feedFile<S: ByteSink>(_ path: String, into sink: inout S) throws {
+        let file = try Files.InputFile(path: path)
+        let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: Files.readChunk)
         defer { chunk.deallocate() }
         // Two bytes are enough to tell gzip from raw; raw data then goes on at the sink's pace.
         var count = try file.read(into: chunk, capacity: 2)
@@ -106,13 +115,13 @@ enum ByteSource {
             let inflater = try Inflater(name: path)
             while count > 0 {
                 try inflater.feed(UnsafeBufferPointer(start: chunk, count: count), into: &sink)
-                count = try file.read(into: chunk, capacity: FileSystem.readChunk)
+                count = try file.read(into: chunk, capacity: Files.readChunk)
             }
             try inflater.finish()
         } else {
             if count > 0 { try sink.append(UnsafeBufferPointer(start: chunk, count: count)) }
             while true {
-                count = try file.read(into: chunk, capacity: Swift.min(FileSystem.readChunk, Swift.max(1, sink.wanted)))
+                count = try file.read(into: chunk, capacity: Swift.min(Files.readChunk, Swift.max(1, sink.wanted)))
                 if count == 0 { break }
                 try sink.append(UnsafeBufferPointer(start: chunk, count: count))
             }

@@ -1,3 +1,5 @@
+import DyConvEngine
+
 /// An error reading or validating a dataset file, with a one-line message naming the file.
 ///
 /// `description` is the message a command-line tool should print, for example
@@ -52,6 +54,19 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         let line = file.isEmpty ? message : "\(file): \(message)"
         return line.replacingNewlines()
+    }
+}
+
+extension DataError {
+    /// The file layer's error as a data error: same file, same reason.
+    init(_ error: FileError) {
+        let kind: Kind
+        switch error.kind {
+        case .notFound: kind = .notFound
+        case .tooLarge: kind = .tooLarge
+        case .unreadable, .writeFailed: kind = .io
+        }
+        self.init(kind, file: error.path, error.reason)
     }
 }
 

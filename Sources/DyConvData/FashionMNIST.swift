@@ -61,7 +61,7 @@ public enum FashionMNIST {
 
     /// The bundled sample's directory (`<assets>/fashion-mnist-sample`).
     public static func sampleDirectory() throws -> String {
-        FileSystem.join(try Assets.directory(), sampleFolderName)
+        Files.join(try Assets.directory(), sampleFolderName)
     }
 
     /// `true` when `directory` holds both files of `split` (raw or `.gz`).
@@ -75,7 +75,7 @@ public enum FashionMNIST {
     ///   missing; `DataError(.io)` with the operating system's reason when a path cannot be
     ///   examined ("too many levels of symbolic links", "permission denied", "not a directory").
     public static func files(_ split: Split, directory: String) throws -> (images: String, labels: String) {
-        switch FileSystem.kind(of: directory) {
+        switch Files.kind(of: directory) {
         case .directory:
             break
         case .regularFile:
@@ -86,17 +86,17 @@ public enum FashionMNIST {
             let hint = directory == defaultDirectory ? " (install the Debian package dataset-fashion-mnist)" : ""
             throw DataError(.notFound, file: directory, "no such directory\(hint)")
         case .error(let code):
-            throw DataError(.io, file: directory, FileSystem.describe(code))
+            throw DataError(.io, file: directory, Files.errnoText(code))
         }
         func find(_ name: String) throws -> String {
-            let raw = FileSystem.join(directory, name)
+            let raw = Files.join(directory, name)
             for path in [raw, raw + ".gz"] {
-                switch FileSystem.kind(of: path) {
+                switch Files.kind(of: path) {
                 case .regularFile: return path
                 case .missing: continue
-                case .directory: throw DataError(.io, file: path, "is a directory, expected a file")
+                case .directory: throw DataError(.io, file: path, "is a directory, not a file")
                 case .other: throw DataError(.io, file: path, "is not a regular file (a device, FIFO or socket)")
-                case .error(let code): throw DataError(.io, file: path, FileSystem.describe(code))
+                case .error(let code): throw DataError(.io, file: path, Files.errnoText(code))
                 }
             }
             throw DataError(.notFound, file: directory, "neither \(name) nor \(name).gz found")

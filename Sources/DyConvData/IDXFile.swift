@@ -124,10 +124,13 @@ public struct IDXFile: Sendable, Equatable {
         return bytes
     }
 
-    /// Writes the file atomically; gzip-compressed (reproducibly, mtime 0) when `compressed` is `true`.
+    /// Writes the file atomically (`Files.writeAtomically`); gzip-compressed (reproducibly,
+    /// mtime 0) when `compressed` is `true`.
+    ///
+    /// - Throws: `DataError(.io)` naming `path` when the write fails.
     public func write(path: String, compressed: Bool) throws {
         let bytes = compressed ? Gzip.compress(encoded(), level: 9) : encoded()
-        try FileSystem.writeAtomically(bytes, to: path)
+        do { try Files.writeAtomically(bytes, to: path) } catch { throw DataError(error) }
     }
 
     // MARK: - Helpers

@@ -10,8 +10,8 @@ import Darwin
 /// The files of one training run and the order they are written in, so that a run killed at
 /// any instant can be resumed.
 ///
-/// At the end of every epoch `saveEpoch` writes, each atomically (`<file>.tmp-<pid>`, fsync,
-/// rename):
+/// At the end of every epoch `saveEpoch` writes, each atomically by the rules of
+/// `Files.writeAtomically` (`<file>.tmp-<pid>`, fsync, rename, directory fsync):
 /// 1. the training state `FILE.state` (the exact weights, momentum and counters),
 /// 2. the checkpoint `FILE`, derived from that state,
 /// 3. the snapshot `DIR/epoch-NNN.safetensors` (with `--snapshots DIR`).
@@ -37,17 +37,14 @@ public struct RunFiles: Sendable {
     }
 
     /// The folder holding the checkpoint (and its state).
-    public var folder: String {
-        let dir = (checkpoint as NSString).deletingLastPathComponent
-        return dir.isEmpty ? "." : dir
-    }
+    public var folder: String { Files.parent(of: checkpoint) }
 
     /// The exact training state beside the checkpoint.
     public var state: String { checkpoint + ".state" }
 
     /// The snapshot of `epoch` (`DIR/epoch-003.safetensors`); nil without a snapshot folder.
     public func snapshot(epoch: Int) -> String? {
-        snapshots.map { ($0 as NSString).appendingPathComponent(String(format: "epoch-%03d.safetensors", epoch)) }
+        snapshots.map { Files.join($0, String(format: "epoch-%03d.safetensors", epoch)) }
     }
 
     // MARK: - Before training
@@ -59,31 +56,32 @@ public struct RunFiles: Sendable {
     /// - Throws: `TrainingError` with one line, e.g. "cannot write checkpoint /x/m.safetensors:
     ///   permission denied".
     public func preflight() throws {
-        var info = stat()
-        if stat(checkpoint, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
+        if Files.isDirectory(checkpoint) {
             throw TrainingError("cannot write checkpoint \(checkpoint): it is a folder")
         }
         try Self.probe(folder: folder, for: "checkpoint \(checkpoint)")
         if let snapshots {
-            if stat(snapshots, &info) != 0 {
-                do {
-                    try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: true)
-                } catch {
-                    throw TrainingError("cannot create snapshot folder \(snapshots): \(Self.reasonText(error))")
+            switch Files.kind(of: snapshots) {
+            case .directory:
+                break
+            case .missing, .error:
+                do { try Files.createDirectories(snapshots) } catch {
+                    throw TrainingError("cannot create snapshot folder \(snapshots): \(error.reason)")
                 }
-            } else if info.st_mode & S_IFMT != S_IFDIR {
+            case .regularFile, .other:
                 throw TrainingError("cannot write snapshots into \(snapshots): it is not a folder")
             }
             try Self.probe(folder: snapshots, for: "snapshots into \(snapshots)")
         }
     }
 
-    /// Creates and removes a file in `folder`; throws "cannot write WHAT: REASON" when it fails.
+    /// Writes and removes an empty file in `folder` with the real writer; throws "cannot write
+    /// WHAT: REASON" when it fails.
     private static func probe(folder: String, for what: String) throws {
-        let probe = (folder as NSString).appendingPathComponent(".dyconv-probe.tmp-\(getpid())")
-        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw TrainingError("cannot write \(what): \(errnoText(errno))") }
-        close(fd)
+        let probe = Files.join(folder, ".dyconv-probe-\(getpid())")
+        do { try Files.writeAtomically([], to: probe) } catch {
+            throw TrainingError("cannot write \(what): \(reasonText(error))")
+        }
         unlink(probe)
     }
 
@@ -95,16 +93,14 @@ public struct RunFiles: Sendable {
     public func removeStaleTemporaries() -> [String] {
         var removed: [String] = []
         func sweep(_ folder: String, _ owns: (String) -> Bool) {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-            for name in names {
-                guard let marker = name.range(of: ".tmp-", options: .backwards),
-                      let pid = Int32(name[marker.upperBound...]), pid > 0,
-                      owns(String(name[..<marker.lowerBound])), !Self.isAlive(pid) else { continue }
-                let path = (folder as NSString).appendingPathComponent(name)
+            guard let names = Files.entries(of: folder) else { return }
+            for name in names.sorted() {
+                guard let (target, pid) = Files.temporaryOwner(ofName: name), owns(target), !Self.isAlive(pid) else { continue }
+                let path = Files.join(folder, name)
                 if unlink(path) == 0 { removed.append(path) }
             }
         }
-        let base = (checkpoint as NSString).lastPathComponent
+        let base = Files.baseName(of: checkpoint)
         let ours: Set<String> = [base, base + ".state", "." + base, "." + base + ".state"]
         sweep(folder) { ours.contains($0) }
         if let snapshots {
@@ -136,7 +132,7 @@ public struct RunFiles: Sendable {
         do { try made.write(path: checkpoint) } catch {
             throw TrainingError("cannot write checkpoint \(checkpoint): \(Self.reasonText(error))")
         }
-        if let path = snapshot(epoch: trainer.epoch), !(snapshotOnlyIfMissing && FileManager.default.fileExists(atPath: path)) {
+        if let path = snapshot(epoch: trainer.epoch), !(snapshotOnlyIfMissing && Files.exists(path)) {
             try writeSnapshot(made, path: path)
         }
     }
@@ -162,7 +158,7 @@ public struct RunFiles: Sendable {
         // as it is: training the next epoch rewrites it with the same bytes.
         if let record = current?.training, record.epoch >= trainer.epoch {
             // The pair is consistent; only a missing snapshot may need writing.
-            if let path = snapshot(epoch: trainer.epoch), !FileManager.default.fileExists(atPath: path) {
+            if let path = snapshot(epoch: trainer.epoch), !Files.exists(path) {
                 try writeSnapshot(trainer.checkpoint(), path: path)
             }
             return false
@@ -174,37 +170,24 @@ public struct RunFiles: Sendable {
     // MARK: - Error text
 
     /// The reason of a file error as one short lower-case line ("permission denied"), without
-    /// Foundation's "Error Domain=NSCocoaErrorDomain Code=513 …" wrapping or temporary names.
+    /// the temporary file's name or a second "cannot write". Every file call of a run goes through
+    /// the engine's file layer, so the errors here are `FileError`s and `CheckpointError`s whose
+    /// reasons carry `Files.errnoText`; anything else is shown by its first line.
     public static func reasonText(_ error: any Error) -> String {
-        if let e = error as? CheckpointError {
-            // "cannot create '<temporary>': Permission denied" → the errno text.
-            if e.reason.hasPrefix("cannot create '"), let colon = e.reason.range(of: "': ") {
-                return lowercasedFirst(String(e.reason[colon.upperBound...]))
-            }
-            // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
-            return e.reason.hasPrefix("cannot write: ") ? String(e.reason.dropFirst("cannot write: ".count)) : e.reason
+        let reason: String
+        switch error {
+        case let e as FileError: reason = e.reason
+        case let e as CheckpointError: reason = e.reason
+        case let e as TrainingError: return e.message
+        default: return lowercasedFirst(String(describing: error).split(separator: "\n").first.map(String.init) ?? "")
         }
-        if let e = error as? TrainingError { return e.message }
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return errnoText(Int32(underlying.code))
+        // "cannot create '<temporary>': permission denied" → the errno text.
+        if reason.hasPrefix("cannot create '"), let colon = reason.range(of: "': ") {
+            return lowercasedFirst(String(reason[colon.upperBound...]))
         }
-        if ns.domain == NSPOSIXErrorDomain { return errnoText(Int32(ns.code)) }
-        if ns.domain == NSCocoaErrorDomain {
-            switch CocoaError.Code(rawValue: ns.code) {
-            case .fileWriteNoPermission, .fileReadNoPermission: return errnoText(EACCES)
-            case .fileWriteOutOfSpace: return errnoText(ENOSPC)
-            case .fileWriteVolumeReadOnly: return errnoText(EROFS)
-            case .fileNoSuchFile, .fileReadNoSuchFile: return errnoText(ENOENT)
-            case .fileWriteFileExists: return errnoText(EEXIST)
-            default: break
-            }
-        }
-        return lowercasedFirst(ns.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+        // "cannot write: directory 'X' does not exist": the caller already says "cannot write".
+        return reason.hasPrefix("cannot write: ") ? String(reason.dropFirst("cannot write: ".count)) : reason
     }
-
-    /// `strerror` in lower case: "permission denied".
-    static func errnoText(_ code: Int32) -> String { lowercasedFirst(FileIO.errnoText(code)) }
 
     private static func lowercasedFirst(_ s: String) -> String {
         guard let first = s.first else { return s }

@@ -2,56 +2,86 @@ import DyConvData
 import DyConvEngine
 import Foundation
 
-// The training state file: everything needed to continue a run bit-exactly.
+// The training state file: everything needed to continue a run bit-exactly, as a safetensors
+// file read through the engine's hardened reader (docs/TRAINING.md, "The state file").
+
+/// The layout of a training state file (`FILE.state`): a safetensors file whose
+/// `__metadata__` says what it is and how far the run got.
+///
+/// Tensors (all F32):
+/// - every trainable parameter and every BatchNorm buffer under its checkpoint name
+///   (`conv1.weight`, `bn1.running_mean`, …), exactly as `ParameterLayout` lists them;
+/// - the SGD momentum of each trainable parameter under `momentum.<name>`.
+///
+/// Metadata (strings; the JSON values use the encoders of the checkpoint format):
+/// `format` = `dyconv-training-state`, `dyconv.state_version` = `2`, `dyconv.config`
+/// (`TrainingConfig` JSON), `dyconv.model` (`ModelDescription` JSON; not `dyconv.architecture`,
+/// so that a state is never mistaken for a checkpoint), `dyconv.counters` (epoch, step in epoch,
+/// global step, the current epoch's running sums), `dyconv.history` (`[EpochMetrics]` JSON),
+/// `dyconv.threads` (the thread count, which decides the summation order).
+///
+/// Version 1 was the `DYCONVTS` format of dyconv before the file layer; it is refused with a
+/// line that says so.
+enum TrainingStateFile {
+    static let format = "dyconv-training-state"
+    static let version = "2"
+    /// The prefix of the momentum tensors' names.
+    static let momentumPrefix = "momentum."
+    /// The first bytes of a version 1 state.
+    static let legacyMagic = Array("DYCONVTS".utf8)
+
+    enum Key {
+        static let format = "format"
+        static let version = "dyconv.state_version"
+        static let config = "dyconv.config"
+        static let model = "dyconv.model"
+        static let counters = "dyconv.counters"
+        static let history = "dyconv.history"
+        static let threads = "dyconv.threads"
+    }
+
+    /// The JSON encoder of every metadata value (sorted keys: the same run gives the same bytes).
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
 
 extension Trainer {
     // MARK: - State files
 
-    /// The JSON header of a state file.
-    struct StateHeader: Codable {
-        var format = "dyconv-training-state"
-        var version = 1
-        var config: TrainingConfig
-        var description: ModelDescription
-        var layout: ParameterLayout
-        var counters: Counters
-        var history: [EpochMetrics]
-        var threads: Int
-    }
-
-    static let magic = Array("DYCONVTS".utf8)
-
     /// Writes everything needed to continue this run exactly (weights, BatchNorm statistics,
-    /// momentum, counters, history) to `path`, atomically.
+    /// momentum, counters, history) to `path` as a safetensors file (`TrainingStateFile`),
+    /// atomically (`Files.writeAtomically`: the same temporary names as checkpoints, so
+    /// `RunFiles.removeStaleTemporaries` knows them all).
     ///
     /// - Throws: `TrainingError` naming the file when it cannot be written.
     public func saveState(path: String) throws {
-        let header = StateHeader(config: config, description: description, layout: layout,
-                                 counters: counters, history: history, threads: threads)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json: Data
-        do { json = try encoder.encode(header) } catch {
+        typealias Key = TrainingStateFile.Key
+        var metadata = [Key.format: TrainingStateFile.format, Key.version: TrainingStateFile.version,
+                        Key.threads: String(threads)]
+        do {
+            metadata[Key.config] = try TrainingStateFile.encode(config)
+            metadata[Key.model] = try TrainingStateFile.encode(description)
+            metadata[Key.counters] = try TrainingStateFile.encode(counters)
+            metadata[Key.history] = try TrainingStateFile.encode(history)
+        } catch {
             throw TrainingError("\(path): cannot encode the training state: \(error)")
         }
-        var prefix = Trainer.magic
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
-        prefix.append(contentsOf: json)
-        // The engine's atomic writer (`<path>.tmp-<pid>`, fsync, rename): the same temporary
-        // names as checkpoints, so `RunFiles.removeStaleTemporaries` knows them all.
-        do {
-            try FileIO.writeAtomically(path: path) { append in
-                try prefix.withUnsafeBytes { try append($0) }
-                for buffer in [parameters, buffers, momentum] {
-                    #if _endian(little)
-                    try append(UnsafeRawBufferPointer(start: buffer.pointer, count: 4 * buffer.count))
-                    #else
-                    let bits = (0..<buffer.count).map { buffer.pointer[$0].bitPattern.littleEndian }
-                    try bits.withUnsafeBytes { try append($0) }
-                    #endif
-                }
+        var tensors: [String: Tensor] = [:]
+        func add(_ entries: [ParameterEntry], from storage: FloatBuffer, prefix: String = "") {
+            for e in entries {
+                tensors[prefix + e.name] = Tensor(shape: e.shape,
+                                                  data: Array(UnsafeBufferPointer(start: storage.pointer + e.offset, count: e.count)))
             }
-        } catch let error as CheckpointError {
+        }
+        add(layout.parameters, from: parameters)
+        add(layout.buffers, from: buffers)
+        add(layout.parameters, from: momentum, prefix: TrainingStateFile.momentumPrefix)
+        do {
+            try SafetensorsFile(tensors: tensors, metadata: metadata).write(path: path)
+        } catch {
             throw TrainingError("\(path): cannot write the training state: \(RunFiles.reasonText(error))")
         }
     }
@@ -59,91 +89,139 @@ extension Trainer {
     /// Continues a run saved with `saveState`. With the same thread count the continuation is
     /// bit-identical to an uninterrupted run; `threads` overrides the saved count.
     ///
-    /// - Throws: `TrainingError` naming the file for a missing, truncated or inconsistent state
-    ///   file; `DataError` when a dataset does not fit the model.
+    /// The file goes through the engine's safetensors reader (its size, header and offset
+    /// checks), then everything in it is checked against everything else before the trainer is
+    /// built: the metadata decodes, the config and model are valid, the counters are in range,
+    /// the tensors are exactly the model's (names and shapes) plus their momentum, all finite,
+    /// and the run fits in memory.
+    ///
+    /// - Throws: `TrainingError` with one line naming the file for a missing, truncated,
+    ///   inconsistent or older-format state file; `DataError` when a dataset does not fit the model.
     /// - Parameter epochs: a new total number of epochs (more extends the run, fewer ends it
     ///   sooner; not fewer than the epochs already trained). The learning-rate schedule follows
     ///   the new total from the next step on, so such a run differs from one started with it.
     public static func resume(path: String, train: ImageDataset, test: ImageDataset,
                               threads: Int? = nil, epochs: Int? = nil) throws -> Trainer {
+        typealias Key = TrainingStateFile.Key
         if let threads, !(1...64).contains(threads) {
             throw TrainingError("threads must be in 1...64, got \(threads)")
         }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TrainingError("\(path): cannot read the training state: \(error.localizedDescription)")
+        func fail(_ reason: String) -> TrainingError { TrainingError("\(path): \(reason)") }
+
+        // The bytes and the tensors decoded from them are alive together.
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(path: path, alive: 2) } catch {
+            throw fail("cannot read the training state: \(error.reason)")
         }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else {
-            throw TrainingError("\(path): not a dyconv training state file")
+        if bytes.starts(with: TrainingStateFile.legacyMagic) {
+            throw fail("a training state from an older dyconv (DYCONVTS); start the run again")
         }
-        var length: UInt64 = 0
-        for i in 0..<8 { length |= UInt64(bytes[8 + i]) << (8 * UInt64(i)) }
-        guard length <= UInt64(bytes.count - 16) else { throw TrainingError("\(path): truncated training state header") }
-        let headerEnd = 16 + Int(length)
-        let header: StateHeader
-        do { header = try JSONDecoder().decode(StateHeader.self, from: Data(bytes[16..<headerEnd])) } catch {
-            throw TrainingError("\(path): training state header does not decode: \(error)")
+        // First the container and the metadata only (no tensor is loaded).
+        let metadata = try decodeStateFile(bytes, path: path, loadingTensors: false).metadata
+        guard metadata[Key.format] == TrainingStateFile.format else {
+            if metadata[Checkpoint.MetadataKey.architecture] != nil {
+                throw fail("this is a dyconv checkpoint, not a training state (the state is the checkpoint's name + .state)")
+            }
+            throw fail("not a dyconv training state file (metadata 'format' is \(metadata[Key.format].map { "'\($0)'" } ?? "missing"))")
         }
-        guard header.format == "dyconv-training-state", header.version == 1 else {
-            throw TrainingError("\(path): unsupported training state format \(header.format) v\(header.version)")
+        guard metadata[Key.version] == TrainingStateFile.version else {
+            throw fail("unsupported training state version \(metadata[Key.version].map { "'\($0)'" } ?? "(missing)") (this build reads version \(TrainingStateFile.version))")
         }
-        var config = header.config
+        func value<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
+            guard let text = metadata[key] else { throw fail("no '\(key)' metadata in the training state") }
+            do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+                throw fail("'\(key)' in the training state does not decode: \(Checkpoint.summarize(error))")
+            }
+        }
+        var config = try value(Key.config, as: TrainingConfig.self)
+        let description = try value(Key.model, as: ModelDescription.self)
+        let c = try value(Key.counters, as: Counters.self)
+        let history = try value(Key.history, as: [EpochMetrics].self)
+        let savedThreads = try value(Key.threads, as: Int.self)
+
         if let epochs {
-            guard epochs >= header.counters.epoch else {
-                throw TrainingError("\(path): the run already trained \(header.counters.epoch) epochs, more than the \(epochs) asked for")
+            guard epochs >= c.epoch else {
+                throw fail("the run already trained \(c.epoch) epochs, more than the \(epochs) asked for")
             }
             config.epochs = epochs
         }
-        do { try config.validate(checkingModel: false) } catch { throw TrainingError("\(path): \(error)") }
-        do { try header.description.validate() } catch {
-            throw TrainingError("\(path): stored model is invalid: \(error)")
+        do { try config.validate(checkingModel: false) } catch { throw fail("\(error)") }
+        do { try description.validate() } catch { throw fail("stored model is invalid: \(error)") }
+        guard (1...64).contains(savedThreads) else {
+            throw fail("stored thread count \(savedThreads) is outside 1...64")
         }
-        guard ParameterLayout(header.description) == header.layout else {
-            throw TrainingError("\(path): stored parameter layout does not match the stored model")
+        guard c.epoch >= 0, c.iterationInEpoch >= 0, c.globalIteration >= 0, c.epochImages >= 0,
+              (0...c.epochImages).contains(c.epochCorrect) else {
+            throw fail("counters out of range in training state (negative, or more correct images than images)")
         }
-        guard (1...64).contains(header.threads) else {
-            throw TrainingError("\(path): stored thread count \(header.threads) is outside 1...64")
+        guard c.epoch <= config.epochs else {
+            throw fail("counters out of range in training state: epoch \(c.epoch) of a \(config.epochs)-epoch run")
         }
-        let layout = header.layout
-        // Before the weights are copied out of the file (several times its size in memory).
-        try Trainer.checkMemory(config: config, description: header.description, threads: threads ?? header.threads,
+        guard c.epochLoss.isFinite, c.epochSeconds.isFinite else {
+            throw fail("counters out of range in training state: non-finite running sums")
+        }
+        // Before the tensors are decoded (and copied several times over by the trainer).
+        try Trainer.checkMemory(config: config, description: description, threads: threads ?? savedThreads,
                                 trainImages: train.count)
-        let expected = headerEnd + 4 * (2 * layout.parameterCount + layout.bufferCount)
-        guard bytes.count == expected else {
-            throw TrainingError("\(path): expected \(expected) bytes, found \(bytes.count) (truncated or corrupt)")
+        try train.checkCompatible(with: description, name: "training set")
+        try test.checkCompatible(with: description, name: "test set")
+
+        let stored = try decodeStateFile(bytes, path: path, loadingTensors: true).tensors
+        let layout = ParameterLayout(description)
+        let momentumNames = layout.parameters.map { TrainingStateFile.momentumPrefix + $0.name }
+        let expected = layout.parameters + layout.buffers
+        let expectedNames = Set(expected.map(\.name) + momentumNames)
+        for name in expected.map(\.name) + momentumNames where stored[name] == nil {
+            throw fail("tensor '\(name)' is missing (the state does not match its model)")
         }
-        try train.checkCompatible(with: header.description, name: "training set")
-        try test.checkCompatible(with: header.description, name: "test set")
-        let c = header.counters
-        guard c.epoch >= 0, c.iterationInEpoch >= 0, c.globalIteration >= 0 else {
-            throw TrainingError("\(path): negative counters in training state")
+        if let extra = stored.keys.sorted().first(where: { !expectedNames.contains($0) }) {
+            throw fail("unexpected tensor '\(extra)' (the state does not match its model)")
         }
-        func floats(_ start: Int, _ count: Int) -> [Float] {
-            bytes.withUnsafeBytes { raw in
-                (0..<count).map { i in
-                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)))
-                }
-            }
-        }
-        let paramValues = floats(headerEnd, layout.parameterCount)
-        let bufferValues = floats(headerEnd + 4 * layout.parameterCount, layout.bufferCount)
-        let momentumValues = floats(headerEnd + 4 * (layout.parameterCount + layout.bufferCount), layout.parameterCount)
-        guard paramValues.allSatisfy(\.isFinite), bufferValues.allSatisfy(\.isFinite),
-              momentumValues.allSatisfy(\.isFinite) else {
-            throw TrainingError("\(path): training state holds non-finite values")
-        }
+        var momentumValues = [Float](repeating: 0, count: layout.parameterCount)
         var tensors: [String: Tensor] = [:]
-        for e in layout.parameters { tensors[e.name] = Tensor(shape: e.shape, data: Array(paramValues[e.offset..<(e.offset + e.count)])) }
-        for e in layout.buffers { tensors[e.name] = Tensor(shape: e.shape, data: Array(bufferValues[e.offset..<(e.offset + e.count)])) }
-        let trainer = try Trainer(validated: config, description: header.description, train: train, test: test,
-                                  parameters: tensors, threads: threads ?? header.threads)
+        for (entry, momentumName) in zip(layout.parameters, momentumNames) {
+            let weights = stored[entry.name]!, velocity = stored[momentumName]!
+            for (name, tensor) in [(entry.name, weights), (momentumName, velocity)] {
+                guard tensor.shape == entry.shape else {
+                    throw fail("tensor '\(name)': shape \(tensor.shape) does not match the model's \(entry.shape)")
+                }
+                guard tensor.data.allSatisfy(\.isFinite) else { throw fail("tensor '\(name)' holds non-finite values") }
+            }
+            tensors[entry.name] = weights
+            momentumValues.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: velocity.data)
+        }
+        for entry in layout.buffers {
+            let tensor = stored[entry.name]!
+            guard tensor.shape == entry.shape else {
+                throw fail("tensor '\(entry.name)': shape \(tensor.shape) does not match the model's \(entry.shape)")
+            }
+            guard tensor.data.allSatisfy(\.isFinite) else { throw fail("tensor '\(entry.name)' holds non-finite values") }
+            tensors[entry.name] = tensor
+        }
+        let trainer = try Trainer(validated: config, description: description, train: train, test: test,
+                                  parameters: tensors, threads: threads ?? savedThreads)
         guard c.iterationInEpoch <= trainer.iterationsPerEpoch else {
-            throw TrainingError("\(path): state is at step \(c.iterationInEpoch) of an epoch that has \(trainer.iterationsPerEpoch) steps with this training set")
+            throw fail("state is at step \(c.iterationInEpoch) of an epoch that has \(trainer.iterationsPerEpoch) steps with this training set")
         }
         trainer.momentum.load(momentumValues)
         trainer.counters = c
-        trainer.history = header.history
+        trainer.history = history
         return trainer
+    }
+
+    /// The bytes of a state through the engine's safetensors reader; a container error becomes
+    /// one line that says whether the file is cut short or not a state at all.
+    private static func decodeStateFile(_ bytes: [UInt8], path: String, loadingTensors: Bool) throws -> SafetensorsFile {
+        do {
+            return try SafetensorsFile.decode(bytes, path: path, ignoring: { _ in !loadingTensors })
+        } catch {
+            let detail = error.tensor.map { "tensor '\($0)': \(error.reason)" } ?? error.reason
+            switch error.kind {
+            case .truncated, .invalidOffsets:
+                throw TrainingError("\(path): training state is truncated or corrupt: \(detail)")
+            default:
+                throw TrainingError("\(path): not a dyconv training state file: \(detail)")
+            }
+        }
     }
 }

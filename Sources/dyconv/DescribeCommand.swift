@@ -17,7 +17,7 @@ struct DescribeCommand: ParsableCommand {
     func run() throws {
         let description: ModelDescription
         var training: TrainingRecord?
-        if model.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: model) {
+        if model.hasSuffix(".safetensors") || Files.exists(model) {
             let checkpoint = try Checkpoint.read(path: model)
             description = checkpoint.description
             training = checkpoint.training

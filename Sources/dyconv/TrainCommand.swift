@@ -161,9 +161,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--epochs must be in 1...\(TrainingConfig.maxEpochs), got \(epochs)")
         }
         if out.isEmpty { throw ValidationError("--out must name a file") }
-        let dir = (out as NSString).deletingLastPathComponent
-        var isDir: ObjCBool = false
-        if !dir.isEmpty, !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+        let dir = Files.parent(of: out)
+        if !Files.isDirectory(dir) {
             throw ValidationError("--out: folder '\(dir)' does not exist")
         }
     }
@@ -191,7 +190,7 @@ struct TrainCommand: ParsableCommand {
         let test = try FashionMNIST.load(.test, directory: data)
         let trainer: Trainer
         if resume {
-            guard FileManager.default.fileExists(atPath: files.state) else {
+            guard Files.exists(files.state) else {
                 throw CLIError("\(files.state): no training state to resume (run without --resume first)")
             }
             trainer = try Trainer.resume(path: files.state, train: train, test: test, threads: threads, epochs: epochs)

@@ -138,13 +138,13 @@ import DyConvEngine
         let scratch = try TemporaryDirectory()
         // An explicit directory wins.
         #expect(try Assets.directory(configured: scratch.path, executable: nil, workingDirectory: nil)
-                == FileSystem.realPath(scratch.path))
+                == Files.realPath(scratch.path))
         // A missing configured directory falls through to the executable walk.
-        let fakeExecutable = FileSystem.parent(of: repoAssets) + "/.build-x/x86_64/debug/tool"
+        let fakeExecutable = Files.parent(of: repoAssets) + "/.build-x/x86_64/debug/tool"
         #expect(try Assets.directory(configured: scratch.file("absent"), executable: fakeExecutable, workingDirectory: nil)
                 == repoAssets)
         // Too deep: more than five levels up is not searched.
-        let deep = FileSystem.parent(of: repoAssets) + "/a/b/c/d/e/f/tool"
+        let deep = Files.parent(of: repoAssets) + "/a/b/c/d/e/f/tool"
         expectDataError(.assetsNotFound, containing: ["DYCONV_ASSETS", "absent"]) {
             _ = try Assets.directory(configured: scratch.file("absent"), executable: deep, workingDirectory: scratch.path)
         }

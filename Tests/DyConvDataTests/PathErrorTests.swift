@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DyConvEngine
 @testable import DyConvData
 
 /// Issue #8: `--data` pointing at a symlink loop said "no such directory". Every path that cannot
@@ -50,9 +51,9 @@ import Testing
     /// Root reads anything, so the permission case is checked through its message text, and
     /// through a real unreadable directory when the tests do not run as root.
     @Test func permissionDenied() throws {
-        #expect(FileSystem.describe(EACCES) == "permission denied")
-        #expect(FileSystem.describe(ELOOP) == "too many levels of symbolic links")
-        #expect(FileSystem.describe(ENOTDIR) == "not a directory")
+        #expect(Files.errnoText(EACCES) == "permission denied")
+        #expect(Files.errnoText(ELOOP) == "too many levels of symbolic links")
+        #expect(Files.errnoText(ENOTDIR) == "not a directory")
         guard getuid() != 0 else { return }
         let directory = try TemporaryDirectory()
         let locked = directory.file("locked")

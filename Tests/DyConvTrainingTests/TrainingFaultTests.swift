@@ -114,7 +114,7 @@ final class TrainingFaultTests: XCTestCase {
         XCTAssertThrowsError(try folderAsFile.preflight()) { XCTAssertTrue("\($0)".contains("it is a folder"), "\($0)") }
         let missing = RunFiles(checkpoint: dir.appendingPathComponent("no/such/m.safetensors").path)
         XCTAssertThrowsError(try missing.preflight()) {
-            XCTAssertEqual("\($0)", "cannot write checkpoint \(missing.checkpoint): no such file or directory")
+            XCTAssertEqual("\($0)", "cannot write checkpoint \(missing.checkpoint): directory '\(missing.folder)' does not exist")
         }
         let file = dir.appendingPathComponent("plain")
         XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: Data()))
@@ -129,14 +129,18 @@ final class TrainingFaultTests: XCTestCase {
     }
 
     /// `--snapshots` errors printed Foundation's "Error Domain=NSCocoaErrorDomain Code=513".
-    /// Oracle: strerror's text in lower case, as the issue asks.
-    func testFileErrorsReadAsOneShortReason() {
-        let cocoa = NSError(domain: NSCocoaErrorDomain, code: CocoaError.fileWriteNoPermission.rawValue,
-                            userInfo: [NSFilePathErrorKey: "/x/epoch-003.safetensors"])
-        XCTAssertEqual(RunFiles.reasonText(cocoa), "permission denied")
+    /// Oracle: strerror's text in lower case, as the issue asks. (The snapshot folder is now made
+    /// by the file layer, not FileManager, so a real failure of it stands where an NSError was.)
+    func testFileErrorsReadAsOneShortReason() throws {
+        let file = dir.appendingPathComponent("plain").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        XCTAssertThrowsError(try Files.createDirectories(file + "/snaps")) {
+            XCTAssertEqual(RunFiles.reasonText($0), "not a directory")
+        }
         let checkpoint = CheckpointError(.writeFailed, path: "/x/e.safetensors", "cannot create '/x/e.safetensors.tmp-12': Permission denied")
         XCTAssertEqual(RunFiles.reasonText(checkpoint), "permission denied")
-        XCTAssertEqual(RunFiles.reasonText(NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))), "no space left on device")
+        let full = FileError(.writeFailed, path: "/x/e.safetensors", code: ENOSPC, "write failed: \(Files.errnoText(ENOSPC))")
+        XCTAssertEqual(RunFiles.reasonText(full), "write failed: no space left on device")
     }
 
     /// A snapshot that cannot be written after the preflight (its folder vanished). Oracle: the

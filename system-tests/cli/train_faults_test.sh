@@ -134,6 +134,19 @@ rc=$?
 cmp -s k.safetensors straight.safetensors && ok || bad "the recovered run's checkpoint differs from the straight run's"
 cmp -s k-snaps/epoch-001.safetensors straight-snaps/epoch-001.safetensors && ok || bad "snapshot 1 not recovered"
 
+# --- --resume of a state dyconv cannot continue: one line, exit 1. ---
+{ printf 'DYCONVTS\x02\x00\x00\x00\x00\x00\x00\x00{}'; head -c 64 /dev/zero; } > old.safetensors.state
+expect_error "--resume an older DYCONVTS state" "^dyconv: error: old.safetensors.state: a training state from an older dyconv \(DYCONVTS\); start the run again$" \
+    "$BIN" train "${TINY[@]}" --epochs 2 --out old.safetensors --resume
+"$BIN" train "${TINY[@]}" --epochs 2 --out old.safetensors --resume > /dev/null 2>&1
+[ $? -eq 1 ] && ok || bad "an older state must exit 1"
+cp straight.safetensors swapped.safetensors.state
+expect_error "--resume a checkpoint as the state" "swapped.safetensors.state: this is a dyconv checkpoint, not a training state" \
+    "$BIN" train "${TINY[@]}" --epochs 2 --out swapped.safetensors --resume
+head -c 1000 straight.safetensors.state > cut.safetensors.state
+expect_error "--resume a truncated state" "cut.safetensors.state: training state is truncated or corrupt" \
+    "$BIN" train "${TINY[@]}" --epochs 2 --out cut.safetensors --resume
+
 # --- --resume of a finished run, with conflicting flags, with more epochs. ---
 "$BIN" train "${TINY[@]}" --epochs 2 --out straight.safetensors --resume > out.txt 2> err.txt
 rc=$?

@@ -284,7 +284,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// One line describing a decoding or validation error, with the JSON path where it applies.
-    static func summarize(_ error: any Error) -> String {
+    package static func summarize(_ error: any Error) -> String {
         func where_(_ path: [any CodingKey]) -> String {
             guard !path.isEmpty else { return "" }
             var text = ""

@@ -70,3 +70,17 @@ extension CheckpointError {
         "[" + shape.map(String.init).joined(separator: ",") + "]"
     }
 }
+
+extension CheckpointError {
+    /// The file layer's error as a checkpoint error: same path, same reason.
+    package init(_ error: FileError) {
+        let kind: Kind
+        switch error.kind {
+        case .notFound: kind = .fileNotFound
+        case .unreadable: kind = .unreadable
+        case .tooLarge: kind = .tooLarge
+        case .writeFailed: kind = .writeFailed
+        }
+        self.init(kind, path: error.path, error.reason)
+    }
+}

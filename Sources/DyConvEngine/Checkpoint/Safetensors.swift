@@ -46,7 +46,9 @@ public struct SafetensorsFile: Sendable, Equatable {
     ///   safetensors dtype) but not loaded. Used for PyTorch's int64
     ///   `*.num_batches_tracked` counters.
     public static func read(path: String, ignoring: (String) -> Bool = { _ in false }) throws(CheckpointError) -> SafetensorsFile {
-        let bytes = try FileIO.readAll(path: path)
+        // The bytes and the tensors decoded from them are alive together: twice the file.
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(path: path, alive: 2) } catch { throw CheckpointError(error) }
         return try decode(bytes, path: path, ignoring: ignoring)
     }
 
@@ -280,7 +282,8 @@ public struct SafetensorsFile: Sendable, Equatable {
         return (header, names)
     }
 
-    /// Writes the file atomically (temporary file in the same directory, fsync, rename).
+    /// Writes the file atomically by the rules of `Files.writeAtomically(path:_:)` (`<path>.tmp-<pid>`,
+    /// fsync, rename, directory fsync).
     ///
     /// Tensors are sorted by name and packed contiguously; the header is padded
     /// with spaces to a multiple of 8 bytes, so every tensor starts 8-byte aligned
@@ -289,7 +292,7 @@ public struct SafetensorsFile: Sendable, Equatable {
     public func write(path: String) throws(CheckpointError) {
         let (header, order) = try layout(path: path)
         do {
-            try FileIO.writeAtomically(path: path) { append in
+            try Files.writeAtomically(path: path) { append in
                 var length = UInt64(header.count).littleEndian
                 try withUnsafeBytes(of: &length) { try append($0) }
                 try header.withUnsafeBytes { try append($0) }
@@ -303,8 +306,8 @@ public struct SafetensorsFile: Sendable, Equatable {
                     #endif
                 }
             }
-        } catch let error as CheckpointError {
-            throw error
+        } catch let error as FileError {
+            throw CheckpointError(error)
         } catch {
             throw CheckpointError(.writeFailed, path: path, "\(error)")
         }
