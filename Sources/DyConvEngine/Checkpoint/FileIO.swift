@@ -24,6 +24,15 @@ package enum FileIO {
     ///
     /// - Throws: `CheckpointError` (`.fileNotFound` or `.unreadable`) naming `path`.
     static func readAll(path: String) throws(CheckpointError) -> [UInt8] {
+        try readPrefix(path: path, count: nil).bytes
+    }
+
+    /// Reads the first `count` bytes of a regular file (all of it when `count` is nil, or
+    /// the file is shorter) and returns them with the file's size; a header read never
+    /// allocates more than the header.
+    ///
+    /// - Throws: `CheckpointError` (`.fileNotFound`, `.unreadable` or `.tooLarge`) naming `path`.
+    static func readPrefix(path: String, count prefix: Int?) throws(CheckpointError) -> (bytes: [UInt8], fileSize: Int) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let code = errno
@@ -47,7 +56,8 @@ package enum FileIO {
         guard fstat(fd, &info) == 0 else {
             throw CheckpointError(.unreadable, path: path, "cannot stat the file: \(errnoText())")
         }
-        let size = Int(info.st_size)
+        let fileSize = Int(info.st_size)
+        let size = min(fileSize, max(prefix ?? fileSize, 0))
         // The bytes and the tensors decoded from them are alive together: twice the file.
         do {
             try Limits.checkMemory(CheckedSize.product(size, 2), for: "reading this \(Limits.formatBytes(size)) file")
@@ -73,7 +83,7 @@ package enum FileIO {
         if failure != 0 {
             throw CheckpointError(.unreadable, path: path, "read failed: \(errnoText(failure))")
         }
-        return bytes
+        return (bytes, fileSize)
     }
 
     /// Writes a file atomically: `<path>.tmp-<pid>` in the same directory, fsync, rename.
