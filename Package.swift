@@ -4,10 +4,10 @@
 // Data flow, one target per concern, imports pointing one way only:
 //   C system libraries (CBLAS, CZlib, CNcursesw)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
-//     → DyConvData (IDX / Fashion-MNIST, evaluation)  → DyConvTraining
-//   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; engine only)
-//   DyConvEngine + DyConvData + DyConvUI → DyConvSession (files, model cache, background work)
-//     → executables: `dyconv` (CLI) and `dyconv-tui` (ncurses presenter)
+//     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
+//   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
+//   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
+//     → executables: `dyconv` (CLI: engine, data, training) and `dyconv-tui` (ncurses presenter: session, UI)
 import PackageDescription
 
 // Release builds keep Swift's checks (bounds, overflow, preconditions) in every target: an
