@@ -4,9 +4,10 @@
 // Data flow, one target per concern, imports pointing one way only:
 //   C system libraries (CBLAS, CZlib, CNcursesw)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
-//     → DyConvData (IDX / Fashion-MNIST)
-//     → DyConvUI (pure view state + update + render to a cell grid)
-//     → executables: `dyconv` (CLI) and `dyconv-tui` (ncurses presenter)
+//     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
+//   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
+//   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
+//     → executables: `dyconv` (CLI: engine, data, training) and `dyconv-tui` (ncurses presenter: session, UI)
 import PackageDescription
 
 // Release builds keep Swift's checks (bounds, overflow, preconditions) in every target: an
@@ -40,7 +41,10 @@ let package = Package(
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
-        .target(name: "DyConvUI", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
+        .target(name: "DyConvUI", dependencies: ["DyConvEngine"], swiftSettings: optimize),
+        // Session: performs the UI core's effects with real models, images and files; background evaluation.
+        .target(name: "DyConvSession", dependencies: ["DyConvEngine", "DyConvData", "DyConvUI"],
+                exclude: ["README.md"], swiftSettings: optimize),
 
         // Executables.
         .executableTarget(name: "dyconv", dependencies: [
@@ -48,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "dyconv-tui", dependencies: [
-            "DyConvEngine", "DyConvData", "DyConvUI", "CNcursesw",
+            "DyConvSession", "DyConvUI", "CNcursesw",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -58,5 +62,6 @@ let package = Package(
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining"]),
         .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "DyConvSessionTests", dependencies: ["DyConvSession", "DyConvUI", "DyConvData", "DyConvEngine"]),
     ]
 )

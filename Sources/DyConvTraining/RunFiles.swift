@@ -44,7 +44,7 @@ public struct RunFiles: Sendable {
 
     /// The snapshot of `epoch` (`DIR/epoch-003.safetensors`); nil without a snapshot folder.
     public func snapshot(epoch: Int) -> String? {
-        snapshots.map { Files.join($0, String(format: "epoch-%03d.safetensors", epoch)) }
+        snapshots.map { Snapshots.path(epoch: epoch, in: $0) }
     }
 
     // MARK: - Before training

@@ -241,7 +241,7 @@ public final class Trainer {
     /// `TrainingRecord` of the last finished epoch; `metadata["dyconv.recipe"]` holds the config.
     public func checkpoint() -> Checkpoint {
         let last = history.last
-        return checkpoint(record: TrainingRecord(epoch: counters.epoch, epochs: config.epochs, temperature: temperature,
+        return checkpoint(record: TrainingRecord(epoch: counters.epoch, epochs: config.epochs,
                                                  loss: last?.loss, trainAccuracy: last?.trainAccuracy,
                                                  testAccuracy: last?.testAccuracy, entropy: last?.entropyByLayer))
     }
@@ -264,7 +264,7 @@ public final class Trainer {
                      "initialCheckpoint() after training started")
         let evaluation = evaluateCompatible(test)
         let entropy = evaluation.layers.entropyByName
-        let record = TrainingRecord(epoch: 0, epochs: config.epochs, temperature: temperature, loss: nil,
+        let record = TrainingRecord(epoch: 0, epochs: config.epochs, loss: nil,
                                     trainAccuracy: nil, testAccuracy: evaluation.accuracy,
                                     entropy: entropy.isEmpty ? nil : entropy)
         return (checkpoint(record: record), evaluation)

@@ -4,7 +4,7 @@ func temperatureLabel(_ state: ViewState) -> String {
     if let e = state.epoch {
         return state.isTrainedTemperature
             ? "τ \(Format.temperature(t)) (epoch \(e.epoch)'s)"
-            : "τ \(Format.temperature(t)) (epoch \(e.epoch)'s \(Format.temperature(e.temperature)))"
+            : "τ \(Format.temperature(t)) (epoch \(e.epoch)'s \(Format.temperature(state.trainedTemperature ?? t)))"
     }
     if state.isTrainedTemperature { return "τ \(Format.temperature(t)) (trained)" }
     return "τ \(Format.temperature(t)) (trained \(Format.temperature(state.trainedTemperature ?? t)))"

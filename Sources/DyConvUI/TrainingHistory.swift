@@ -15,7 +15,7 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
     guard !epochs.isEmpty else {
         grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Training", style: theme.heading, rule: theme.edge)
         if let t = cp.training {
-            var line = "\(t.epochs) epochs · final τ \(Format.temperature(t.temperature))"
+            var line = "\(t.epochs) epochs" + (t.temperature.map { " · final τ \(Format.temperature($0))" } ?? "")
             if let acc = t.testAccuracy { line += " · test \(Format.percent(Double(acc)))" }
             grid.text(r.x, r.y + 1, Format.clip(line, r.width), theme.plain)
         } else {
@@ -30,8 +30,9 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
     var y = r.y + 1
     if y < r.maxY {
         let e = selected.map { epochs[$0] } ?? cp.training ?? epochs.last!
-        var line = "τ \(Format.temperature(e.temperature))"
-        if let acc = e.testAccuracy { line += " · test \(Format.percent(Double(acc)))" }
+        var parts = e.temperature.map { ["τ \(Format.temperature($0))"] } ?? []
+        if let acc = e.testAccuracy { parts.append("test \(Format.percent(Double(acc)))") }
+        var line = parts.joined(separator: " · ")
         if selected == nil { line += " (final)" }
         grid.text(r.x, y, Format.clip(line, r.width), theme.title)
         y += 1
@@ -41,10 +42,11 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
     let columns = min(epochs.count, r.width - labelWidth)
     guard columns > 0 else { return }
     func epochAt(_ c: Int) -> Int { columns == epochs.count ? c : c * epochs.count / columns }
-    let taus = epochs.map { Double($0.temperature) }
+    // A static network's snapshots have no τ: no τ row.
+    let taus = epochs.compactMap { $0.temperature.map(Double.init) }
     let logMin = taus.map { log10(max($0, 1e-3)) }.min() ?? 0
     let logMax = taus.map { log10(max($0, 1e-3)) }.max() ?? 1
-    if y < r.maxY {
+    if y < r.maxY, taus.count == epochs.count {
         grid.text(r.x, y, "τ", theme.dim)
         for c in 0..<columns {
             let v = log10(max(taus[epochAt(c)], 1e-3))

@@ -22,13 +22,13 @@ public struct EpochSummary: Sendable, Equatable {
     public var epoch: Int
     /// Total epochs of the run.
     public var epochs: Int
-    /// The τ the run used in that epoch.
-    public var temperature: Float
+    /// The τ the run used in that epoch (the snapshot's layers'); nil for a static network.
+    public var temperature: Float?
     public var trainAccuracy: Float?
     public var testAccuracy: Float?
     public var loss: Float?
 
-    public init(epoch: Int, epochs: Int, temperature: Float, trainAccuracy: Float? = nil,
+    public init(epoch: Int, epochs: Int, temperature: Float?, trainAccuracy: Float? = nil,
                 testAccuracy: Float? = nil, loss: Float? = nil) {
         self.epoch = epoch; self.epochs = epochs; self.temperature = temperature
         self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.loss = loss

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CNcursesw
+import DyConvSession
 import DyConvUI
 #if canImport(Glibc)
 import Glibc

@@ -40,7 +40,7 @@ struct DescribeCommand: ParsableCommand {
                   + " τ=\(formatNumber(c.attention?.temperature ?? 1))")
         }
         if let t = training {
-            print("  trained: epoch \(t.epoch)/\(t.epochs), τ \(formatNumber(t.temperature))"
+            print("  trained: epoch \(t.epoch)/\(t.epochs)" + (description.trainedTemperature.map { ", τ \(formatNumber($0))" } ?? "")
                   + (t.testAccuracy.map { ", test accuracy " + NumberText.percent(Double($0)) } ?? ""))
         }
     }

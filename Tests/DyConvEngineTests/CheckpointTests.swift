@@ -50,7 +50,7 @@ enum CheckpointTestSupport {
         let d = smallDescription()
         return Checkpoint(description: d, tensors: randomTensors(for: d, seed: seed),
                           metadata: ["note": "quoted \"text\", ünïcode ✓, back\\slash\nnewline", "run": "42"],
-                          training: TrainingRecord(epoch: 3, epochs: 10, temperature: 21.5, loss: 0.4375,
+                          training: TrainingRecord(epoch: 3, epochs: 10, loss: 0.4375,
                                                    trainAccuracy: 0.875, testAccuracy: 0.8125,
                                                    entropy: ["block.conv": 0.5, "res.conv": 0.25]))
     }
@@ -158,7 +158,7 @@ final class CheckpointTests: CheckpointTestCase {
         try c.write(path: path("a.safetensors"))
         XCTAssertEqual(try Checkpoint.read(path: path("a.safetensors")), c)
 
-        c.training = TrainingRecord(epoch: 1, epochs: 2, temperature: 1, loss: .nan, trainAccuracy: nil,
+        c.training = TrainingRecord(epoch: 1, epochs: 2, loss: .nan, trainAccuracy: nil,
                                     testAccuracy: nil, entropy: nil)
         try c.write(path: path("b.safetensors"))
         let read = try Checkpoint.read(path: path("b.safetensors"))

@@ -143,7 +143,7 @@ final class TrainerTests: XCTestCase {
         let before = snapped.tensors()
         let (checkpoint, evaluation) = snapped.initialCheckpoint()
         XCTAssertEqual(checkpoint.training?.epoch, 0)
-        XCTAssertEqual(checkpoint.training?.temperature, 10)          // τ_start of tinyConfig
+        XCTAssertEqual(checkpoint.description.trainedTemperature, 10)  // τ_start of tinyConfig, stored in the layers
         XCTAssertNil(checkpoint.training?.loss)
         XCTAssertEqual(checkpoint.training?.testAccuracy, evaluation.accuracy)
         XCTAssertEqual(checkpoint.training?.entropy?.count, 2)

@@ -4,13 +4,16 @@ import Foundation
 ///
 /// Accuracies are fractions in [0, 1]; `entropy` maps each dynamic layer's
 /// name to its mean normalised attention entropy H(π)/ln K over the test set.
+///
+/// The τ of the epoch is not here: it is stored once, as each dynamic layer's
+/// `attention.temperature` in the architecture (`ModelDescription.trainedTemperature`).
+/// Files written before that carry a `temperature` field in this record; the reader
+/// ignores it (dyconv always wrote the same τ in both places).
 public struct TrainingRecord: Codable, Sendable, Equatable {
     /// Epochs completed when the snapshot was taken (0 = before any training).
     public var epoch: Int
     /// Epochs the run was configured for.
     public var epochs: Int
-    /// The softmax temperature τ the dynamic layers used in the last completed epoch.
-    public var temperature: Float
     /// Mean training loss of the last epoch.
     public var loss: Float?
     /// Training-set accuracy of the last epoch, in [0, 1].
@@ -21,11 +24,10 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var entropy: [String: Float]?
 
     /// Creates a training record.
-    public init(epoch: Int, epochs: Int, temperature: Float, loss: Float? = nil,
+    public init(epoch: Int, epochs: Int, loss: Float? = nil,
                 trainAccuracy: Float? = nil, testAccuracy: Float? = nil, entropy: [String: Float]? = nil) {
         self.epoch = epoch
         self.epochs = epochs
-        self.temperature = temperature
         self.loss = loss
         self.trainAccuracy = trainAccuracy
         self.testAccuracy = testAccuracy
@@ -98,7 +100,16 @@ public struct Checkpoint: Sendable, Equatable {
     ///
     /// - Throws: `CheckpointError` as `read(path:)` does.
     public init(file: SafetensorsFile, path: String) throws(CheckpointError) {
-        var metadata = file.metadata
+        let header = try CheckpointMetadata(fileMetadata: file.metadata, path: path)
+        let tensors = try Self.conformingTensors(file.tensors, to: header.description, path: path)
+        self.init(description: header.description, tensors: tensors, metadata: header.metadata, training: header.training)
+    }
+
+    /// The dyconv keys of a file's `__metadata__`: the version checked, the architecture
+    /// decoded and validated, the training record decoded; the other keys returned as they are.
+    static func interpretMetadata(_ fileMetadata: [String: String], path: String) throws(CheckpointError)
+        -> (description: ModelDescription, training: TrainingRecord?, metadata: [String: String]) {
+        var metadata = fileMetadata
         if let version = metadata[MetadataKey.formatVersion], version != Self.formatVersion {
             throw CheckpointError(.invalidMetadata, path: path,
                 "checkpoint format version '\(version)' is not supported (this build reads version \(Self.formatVersion))")
@@ -134,9 +145,8 @@ public struct Checkpoint: Sendable, Equatable {
                     "'\(MetadataKey.training)' is not a valid training record: \(Self.summarize(error))")
             }
         }
-        let tensors = try Self.conformingTensors(file.tensors, to: description, path: path)
         for key in MetadataKey.reserved { metadata.removeValue(forKey: key) }
-        self.init(description: description, tensors: tensors, metadata: metadata, training: training)
+        return (description, training, metadata)
     }
 
     // MARK: Writing

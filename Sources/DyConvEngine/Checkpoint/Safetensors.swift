@@ -58,26 +58,46 @@ public struct SafetensorsFile: Sendable, Equatable {
     /// - Throws: `CheckpointError` naming `path` (and the tensor, where relevant).
     public static func decode(_ bytes: [UInt8], path: String,
                               ignoring: (String) -> Bool = { _ in false }) throws(CheckpointError) -> SafetensorsFile {
+        try decode(bytes, fileSize: bytes.count, path: path, ignoring: ignoring)
+    }
+
+    /// The little-endian header length N in the first 8 bytes, or nil when there are fewer.
+    static func headerLength(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count >= 8 else { return nil }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
+        return n
+    }
+
+    /// Decodes `bytes`, the first bytes of a file of `fileSize` bytes: all of them, or (for a
+    /// header-only read) at least the 8-byte length and the header, with every tensor in
+    /// `ignoring` (a loaded tensor's bytes must be there: slicing past them traps). Every
+    /// header check runs against `fileSize`; tensor data is read only for the tensors loaded.
+    static func decode(_ bytes: [UInt8], fileSize: Int, path: String,
+                       ignoring: (String) -> Bool) throws(CheckpointError) -> SafetensorsFile {
         func fail(_ kind: CheckpointError.Kind, tensor: String? = nil, _ reason: String) -> CheckpointError {
             CheckpointError(kind, path: path, tensor: tensor, reason)
         }
 
         // Header length.
-        guard bytes.count >= 8 else {
-            throw fail(.truncated, "file is \(bytes.count) bytes, shorter than the 8-byte header length of a safetensors file")
+        guard let headerLength64 = headerLength(bytes) else {
+            throw fail(.truncated, "file is \(fileSize) bytes, shorter than the 8-byte header length of a safetensors file")
         }
-        var headerLength64: UInt64 = 0
-        for k in 0..<8 { headerLength64 |= UInt64(bytes[k]) << (8 * UInt64(k)) }
         guard headerLength64 > 0 else { throw fail(.invalidHeader, "header length is 0") }
         guard headerLength64 <= UInt64(maxHeaderLength) else {
             throw fail(.invalidHeader, "header length \(headerLength64) exceeds the \(maxHeaderLength / 1_000_000) MB limit (not a safetensors file?)")
         }
         let headerLength = Int(headerLength64)
+        guard headerLength <= fileSize - 8 else {
+            throw fail(.truncated, "header length \(headerLength) runs past the end of the file (\(fileSize) bytes)")
+        }
+        // A header-only caller reads the 8 + N bytes the length announces (the file may have
+        // shrunk since its size was taken: then it is too short here).
         guard headerLength <= bytes.count - 8 else {
             throw fail(.truncated, "header length \(headerLength) runs past the end of the file (\(bytes.count) bytes)")
         }
         let dataStart = 8 + headerLength
-        let dataSize = bytes.count - dataStart
+        let dataSize = fileSize - dataStart
 
         // Header JSON.
         let headerBytes = Array(bytes[8..<dataStart])

@@ -23,6 +23,14 @@ extension Files {
     ///   directory, a device or FIFO, or a refused open/stat/read, with the errno text),
     ///   `.tooLarge` (the memory check's message).
     package static func readAll(path: String, alive: Int = 1) throws(FileError) -> [UInt8] {
+        try readPrefix(path: path, count: nil, alive: alive).bytes
+    }
+
+    /// Reads the first `count` bytes of a regular file (all of it when `count` is nil or the
+    /// file is shorter) with the file's size, by the rules of `readAll`; the memory check
+    /// covers only what is read, so a header read never allocates more than the header.
+    package static func readPrefix(path: String, count prefix: Int?,
+                                   alive: Int = 1) throws(FileError) -> (bytes: [UInt8], fileSize: Int) {
         // Look before opening: opening a FIFO blocks until someone writes to it.
         switch kind(of: path) {
         case .missing: throw FileError(.notFound, path: path, code: ENOENT, "no such file")
@@ -32,9 +40,10 @@ extension Files {
         case .regularFile: break
         }
         let file = try InputFile(path: path)
-        guard let size = file.size else {
+        guard let fileSize = file.size else {
             throw FileError(.unreadable, path: path, "is not a regular file")
         }
+        let size = Swift.min(fileSize, Swift.max(prefix ?? fileSize, 0))
         do {
             try Limits.checkMemory(CheckedSize.product(size, Swift.max(1, alive)),
                                    for: "reading this \(Limits.formatBytes(size)) file")
@@ -57,7 +66,7 @@ extension Files {
             initialized = done
         }
         if let failure { throw failure }
-        return bytes
+        return (bytes, fileSize)
     }
 
     /// A file open for reading in chunks; closed when the value is released.

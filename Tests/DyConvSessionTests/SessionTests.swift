@@ -3,6 +3,7 @@ import Foundation
 import DyConvEngine
 import DyConvData
 @testable import DyConvUI
+@testable import DyConvSession
 
 /// The session against real models: its forward passes, searches and background
 /// evaluation are checked against direct `Model.forward` / `evaluate` calls.
@@ -193,14 +194,15 @@ final class SessionTests: XCTestCase {
         let description = Families.dycnn()
         let final = Model.seededRandom(description, seed: 3)
         let path = dir + "/run.safetensors"
-        try final.checkpoint(training: TrainingRecord(epoch: 3, epochs: 3, temperature: 1, testAccuracy: 0.5)).write(path: path)
+        try final.checkpoint(training: TrainingRecord(epoch: 3, epochs: 3, testAccuracy: 0.5)).write(path: path)
         try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
         let taus: [Float] = [30, 5, 1]
         var snapshots: [Model] = []
         for (i, t) in taus.enumerated() {
-            let m = Model.seededRandom(description, seed: UInt64(10 + i))
+            // τ is stored once, in the snapshot's layers (as the trainer writes it).
+            let m = Model.seededRandom(Families.dycnn(temperature: t), seed: UInt64(10 + i))
             snapshots.append(m)
-            try m.checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3, temperature: t))
+            try m.checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3))
                 .write(path: dir + "/run-snapshots/epoch-\(String(format: "%03d", i + 1)).safetensors")
         }
         try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: dir + "/run-snapshots/epoch-004.safetensors"))
@@ -292,23 +294,29 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(s.state.checkpoint.epochs.isEmpty)
     }
 
-    /// A snapshot whose training record says τ = 1e-45 would run every forward pass at that τ
-    /// (π = NaN): it is skipped at open with a warning naming the range.
+    /// A snapshot whose τ is 1e-45 would run every forward pass at that τ (π = NaN): it is
+    /// skipped at open with a warning naming the range. τ is stored once, in the layers, and
+    /// the writer refuses such a τ, so the files are edited after writing.
     func testSnapshotWithTemperatureOutsideTheRangeIsSkipped() throws {
         let dir = try temporaryDirectory()
         let path = dir + "/run.safetensors"
         try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
         try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
-        for (i, t) in [Float(5), Float("1e-45")!, .nan].enumerated() {
-            try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3, temperature: t))
-                .write(path: dir + "/run-snapshots/epoch-00\(i + 1).safetensors")
+        for (i, t) in ["5", "1e-45", "\"nan\""].enumerated() {
+            let file = dir + "/run-snapshots/epoch-00\(i + 1).safetensors"
+            try Model.seededRandom(Families.dycnn(temperature: 5), seed: 3).checkpoint(training: TrainingRecord(epoch: i + 1, epochs: 3))
+                .write(path: file)
+            var raw = try SafetensorsFile.read(path: file)
+            let architecture = try XCTUnwrap(raw.metadata[Checkpoint.MetadataKey.architecture])
+            XCTAssertTrue(architecture.contains("\"temperature\":5"), architecture)
+            raw.metadata[Checkpoint.MetadataKey.architecture] = architecture.replacingOccurrences(of: "\"temperature\":5", with: "\"temperature\":\(t)")
+            try raw.write(path: file)
         }
         var warnings: [String] = []
         let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [5])
         XCTAssertEqual(warnings.count, 2, "\(warnings)")
-        // Each names its file and the τ problem (the session's check, or the engine's if it
-        // refuses such a record while reading).
+        // Each names its file and the τ problem (the engine's reader refuses the architecture).
         for (w, file) in zip(warnings.sorted(), ["epoch-002", "epoch-003"]) {
             XCTAssertTrue(w.contains(file) && (w.contains("τ") || w.contains("temperature")), w)
         }
@@ -322,7 +330,7 @@ final class SessionTests: XCTestCase {
         try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
         try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
         let snap = dir + "/run-snapshots/epoch-001.safetensors"
-        try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 1, temperature: 5)).write(path: snap)
+        try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 1)).write(path: snap)
         var warnings: [String] = []
         let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
         s.start()
@@ -335,8 +343,46 @@ final class SessionTests: XCTestCase {
         _ = render(s.state)
         s.handle(.key(.char("d")))          // the dataset view says so too, and starts nothing
         XCTAssertFalse(s.isBusy)
+        // Reported as an event through `update` (the session never writes the state itself).
+        XCTAssertTrue(s.state.message?.hasPrefix("cannot load snapshot:") == true, "\(s.state.message ?? "no message")")
         s.handle(.key(.char(">")))          // back to the final checkpoint: works again
         XCTAssertNotNil(s.state.currentResult)
+    }
+
+    /// Opening lists snapshots from their headers only; a snapshot is read whole once, when
+    /// first shown. Oracle: a snapshot whose tensor holds a NaN passes `Checkpoint.readMetadata`
+    /// and fails `Checkpoint.read`; it is listed without a warning, and stepping to it gives the
+    /// reader's message on the status line. A good snapshot's model is read once and kept.
+    func testSnapshotsAreListedFromTheirHeaders() throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/run.safetensors"
+        try Model.seededRandom(Families.dycnn(), seed: 2).checkpoint().write(path: path)
+        let folder = Snapshots.directory(for: path)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Model.seededRandom(Families.dycnn(temperature: 3), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 2))
+            .write(path: Snapshots.path(epoch: 1, in: folder))
+        let bad = Snapshots.path(epoch: 2, in: folder)
+        try Model.seededRandom(Families.dycnn(), seed: 4).checkpoint(training: TrainingRecord(epoch: 2, epochs: 2)).write(path: bad)
+        var raw = try SafetensorsFile.read(path: bad)
+        raw.tensors["fc.bias"]!.data[0] = .nan
+        try raw.write(path: bad)
+        XCTAssertNoThrow(try Checkpoint.readMetadata(path: bad))
+        XCTAssertThrowsError(try Checkpoint.read(path: bad)) { XCTAssertEqual(($0 as? CheckpointError)?.kind, .nonFiniteValue) }
+
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        XCTAssertEqual(warnings, [])
+        XCTAssertEqual(s.state.checkpoint.epochs.map(\.epoch), [1, 2])
+        XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [3, 1], "each snapshot's τ is its layers'")
+        s.start()
+        s.handle(.key(.char("<")))
+        XCTAssertEqual(s.state.epochIndex, 1)
+        let message = try XCTUnwrap(s.state.message)
+        XCTAssertTrue(message.hasPrefix("cannot load snapshot:") && message.contains("epoch-002") && message.contains("fc.bias"), message)
+        s.handle(.key(.char("<")))
+        XCTAssertEqual(s.state.epochIndex, 0)
+        let first = try s.model(for: s.state.configKey)
+        XCTAssertTrue(first === (try s.model(for: s.state.configKey)), "a snapshot's model is read once")
     }
 
     func testForwardAndRenderWithinAFrame() throws {
