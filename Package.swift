@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "dyconv-tui", dependencies: [
-            "DyConvSession", "DyConvUI", "CNcursesw",
+            "DyConvEngine", "DyConvSession", "DyConvUI", "CNcursesw",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 

@@ -11,7 +11,7 @@ import DyConvEngine
 /// 3. `./assets` in the current directory, if it exists.
 public enum Assets {
     /// The environment variable that overrides the search.
-    public static let environmentVariable = "DYCONV_ASSETS"
+    public static let environmentVariable = EnvironmentSetting.assets.rawValue
     /// How many parent directories above the executable's directory are searched.
     public static let maximumLevels = 5
 
@@ -19,7 +19,7 @@ public enum Assets {
     ///
     /// - Throws: `DataError(.assetsNotFound)` listing where it looked.
     public static func directory() throws -> String {
-        try directory(configured: Files.environment(environmentVariable),
+        try directory(configured: EnvironmentSetting.assets.text,
                       executable: executablePath(),
                       workingDirectory: Files.currentDirectory())
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CNcursesw
+import DyConvEngine
 import DyConvSession
 import DyConvUI
 #if canImport(Glibc)
@@ -51,6 +52,8 @@ struct DyConvTUI: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            // The DYCONV_* knobs (docs/ENVIRONMENT.md) are checked once, before the terminal is touched.
+            try EnvironmentSetting.validateAll()
             try command.run()
         } catch let code as ExitCode {
             exit(withError: code)

@@ -23,13 +23,15 @@ struct Dyconv: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot(try CommandLineInput.arguments())
+            // The DYCONV_* knobs (docs/ENVIRONMENT.md) are checked once, before any work.
+            try EnvironmentSetting.validateAll()
             try command.run()
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }   // --help, --version
             let message: String
             if error is CheckpointError || error is ModelDescriptionError || error is CLIError || error is DataError
-                || error is TrainingError || error is MemoryLimitError {
+                || error is TrainingError || error is MemoryLimitError || error is EnvironmentError {
                 // dyconv's own messages are one line, but may quote a path or name with a newline.
                 message = visibleControlCharacters(String(describing: error))
             } else {
@@ -39,7 +41,7 @@ struct Dyconv: ParsableCommand {
             }
             FileHandle.standardError.write(Data("dyconv: error: \(message)\n".utf8))
             // 64 (EX_USAGE) for a bad command line, 1 for anything else: never a signal's 128 + n.
-            Foundation.exit(code == .validationFailure ? 64 : 1)
+            Foundation.exit(code == .validationFailure || error is EnvironmentError ? 64 : 1)
         }
     }
 }

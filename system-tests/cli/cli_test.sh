@@ -77,6 +77,9 @@ expect_error "negative τ" "tau" "$BIN" inspect "$FIXTURE" --sample --tau -1
 expect_error "unknown mode" "mode" "$BIN" eval "$FIXTURE" --sample --mode bogus
 expect_error "unknown family" "unknown model family" "$BIN" bench --model nope
 expect_error "bad data dir" "$TMP/empty" "$BIN" eval "$FIXTURE" --data "$TMP/empty"
+expect_error "DYCONV_THREADS=zero" "DYCONV_THREADS=zero: must be an integer from 1 to 64" env DYCONV_THREADS=zero "$BIN" eval "$FIXTURE" --sample
+env DYCONV_SLICE=0 "$BIN" describe dycnn >/dev/null 2>&1; rc=$?
+[ $rc -eq 64 ] && ok "a bad DYCONV_* value exits 64" || bad "a bad DYCONV_* value exits 64" "rc=$rc"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,10 +22,7 @@ public enum Limits {
     /// The most bytes one model, batch or dataset may ask for: half of the physical memory,
     /// at most 64 GiB. `DYCONV_MEMORY_LIMIT_MB` lowers or raises it (tests use it).
     public static let memoryBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["DYCONV_MEMORY_LIMIT_MB"],
-           let mb = Int(text), mb > 0, mb <= 1 << 30 {
-            return mb << 20
-        }
+        if let mb = EnvironmentSetting.memoryLimitMB.integer { return mb << 20 }
         let physical = ProcessInfo.processInfo.physicalMemory
         let half = physical / 2
         return Int(min(half, UInt64(64) << 30))
