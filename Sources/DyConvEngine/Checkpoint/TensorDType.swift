@@ -78,8 +78,8 @@ public enum TensorDType: String, Sendable, CaseIterable {
 
     // MARK: Encoding
 
-    /// `values` as little-endian elements of `type`.
-    static func encode(_ values: [Float], as type: TensorDType) -> [UInt8] {
+    /// `values` as the little-endian elements of `type` (rounded to nearest, ties to even).
+    public static func encode(_ values: [Float], as type: TensorDType) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: values.count * type.byteWidth)
         switch type {
         case .f32:
