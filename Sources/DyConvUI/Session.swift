@@ -134,10 +134,7 @@ public final class Session {
         return file.hasSuffix(".safetensors") ? String(file.dropLast(".safetensors".count)) : file
     }
 
-    static func epochSummary(_ t: TrainingRecord) -> EpochSummary {
-        EpochSummary(epoch: t.epoch, epochs: t.epochs, temperature: t.temperature, trainAccuracy: t.trainAccuracy,
-                     testAccuracy: t.testAccuracy, loss: t.loss)
-    }
+    static func epochSummary(_ t: TrainingRecord) -> EpochSummary { EpochSummary(t) }
 
     /// Opens checkpoints (the bundled ones when `checkpointPaths` is empty) and images (the
     /// bundled sample, or the Fashion-MNIST test set in `dataDirectory`).
@@ -191,6 +188,7 @@ public final class Session {
             try checkMemory(checkpoint.description, name: path)
             let model = try checkpoint.makeModel()
             var epochs: [EpochSummary] = []
+            var records: [TrainingRecord] = []
             var snapshotPaths: [String] = []
             for file in snapshotFiles(for: path) {
                 do {
@@ -212,13 +210,15 @@ public final class Session {
                         continue
                     }
                     epochs.append(epochSummary(record))
+                    records.append(record)
                     snapshotPaths.append(file.path)
                 } catch {
                     warnings.append("skipping snapshot: \(error)")
                 }
             }
             let summary = CheckpointSummary(name: displayName(path), description: checkpoint.description,
-                                            epochs: epochs, training: checkpoint.training.map(epochSummary))
+                                            epochs: epochs, history: CheckpointSummary.history(snapshots: records, final: checkpoint.training),
+                                            training: checkpoint.training.map(epochSummary))
             opened.append(OpenedCheckpoint(summary: summary, path: path, model: model, snapshotPaths: snapshotPaths))
         }
 
