@@ -42,12 +42,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         /// Creates one epoch's figures.
         public init(epoch: Int, temperature: Float, loss: Float? = nil, trainAccuracy: Float? = nil,
                     testAccuracy: Float? = nil, entropy: [String: Float]? = nil) {
-            self.epoch = epoch
-            self.temperature = temperature
-            self.loss = loss
-            self.trainAccuracy = trainAccuracy
-            self.testAccuracy = testAccuracy
-            self.entropy = entropy
+            self.epoch = epoch; self.temperature = temperature; self.loss = loss
+            self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.entropy = entropy
         }
     }
 
