@@ -28,8 +28,7 @@ extension Session {
 
     /// The UI's line for one epoch: the training record, with the τ its layers store.
     static func epochSummary(_ t: TrainingRecord, _ description: ModelDescription) -> EpochSummary {
-        EpochSummary(epoch: t.epoch, epochs: t.epochs, temperature: description.trainedTemperature,
-                     trainAccuracy: t.trainAccuracy, testAccuracy: t.testAccuracy, loss: t.loss)
+        EpochSummary(t, temperature: description.trainedTemperature)
     }
 
     /// Opens a checkpoint file for `dataset`, with the snapshots in its snapshot folder
@@ -46,6 +45,7 @@ extension Session {
         try checkMemory(checkpoint.description, name: path)
         let model = try checkpoint.makeModel()
         var epochs: [EpochSummary] = []
+        var records: [TrainingRecord] = []
         var snapshotPaths: [String] = []
         for file in Snapshots.list(for: path) {
             do {
@@ -60,12 +60,15 @@ extension Session {
                 try checkMemory(snap.description, name: file.path)
                 let record = snap.training ?? TrainingRecord(epoch: file.epoch, epochs: checkpoint.training?.epochs ?? file.epoch)
                 epochs.append(epochSummary(record, snap.description))
+                records.append(record)
                 snapshotPaths.append(file.path)
             } catch {
                 warnings.append("skipping snapshot: \(error)")
             }
         }
         let summary = CheckpointSummary(name: displayName(path), description: checkpoint.description, epochs: epochs,
+                                        history: CheckpointSummary.history(snapshots: epochs, records: records,
+                                                                           final: checkpoint.training),
                                         training: checkpoint.training.map { epochSummary($0, checkpoint.description) })
         return OpenedCheckpoint(summary: summary, path: path, model: model, snapshotPaths: snapshotPaths)
     }

@@ -14,7 +14,8 @@ import Darwin
 /// `Files.writeAtomically` (`<file>.tmp-<pid>`, fsync, rename, directory fsync):
 /// 1. the training state `FILE.state` (the exact weights, momentum and counters),
 /// 2. the checkpoint `FILE`, derived from that state,
-/// 3. the snapshot `DIR/epoch-NNN.safetensors` (with `--snapshots DIR`).
+/// 3. the snapshot `DIR/epoch-NNN.safetensors` (with `--snapshots DIR`), in F16, for the
+///    epochs `snapshotRetention` keeps.
 ///
 /// The state is the authority and is written first: a kill after it and before the checkpoint
 /// leaves a state one epoch ahead of the checkpoint, and `recover` (run on `--resume`) rewrites
@@ -27,6 +28,10 @@ public struct RunFiles: Sendable {
     public let checkpoint: String
     /// The folder of per-epoch snapshots (`--snapshots`), if any.
     public let snapshots: String?
+    /// Every how many epochs a snapshot is kept once τ has annealed (`SnapshotRetention.every`).
+    public var snapshotEvery = SnapshotRetention.defaultEvery
+    /// How snapshot tensors are stored (`Checkpoint.write(path:dtype:)`); the checkpoint is F32.
+    public var snapshotDType = TensorDType.f16
     /// Test hook: runs after the state is written and before the checkpoint (a test makes it
     /// throw, or the CLI kill the process, to simulate a crash between the two writes).
     public var afterStateWritten: (@Sendable () throws -> Void)?
@@ -45,6 +50,13 @@ public struct RunFiles: Sendable {
     /// The snapshot of `epoch` (`DIR/epoch-003.safetensors`); nil without a snapshot folder.
     public func snapshot(epoch: Int) -> String? {
         snapshots.map { Snapshots.path(epoch: epoch, in: $0) }
+    }
+
+    /// The snapshot the trainer's current epoch keeps, or nil (no folder, or an epoch the
+    /// retention drops).
+    func keptSnapshot(_ trainer: Trainer) -> String? {
+        SnapshotRetention(config: trainer.config, every: snapshotEvery).keeps(epoch: trainer.epoch)
+            ? snapshot(epoch: trainer.epoch) : nil
     }
 
     // MARK: - Before training
@@ -132,14 +144,15 @@ public struct RunFiles: Sendable {
         do { try made.write(path: checkpoint) } catch {
             throw TrainingError("cannot write checkpoint \(checkpoint): \(Self.reasonText(error))")
         }
-        if let path = snapshot(epoch: trainer.epoch), !(snapshotOnlyIfMissing && Files.exists(path)) {
+        if let path = keptSnapshot(trainer), !(snapshotOnlyIfMissing && Files.exists(path)) {
             try writeSnapshot(made, path: path)
         }
     }
 
-    /// Writes one snapshot; "cannot write snapshot DIR/epoch-003.safetensors: permission denied".
+    /// Writes one snapshot as `snapshotDType`; "cannot write snapshot DIR/epoch-003.safetensors:
+    /// permission denied".
     public func writeSnapshot(_ checkpoint: Checkpoint, path: String) throws {
-        do { try checkpoint.write(path: path) } catch {
+        do { try checkpoint.write(path: path, dtype: snapshotDType) } catch {
             throw TrainingError("cannot write snapshot \(path): \(Self.reasonText(error))")
         }
     }
@@ -158,7 +171,7 @@ public struct RunFiles: Sendable {
         // as it is: training the next epoch rewrites it with the same bytes.
         if let record = current?.training, record.epoch >= trainer.epoch {
             // The pair is consistent; only a missing snapshot may need writing.
-            if let path = snapshot(epoch: trainer.epoch), !Files.exists(path) {
+            if let path = keptSnapshot(trainer), !Files.exists(path) {
                 try writeSnapshot(trainer.checkpoint(), path: path)
             }
             return false

@@ -238,12 +238,18 @@ public final class Trainer {
     }
 
     /// The model with its current weights, the current τ as trained temperature, and a
-    /// `TrainingRecord` of the last finished epoch; `metadata["dyconv.recipe"]` holds the config.
+    /// `TrainingRecord` of the last finished epoch, with every finished epoch in its `history`;
+    /// `metadata["dyconv.recipe"]` holds the config.
     public func checkpoint() -> Checkpoint {
         let last = history.last
+        let epochs = history.map {
+            TrainingRecord.Epoch(epoch: $0.epoch, temperature: $0.temperature, loss: $0.loss, trainAccuracy: $0.trainAccuracy,
+                                 testAccuracy: $0.testAccuracy, entropy: $0.entropyByLayer)
+        }
         return checkpoint(record: TrainingRecord(epoch: counters.epoch, epochs: config.epochs,
                                                  loss: last?.loss, trainAccuracy: last?.trainAccuracy,
-                                                 testAccuracy: last?.testAccuracy, entropy: last?.entropyByLayer))
+                                                 testAccuracy: last?.testAccuracy, entropy: last?.entropyByLayer,
+                                                 history: epochs.isEmpty ? nil : epochs))
     }
 
     /// The current weights and τ with `record` as the checkpoint's training record.

@@ -5,8 +5,9 @@ import Darwin
 #endif
 
 /// The training history panel: for a checkpoint with per-epoch snapshots, the selected
-/// epoch and its τ, and sparklines of τ and test accuracy over the epochs with the
-/// selected one marked; otherwise the final checkpoint's own training record.
+/// epoch and its τ, and sparklines of τ and test accuracy over the run's epochs (`history`:
+/// also those without a snapshot) with the selected one marked; otherwise the final
+/// checkpoint's own training record.
 func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid) {
     let s = ctx.state, theme = ctx.theme
     guard r.height >= 2 else { return }
@@ -37,16 +38,17 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
         grid.text(r.x, y, Format.clip(line, r.width), theme.title)
         y += 1
     }
-    // Sparklines: one column per epoch (sampled when there are more epochs than columns).
+    // Sparklines: one column per epoch of the history (sampled when there are more epochs than columns).
+    let history = cp.history.isEmpty ? epochs : cp.history
     let labelWidth = 4
-    let columns = min(epochs.count, r.width - labelWidth)
+    let columns = min(history.count, r.width - labelWidth)
     guard columns > 0 else { return }
-    func epochAt(_ c: Int) -> Int { columns == epochs.count ? c : c * epochs.count / columns }
+    func epochAt(_ c: Int) -> Int { columns == history.count ? c : c * history.count / columns }
     // A static network's snapshots have no τ: no τ row.
-    let taus = epochs.compactMap { $0.temperature.map(Double.init) }
+    let taus = history.compactMap { $0.temperature.map(Double.init) }
     let logMin = taus.map { log10(max($0, 1e-3)) }.min() ?? 0
     let logMax = taus.map { log10(max($0, 1e-3)) }.max() ?? 1
-    if y < r.maxY, taus.count == epochs.count {
+    if y < r.maxY, taus.count == history.count {
         grid.text(r.x, y, "τ", theme.dim)
         for c in 0..<columns {
             let v = log10(max(taus[epochAt(c)], 1e-3))
@@ -55,7 +57,7 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
         }
         y += 1
     }
-    let accs = epochs.map { $0.testAccuracy.map(Double.init) }
+    let accs = history.map { $0.testAccuracy.map(Double.init) }
     if y < r.maxY, accs.contains(where: { $0 != nil }) {
         grid.text(r.x, y, "acc", theme.dim)
         let known = accs.compactMap { $0 }
@@ -69,8 +71,10 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
     }
     if y < r.maxY {
         if let sel = selected {
+            // The selected snapshot's place in the history.
+            let place = history.lastIndex { $0.epoch <= epochs[sel].epoch } ?? 0
             var mark = 0
-            for c in 0..<columns where epochAt(c) <= sel { mark = c }
+            for c in 0..<columns where epochAt(c) <= place { mark = c }
             grid.put(r.x + labelWidth + mark, y, "▲", theme.point)
         } else {
             grid.text(r.x + labelWidth + columns - 1, y, "▲ final", theme.point)

@@ -33,6 +33,13 @@ public struct EpochSummary: Sendable, Equatable {
         self.epoch = epoch; self.epochs = epochs; self.temperature = temperature
         self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.loss = loss
     }
+
+    /// The summary of a training record whose model runs at `temperature` (the τ its layers
+    /// store; nil for a network without attention).
+    public init(_ r: TrainingRecord, temperature: Float?) {
+        self.init(epoch: r.epoch, epochs: r.epochs, temperature: temperature, trainAccuracy: r.trainAccuracy,
+                  testAccuracy: r.testAccuracy, loss: r.loss)
+    }
 }
 
 /// What the UI knows about one opened checkpoint (the model itself lives in the session).
@@ -45,25 +52,50 @@ public struct CheckpointSummary: Sendable, Equatable {
     public var layers: [LayerSummary]
     /// Class names in logit order.
     public var classes: [String]
-    /// Training snapshots, by epoch (empty when the run kept none).
+    /// Training snapshots, by epoch (empty when the run kept none): what `<` `>` step through.
     public var epochs: [EpochSummary]
+    /// Every epoch of the run the history can tell, by epoch: the snapshots and the epochs
+    /// without one (from the records' `TrainingRecord.history`); what the sparklines draw.
+    /// Equal to `epochs` when every epoch kept its snapshot.
+    public var history: [EpochSummary]
     /// The final checkpoint's own training record, if it carries one.
     public var training: EpochSummary?
 
+    /// `history` defaults to `epochs`.
     public init(name: String, family: String, layers: [LayerSummary], classes: [String],
-                epochs: [EpochSummary] = [], training: EpochSummary? = nil) {
+                epochs: [EpochSummary] = [], history: [EpochSummary]? = nil, training: EpochSummary? = nil) {
         self.name = name; self.family = family; self.layers = layers; self.classes = classes
-        self.epochs = epochs; self.training = training
+        self.epochs = epochs; self.history = history ?? epochs; self.training = training
     }
 
     /// Builds the summary of a model description.
-    public init(name: String, description: ModelDescription, epochs: [EpochSummary] = [], training: EpochSummary? = nil) {
+    public init(name: String, description: ModelDescription, epochs: [EpochSummary] = [], history: [EpochSummary]? = nil,
+                training: EpochSummary? = nil) {
         self.init(name: name, family: description.family,
                   layers: description.dynamicConvolutions.map {
                       LayerSummary(name: $0.name, routing: $0.routing, kernels: $0.kernels,
                                    trainedTemperature: $0.attention?.temperature ?? 1)
                   },
-                  classes: description.classes, epochs: epochs, training: training)
+                  classes: description.classes, epochs: epochs, history: history, training: training)
+    }
+
+    /// The history of a run: every snapshot's summary (`snapshots`, from `records`), then the
+    /// epochs the snapshots' and the final checkpoint's `TrainingRecord.history` add (snapshots
+    /// are kept only for some epochs, `SnapshotRetention`), by epoch. Empty without snapshots.
+    /// A network without attention (snapshots without τ) gets no τ for the added epochs either.
+    public static func history(snapshots: [EpochSummary], records: [TrainingRecord],
+                               final: TrainingRecord?) -> [EpochSummary] {
+        guard !snapshots.isEmpty else { return [] }
+        var byEpoch: [Int: EpochSummary] = [:]
+        for s in snapshots { byEpoch[s.epoch] = s }
+        let hasTemperature = snapshots.contains { $0.temperature != nil }
+        for r in records + (final.map { [$0] } ?? []) {
+            for e in r.history ?? [] where byEpoch[e.epoch] == nil {
+                byEpoch[e.epoch] = EpochSummary(epoch: e.epoch, epochs: r.epochs, temperature: hasTemperature ? e.temperature : nil,
+                                                trainAccuracy: e.trainAccuracy, testAccuracy: e.testAccuracy, loss: e.loss)
+            }
+        }
+        return byEpoch.keys.sorted().map { byEpoch[$0]! }
     }
 
     /// Whether the network has no dynamic convolution.

@@ -12,10 +12,11 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes the checkpoint atomically at the end of every epoch (FILE), with the exact \
             training state beside it (FILE.state) so that --resume continues a stopped run \
-            bit-identically. --snapshots DIR also keeps every epoch's checkpoint \
+            bit-identically. --snapshots DIR also keeps epochs' checkpoints, in F16 \
             (DIR/epoch-NNN.safetensors, epoch-000 being the untrained model) for the \
-            visualizer's training-history view. The recipe \
-            is described in docs/TRAINING.md.
+            visualizer's training-history view: every epoch while τ anneals, then every \
+            --snapshot-every-th epoch, and the last; every checkpoint's training record lists \
+            the figures of all epochs. The recipe is described in docs/TRAINING.md.
 
             The state is written before the checkpoint; if a run is killed between the two, \
             --resume rewrites the checkpoint from the state. Ctrl-C (SIGINT) or SIGTERM stops \
@@ -77,8 +78,10 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
     @Option(name: .long, help: ArgumentHelp("Folder with Fashion-MNIST IDX files.", valueName: "dir"))
     var data: String = FashionMNIST.defaultDirectory
-    @Option(name: .long, help: ArgumentHelp("Also keep every epoch's checkpoint in this folder.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Also keep epochs' checkpoints (F16) in this folder.", valueName: "dir"))
     var snapshots: String?
+    @Option(name: .long, help: ArgumentHelp("With --snapshots: after τ has annealed, keep every N-th epoch, 1...\(SnapshotRetention.maxEvery) (default: \(SnapshotRetention.defaultEvery); 1 keeps all).", valueName: "n"))
+    var snapshotEvery: Int?
     @Flag(name: .long, help: "Continue the run saved in FILE.state.")
     var resume = false
     @Option(name: .long, help: "Use only the first N training images, N ≥ 2 (quick experiments).")
@@ -160,6 +163,12 @@ struct TrainCommand: ParsableCommand {
         if let epochs, !(1...TrainingConfig.maxEpochs).contains(epochs) {
             throw ValidationError("--epochs must be in 1...\(TrainingConfig.maxEpochs), got \(epochs)")
         }
+        if let snapshotEvery {
+            guard (1...SnapshotRetention.maxEvery).contains(snapshotEvery) else {
+                throw ValidationError("--snapshot-every must be in 1...\(SnapshotRetention.maxEvery), got \(snapshotEvery)")
+            }
+            guard snapshots != nil else { throw ValidationError("--snapshot-every needs --snapshots DIR") }
+        }
         if out.isEmpty { throw ValidationError("--out must name a file") }
         let dir = Files.parent(of: out)
         if !Files.isDirectory(dir) {
@@ -178,6 +187,7 @@ struct TrainCommand: ParsableCommand {
         // Signals are watched from the start; they are acted on between training steps.
         let interrupts = InterruptMonitor()
         var files = RunFiles(checkpoint: out, snapshots: snapshots)
+        if let snapshotEvery { files.snapshotEvery = snapshotEvery }
         if ProcessInfo.processInfo.environment["DYCONV_TEST_KILL_AFTER_STATE"] == "1" {
             // Test hook (system-tests/cli/train_faults_test.sh): die between the state and the checkpoint.
             files.afterStateWritten = { kill(getpid(), SIGKILL) }

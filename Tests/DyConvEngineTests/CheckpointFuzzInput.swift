@@ -89,6 +89,13 @@ public enum CheckpointFuzzInput {
             // the empty edit program on each seed, every aggregation mode across the seeds
             out.append(("structured-\(seed.label)", [UInt8(2 | ((i % 5) << 2)), UInt8(i)]))
         }
+        // raw containers of half-precision (and F64) files, so byte mutation starts from valid
+        // F16/BF16/F64 data (snapshots are F16 since issue #9)
+        for (i, dtype) in [(0, TensorDType.f16), (1, .f16), (0, .bf16), (5, .f64)] {
+            let seed = Structured.seeds[i]
+            out.append(("raw-\(dtype.rawValue.lowercased())-\(seed.label)",
+                        [0] + Structured.serialize(Structured.Container(seed.description, seed.parameters, dtype: dtype))))
+        }
         // one program per kind of edit, so mutation starts from every op
         let programs: [(String, [UInt8])] = [
             ("ints", [2, 0, 0, 7, 2]), ("small-int", [2, 5, 2, 9, 9]), ("floats", [2, 6, 3, 1, 10]),
@@ -296,10 +303,12 @@ extension CheckpointFuzzInput {
             var entries: [Entry]
             var metadata: [String: String]
 
-            init(_ description: ModelDescription?, _ parameters: [String: Tensor]) {
+            /// The container of a model, its tensors stored as `dtype`.
+            init(_ description: ModelDescription?, _ parameters: [String: Tensor], dtype: TensorDType = .f32) {
                 entries = parameters.keys.sorted().map { name in
                     let t = parameters[name]!
-                    return Entry(name: name, shape: t.shape, bytes: t.data.withUnsafeBytes { Array($0) })
+                    guard dtype != .f32 else { return Entry(name: name, shape: t.shape, bytes: t.data.withUnsafeBytes { Array($0) }) }
+                    return Entry(name: name, dtype: dtype.rawValue, shape: t.shape, bytes: TensorDType.encode(t.data, as: dtype))
                 }
                 metadata = [Checkpoint.MetadataKey.format: "dyconv", Checkpoint.MetadataKey.formatVersion: Checkpoint.formatVersion]
                 // As `jsonString()` encodes, but an edit can nest deeper than JSONEncoder goes: no `try!` here.

@@ -34,14 +34,17 @@ final class TrainingFaultTests: XCTestCase {
         let test = try syntheticDataset(count: 10, seed: 9)
         let config = tinyConfig(threads: 2, epochs: 3, batch: 8)
 
-        let straightFiles = RunFiles(checkpoint: dir.appendingPathComponent("straight.safetensors").path,
+        // Every epoch keeps its snapshot (the retention would drop epoch 2 of this 3-epoch run).
+        var straightFiles = RunFiles(checkpoint: dir.appendingPathComponent("straight.safetensors").path,
                                      snapshots: dir.appendingPathComponent("straight-snapshots").path)
+        straightFiles.snapshotEvery = 1
         try straightFiles.preflight()
         let straight = try Trainer(config: config, description: tinyModel(), train: data, test: test)
         while !straight.isFinished { straight.runEpoch(); try straightFiles.saveEpoch(straight) }
 
         var files = RunFiles(checkpoint: dir.appendingPathComponent("run.safetensors").path,
                              snapshots: dir.appendingPathComponent("snapshots").path)
+        files.snapshotEvery = 1
         try files.preflight()
         var first: Trainer? = try Trainer(config: config, description: tinyModel(), train: data, test: test)
         first!.runEpoch()

@@ -28,7 +28,13 @@ expect_error() {
 }
 
 expect_ok "help" "inspect" "$BIN" --help
-for c in inspect eval bench describe train; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
+for c in inspect eval bench describe train compact-snapshots; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
+# The shipped snapshots are already in the form compact-snapshots writes (F16, kept epochs, the
+# history in the records): a second pass gives the same files, byte for byte.
+expect_ok "compact-snapshots keeps the shipped 11" "kept 11 of 11 snapshots" \
+    "$BIN" compact-snapshots "$ROOT/assets/dycnn-dynamic-snapshots" --out "$TMP/compact"
+if diff -r "$ROOT/assets/dycnn-dynamic-snapshots" "$TMP/compact" >/dev/null; then ok "compact-snapshots is idempotent"
+else bad "compact-snapshots is idempotent"; fi
 expect_ok "describe dycnn" "dynamic layers: 6" "$BIN" describe dycnn
 expect_ok "describe --json round-trips" '"family":"dycnn"' "$BIN" describe dycnn --json
 expect_ok "inspect two images" "layer3.1.conv" "$BIN" inspect "$FIXTURE" --sample --index 0 3

@@ -22,16 +22,52 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var testAccuracy: Float?
     /// Mean normalised attention entropy per dynamic layer, by layer name.
     public var entropy: [String: Float]?
+    /// The figures of every finished epoch 1…`epoch`, oldest first (absent in records written
+    /// before dyconv kept it). Snapshots are kept only for some epochs (`SnapshotRetention`);
+    /// this is how the epochs without one stay in the training history.
+    public var history: [Epoch]?
+
+    /// The figures of one finished epoch, as `TrainingRecord` holds them for the last one.
+    public struct Epoch: Codable, Sendable, Equatable {
+        /// The epoch (1-based).
+        public var epoch: Int
+        /// The τ of that epoch (at its last step).
+        public var temperature: Float
+        /// Mean training loss of that epoch.
+        public var loss: Float?
+        /// Training-set accuracy of that epoch, in [0, 1].
+        public var trainAccuracy: Float?
+        /// Test-set accuracy after that epoch, in [0, 1].
+        public var testAccuracy: Float?
+        /// Mean normalised attention entropy per dynamic layer, by layer name.
+        public var entropy: [String: Float]?
+
+        /// Creates one epoch's figures.
+        public init(epoch: Int, temperature: Float, loss: Float? = nil, trainAccuracy: Float? = nil,
+                    testAccuracy: Float? = nil, entropy: [String: Float]? = nil) {
+            self.epoch = epoch; self.temperature = temperature; self.loss = loss
+            self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.entropy = entropy
+        }
+    }
 
     /// Creates a training record.
     public init(epoch: Int, epochs: Int, loss: Float? = nil,
-                trainAccuracy: Float? = nil, testAccuracy: Float? = nil, entropy: [String: Float]? = nil) {
+                trainAccuracy: Float? = nil, testAccuracy: Float? = nil, entropy: [String: Float]? = nil,
+                history: [Epoch]? = nil) {
         self.epoch = epoch
         self.epochs = epochs
         self.loss = loss
         self.trainAccuracy = trainAccuracy
         self.testAccuracy = testAccuracy
         self.entropy = entropy
+        self.history = history
+    }
+
+    /// This record's own epoch as a history entry, at `temperature` (the τ its model's layers
+    /// store: the record itself keeps no τ).
+    public func asEpoch(temperature: Float) -> Epoch {
+        Epoch(epoch: epoch, temperature: temperature, loss: loss, trainAccuracy: trainAccuracy,
+              testAccuracy: testAccuracy, entropy: entropy)
     }
 }
 
@@ -132,8 +168,8 @@ public struct Checkpoint: Sendable, Equatable {
         }
         var training: TrainingRecord?
         if let text = metadata[MetadataKey.training] {
-            // The record is flat (its deepest value is the entropy object): refuse hostile nesting
-            // before the recursive decoder sees it.
+            // The record is shallow (its deepest value, a history entry's entropy object, is at
+            // level 4): refuse hostile nesting before the recursive decoder sees it.
             guard !HeaderJSON.nestsDeeper(text.utf8, than: 8) else {
                 throw CheckpointError(.invalidMetadata, path: path,
                     "'\(MetadataKey.training)' nests deeper than 8 levels; it is not a training record")
@@ -153,6 +189,15 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Validates the checkpoint and writes it atomically as a safetensors file.
     ///
+    /// `dtype` is how tensors are stored: F32 (the default, exact) or narrower. Narrowing
+    /// rounds each value to nearest (ties to even), but a tensor stays F32 whole when the
+    /// narrower type would turn one of its values infinite (F16: |x| ≥ 65520), or, for a
+    /// BatchNorm `running_var` (a divisor, √(var + eps)), when a nonzero value would fall
+    /// below the normal range (F16: |x| < 2⁻¹⁴) and lose its relative precision or become 0.
+    /// Other tensors accept subnormal rounding (absolute error ≤ 2⁻²⁵ for F16). See
+    /// `TensorDType.holds(_:relativePrecision:)` and docs/CHECKPOINT.md. Training snapshots
+    /// are written as F16.
+    ///
     /// The file is written to `<path>.tmp-<pid>` in the same directory, fsynced
     /// and renamed over `path`, so readers never see a partial file and an
     /// existing file survives a failed write. The same rules as `read(path:)`
@@ -161,7 +206,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// - Throws: `CheckpointError` naming `path`: the parent directory is
     ///   missing, a reserved metadata key is set, the architecture is invalid,
     ///   a tensor is missing, unexpected, misshapen or non-finite, or I/O failed.
-    public func write(path: String) throws(CheckpointError) {
+    public func write(path: String, dtype: TensorDType = .f32) throws(CheckpointError) {
         if let key = metadata.keys.sorted().first(where: { MetadataKey.reserved.contains($0) }) {
             throw CheckpointError(.invalidMetadata, path: path,
                 "metadata key '\(key)' is reserved (the writer sets it from the checkpoint's fields)")
@@ -187,7 +232,12 @@ public struct Checkpoint: Sendable, Equatable {
         } catch {
             throw CheckpointError(.invalidMetadata, path: path, "cannot encode the metadata as JSON: \(Self.summarize(error))")
         }
-        try SafetensorsFile(tensors: tensors, metadata: fileMetadata).write(path: path)
+        var dtypes: [String: TensorDType] = [:]
+        if dtype != .f32 {
+            for (name, tensor) in tensors
+            where dtype.holds(tensor.data, relativePrecision: Self.isDivisorTensorName(name)) { dtypes[name] = dtype }
+        }
+        try SafetensorsFile(tensors: tensors, metadata: fileMetadata, dtypes: dtypes).write(path: path)
     }
 
     // MARK: Validation
@@ -195,6 +245,12 @@ public struct Checkpoint: Sendable, Equatable {
     /// Whether a tensor name is skipped on read: PyTorch's BatchNorm `*.num_batches_tracked` counters.
     public static func isIgnoredTensorName(_ name: String) -> Bool {
         name.hasSuffix(".num_batches_tracked")
+    }
+
+    /// Whether a tensor divides (BatchNorm `*.running_var`, under √(var + eps)), so that
+    /// narrowing it must keep every value's relative precision (`write(path:dtype:)`).
+    static func isDivisorTensorName(_ name: String) -> Bool {
+        name.hasSuffix(".running_var")
     }
 
     /// The tensors `description` needs, taken from `tensors` and checked.

@@ -1,4 +1,5 @@
-/// The tensors and string metadata of a safetensors file (F32 tensors only).
+/// The tensors and string metadata of a safetensors file (F32, F16, BF16 or F64 tensors,
+/// all held as `Float` in memory; see `TensorDType`).
 ///
 /// Layout (see `docs/CHECKPOINT.md`): an 8-byte little-endian unsigned header
 /// length N; N bytes of UTF-8 JSON mapping each tensor name to
@@ -16,11 +17,15 @@ public struct SafetensorsFile: Sendable, Equatable {
     public var tensors: [String: Tensor]
     /// The `__metadata__` entries (string to string).
     public var metadata: [String: String]
+    /// The on-disk dtype of every tensor not stored as F32 (absent means F32): as found
+    /// when read, as to be stored when written.
+    public var dtypes: [String: TensorDType]
 
-    /// Creates a file's contents from tensors and metadata.
-    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+    /// Creates a file's contents from tensors, metadata and the dtypes of tensors not stored as F32.
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:], dtypes: [String: TensorDType] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
+        self.dtypes = dtypes
     }
 
     /// The largest header accepted, in bytes (the reference implementation's limit).
@@ -29,7 +34,7 @@ public struct SafetensorsFile: Sendable, Equatable {
     /// The reserved header key of the metadata object.
     public static let metadataKey = "__metadata__"
 
-    /// Bits per element of every dtype the safetensors format defines (only `F32` is loaded here).
+    /// Bits per element of every dtype the safetensors format defines (those of `TensorDType` are loaded).
     static let dtypeBits: [String: Int] = [
         "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
         "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32,
@@ -119,7 +124,7 @@ public struct SafetensorsFile: Sendable, Equatable {
         guard tensorCount <= Limits.maxTensors else {
             throw fail(.invalidHeader, "header lists \(tensorCount) tensors, more than the limit of \(Limits.maxTensors)")
         }
-        struct Entry { var name: String; var shape: [Int]; var count: Int; var begin: Int; var end: Int; var load: Bool }
+        struct Entry { var name: String; var shape: [Int]; var count: Int; var begin: Int; var end: Int; var dtype: TensorDType?; var load: Bool }
         var entries: [Entry] = []
         entries.reserveCapacity(members.count)
         var metadata: [String: String] = [:]
@@ -159,10 +164,11 @@ public struct SafetensorsFile: Sendable, Equatable {
             }
             let load = !ignoring(name)
             guard let bits = dtypeBits[dtype] else {
-                throw fail(.unsupportedDType, tensor: name, "unknown dtype '\(dtype)'; dyconv reads F32 only")
+                throw fail(.unsupportedDType, tensor: name, "unknown dtype '\(dtype)'; dyconv reads \(supportedDTypesText)")
             }
-            guard dtype == "F32" || !load else {
-                throw fail(.unsupportedDType, tensor: name, "dtype \(dtype) is not supported; dyconv reads F32 only (convert with tensor.float() before saving)")
+            let type = TensorDType(rawValue: dtype)
+            guard type != nil || !load else {
+                throw fail(.unsupportedDType, tensor: name, "dtype \(dtype) is not supported; dyconv reads \(supportedDTypesText) (convert with tensor.float() before saving)")
             }
             // shape
             guard case .array(let dims) = try field("shape") else {
@@ -205,7 +211,7 @@ public struct SafetensorsFile: Sendable, Equatable {
             guard end - begin == byteCount else {
                 throw fail(.invalidOffsets, tensor: name, "data_offsets [\(begin),\(end)] span \(end - begin) bytes but \(dtype) shape \(CheckpointError.format(shape)) needs \(byteCount)")
             }
-            entries.append(Entry(name: name, shape: shape, count: count, begin: begin, end: end, load: load))
+            entries.append(Entry(name: name, shape: shape, count: count, begin: begin, end: end, dtype: type, load: load))
         }
 
         // The byte ranges must tile the data section exactly, as the reference requires.
@@ -230,31 +236,44 @@ public struct SafetensorsFile: Sendable, Equatable {
             throw fail(.invalidOffsets, "data section has \(dataSize) bytes but the tensors cover only \(cursor)")
         }
 
-        // Data: one bulk copy per tensor.
+        // A tensor stored narrower than F32 decodes to more bytes than it occupies (F16: twice):
+        // the file's bytes and the decoded tensors must fit the memory budget together.
+        var decodedBytes: Int? = bytes.count
+        for e in entries where e.load { decodedBytes = CheckedSize.sum(decodedBytes, CheckedSize.product(e.count, 4)) }
+        do {
+            try Limits.checkMemory(decodedBytes, for: "decoding the tensors of this \(Limits.formatBytes(bytes.count)) file")
+        } catch {
+            throw fail(.tooLarge, String(describing: error))
+        }
+
+        // Data: one bulk copy (F32) or conversion per tensor.
         var tensors: [String: Tensor] = [:]
+        var dtypes: [String: TensorDType] = [:]
         tensors.reserveCapacity(entries.count)
         bytes.withUnsafeBytes { raw in
             for e in entries where e.load {
+                let type = e.dtype ?? .f32  // a loaded entry always has one (checked above)
                 let source = UnsafeRawBufferPointer(rebasing: raw[(dataStart + e.begin)..<(dataStart + e.end)])
-                let values = [Float](unsafeUninitializedCapacity: e.count) { buffer, initialized in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-                    #if _endian(big)
-                    for k in 0..<e.count { buffer[k] = Float(bitPattern: UInt32(littleEndian: buffer[k].bitPattern)) }
-                    #endif
-                    initialized = e.count
-                }
-                tensors[e.name] = Tensor(shape: e.shape, data: values)
+                tensors[e.name] = Tensor(shape: e.shape, data: TensorDType.decode(source, as: type))
+                if type != .f32 { dtypes[e.name] = type }
             }
         }
-        return SafetensorsFile(tensors: tensors, metadata: metadata)
+        return SafetensorsFile(tensors: tensors, metadata: metadata, dtypes: dtypes)
     }
+
+    /// The dtypes read, for messages: "F32, F16, BF16 or F64".
+    static let supportedDTypesText = "F32, F16, BF16 or F64"
 
     // MARK: Writing
 
     /// The header JSON (space-padded to a multiple of 8 bytes) and the tensor order of the data section.
     ///
-    /// - Throws: `CheckpointError(.invalidEntry)` when a tensor's data does not fill its shape.
+    /// - Throws: `CheckpointError(.invalidEntry)` when a tensor's data does not fill its shape
+    ///   or a dtype names no tensor.
     func layout(path: String) throws(CheckpointError) -> (header: [UInt8], order: [String]) {
+        if let stray = dtypes.keys.sorted().first(where: { tensors[$0] == nil }) {
+            throw CheckpointError(.invalidEntry, path: path, tensor: stray, "has a dtype but no tensor")
+        }
         let names = tensors.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         var json = "{"
         var first = true
@@ -285,11 +304,14 @@ public struct SafetensorsFile: Sendable, Equatable {
             guard count == t.data.count else {
                 throw CheckpointError(.invalidEntry, path: path, tensor: name, "shape \(CheckpointError.format(t.shape)) needs \(count) values but the tensor holds \(t.data.count)")
             }
-            let end = offset + count * MemoryLayout<Float>.size
+            let dtype = dtypes[name] ?? .f32
+            guard let end = CheckedSize.sum(offset, CheckedSize.product(count, dtype.byteWidth)) else {
+                throw CheckpointError(.invalidEntry, path: path, tensor: name, "shape \(CheckpointError.format(t.shape)) is too large")
+            }
             if !first { json += "," }
             first = false
             json += HeaderJSON.quoted(name)
-            json += ":{\"dtype\":\"F32\",\"shape\":\(CheckpointError.format(t.shape)),\"data_offsets\":[\(offset),\(end)]}"
+            json += ":{\"dtype\":\"\(dtype.rawValue)\",\"shape\":\(CheckpointError.format(t.shape)),\"data_offsets\":[\(offset),\(end)]}"
             offset = end
         }
         json += "}"
@@ -318,6 +340,10 @@ public struct SafetensorsFile: Sendable, Equatable {
                 try header.withUnsafeBytes { try append($0) }
                 for name in order {
                     let data = tensors[name]!.data
+                    if let dtype = dtypes[name], dtype != .f32 {
+                        try TensorDType.encode(data, as: dtype).withUnsafeBytes { try append($0) }
+                        continue
+                    }
                     #if _endian(big)
                     let le = data.map { Float(bitPattern: $0.bitPattern.littleEndian) }
                     try le.withUnsafeBytes { try append($0) }

@@ -1,0 +1,62 @@
+import XCTest
+import DyConvEngine
+@testable import DyConvUI
+
+/// The training history when only some epochs kept a snapshot (`SnapshotRetention`): the
+/// records' `history` fills in the others, so the panel looks as if every epoch had one.
+final class TrainingHistoryTests: XCTestCase {
+    /// The four epochs of `Fixture.epochs` as training records, each with the history before it.
+    private func records() -> [TrainingRecord] {
+        var out: [TrainingRecord] = []
+        var history: [TrainingRecord.Epoch] = []
+        for e in Fixture.epochs {
+            var r = TrainingRecord(epoch: e.epoch, epochs: e.epochs, loss: e.loss,
+                                   trainAccuracy: e.trainAccuracy, testAccuracy: e.testAccuracy)
+            history.append(r.asEpoch(temperature: e.temperature!))
+            r.history = history
+            out.append(r)
+        }
+        return out
+    }
+
+    /// The snapshots' own summaries (with the τ their layers store): `Fixture.epochs` at `indices`.
+    private func s(_ indices: [Int]) -> [EpochSummary] { indices.map { Fixture.epochs[$0] } }
+
+    /// Oracle: `Fixture.epochs`, the summaries of the four records written by hand.
+    func testHistoryMergesTheRecordsOfDroppedEpochs() {
+        let r = records()
+        XCTAssertEqual(CheckpointSummary.history(snapshots: s([0, 2, 3]), records: [r[0], r[2], r[3]], final: nil), Fixture.epochs)
+        XCTAssertEqual(CheckpointSummary.history(snapshots: s([0]), records: [r[0]], final: r[3]), Fixture.epochs,
+                       "the final checkpoint's history fills in after the last snapshot")
+        XCTAssertEqual(CheckpointSummary.history(snapshots: s([0, 1, 2, 3]), records: r, final: nil), Fixture.epochs)
+        XCTAssertEqual(CheckpointSummary.history(snapshots: [], records: [], final: r[3]), [], "no snapshots, no history panel")
+        // Records without a history (older runs): the snapshots alone, as before.
+        let bare = r.map { var x = $0; x.history = nil; return x }
+        XCTAssertEqual(CheckpointSummary.history(snapshots: s([0, 3]), records: [bare[0], bare[3]], final: nil), [Fixture.epochs[0], Fixture.epochs[3]])
+    }
+
+    /// Oracle: the screens of `Fixture.dynamic`, whose four epochs all have a snapshot. With
+    /// epoch 2's snapshot dropped, every line but the header's snapshot count is the same, at
+    /// the final checkpoint and with each remaining snapshot selected.
+    func testPanelWithDroppedEpochsLooksTheSame() {
+        let r = records()
+        var sparse = Fixture.dynamic
+        sparse.epochs = [Fixture.epochs[0], Fixture.epochs[2], Fixture.epochs[3]]
+        sparse.history = CheckpointSummary.history(snapshots: s([0, 2, 3]), records: [r[0], r[2], r[3]], final: nil)
+        var full = Harness(Fixture.state())
+        var kept = Harness(Fixture.state(checkpoints: [sparse, Fixture.condconv, Fixture.staticNet]))
+        func body(_ h: Harness) -> [String] { Array(h.screen.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().map(String.init)) }
+        XCTAssertEqual(body(kept), body(full), "final")
+        XCTAssertTrue(kept.screen.text.contains("3 snapshots < >"))
+        // Step back to epoch 4, then 3 (kept) — the full run passes the same epochs.
+        for _ in 0..<2 {
+            kept.type("<"); full.type("<")
+            XCTAssertEqual(body(kept), body(full), "epoch \(kept.state.epoch?.epoch ?? -1)")
+        }
+        XCTAssertEqual(kept.state.epoch?.epoch, 3)
+        // One step takes the sparse run to epoch 1 (2 has no snapshot); the full run needs two.
+        kept.type("<"); full.type("<<")
+        XCTAssertEqual(kept.state.epoch?.epoch, 1)
+        XCTAssertEqual(body(kept), body(full), "epoch 1")
+    }
+}
