@@ -31,8 +31,8 @@ extension Trainer {
         let partials = self.partials
         let table = normalizationTable
         let classes = self.classes
-        let order = (0..<total).map { Int32($0) }
-        table.withUnsafeBufferPointer { tableBuffer in
+        let order = Array(0..<total)
+        do {
             order.withUnsafeBufferPointer { orderBuffer in
                 pool.run { w in
                     let graph = graphs[w]
@@ -47,9 +47,8 @@ extension Trainer {
                     while c < chunks {
                         let range = (c * chunk)..<min((c + 1) * chunk, total)
                         let m = range.count
-                        Trainer.assemble(dataset, normalization: tableBuffer.baseAddress!,
-                                         indices: UnsafeBufferPointer(rebasing: orderBuffer[range]),
-                                         augmentation: nil, into: inputs[w].pointer, labels: labels[w])
+                        dataset.assemble(UnsafeBufferPointer(rebasing: orderBuffer[range]), table: table,
+                                         into: inputs[w].pointer, labels: labels[w])
                         let logits = graph.forward(inputs[w].pointer, n: m)
                         let result = CrossEntropy.evaluate(logits, labels: labels[w], n: m, classes: classes,
                                                            scale: 0, grad: nil)

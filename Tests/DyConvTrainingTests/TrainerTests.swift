@@ -5,7 +5,7 @@ import DyConvEngine
 
 /// A synthetic, learnable dataset: class `c` has a bright 3×3 blob at a class-specific place.
 func syntheticDataset(count: Int, size: Int = 8, classes: Int = 3, seed: UInt64) throws -> ImageDataset {
-    var rng = TrainingRNG(seed: seed)
+    var rng = SeededGenerator(seed: seed, stream: 0)
     var pixels = [UInt8](repeating: 0, count: count * size * size)
     var labels = [Int]()
     for i in 0..<count {
