@@ -168,7 +168,7 @@ public final class Trainer {
             p.initialize(repeating: 0, count: max(batch, 1))
             return p
         }
-        let partialCount = threads * (2 + 2 * graphs[0].dynamicNodes.count)
+        let partialCount = 2 * threads   // each worker's loss and correct count of a step
         partials = .allocate(capacity: partialCount)
         partials.initialize(repeating: 0, count: partialCount)
         try load(parameters: initial)
@@ -259,13 +259,13 @@ public final class Trainer {
     /// visualizer shows where the attention started). Evaluating changes no training state.
     ///
     /// - Precondition: no step has run yet.
-    public func initialCheckpoint() -> (checkpoint: Checkpoint, evaluation: Evaluation) {
+    public func initialCheckpoint() -> (checkpoint: Checkpoint, evaluation: EvaluationResult) {
         precondition(counters.epoch == 0 && history.isEmpty && counters.epochImages == 0,
                      "initialCheckpoint() after training started")
         let evaluation = evaluateCompatible(test)
         let entropy = evaluation.layers.entropyByName
         let record = TrainingRecord(epoch: 0, epochs: config.epochs, temperature: temperature, loss: nil,
-                                    trainAccuracy: nil, testAccuracy: evaluation.accuracy,
+                                    trainAccuracy: nil, testAccuracy: Trainer.accuracy(evaluation),
                                     entropy: entropy.isEmpty ? nil : entropy)
         return (checkpoint(record: record), evaluation)
     }
@@ -370,7 +370,7 @@ public final class Trainer {
             epoch: counters.epoch + 1, epochs: config.epochs,
             loss: Float(counters.epochLoss / Double(images)),
             trainAccuracy: Float(counters.epochCorrect) / Float(images),
-            testLoss: evaluation.loss, testAccuracy: evaluation.accuracy,
+            testLoss: Float(evaluation.loss), testAccuracy: Trainer.accuracy(evaluation),
             temperature: temperature, learningRate: learningRate,
             imagesPerSecond: counters.epochSeconds > 0 ? Float(Double(counters.epochImages) / counters.epochSeconds) : 0,
             trainSeconds: counters.epochSeconds,
