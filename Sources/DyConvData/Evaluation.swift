@@ -1,7 +1,7 @@
 import DyConvEngine
 
 /// One batch of `evaluate(model:dataset:options:limit:batchSize:onBatch:)`, as it finishes.
-public struct EvaluationBatch {
+public struct EvaluationBatch: Sendable {
     /// The dataset indices of the batch (consecutive, from 0 upwards over the batches).
     public var indices: Range<Int>
     /// The batch's forward trace (attention of every dynamic layer, logits, probabilities).

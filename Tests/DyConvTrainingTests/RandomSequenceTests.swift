@@ -10,7 +10,7 @@ import DyConvEngine
 /// Oracle: the previous code, copied verbatim below (the trainer's `TrainingRNG`, the engine's
 /// `SeededGenerator`, and each shuffle loop as it was written).
 final class RandomSequenceTests: XCTestCase {
-    /// The trainer's former generator, verbatim.
+    /// The trainer's former generator (`TrainingRNG`), verbatim.
     struct OldTrainingRNG {
         var state: UInt64
         init(seed: UInt64, stream: UInt64 = 0) { state = Self.mix(seed ^ Self.mix(stream &+ 0x632B_E59B_D9B4_E019)) }
@@ -24,22 +24,17 @@ final class RandomSequenceTests: XCTestCase {
         }
     }
 
-    /// The engine's former generator, verbatim.
-    struct OldSeededGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+    /// The engine's former generator: the same SplitMix64 step (written out inline there), seeded
+    /// with state = seed + 0x9E3779B97F4A7C15.
+    static func oldSeededGenerator(seed: UInt64) -> OldTrainingRNG {
+        var g = OldTrainingRNG(seed: 0)
+        g.state = seed &+ 0x9E37_79B9_7F4A_7C15
+        return g
     }
 
     func testGeneratorsDrawWhatTheyDrewBefore() {
         for seed: UInt64 in [0, 3, 7, 0xDEAD_BEEF, .max] {
-            var old = OldSeededGenerator(seed: seed), new = SeededGenerator(seed: seed)
+            var old = Self.oldSeededGenerator(seed: seed), new = SeededGenerator(seed: seed)
             for _ in 0..<100 { XCTAssertEqual(old.next(), new.next()) }
             for stream: UInt64 in [0, 1, 0x1000, 0x1003] {
                 var oldT = OldTrainingRNG(seed: seed, stream: stream), newT = SeededGenerator(seed: seed, stream: stream)
@@ -55,14 +50,14 @@ final class RandomSequenceTests: XCTestCase {
         let data = try syntheticDataset(count: 97, seed: 1)
         for seed: UInt64 in [0, 3, 42] {
             var order = Array(0..<97)
-            var g = OldSeededGenerator(seed: seed)
+            var g = Self.oldSeededGenerator(seed: seed)
             var i = order.count - 1
             while i > 0 { order.swapAt(i, Int(g.next() % UInt64(i + 1))); i -= 1 }
             XCTAssertEqual(data.batchIndices(size: 10, seed: seed).flatMap { $0 }, order)
 
             for n in [1, 2, 3, 8, 64] {
                 var p = Array(0..<n)
-                var h = OldSeededGenerator(seed: seed)
+                var h = Self.oldSeededGenerator(seed: seed)
                 var j = n - 1
                 while j > 0 { p.swapAt(j, Int(h.next() % UInt64(j))); j -= 1 }
                 var rng = SeededGenerator(seed: seed)
