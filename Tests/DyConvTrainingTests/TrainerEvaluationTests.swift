@@ -41,6 +41,19 @@ final class TrainerEvaluationTests: XCTestCase {
         XCTAssertTrue(metrics.layers.contains { abs($0.meanMass - 1) > 0.01 })
     }
 
+    /// Training states written before issue #9 keep the trainer's former per-layer statistics
+    /// (name, meanEntropy, meanMaxAttention); their history still decodes, so such runs resume.
+    /// Oracle: that type's JSON, written out; and a round trip of the current type.
+    func testEarlierStateHistoryDecodes() throws {
+        let old = #"{"name":"layer1.0.conv","meanEntropy":0.5,"meanMaxAttention":0.75}"#
+        XCTAssertEqual(try JSONDecoder().decode(LayerAttentionSummary.self, from: Data(old.utf8)),
+                       LayerAttentionSummary(name: "layer1.0.conv", meanEntropy: 0.5, meanMaxAttention: 0.75,
+                                             meanAttention: [], meanMass: 0))
+        let now = LayerAttentionSummary(name: "l", meanEntropy: 0.25, meanMaxAttention: 0.5, meanAttention: [0.5, 0.25], meanMass: 0.75)
+        XCTAssertEqual(try JSONDecoder().decode(LayerAttentionSummary.self, from: JSONEncoder().encode(now)), now)
+        XCTAssertThrowsError(try JSONDecoder().decode(LayerAttentionSummary.self, from: Data(#"{"name":"l","meanEntropy":0.5}"#.utf8)))
+    }
+
     /// A run whose weights are no longer finite still closes its epoch: NaN statistics, none correct.
     func testNonFiniteWeightsGiveNaNStatistics() throws {
         let data = try syntheticDataset(count: 12, seed: 23)

@@ -34,6 +34,19 @@ public struct LayerAttentionSummary: Sendable, Codable, Equatable {
         self.meanAttention = meanAttention
         self.meanMass = meanMass
     }
+
+    /// Decodes what `encode(to:)` writes. The per-layer statistics in training states written
+    /// before issue #9 (the trainer's own type) have neither `meanAttention` nor `meanMass`, and
+    /// their `meanMaxAttention` is the max of π/Σπ: they decode with `[]` and 0 for the missing
+    /// two (JSON has no NaN), so such a run still resumes.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        meanEntropy = try c.decode(Double.self, forKey: .meanEntropy)
+        meanMaxAttention = try c.decode(Double.self, forKey: .meanMaxAttention)
+        meanAttention = try c.decodeIfPresent([Double].self, forKey: .meanAttention) ?? []
+        meanMass = try c.decodeIfPresent(Double.self, forKey: .meanMass) ?? 0
+    }
 }
 
 /// The accuracy, loss and attention statistics of one model at one τ and aggregation mode.
