@@ -1,34 +1,19 @@
 import DyConvEngine
 
-/// Per-layer attention statistics over a set of images.
-public struct LayerAttentionSummary: Sendable, Codable, Equatable {
-    /// The dynamic layer's name.
-    public var name: String
-    /// Mean normalized entropy H(π)/ln K (1 = flat, 0 = one-hot).
-    public var meanEntropy: Double
-    /// Mean of max_k π_k.
-    public var meanMaxAttention: Double
-    /// Mean π per kernel (K values).
-    public var meanAttention: [Double]
-    /// Mean Σ_k π_k (1 for softmax routing; free for sigmoid routing).
-    public var meanMass: Double
+/// One batch of `evaluate(model:dataset:options:limit:batchSize:onBatch:)`, as it finishes.
+public struct EvaluationBatch: Sendable {
+    /// The dataset indices of the batch (consecutive, from 0 upwards over the batches).
+    public var indices: Range<Int>
+    /// The batch's forward trace (attention of every dynamic layer, logits, probabilities).
+    public var trace: ForwardTrace
+    /// The result over every image done so far, this batch included.
+    public var result: EvaluationResult
+    /// Images to evaluate in all.
+    public var total: Int
 }
 
-/// The accuracy and attention statistics of one model at one τ and aggregation mode.
-public struct EvaluationResult: Sendable, Codable, Equatable {
-    /// The global τ used, or nil for each layer's trained τ.
-    public var temperature: Float?
-    public var mode: AggregationMode
-    /// Number of images evaluated and how many were classified correctly.
-    public var images: Int
-    public var correct: Int
-    public var layers: [LayerAttentionSummary]
-
-    /// Fraction of correct predictions.
-    public var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
-}
-
-/// Evaluates a model on (a prefix of) a dataset in batches.
+/// Evaluates a model on (a prefix of) a dataset in batches; the statistics are those of
+/// `EvaluationResult` (see `EvaluationAccumulator`).
 ///
 /// The forward passes split each batch over the cores. Neither shuffle depends on the batch:
 /// `shuffle-image` seeds each image's permutation with `options.seed` and its dataset index, and
@@ -44,6 +29,15 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 ///   (`ForwardOptions.validate(for:)`), or shuffle-across has fewer than 2 images to pair.
 public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOptions, limit: Int? = nil,
                      batchSize: Int = 250, progress: ((Int, Int) -> Bool)? = nil) throws -> EvaluationResult {
+    try evaluate(model: model, dataset: dataset, options: options, limit: limit, batchSize: batchSize) { batch in
+        progress?(batch.result.images, batch.total) ?? true
+    }
+}
+
+/// `evaluate(model:dataset:options:limit:batchSize:progress:)` that hands each finished batch
+/// (its trace and the result so far) to `onBatch`; return `false` from it to stop early.
+public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOptions, limit: Int? = nil,
+                     batchSize: Int = 250, onBatch: (EvaluationBatch) -> Bool) throws -> EvaluationResult {
     try dataset.checkEvaluable(by: model.description)
     if let limit, limit < 1 {
         throw DataError(.invalidArgument, file: "", "the number of images to evaluate must be at least 1, got \(limit)")
@@ -51,42 +45,18 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
     try options.validate(for: model)
     let partners = options.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: options.seed) : nil
     let total = min(limit ?? dataset.count, dataset.count)
-    let names = model.dynamicLayerNames
-    let ks = model.description.dynamicConvolutions.map(\.kernels)
-    var entropy = [Double](repeating: 0, count: names.count)
-    var maxPi = entropy, mass = entropy
-    var meanPi = ks.map { [Double](repeating: 0, count: $0) }
-    var correct = 0
-    var done = 0
+    var statistics = EvaluationAccumulator(model: model)
     var opts = options
     opts.collectTrace = true
-    while done < total {
-        let indices = Array(done..<min(done + max(batchSize, 1), total))
-        let trace = model.forward(dataset, indices: indices, options: opts, partners: partners)
-        for (row, i) in indices.enumerated() where trace.prediction(sample: row) == dataset.labels[i] { correct += 1 }
-        for (l, layer) in trace.layers.enumerated() {
-            let k = layer.kernels
-            for row in 0..<indices.count {
-                entropy[l] += Double(layer.entropy[row])
-                var m: Float = 0, s: Float = 0
-                for j in 0..<k {
-                    let v = layer.attention[row * k + j]
-                    m = max(m, v); s += v
-                    meanPi[l][j] += Double(v)
-                }
-                maxPi[l] += Double(m); mass[l] += Double(s)
-            }
-        }
-        done += indices.count
-        if let progress, !progress(done, total) { break }
+    while statistics.images < total {
+        let done = statistics.images
+        let indices = done..<min(done + max(batchSize, 1), total)
+        let trace = model.forward(dataset, indices: Array(indices), options: opts, partners: partners)
+        statistics.add(trace, labels: Array(dataset.labels[indices]))
+        let result = statistics.result(temperature: options.temperature, mode: options.mode)
+        if !onBatch(EvaluationBatch(indices: indices, trace: trace, result: result, total: total)) { break }
     }
-    let n = Double(max(done, 1))
-    let layers = names.indices.map {
-        LayerAttentionSummary(name: names[$0], meanEntropy: entropy[$0] / n, meanMaxAttention: maxPi[$0] / n,
-                              meanAttention: meanPi[$0].map { $0 / n }, meanMass: mass[$0] / n)
-    }
-    return EvaluationResult(temperature: options.temperature, mode: options.mode, images: done,
-                            correct: correct, layers: layers)
+    return statistics.result(temperature: options.temperature, mode: options.mode)
 }
 
 extension Model {

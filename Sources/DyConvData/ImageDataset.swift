@@ -152,71 +152,7 @@ public struct ImageDataset: Sendable {
         return counts
     }
 
-    // MARK: - Batches
-
-    /// The given images as a normalised `[n, channels, height, width]` tensor: `(p / 255 - mean) / std`.
-    ///
-    /// `normalization.mean` and `.std` hold one value per channel, or a single value used for all
-    /// channels (check user-supplied values first with `validate(normalization:)`). Each output
-    /// element is a table lookup, so a 60 000-image epoch costs only memory bandwidth.
-    /// Indices must lie in `0..<count`; they may repeat and come in any order.
-    public func batch(_ indices: [Int], normalization: Normalization) -> Tensor {
-        let size = imageSize
-        let n = indices.count
-        guard n > 0 else { return Tensor(shape: [0, channels, height, width], data: []) }
-        let table = lookupTable(normalization)
-        let plane = height * width
-        let channelCount = channels
-        let limit = count
-        let data = [Float](unsafeUninitializedCapacity: n * size) { buffer, initialized in
-            pixels.withUnsafeBufferPointer { source in
-                table.withUnsafeBufferPointer { lookup in
-                    let src = source.baseAddress!, out = buffer.baseAddress!, tab = lookup.baseAddress!
-                    for (row, index) in indices.enumerated() {
-                        precondition(index >= 0 && index < limit,
-                                     "ImageDataset.batch: index \(index) out of range 0..<\(limit)")
-                        let image = src + index * size
-                        let target = out + row * size
-                        for c in 0..<channelCount {
-                            let t = tab + c * 256, s = image + c * plane, d = target + c * plane
-                            for k in 0..<plane { d[k] = t[Int(s[k])] }
-                        }
-                    }
-                }
-            }
-            initialized = n * size
-        }
-        return Tensor(shape: [n, channels, height, width], data: data)
-    }
-
-    /// The images in `range` as a normalised `[n, channels, height, width]` tensor (see `batch(_:normalization:)`).
-    public func batch(_ range: Range<Int>, normalization: Normalization) -> Tensor {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count,
-                     "ImageDataset.batch: range \(range) out of range 0..<\(count)")
-        let size = imageSize
-        let n = range.count
-        guard n > 0 else { return Tensor(shape: [0, channels, height, width], data: []) }
-        let table = lookupTable(normalization)
-        let plane = height * width
-        let channelCount = channels
-        let data = [Float](unsafeUninitializedCapacity: n * size) { buffer, initialized in
-            pixels.withUnsafeBufferPointer { source in
-                table.withUnsafeBufferPointer { lookup in
-                    let src = source.baseAddress! + range.lowerBound * size
-                    let out = buffer.baseAddress!, tab = lookup.baseAddress!
-                    for row in 0..<n {
-                        for c in 0..<channelCount {
-                            let offset = row * size + c * plane
-                            let t = tab + c * 256, s = src + offset, d = out + offset
-                            for k in 0..<plane { d[k] = t[Int(s[k])] }
-                        }
-                    }
-                }
-            }
-            initialized = n * size
-        }
-        return Tensor(shape: [n, channels, height, width], data: data)
-    }
+    // MARK: - Checks
 
     /// Checks that `normalization` fits these images: one mean/std per channel (or one for all),
     /// every std positive and finite, every mean finite.
@@ -298,21 +234,7 @@ public struct ImageDataset: Sendable {
         }
     }
 
-    /// A 256-entry table per channel mapping a byte to its normalised value.
-    private func lookupTable(_ normalization: Normalization) -> [Float] {
-        let mean = normalization.mean, std = normalization.std
-        precondition((mean.count == channels || mean.count == 1) && (std.count == channels || std.count == 1),
-                     "ImageDataset.batch: normalization has \(mean.count) means and \(std.count) stds for \(channels) channels; call validate(normalization:) first")
-        var table = [Float](repeating: 0, count: channels * 256)
-        for c in 0..<channels {
-            let m = mean.count == 1 ? mean[0] : mean[c]
-            let s = std.count == 1 ? std[0] : std[c]
-            for v in 0..<256 { table[c * 256 + v] = (Float(v) / 255 - m) / s }
-        }
-        return table
-    }
-
-    // MARK: - Subsets and epochs
+    // MARK: - Subsets and statistics
 
     /// The images in `range`, as a new dataset with the same class names.
     public func subset(_ range: Range<Int>) -> ImageDataset {
@@ -344,25 +266,6 @@ public struct ImageDataset: Sendable {
     /// The first `n` images (all of them if `n >= count`; none if `n <= 0`).
     public func prefix(_ n: Int) -> ImageDataset {
         subset(0 ..< Swift.max(0, Swift.min(n, count)))
-    }
-
-    /// The image indices of one epoch split into batches of `size` (the last may be smaller).
-    ///
-    /// With a `seed` the order is a Fisher–Yates shuffle driven by `SeededGenerator(seed:)`, so equal
-    /// seeds give equal epochs on every platform; without one the order is `0..<count`.
-    public func batchIndices(size: Int, seed: UInt64? = nil) -> [[Int]] {
-        precondition(size > 0, "ImageDataset.batchIndices: batch size must be positive, got \(size)")
-        var order = Array(0..<count)
-        if let seed {
-            var generator = SeededGenerator(seed: seed)
-            var i = order.count - 1
-            while i > 0 {
-                let j = Int(generator.next() % UInt64(i + 1))
-                order.swapAt(i, j)
-                i -= 1
-            }
-        }
-        return stride(from: 0, to: order.count, by: size).map { Array(order[$0 ..< Swift.min($0 + size, order.count)]) }
     }
 
     /// The per-channel mean and standard deviation of `pixel / 255` over the whole dataset.

@@ -1,39 +1,6 @@
 import Foundation
 import DyConvEngine
 
-/// Attention statistics of one dynamic layer over a set of images.
-public struct LayerAttentionStatistics: Codable, Sendable, Equatable {
-    /// The layer's tensor-name prefix, e.g. `layer3.1.conv`.
-    public var name: String
-    /// Mean normalized entropy H(π)/ln K (1 = uniform, 0 = one-hot).
-    public var meanEntropy: Float
-    /// Mean of max_k π_k (of π normalized to sum 1).
-    public var meanMaxAttention: Float
-
-    public init(name: String, meanEntropy: Float, meanMaxAttention: Float) {
-        self.name = name
-        self.meanEntropy = meanEntropy
-        self.meanMaxAttention = meanMaxAttention
-    }
-}
-
-/// The result of evaluating the training graph (evaluation mode) on a dataset.
-public struct Evaluation: Codable, Sendable, Equatable {
-    /// Images evaluated.
-    public var images: Int
-    /// Correct arg-max predictions.
-    public var correct: Int
-    /// Mean cross-entropy.
-    public var loss: Float
-    /// The τ the dynamic layers used.
-    public var temperature: Float
-    /// Per dynamic layer, in execution order.
-    public var layers: [LayerAttentionStatistics]
-
-    /// Fraction correct, in [0, 1].
-    public var accuracy: Float { images > 0 ? Float(correct) / Float(images) : 0 }
-}
-
 /// Where a running epoch stands, reported after every iteration.
 public struct EpochProgress: Sendable, Equatable {
     /// The epoch in progress, 1-based.
@@ -87,19 +54,20 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     /// Wall time of the training steps and of the test evaluation.
     public var trainSeconds: Double
     public var evalSeconds: Double
-    /// Attention statistics per dynamic layer on the test set.
-    public var layers: [LayerAttentionStatistics]
+    /// Attention statistics per dynamic layer on the test set (`EvaluationResult.layers`).
+    public var layers: [LayerAttentionSummary]
 
     /// Mean normalized entropy per dynamic layer, by name.
     public var entropyByLayer: [String: Float] { layers.entropyByName }
 }
 
-extension Array where Element == LayerAttentionStatistics {
-    /// Mean normalized entropy per dynamic layer, by name.
+extension Array where Element == LayerAttentionSummary {
+    /// Mean normalized entropy per dynamic layer, by name, as the Float a `TrainingRecord` keeps.
     public var entropyByName: [String: Float] {
-        Dictionary(map { ($0.name, $0.meanEntropy) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(map { ($0.name, Float($0.meanEntropy)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The mean normalized entropies, lowest layer first, as "0.999 0.994 …".
-    public var entropyText: String { map { String(format: "%.3f", $0.meanEntropy) }.joined(separator: " ") }
+    /// The mean normalized entropies, lowest layer first, as "0.999 0.994 …" (of the Float values,
+    /// as training logs have always printed them).
+    public var entropyText: String { map { String(format: "%.3f", Float($0.meanEntropy)) }.joined(separator: " ") }
 }

@@ -4,35 +4,6 @@ import Glibc
 import Darwin
 #endif
 
-/// A SplitMix64 generator whose state can be saved and restored (for exact resumption).
-public struct TrainingRNG: RandomNumberGenerator, Sendable, Codable, Equatable {
-    /// The full generator state.
-    public var state: UInt64
-
-    /// A generator for `seed`; `stream` separates independent uses of one seed.
-    public init(seed: UInt64, stream: UInt64 = 0) {
-        state = TrainingRNG.mix(seed ^ TrainingRNG.mix(stream &+ 0x632B_E59B_D9B4_E019))
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return TrainingRNG.mix(state)
-    }
-
-    /// A uniform integer in `0..<bound` (bound > 0), without modulo bias.
-    public mutating func below(_ bound: Int) -> Int {
-        Int(next().multipliedFullWidth(by: UInt64(bound)).high)
-    }
-
-    /// The SplitMix64 finaliser.
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Learning rate and temperature as functions of the global iteration.
 struct Schedules: Sendable {
     let config: TrainingConfig

@@ -96,9 +96,9 @@ public final class Trainer {
     struct EpochPlan {
         let epoch: Int
         /// Dataset index of each position.
-        let order: [Int32]
-        /// Per position: bit 0 = flip, bits 1-4 = x shift + 8, bits 5-8 = y shift + 8 (as UInt16).
-        let augmentation: [UInt16]
+        let order: [Int]
+        /// The flip and shift of each position.
+        let placements: [ImagePlacement]
     }
 
     /// Creates a trainer for the model `config` names, with freshly initialised weights.
@@ -168,7 +168,7 @@ public final class Trainer {
             p.initialize(repeating: 0, count: max(batch, 1))
             return p
         }
-        let partialCount = threads * (2 + 2 * graphs[0].dynamicNodes.count)
+        let partialCount = 2 * threads   // each worker's loss and correct count of a step
         partials = .allocate(capacity: partialCount)
         partials.initialize(repeating: 0, count: partialCount)
         try load(parameters: initial)
@@ -187,14 +187,14 @@ public final class Trainer {
     static func initialParameters(_ description: ModelDescription, config: TrainingConfig) -> [String: Tensor] {
         var p = Model.seededParameters(description, seed: config.seed)
         guard config.attentionInit == .pytorch else { return p }
-        var rng = TrainingRNG(seed: config.seed, stream: 1)
+        var rng = SeededGenerator(seed: config.seed, stream: 1)
         for conv in description.dynamicConvolutions {
             guard let a = conv.attention else { continue }
             func uniform(_ shape: [Int], fanIn: Int) -> Tensor {
                 let bound = 1 / Float(fanIn).squareRoot()
                 var t = Tensor.zeros(shape)
                 for i in 0..<t.count {
-                    t.data[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound
+                    t.data[i] = (rng.nextUnitFloat() * 2 - 1) * bound
                 }
                 return t
             }
@@ -265,29 +265,19 @@ public final class Trainer {
     /// visualizer shows where the attention started). Evaluating changes no training state.
     ///
     /// - Precondition: no step has run yet.
-    public func initialCheckpoint() -> (checkpoint: Checkpoint, evaluation: Evaluation) {
+    public func initialCheckpoint() -> (checkpoint: Checkpoint, evaluation: EvaluationResult) {
         precondition(counters.epoch == 0 && history.isEmpty && counters.epochImages == 0,
                      "initialCheckpoint() after training started")
         let evaluation = evaluateCompatible(test)
         let entropy = evaluation.layers.entropyByName
         let record = TrainingRecord(epoch: 0, epochs: config.epochs, loss: nil,
-                                    trainAccuracy: nil, testAccuracy: evaluation.accuracy,
+                                    trainAccuracy: nil, testAccuracy: Trainer.accuracy(evaluation),
                                     entropy: entropy.isEmpty ? nil : entropy)
         return (checkpoint(record: record), evaluation)
     }
 
-    /// The 256-entry lookup table per channel of the model's normalisation.
-    lazy var normalizationTable: [Float] = {
-        let n = description.normalization
-        let c = description.input.channels
-        var table = [Float](repeating: 0, count: c * 256)
-        for ch in 0..<c {
-            let m = n.mean.count == 1 ? n.mean[0] : n.mean[ch]
-            let s = n.std.count == 1 ? n.std[0] : n.std[ch]
-            for v in 0..<256 { table[ch * 256 + v] = (Float(v) / 255 - m) / s }
-        }
-        return table
-    }()
+    /// The model's normalisation as a lookup table (built once).
+    lazy var normalizationTable = NormalizationTable(description.normalization, channels: description.input.channels)
 
     // MARK: - Training
 
@@ -313,42 +303,39 @@ public final class Trainer {
         let count = layout.parameterCount
         let partials = self.partials
         let classes = self.classes
-        table.withUnsafeBufferPointer { tableBuffer in
-            plan.order.withUnsafeBufferPointer { order in
-                plan.augmentation.withUnsafeBufferPointer { augmentation in
-                    pool.run { w in
-                        let (offset, m) = share(n, worker: w)
-                        let graph = graphs[w]
-                        let context = graph.context
-                        context.training = true
-                        context.synchronize = threads > 1
-                        context.updateRunningStatistics = w == 0
-                        context.totalBatch = n
-                        context.temperature = tau
-                        let input = inputs[w].pointer
-                        let range = (start + offset)..<(start + offset + m)
-                        Trainer.assemble(train, normalization: tableBuffer.baseAddress!,
-                                         indices: UnsafeBufferPointer(rebasing: order[range]),
-                                         augmentation: UnsafeBufferPointer(rebasing: augmentation[range]),
-                                         into: input, labels: labels[w])
-                        gradients[w].zero()
-                        let logits = graph.forward(input, n: m)
-                        let result = CrossEntropy.evaluate(logits, labels: labels[w], n: m, classes: classes,
-                                                           scale: 1 / Float(n), grad: graph.gradLogits.pointer)
-                        partials[2 * w] = result.loss
-                        partials[2 * w + 1] = Double(result.correct)
-                        graph.backward(input, dLogits: graph.gradLogits.pointer, n: m)
-                        shared.barrier.wait()
-                        // Sum the gradients of this worker's parameter slice (in worker order) and update it.
-                        let slice = (count * w / threads)..<(count * (w + 1) / threads)
-                        let g0 = gradients[0].pointer
-                        for v in 1..<max(threads, 1) {
-                            let gv = gradients[v].pointer
-                            for i in slice { g0[i] += gv[i] }
-                        }
-                        sgd.update(slice, parameters: parameters.pointer, gradients: g0,
-                                   momentumBuffer: momentum.pointer, learningRate: lr)
+        plan.order.withUnsafeBufferPointer { order in
+            plan.placements.withUnsafeBufferPointer { placements in
+                pool.run { w in
+                    let (offset, m) = share(n, worker: w)
+                    let graph = graphs[w]
+                    let context = graph.context
+                    context.training = true
+                    context.synchronize = threads > 1
+                    context.updateRunningStatistics = w == 0
+                    context.totalBatch = n
+                    context.temperature = tau
+                    let input = inputs[w].pointer
+                    let range = (start + offset)..<(start + offset + m)
+                    train.assemble(UnsafeBufferPointer(rebasing: order[range]), table: table,
+                                   placements: UnsafeBufferPointer(rebasing: placements[range]),
+                                   into: input, labels: labels[w])
+                    gradients[w].zero()
+                    let logits = graph.forward(input, n: m)
+                    let result = CrossEntropy.evaluate(logits, labels: labels[w], n: m, classes: classes,
+                                                       scale: 1 / Float(n), grad: graph.gradLogits.pointer)
+                    partials[2 * w] = result.loss
+                    partials[2 * w + 1] = Double(result.correct)
+                    graph.backward(input, dLogits: graph.gradLogits.pointer, n: m)
+                    shared.barrier.wait()
+                    // Sum the gradients of this worker's parameter slice (in worker order) and update it.
+                    let slice = (count * w / threads)..<(count * (w + 1) / threads)
+                    let g0 = gradients[0].pointer
+                    for v in 1..<max(threads, 1) {
+                        let gv = gradients[v].pointer
+                        for i in slice { g0[i] += gv[i] }
                     }
+                    sgd.update(slice, parameters: parameters.pointer, gradients: g0,
+                               momentumBuffer: momentum.pointer, learningRate: lr)
                 }
             }
         }
@@ -389,7 +376,7 @@ public final class Trainer {
             epoch: counters.epoch + 1, epochs: config.epochs,
             loss: Float(counters.epochLoss / Double(images)),
             trainAccuracy: Float(counters.epochCorrect) / Float(images),
-            testLoss: evaluation.loss, testAccuracy: evaluation.accuracy,
+            testLoss: Float(evaluation.loss), testAccuracy: Trainer.accuracy(evaluation),
             temperature: temperature, learningRate: learningRate,
             imagesPerSecond: counters.epochSeconds > 0 ? Float(Double(counters.epochImages) / counters.epochSeconds) : 0,
             trainSeconds: counters.epochSeconds,

@@ -2,7 +2,9 @@ import DyConvData
 import DyConvEngine
 import Foundation
 
-// Evaluation of the current weights (running BatchNorm statistics) on a dataset.
+// Evaluation of the current weights (running BatchNorm statistics) on a dataset: the engine's
+// `Model` of the current tensors through the one `evaluate(model:dataset:…)` routine, so the
+// training history's statistics are those `dyconv eval` and the visualizer report.
 
 extension Trainer {
     // MARK: - Evaluation
@@ -10,79 +12,51 @@ extension Trainer {
     /// Evaluates the current weights in evaluation mode (running BatchNorm statistics) on the
     /// first `limit` images of `dataset` (all by default), at `temperature` (default: current τ).
     ///
-    /// - Throws: `DataError` when the images or classes do not fit the model, `TrainingError`
-    ///   for a non-positive temperature.
-    public func evaluate(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) throws -> Evaluation {
+    /// - Throws: `DataError` when the images or classes do not fit the model or `limit` is below
+    ///   1, `TrainingError` for a non-positive temperature, `ForwardOptionsError` for one outside
+    ///   `Limits.temperature`.
+    public func evaluate(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) throws -> EvaluationResult {
         try dataset.checkCompatible(with: description, name: "evaluation set")
         if let temperature, !(temperature > 0 && temperature.isFinite) {
             throw TrainingError("temperature must be > 0, got \(temperature)")
         }
-        return evaluateCompatible(dataset, temperature: temperature, limit: limit)
+        let tau = temperature ?? self.temperature
+        guard let model = currentModel() else { return Trainer.notFinite(dataset, limit: limit, temperature: tau, layers: description) }
+        return try DyConvData.evaluate(model: model, dataset: dataset, options: ForwardOptions(temperature: tau), limit: limit)
     }
 
-    /// `evaluate` for a dataset already known to fit.
-    func evaluateCompatible(_ dataset: ImageDataset, temperature: Float? = nil, limit: Int? = nil) -> Evaluation {
-        let total = max(0, min(limit ?? dataset.count, dataset.count))
-        let tau = temperature ?? self.temperature
-        let layerCount = graphs[0].dynamicNodes.count
-        let stride = 2 + 2 * layerCount
-        let chunk = workerBatch
-        let chunks = (total + chunk - 1) / chunk
-        let partials = self.partials
-        let table = normalizationTable
-        let classes = self.classes
-        let order = (0..<total).map { Int32($0) }
-        table.withUnsafeBufferPointer { tableBuffer in
-            order.withUnsafeBufferPointer { orderBuffer in
-                pool.run { w in
-                    let graph = graphs[w]
-                    let context = graph.context
-                    context.training = false
-                    context.synchronize = false
-                    context.updateRunningStatistics = false
-                    context.temperature = tau
-                    let mine = partials + w * stride
-                    mine.update(repeating: 0, count: stride)
-                    var c = w
-                    while c < chunks {
-                        let range = (c * chunk)..<min((c + 1) * chunk, total)
-                        let m = range.count
-                        Trainer.assemble(dataset, normalization: tableBuffer.baseAddress!,
-                                         indices: UnsafeBufferPointer(rebasing: orderBuffer[range]),
-                                         augmentation: nil, into: inputs[w].pointer, labels: labels[w])
-                        let logits = graph.forward(inputs[w].pointer, n: m)
-                        let result = CrossEntropy.evaluate(logits, labels: labels[w], n: m, classes: classes,
-                                                           scale: 0, grad: nil)
-                        mine[0] += result.loss
-                        mine[1] += Double(result.correct)
-                        for (l, node) in graph.dynamicNodes.enumerated() {
-                            let k = node.kernels
-                            let pi = node.attention.pointer
-                            var entropy = 0.0, maxPi = 0.0
-                            for s in 0..<m {
-                                let row = UnsafeBufferPointer(start: pi + s * k, count: k)
-                                entropy += Double(normalizedEntropy(row))
-                                var total: Float = 0, largest: Float = 0
-                                for v in row { total += max(v, 0); largest = max(largest, v) }
-                                maxPi += total > 0 ? Double(largest / total) : 0
-                            }
-                            mine[2 + l] += entropy
-                            mine[2 + layerCount + l] += maxPi
-                        }
-                        c += threads
-                    }
-                }
-            }
+    /// `evaluate` of the whole dataset, already known to fit, at the current τ.
+    func evaluateCompatible(_ dataset: ImageDataset) -> EvaluationResult {
+        do {
+            return try evaluate(dataset)
+        } catch {
+            // The trainer checked the datasets when it was made, and τ stays between the
+            // configured start and end, both validated against `Limits.temperature`.
+            preconditionFailure("Trainer: evaluating a dataset checked at init failed: \(error)")
         }
-        var sums = [Double](repeating: 0, count: stride)
-        for w in 0..<threads { for i in 0..<stride { sums[i] += partials[w * stride + i] } }
-        let images = Double(max(total, 1))
-        let layers = graphs[0].dynamicNodes.enumerated().map { l, node in
-            LayerAttentionStatistics(name: node.spec.name, meanEntropy: Float(sums[2 + l] / images),
-                                     meanMaxAttention: Float(sums[2 + layerCount + l] / images))
+    }
+
+    /// The fraction correct as the training history has always recorded it (Float division).
+    static func accuracy(_ result: EvaluationResult) -> Float {
+        result.images > 0 ? Float(result.correct) / Float(result.images) : 0
+    }
+
+    /// The engine model of the current weights and τ; nil when a weight is not finite (a
+    /// diverged run), which `Model` refuses.
+    func currentModel() -> Model? {
+        try? checkpoint().makeModel()
+    }
+
+    /// The result for weights that are not finite: no image counts as correct, the loss and
+    /// every statistic are NaN.
+    private static func notFinite(_ dataset: ImageDataset, limit: Int?, temperature: Float,
+                                  layers description: ModelDescription) -> EvaluationResult {
+        let images = max(0, min(limit ?? dataset.count, dataset.count))
+        let layers = description.dynamicConvolutions.map {
+            LayerAttentionSummary(name: $0.name, meanEntropy: .nan, meanMaxAttention: .nan,
+                                  meanAttention: [Double](repeating: .nan, count: $0.kernels), meanMass: .nan)
         }
-        return Evaluation(images: total, correct: Int(sums[1]), loss: Float(sums[0] / images),
-                          temperature: tau, layers: layers)
+        return EvaluationResult(temperature: temperature, mode: .attention, images: images, correct: 0, loss: .nan, layers: layers)
     }
 
     // MARK: - Test hooks

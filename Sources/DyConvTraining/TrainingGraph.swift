@@ -1,3 +1,4 @@
+import DyConvData
 import DyConvEngine
 
 #if canImport(Glibc)
@@ -285,8 +286,9 @@ extension Trainer {
         let floats = CheckedSize.sum(
             CheckedSize.product(2, CheckedSize.sum(CheckedSize.product(2, layout.parameterCount), layout.bufferCount)),
             CheckedSize.product(perWorker, threads))
-        // Epoch plan: an Int32 index and a UInt16 augmentation code per image.
-        return CheckedSize.sum(CheckedSize.product(floats, MemoryLayout<Float>.size), CheckedSize.product(trainImages, 6))
+        // Epoch plan: an index and a placement per image.
+        return CheckedSize.sum(CheckedSize.product(floats, MemoryLayout<Float>.size),
+                               CheckedSize.product(trainImages, MemoryLayout<Int>.stride + MemoryLayout<ImagePlacement>.stride))
     }
 
     /// Refuses, before anything is allocated, a model and batch whose `estimatedBytes` exceed

@@ -231,7 +231,7 @@ struct TrainCommand: ParsableCommand {
             try files.writeSnapshot(initial, path: path)
             let entropy = evaluation.layers.entropyText
             print(String(format: "epoch   0/%d  (untrained)  test %.2f%%", c.epochs, 100 * evaluation.accuracy)
-                  + (entropy.isEmpty ? "" : String(format: "  τ %6.3f  entropy %@", evaluation.temperature, entropy)))
+                  + (entropy.isEmpty ? "" : String(format: "  τ %6.3f  entropy %@", evaluation.temperature ?? trainer.temperature, entropy)))
             fflush(nil)
         }
         let bar = ProgressBar(label: "")

@@ -135,22 +135,19 @@ final class OptimizerTests: XCTestCase {
         // One 1×4×4 image with distinct pixels; check flip and shift placement exactly.
         let pixels: [UInt8] = (0..<16).map { UInt8(10 + $0) }
         let data = try ImageDataset(channels: 1, height: 4, width: 4, pixels: pixels, labels: [0], classNames: ["a"])
-        let table = (0..<256).map { Float($0) }
+        // Normalisation mean 0, std 1: a pixel p becomes p / 255, the zero fill 0.
+        let table = NormalizationTable(Normalization(mean: [0], std: [1]), channels: 1)
         var out = [Float](repeating: -1, count: 16)
         var label: Int32 = -1
         func run(flip: Bool, dx: Int, dy: Int) -> [Float] {
-            let code = UInt16(flip ? 1 : 0) | UInt16(dx + 8) << 1 | UInt16(dy + 8) << 5
-            [Int32(0)].withUnsafeBufferPointer { idx in
-                [code].withUnsafeBufferPointer { aug in
-                    table.withUnsafeBufferPointer { t in
-                        out.withUnsafeMutableBufferPointer { o in
-                            Trainer.assemble(data, normalization: t.baseAddress!, indices: idx, augmentation: aug,
-                                             into: o.baseAddress!, labels: &label)
-                        }
+            [0].withUnsafeBufferPointer { idx in
+                [ImagePlacement(flip: flip, dx: dx, dy: dy)].withUnsafeBufferPointer { placement in
+                    out.withUnsafeMutableBufferPointer { o in
+                        data.assemble(idx, table: table, placements: placement, into: o.baseAddress!, labels: &label)
                     }
                 }
             }
-            return out
+            return out.map { $0 * 255 }.map { $0.rounded() }
         }
         XCTAssertEqual(run(flip: false, dx: 0, dy: 0), pixels.map(Float.init))
         XCTAssertEqual(label, 0)
@@ -171,13 +168,13 @@ final class OptimizerTests: XCTestCase {
         config.shift = 2
         let trainer = try Trainer(config: config, description: tinyModel(), train: data, test: data)
         let plan0 = trainer.currentPlan()
-        XCTAssertEqual(Set(plan0.order), Set((0..<50).map(Int32.init)))
+        XCTAssertEqual(Set(plan0.order), Set(0..<50))
         var flips = 0
         var shifts = Set<Int>()
-        for a in plan0.augmentation {
-            flips += Int(a & 1)
-            shifts.insert(Int((a >> 1) & 15) - 8)
-            shifts.insert(Int((a >> 5) & 15) - 8)
+        for a in plan0.placements {
+            flips += a.flip ? 1 : 0
+            shifts.insert(a.dx)
+            shifts.insert(a.dy)
         }
         XCTAssertEqual(shifts, [-2, -1, 0, 1, 2])
         XCTAssertGreaterThan(flips, 10)

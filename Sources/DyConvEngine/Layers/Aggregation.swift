@@ -85,12 +85,7 @@ public struct ShuffleAcrossPartners: Sendable, Equatable {
 /// A uniformly random cyclic permutation of 0..<n (Sattolo's algorithm): σ(i) ≠ i for n ≥ 2.
 public func cyclicPermutation(_ n: Int, using rng: inout SeededGenerator) -> [Int] {
     var p = Array(0..<n)
-    var i = n - 1
-    while i > 0 {
-        let j = Int(rng.next() % UInt64(i))   // j in 0..<i
-        p.swapAt(i, j)
-        i -= 1
-    }
+    p.seededShuffle(using: &rng, draw: .modulo, cyclic: true)
     return p
 }
 

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The statistics of an evaluation, defined once: `EvaluationAccumulator` adds the forward
+// trace of one batch at a time, and every evaluator (`evaluate(model:dataset:…)` in DyConvData,
+// used by the CLI, the TUI's session and the trainer) reports its `EvaluationResult`.
+
+/// Per-layer attention statistics over a set of images, each a mean over the images.
+///
+/// π is a layer's `LayerTrace.attention` as its routing computed it: softmax(z/τ) (dynamic
+/// convolution, Σπ = 1) or the sigmoid gates r = sigmoid(z/τ) (CondConv, Σr free in 0…K).
+public struct LayerAttentionSummary: Sendable, Codable, Equatable {
+    /// The dynamic layer's name (its tensor-name prefix, e.g. `layer3.1.conv`).
+    public var name: String
+    /// Mean normalized entropy H(p)/ln K of p = π / Σπ (`LayerTrace.entropy`, `normalizedEntropy`):
+    /// 1 = flat, 0 = one kernel. The same for softmax and sigmoid routing.
+    public var meanEntropy: Double
+    /// Mean of max_k π_k, π as computed (not renormalised): the largest share for softmax
+    /// routing, the largest gate r for CondConv (where it says how strongly, not how
+    /// exclusively, a kernel is chosen; `meanEntropy` measures the latter).
+    public var meanMaxAttention: Double
+    /// Mean π_k per kernel (K values).
+    public var meanAttention: [Double]
+    /// Mean Σ_k π_k: 1 for softmax routing, free (Σr) for sigmoid routing.
+    public var meanMass: Double
+
+    public init(name: String, meanEntropy: Double, meanMaxAttention: Double, meanAttention: [Double], meanMass: Double) {
+        self.name = name
+        self.meanEntropy = meanEntropy
+        self.meanMaxAttention = meanMaxAttention
+        self.meanAttention = meanAttention
+        self.meanMass = meanMass
+    }
+
+    /// Decodes what `encode(to:)` writes. The per-layer statistics in training states written
+    /// before issue #9 (the trainer's own type) have neither `meanAttention` nor `meanMass`, and
+    /// their `meanMaxAttention` is the max of π/Σπ: they decode with `[]` and 0 for the missing
+    /// two (JSON has no NaN), so such a run still resumes.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        meanEntropy = try c.decode(Double.self, forKey: .meanEntropy)
+        meanMaxAttention = try c.decode(Double.self, forKey: .meanMaxAttention)
+        meanAttention = try c.decodeIfPresent([Double].self, forKey: .meanAttention) ?? []
+        meanMass = try c.decodeIfPresent(Double.self, forKey: .meanMass) ?? 0
+    }
+}
+
+/// The accuracy, loss and attention statistics of one model at one τ and aggregation mode.
+public struct EvaluationResult: Sendable, Codable, Equatable {
+    /// The global τ used, or nil for each layer's trained τ.
+    public var temperature: Float?
+    public var mode: AggregationMode
+    /// Number of images evaluated and how many were classified correctly
+    /// (`ForwardTrace.prediction(sample:)` equal to the label).
+    public var images: Int
+    public var correct: Int
+    /// Mean softmax cross-entropy −log softmax(logits)_label over the images (natural log),
+    /// `crossEntropy(logits:label:)`.
+    public var loss: Double
+    /// Per dynamic layer, in execution order.
+    public var layers: [LayerAttentionSummary]
+
+    public init(temperature: Float?, mode: AggregationMode, images: Int, correct: Int, loss: Double,
+                layers: [LayerAttentionSummary]) {
+        self.temperature = temperature
+        self.mode = mode
+        self.images = images
+        self.correct = correct
+        self.loss = loss
+        self.layers = layers
+    }
+
+    /// Fraction of correct predictions.
+    public var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
+}
+
+/// Softmax cross-entropy of one row of logits: log Σ_j exp(x_j) − x_label, computed as
+/// m + log Σ_j exp(x_j − m) − x_label with m = max x (no overflow).
+public func crossEntropy<C: Collection>(logits: C, label: Int) -> Double where C.Element == Float {
+    var m = -Float.infinity
+    for x in logits where x > m { m = x }
+    var total = 0.0
+    for x in logits { total += Double(expf(x - m)) }
+    let x = logits[logits.index(logits.startIndex, offsetBy: label)]
+    return Double(m) + log(total) - Double(x)
+}
+
+/// Sums the statistics of `EvaluationResult` over batches: `add` one batch's `ForwardTrace`
+/// (run with `collectTrace`) and its labels, then read `result` (at any time: the images so far).
+///
+/// The sums are in Double and in image order, so a result does not depend on how the images
+/// were cut into batches beyond the last bits.
+public struct EvaluationAccumulator: Sendable {
+    /// The dynamic layers' names and kernel counts, in execution order.
+    public let layerNames: [String]
+    public let kernels: [Int]
+    /// Images added so far, and how many of them were predicted correctly.
+    public private(set) var images = 0
+    public private(set) var correct = 0
+    /// Sums over the images added: cross-entropy, and per layer normalized entropy, max π, Σπ and π_k.
+    public private(set) var lossSum = 0.0
+    public private(set) var entropySums: [Double]
+    private var maxSums: [Double]
+    private var massSums: [Double]
+    private var attentionSums: [[Double]]
+
+    /// An empty accumulator for `model`'s dynamic layers.
+    public init(model: Model) {
+        self.init(layerNames: model.dynamicLayerNames, kernels: model.description.dynamicConvolutions.map(\.kernels))
+    }
+
+    /// An empty accumulator for dynamic layers named `layerNames` with `kernels` kernels each.
+    public init(layerNames: [String], kernels: [Int]) {
+        precondition(layerNames.count == kernels.count, "EvaluationAccumulator: \(layerNames.count) names for \(kernels.count) layers")
+        self.layerNames = layerNames
+        self.kernels = kernels
+        entropySums = [Double](repeating: 0, count: layerNames.count)
+        maxSums = entropySums
+        massSums = entropySums
+        attentionSums = kernels.map { [Double](repeating: 0, count: $0) }
+    }
+
+    /// Adds one batch: `trace` of a classifier with one trace layer per dynamic layer
+    /// (`collectTrace` on), `labels[row]` the label of its sample `row`.
+    public mutating func add(_ trace: ForwardTrace, labels: [Int]) {
+        let n = trace.batchSize
+        precondition(labels.count == n, "EvaluationAccumulator.add: \(labels.count) labels for a batch of \(n)")
+        precondition(trace.layers.count == layerNames.count,
+                     "EvaluationAccumulator.add: \(trace.layers.count) traced layers for \(layerNames.count) dynamic layers (collectTrace off?)")
+        let classes = trace.outputCount
+        trace.logits.data.withUnsafeBufferPointer { logits in
+            for row in 0..<n {
+                let label = labels[row]
+                precondition(label >= 0 && label < classes, "EvaluationAccumulator.add: label \(label) of sample \(row) is not one of \(classes) classes")
+                if trace.prediction(sample: row) == label { correct += 1 }
+                lossSum += crossEntropy(logits: UnsafeBufferPointer(rebasing: logits[(row * classes)..<((row + 1) * classes)]),
+                                        label: label)
+            }
+        }
+        for (l, layer) in trace.layers.enumerated() {
+            let k = layer.kernels
+            precondition(k == kernels[l], "EvaluationAccumulator.add: layer \(layer.name) has \(k) kernels, expected \(kernels[l])")
+            for row in 0..<n {
+                entropySums[l] += Double(layer.entropy[row])
+                var largest: Float = 0, mass: Float = 0
+                for j in 0..<k {
+                    let v = layer.attention[row * k + j]
+                    largest = max(largest, v)
+                    mass += v
+                    attentionSums[l][j] += Double(v)
+                }
+                maxSums[l] += Double(largest)
+                massSums[l] += Double(mass)
+            }
+        }
+        images += n
+    }
+
+    /// The means over the images added so far (0 for none), labelled with the τ and mode used.
+    public func result(temperature: Float?, mode: AggregationMode) -> EvaluationResult {
+        let n = Double(max(images, 1))
+        let layers = layerNames.indices.map {
+            LayerAttentionSummary(name: layerNames[$0], meanEntropy: entropySums[$0] / n, meanMaxAttention: maxSums[$0] / n,
+                                  meanAttention: attentionSums[$0].map { $0 / n }, meanMass: massSums[$0] / n)
+        }
+        return EvaluationResult(temperature: temperature, mode: mode, images: images, correct: correct,
+                                loss: lossSum / n, layers: layers)
+    }
+}
