@@ -1,50 +1,18 @@
 import DyConvEngine
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Geometry shared by static and dynamic convolutions.
-struct ConvGeometry {
-    let inChannels, outChannels, kernel, stride, padding, groups: Int
-    let height, width, outH, outW: Int
-    /// Output positions per sample.
-    var outPlane: Int { outH * outW }
-    /// Input floats per sample.
-    var inSize: Int { inChannels * height * width }
-    /// Output floats per sample.
-    var outSize: Int { outChannels * outH * outW }
-    /// Reduction length of one group: `in/g · k · k`.
-    var groupDepth: Int { inChannels / groups * kernel * kernel }
-    /// Output channels of one group.
-    var groupOut: Int { outChannels / groups }
-    /// Rows of the unfolded input: `in · k · k`.
-    var colRows: Int { inChannels * kernel * kernel }
-    /// Floats of one kernel `[out, in/g, k, k]`.
-    var kernelSize: Int { outChannels * groupDepth }
-
-    init(spec: ConvSpec, inShape: [Int]) {
-        inChannels = spec.inChannels; outChannels = spec.outChannels; kernel = spec.kernel
-        stride = spec.stride; padding = spec.padding; groups = spec.groups
-        height = inShape[1]; width = inShape[2]
-        outH = (height + 2 * padding - kernel) / stride + 1
-        outW = (width + 2 * padding - kernel) / stride + 1
-    }
-
+extension ConvGeometry {
     /// Unfolds sample `x` into `col` (rows `ld` apart).
     @inline(__always)
     func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int) {
         DyConvEngine.im2col(x, channels: inChannels, height: height, width: width, kernel: kernel,
-                       stride: stride, padding: padding, outH: outH, outW: outW, col: col, ld: ld)
+                            stride: stride, padding: padding, outH: outHeight, outW: outWidth, col: col, ld: ld)
     }
 
     /// Folds `col` (rows `ld` apart, used as scratch) into the sample gradient `dx` (overwritten).
     @inline(__always)
     func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, _ dx: UnsafeMutablePointer<Float>) {
         Kernels.col2im(col, ld: ld, channels: inChannels, height: height, width: width, kernel: kernel,
-                       stride: stride, padding: padding, outH: outH, outW: outW, dx: dx)
+                       stride: stride, padding: padding, outH: outHeight, outW: outWidth, dx: dx)
     }
 }
 
@@ -81,30 +49,23 @@ final class ConvNode: BufferedNode {
 
     init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
-        geometry = ConvGeometry(spec: spec, inShape: inShape)
-        let useImplicit = ImplicitConv.applies(spec, geometry) && geometry.outPlane >= ConvNode.implicitMinimumPlane
+        geometry = ConvGeometry(spec: spec, height: inShape[1], width: inShape[2])
+        let useImplicit = ImplicitConv.applies(spec, geometry) && geometry.outPixels >= ConvNode.implicitMinimumPlane
         implicit = useImplicit ? ImplicitConv(geometry) : nil
-        tapWeights = FloatBuffer(count: useImplicit ? geometry.kernelSize : 0)
-        tapGradient = FloatBuffer(count: useImplicit ? geometry.kernelSize : 0)
-        let w = layout.parameter("\(spec.name).weight")!
-        weight = storage.parameters + w.offset
-        gradWeight = storage.gradients + w.offset
-        if spec.bias, let b = layout.parameter("\(spec.name).bias") {
-            bias = storage.parameters + b.offset
-            gradBias = storage.gradients + b.offset
-        } else {
-            bias = nil
-            gradBias = nil
-        }
-        chunk = useImplicit ? 1 : max(1, min(maxBatch, ConvNode.targetColumns / max(geometry.outPlane, 1)))
-        col = FloatBuffer(count: useImplicit ? 0 : geometry.colRows * chunk * geometry.outPlane)
-        staging = FloatBuffer(count: chunk > 1 ? geometry.outChannels * chunk * geometry.outPlane : 0)
-        super.init(inShape: inShape, outShape: [spec.outChannels, geometry.outH, geometry.outW], maxBatch: maxBatch)
+        tapWeights = FloatBuffer(count: useImplicit ? geometry.weightCount : 0)
+        tapGradient = FloatBuffer(count: useImplicit ? geometry.weightCount : 0)
+        (weight, gradWeight) = storage.parameter("\(spec.name).weight", layout)!
+        let b = spec.bias ? storage.parameter("\(spec.name).bias", layout) : nil
+        (bias, gradBias) = (b?.value, b?.gradient)
+        chunk = useImplicit ? 1 : max(1, min(maxBatch, ConvNode.targetColumns / max(geometry.outPixels, 1)))
+        col = FloatBuffer(count: useImplicit ? 0 : geometry.groups * geometry.columnRows * chunk * geometry.outPixels)
+        staging = FloatBuffer(count: chunk > 1 ? geometry.outChannels * chunk * geometry.outPixels : 0)
+        super.init(inShape: inShape, outShape: [spec.outChannels, geometry.outHeight, geometry.outWidth], maxBatch: maxBatch)
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
         let g = geometry
-        let hw = g.outPlane
+        let hw = g.outPixels
         let y = output
         let col = self.col.pointer
         let statistics = context.training ? statisticsConsumer : nil
@@ -112,8 +73,8 @@ final class ConvNode: BufferedNode {
         if let implicit {
             implicit.toTapMajor(weight, tapWeights.pointer, count: 1)
             for s in 0..<n {
-                let ys = y + s * g.outSize
-                implicit.loadInput(x + s * g.inSize)
+                let ys = y + s * g.outputCount
+                implicit.loadInput(x + s * g.inputCount)
                 implicit.forward(weights: tapWeights.pointer, into: ys)
                 if let bias {
                     for co in 0..<g.outChannels { Vec.addScalar(bias[co], into: ys + co * hw, count: hw) }
@@ -126,16 +87,16 @@ final class ConvNode: BufferedNode {
         while start < n {
             let s = min(chunk, n - start)
             let columns = s * hw
-            for j in 0..<s { g.im2col(x + (start + j) * g.inSize, col + j * hw, ld: columns) }
-            let target = s == 1 ? y + start * g.outSize : staging.pointer
+            for j in 0..<s { g.im2col(x + (start + j) * g.inputCount, col + j * hw, ld: columns) }
+            let target = s == 1 ? y + start * g.outputCount : staging.pointer
             for gi in 0..<g.groups {
-                Kernels.gemm(m: g.groupOut, n: columns, k: g.groupDepth,
-                             a: weight + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                             b: col + gi * g.groupDepth * columns, ldb: columns,
-                             beta: 0, c: target + gi * g.groupOut * columns, ldc: columns)
+                sgemm(m: g.groupOut, n: columns, k: g.columnRows,
+                      a: weight + gi * g.groupOut * g.columnRows, lda: g.columnRows,
+                      b: col + gi * g.columnRows * columns, ldb: columns,
+                      beta: 0, c: target + gi * g.groupOut * columns, ldc: columns)
             }
             for j in 0..<s {
-                let dst = y + (start + j) * g.outSize
+                let dst = y + (start + j) * g.outputCount
                 for co in 0..<g.outChannels {
                     let b = bias?[co] ?? 0
                     let row = dst + co * hw
@@ -155,23 +116,23 @@ final class ConvNode: BufferedNode {
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
                            needInputGrad: Bool, context: GraphContext) {
         let g = geometry
-        let hw = g.outPlane
+        let hw = g.outPixels
         let col = self.col.pointer
         if let gradBias {
             for s in 0..<n {
                 for co in 0..<g.outChannels {
-                    gradBias[co] += Float(Vec.sum(dy + s * g.outSize + co * hw, count: hw))
+                    gradBias[co] += Float(Vec.sum(dy + s * g.outputCount + co * hw, count: hw))
                 }
             }
         }
         if let implicit {
             tapGradient.zero()
             for s in 0..<n {
-                implicit.loadInput(x + s * g.inSize)
-                implicit.loadGradient(dy + s * g.outSize)
+                implicit.loadInput(x + s * g.inputCount)
+                implicit.loadGradient(dy + s * g.outputCount)
                 implicit.weightGradient(into: tapGradient.pointer, accumulate: true)
                 if needInputGrad {
-                    implicit.inputGradient(weights: tapWeights.pointer, into: gradInput + s * g.inSize)
+                    implicit.inputGradient(weights: tapWeights.pointer, into: gradInput + s * g.inputCount)
                 }
             }
             implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: 1)
@@ -181,14 +142,14 @@ final class ConvNode: BufferedNode {
         while start < n {
             let s = min(chunk, n - start)
             let columns = s * hw
-            for j in 0..<s { g.im2col(x + (start + j) * g.inSize, col + j * hw, ld: columns) }
+            for j in 0..<s { g.im2col(x + (start + j) * g.inputCount, col + j * hw, ld: columns) }
             let grad: UnsafePointer<Float>
             if s == 1 {
-                grad = dy + start * g.outSize
+                grad = dy + start * g.outputCount
             } else {
                 let st = staging.pointer
                 for j in 0..<s {
-                    let src = dy + (start + j) * g.outSize
+                    let src = dy + (start + j) * g.outputCount
                     for co in 0..<g.outChannels {
                         (st + co * columns + j * hw).update(from: src + co * hw, count: hw)
                     }
@@ -196,19 +157,19 @@ final class ConvNode: BufferedNode {
                 grad = UnsafePointer(st)
             }
             for gi in 0..<g.groups {
-                Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: columns,
-                             a: grad + gi * g.groupOut * columns, lda: columns,
-                             b: col + gi * g.groupDepth * columns, ldb: columns,
-                             beta: 1, c: gradWeight + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
+                sgemm(transB: true, m: g.groupOut, n: g.columnRows, k: columns,
+                      a: grad + gi * g.groupOut * columns, lda: columns,
+                      b: col + gi * g.columnRows * columns, ldb: columns,
+                      beta: 1, c: gradWeight + gi * g.groupOut * g.columnRows, ldc: g.columnRows)
             }
             if needInputGrad {
                 for gi in 0..<g.groups {
-                    Kernels.gemm(transA: true, m: g.groupDepth, n: columns, k: g.groupOut,
-                                 a: weight + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                                 b: grad + gi * g.groupOut * columns, ldb: columns,
-                                 beta: 0, c: col + gi * g.groupDepth * columns, ldc: columns)
+                    sgemm(transA: true, m: g.columnRows, n: columns, k: g.groupOut,
+                          a: weight + gi * g.groupOut * g.columnRows, lda: g.columnRows,
+                          b: grad + gi * g.groupOut * columns, ldb: columns,
+                          beta: 0, c: col + gi * g.columnRows * columns, ldc: columns)
                 }
-                for j in 0..<s { g.col2im(col + j * hw, ld: columns, gradInput + (start + j) * g.inSize) }
+                for j in 0..<s { g.col2im(col + j * hw, ld: columns, gradInput + (start + j) * g.inputCount) }
             }
             start += s
         }
@@ -275,26 +236,23 @@ final class DynamicConvNode: BufferedNode {
 
     init(spec: ConvSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
-        let g = ConvGeometry(spec: spec, inShape: inShape)
+        let g = ConvGeometry(spec: spec, height: inShape[1], width: inShape[2])
         geometry = g
         kernels = spec.kernels
         hidden = spec.attention!.hidden
         routing = spec.routing
         let p = spec.name
-        func param(_ suffix: String) -> ParameterEntry? { layout.parameter("\(p).\(suffix)") }
-        let w = param("weight")!
-        weight = storage.parameters + w.offset; gradWeight = storage.gradients + w.offset
-        if spec.bias, let b = param("bias") {
-            bias = storage.parameters + b.offset; gradBias = storage.gradients + b.offset
-        } else { bias = nil; gradBias = nil }
-        let f1 = param("attention.fc1.weight")!, f2 = param("attention.fc2.weight")!
-        let f2b = param("attention.fc2.bias")!
-        fc1 = storage.parameters + f1.offset; gradFc1 = storage.gradients + f1.offset
-        fc2 = storage.parameters + f2.offset; gradFc2 = storage.gradients + f2.offset
-        fc2Bias = storage.parameters + f2b.offset; gradFc2Bias = storage.gradients + f2b.offset
-        if let f1b = param("attention.fc1.bias") {
-            fc1Bias = storage.parameters + f1b.offset; gradFc1Bias = storage.gradients + f1b.offset
-        } else { fc1Bias = nil; gradFc1Bias = nil }
+        func param(_ suffix: String) -> (value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>)? {
+            storage.parameter("\(p).\(suffix)", layout)
+        }
+        (weight, gradWeight) = param("weight")!
+        let b = spec.bias ? param("bias") : nil
+        (bias, gradBias) = (b?.value, b?.gradient)
+        (fc1, gradFc1) = param("attention.fc1.weight")!
+        (fc2, gradFc2) = param("attention.fc2.weight")!
+        (fc2Bias, gradFc2Bias) = param("attention.fc2.bias")!
+        let f1b = param("attention.fc1.bias")
+        (fc1Bias, gradFc1Bias) = (f1b?.value, f1b?.gradient)
         let n = maxBatch, k = spec.kernels
         pooled = FloatBuffer(count: n * g.inChannels)
         hiddenAct = FloatBuffer(count: n * hidden)
@@ -305,16 +263,16 @@ final class DynamicConvNode: BufferedNode {
         gradPi = FloatBuffer(count: n * k)
         gradHidden = FloatBuffer(count: n * hidden)
         gradPooled = FloatBuffer(count: n * g.inChannels)
-        mixed = FloatBuffer(count: g.kernelSize)
-        gradMixed = FloatBuffer(count: g.kernelSize)
+        mixed = FloatBuffer(count: g.weightCount)
+        gradMixed = FloatBuffer(count: g.weightCount)
         dots = .allocate(capacity: k)
         dots.initialize(repeating: 0, count: k)
         let useImplicit = ImplicitConv.applies(spec, g)
         implicit = useImplicit ? ImplicitConv(g) : nil
-        col = FloatBuffer(count: useImplicit ? 0 : g.colRows * g.outPlane)
-        tapWeights = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
-        tapGradient = FloatBuffer(count: useImplicit ? k * g.kernelSize : 0)
-        super.init(inShape: inShape, outShape: [spec.outChannels, g.outH, g.outW], maxBatch: maxBatch)
+        col = FloatBuffer(count: useImplicit ? 0 : g.groups * g.columnRows * g.outPixels)
+        tapWeights = FloatBuffer(count: useImplicit ? k * g.weightCount : 0)
+        tapGradient = FloatBuffer(count: useImplicit ? k * g.weightCount : 0)
+        super.init(inShape: inShape, outShape: [spec.outChannels, g.outHeight, g.outWidth], maxBatch: maxBatch)
     }
 
     deinit {
@@ -326,7 +284,7 @@ final class DynamicConvNode: BufferedNode {
 
     /// `y = W̃ ∗ x` for one sample with its mixed kernel.
     private func convolve(_ x: UnsafePointer<Float>, kernel w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let g = geometry, hw = g.outPlane
+        let g = geometry, hw = g.outPixels
         if let implicit {
             implicit.loadInput(x)
             implicit.forward(weights: w, into: y)
@@ -335,10 +293,10 @@ final class DynamicConvNode: BufferedNode {
         let col = self.col.pointer
         g.im2col(x, col, ld: hw)
         for gi in 0..<g.groups {
-            Kernels.gemm(m: g.groupOut, n: hw, k: g.groupDepth,
-                         a: w + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                         b: col + gi * g.groupDepth * hw, ldb: hw,
-                         beta: 0, c: y + gi * g.groupOut * hw, ldc: hw)
+            sgemm(m: g.groupOut, n: hw, k: g.columnRows,
+                  a: w + gi * g.groupOut * g.columnRows, lda: g.columnRows,
+                  b: col + gi * g.columnRows * hw, ldb: hw,
+                  beta: 0, c: y + gi * g.groupOut * hw, ldc: hw)
         }
     }
 
@@ -346,41 +304,31 @@ final class DynamicConvNode: BufferedNode {
         let g = geometry, k = kernels, hid = hidden
         let plane = g.height * g.width
         let gp = pooled.pointer, h = hiddenAct.pointer, z = logits.pointer, pi = attention.pointer
-        // Attention branch.
+        // Attention branch: the engine's, on this node's buffers (h, z and π are kept for backward).
         if let meansProducer {
             gp.update(from: meansProducer.channelMeans.pointer, count: n * g.inChannels)
         } else {
-            let invPlane = 1 / Float(plane)
-            for i in 0..<(n * g.inChannels) { gp[i] = Float(Vec.sum(x + i * plane, count: plane)) * invPlane }
+            globalAvgPoolSample(x, channels: n * g.inChannels, plane: plane, y: gp)
         }
-        Kernels.gemm(transB: true, m: n, n: hid, k: g.inChannels, a: gp, lda: g.inChannels,
-                     b: fc1, ldb: g.inChannels, beta: 0, c: h, ldc: hid)
-        for s in 0..<n {
-            for j in 0..<hid {
-                let v = h[s * hid + j] + (fc1Bias?[j] ?? 0)
-                h[s * hid + j] = max(v, 0)
-            }
-        }
-        Kernels.gemm(transB: true, m: n, n: k, k: hid, a: h, lda: hid, b: fc2, ldb: hid,
-                     beta: 0, c: z, ldc: k)
-        for s in 0..<n { for j in 0..<k { z[s * k + j] += fc2Bias[j] } }
-        DynamicConvNode.route(z, pi, n: n, k: k, temperature: context.temperature, routing: routing)
+        attentionBranch(pooled: gp, batch: n, channels: g.inChannels, hidden: hid, kernels: k,
+                        fc1: fc1, fc1Bias: fc1Bias, fc2: fc2, fc2Bias: fc2Bias, routing: routing,
+                        temperature: context.temperature, hiddenActivations: h, logits: z, attention: pi)
         // Per-sample biases b̃ = π · B.
         if let bias {
-            Kernels.gemm(m: n, n: g.outChannels, k: k, a: pi, lda: k, b: bias, ldb: g.outChannels,
-                         beta: 0, c: mixedBias.pointer, ldc: g.outChannels)
+            sgemm(m: n, n: g.outChannels, k: k, a: pi, lda: k, b: bias, ldb: g.outChannels,
+                  beta: 0, c: mixedBias.pointer, ldc: g.outChannels)
         }
         if let implicit { implicit.toTapMajor(weight, tapWeights.pointer, count: k) }
         // Convolution with each sample's own kernel, mixed just before use.
-        let hw = g.outPlane
+        let hw = g.outPixels
         let y = output
         let wt = mixed.pointer
         let statistics = context.training ? statisticsConsumer : nil
         statistics?.resetStatistics()
         for s in 0..<n {
-            let ys = y + s * g.outSize
-            Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.kernelSize, into: wt)
-            convolve(x + s * g.inSize, kernel: wt, into: ys)
+            let ys = y + s * g.outputCount
+            Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.weightCount, into: wt)
+            convolve(x + s * g.inputCount, kernel: wt, into: ys)
             if bias != nil {
                 let bs = mixedBias.pointer + s * g.outChannels
                 for co in 0..<g.outChannels {
@@ -391,30 +339,10 @@ final class DynamicConvNode: BufferedNode {
         }
     }
 
-    /// π = softmax(z/τ) or sigmoid(z/τ), row by row.
-    static func route(_ z: UnsafePointer<Float>, _ pi: UnsafeMutablePointer<Float>, n: Int, k: Int,
-                      temperature: Float, routing: Routing) {
-        let invT = 1 / temperature
-        for s in 0..<n {
-            let zr = z + s * k, pr = pi + s * k
-            switch routing {
-            case .sigmoid:
-                for j in 0..<k { pr[j] = 1 / (1 + expf(-zr[j] * invT)) }
-            case .softmax, .static:
-                var m = -Float.infinity
-                for j in 0..<k { m = max(m, zr[j] * invT) }
-                var total: Float = 0
-                for j in 0..<k { let e = expf(zr[j] * invT - m); pr[j] = e; total += e }
-                let inv = 1 / total
-                for j in 0..<k { pr[j] *= inv }
-            }
-        }
-    }
-
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
                            needInputGrad: Bool, context: GraphContext) {
         let g = geometry, k = kernels, hid = hidden
-        let hw = g.outPlane
+        let hw = g.outPixels
         let pi = attention.pointer, dpi = gradPi.pointer
         let wt = mixed.pointer, dwt = gradMixed.pointer
         // dL/dW accumulates in the bank's layout: tap-major scratch on the implicit path.
@@ -426,8 +354,8 @@ final class DynamicConvNode: BufferedNode {
             gradBank = gradWeight
         }
         for s in 0..<n {
-            let xs = x + s * g.inSize
-            let dys = dy + s * g.outSize
+            let xs = x + s * g.inputCount
+            let dys = dy + s * g.outputCount
             // dW̃ₙ = dyₙ ⋆ xₙ.
             if let implicit {
                 implicit.loadInput(xs)
@@ -437,15 +365,15 @@ final class DynamicConvNode: BufferedNode {
                 let col = self.col.pointer
                 g.im2col(xs, col, ld: hw)
                 for gi in 0..<g.groups {
-                    Kernels.gemm(transB: true, m: g.groupOut, n: g.groupDepth, k: hw,
-                                 a: dys + gi * g.groupOut * hw, lda: hw,
-                                 b: col + gi * g.groupDepth * hw, ldb: hw,
-                                 beta: 0, c: dwt + gi * g.groupOut * g.groupDepth, ldc: g.groupDepth)
+                    sgemm(transB: true, m: g.groupOut, n: g.columnRows, k: hw,
+                          a: dys + gi * g.groupOut * hw, lda: hw,
+                          b: col + gi * g.columnRows * hw, ldb: hw,
+                          beta: 0, c: dwt + gi * g.groupOut * g.columnRows, ldc: g.columnRows)
                 }
             }
             // dπₙₖ = ⟨dW̃ₙ, Wₖ⟩ and dWₖ += πₙₖ dW̃ₙ in one pass.
             Vec.scatterDot(dwt, weights: pi + s * k, kernels: k, bank: bank, gradBank: gradBank,
-                           count: g.kernelSize, dots: dots)
+                           count: g.weightCount, dots: dots)
             for j in 0..<k { dpi[s * k + j] = Float(dots[j]) }
             if let bias {
                 // db̃ₙ = Σ dyₙ; dπₙₖ += ⟨db̃ₙ, bₖ⟩.
@@ -459,17 +387,17 @@ final class DynamicConvNode: BufferedNode {
             }
             // The convolution path of dxₙ, with W̃ₙ mixed again.
             if needInputGrad {
-                Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.kernelSize, into: wt)
-                let dx = gradInput + s * g.inSize
+                Vec.mix(pi + s * k, kernels: k, bank: bank, count: g.weightCount, into: wt)
+                let dx = gradInput + s * g.inputCount
                 if let implicit {
                     implicit.inputGradient(weights: wt, into: dx)
                 } else {
                     let col = self.col.pointer
                     for gi in 0..<g.groups {
-                        Kernels.gemm(transA: true, m: g.groupDepth, n: hw, k: g.groupOut,
-                                     a: wt + gi * g.groupOut * g.groupDepth, lda: g.groupDepth,
-                                     b: dys + gi * g.groupOut * hw, ldb: hw,
-                                     beta: 0, c: col + gi * g.groupDepth * hw, ldc: hw)
+                        sgemm(transA: true, m: g.columnRows, n: hw, k: g.groupOut,
+                              a: wt + gi * g.groupOut * g.columnRows, lda: g.columnRows,
+                              b: dys + gi * g.groupOut * hw, ldb: hw,
+                              beta: 0, c: col + gi * g.columnRows * hw, ldc: hw)
                     }
                     g.col2im(col, ld: hw, dx)
                 }
@@ -477,8 +405,8 @@ final class DynamicConvNode: BufferedNode {
         }
         if let implicit { implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: k) }
         if let gradBias {
-            Kernels.gemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: gradMixedBias.pointer,
-                         ldb: g.outChannels, beta: 1, c: gradBias, ldc: g.outChannels)
+            sgemm(transA: true, m: k, n: g.outChannels, k: n, a: pi, lda: k, b: gradMixedBias.pointer,
+                  ldb: g.outChannels, beta: 1, c: gradBias, ldc: g.outChannels)
         }
         // Through the routing function: dz = dπ · ∂π/∂z (in place in dpi).
         let invT = 1 / context.temperature
@@ -496,23 +424,23 @@ final class DynamicConvNode: BufferedNode {
         let dz = dpi
         // fc2.
         let h = hiddenAct.pointer, dh = gradHidden.pointer
-        Kernels.gemm(transA: true, m: k, n: hid, k: n, a: dz, lda: k, b: h, ldb: hid,
-                     beta: 1, c: gradFc2, ldc: hid)
+        sgemm(transA: true, m: k, n: hid, k: n, a: dz, lda: k, b: h, ldb: hid,
+              beta: 1, c: gradFc2, ldc: hid)
         for s in 0..<n { for j in 0..<k { gradFc2Bias[j] += dz[s * k + j] } }
-        Kernels.gemm(m: n, n: hid, k: k, a: dz, lda: k, b: fc2, ldb: hid, beta: 0, c: dh, ldc: hid)
+        sgemm(m: n, n: hid, k: k, a: dz, lda: k, b: fc2, ldb: hid, beta: 0, c: dh, ldc: hid)
         for i in 0..<(n * hid) where h[i] <= 0 { dh[i] = 0 }
         // fc1.
         let gp = pooled.pointer
-        Kernels.gemm(transA: true, m: hid, n: g.inChannels, k: n, a: dh, lda: hid, b: gp, ldb: g.inChannels,
-                     beta: 1, c: gradFc1, ldc: g.inChannels)
+        sgemm(transA: true, m: hid, n: g.inChannels, k: n, a: dh, lda: hid, b: gp, ldb: g.inChannels,
+              beta: 1, c: gradFc1, ldc: g.inChannels)
         if let gradFc1Bias {
             for s in 0..<n { for j in 0..<hid { gradFc1Bias[j] += dh[s * hid + j] } }
         }
         guard needInputGrad else { return }
         // GAP: the attention path's share of dx.
         let dg = gradPooled.pointer
-        Kernels.gemm(m: n, n: g.inChannels, k: hid, a: dh, lda: hid, b: fc1, ldb: g.inChannels,
-                     beta: 0, c: dg, ldc: g.inChannels)
+        sgemm(m: n, n: g.inChannels, k: hid, a: dh, lda: hid, b: fc1, ldb: g.inChannels,
+              beta: 0, c: dg, ldc: g.inChannels)
         let plane = g.height * g.width
         let invPlane = 1 / Float(plane)
         let dx = gradInput
@@ -547,9 +475,7 @@ struct ImplicitConv {
     }
 
     init(_ g: ConvGeometry) {
-        plan = ImplicitGemmPlan(DyConvEngine.ConvGeometry(
-            inChannels: g.inChannels, outChannels: g.outChannels, height: g.height, width: g.width,
-            kernel: g.kernel, stride: g.stride, padding: g.padding, groups: 1))
+        plan = ImplicitGemmPlan(g)
         paddedInput = FloatBuffer(count: plan.phaseCount)
         gridOutput = FloatBuffer(count: plan.gridCount)
         gridGradient = FloatBuffer(count: plan.gridCount)
@@ -592,9 +518,9 @@ struct ImplicitConv {
     func weightGradient(into dw: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         let g = gridGradient.pointer, xp = paddedInput.pointer
         for t in 0..<plan.taps {
-            Kernels.gemm(transB: true, m: outChannels, n: channels, k: plan.gridSize, a: g, lda: plan.gridSize,
-                         b: xp + plan.tapOffsets[t], ldb: plan.phasePlane, beta: accumulate ? 1 : 0,
-                         c: dw + t * outChannels * channels, ldc: channels)
+            sgemm(transB: true, m: outChannels, n: channels, k: plan.gridSize, a: g, lda: plan.gridSize,
+                  b: xp + plan.tapOffsets[t], ldb: plan.phasePlane, beta: accumulate ? 1 : 0,
+                  c: dw + t * outChannels * channels, ldc: channels)
         }
     }
 
@@ -606,8 +532,8 @@ struct ImplicitConv {
         let (height, width, padding) = (geometry.height, geometry.width, geometry.padding)
         Vec.zero(dp, count: paddedGradient.count)
         for t in 0..<plan.taps {
-            Kernels.gemm(transA: true, m: channels, n: plan.gridSize, k: outChannels, a: w + t * outChannels * channels,
-                         lda: channels, b: g, ldb: plan.gridSize, beta: 1, c: dp + plan.tapOffsets[t], ldc: plan.phasePlane)
+            sgemm(transA: true, m: channels, n: plan.gridSize, k: outChannels, a: w + t * outChannels * channels,
+                  lda: channels, b: g, ldb: plan.gridSize, beta: 1, c: dp + plan.tapOffsets[t], ldc: plan.phasePlane)
         }
         if plan.usedPhases.count < s * s { Vec.zero(dx, count: channels * height * width) }
         for (slot, phase) in plan.usedPhases.enumerated() {

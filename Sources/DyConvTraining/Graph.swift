@@ -1,11 +1,5 @@
 import DyConvEngine
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// State shared by the per-worker copies of one training graph: the barrier that synchronises
 /// BatchNorm statistics across the halves of a batch, and one reduction slot per BatchNorm.
 final class SharedGraphState: @unchecked Sendable {
@@ -75,6 +69,12 @@ struct StoragePointers {
     var buffers: UnsafeMutablePointer<Float>
     /// This worker's gradient accumulator (same layout as `parameters`).
     var gradients: UnsafeMutablePointer<Float>
+
+    /// The value and gradient of parameter `name`, or nil when `layout` has none.
+    func parameter(_ name: String, _ layout: ParameterLayout)
+        -> (value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>)? {
+        layout.parameter(name).map { (parameters + $0.offset, gradients + $0.offset) }
+    }
 }
 
 /// A node of the training graph: one layer with forward and backward over a batch of `n` samples.
@@ -216,15 +216,7 @@ final class ActivationNode: BufferedNode {
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
-        let y = output, count = n * outSize
-        switch kind {
-        case .relu:
-            Vec.relu(x, y, count: count)
-        case .relu6:
-            for i in 0..<count { y[i] = min(max(x[i], 0), 6) }
-        case .hardswish:
-            for i in 0..<count { let v = x[i]; y[i] = v * min(max(v + 3, 0), 6) / 6 }
-        }
+        Activation.apply(kind, x, output, count: n * outSize)
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
@@ -259,31 +251,8 @@ final class MaxPoolNode: BufferedNode {
     deinit { argmax.deallocate() }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
-        let (c, h, w) = (inShape[0], inShape[1], inShape[2])
-        let (ho, wo) = (outShape[1], outShape[2])
-        let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-        let y = output
-        for plane in 0..<(n * c) {
-            let src = x + plane * h * w
-            let dst = y + plane * ho * wo
-            let arg = argmax + plane * ho * wo
-            for oy in 0..<ho {
-                let iy0 = oy * s - p
-                for ox in 0..<wo {
-                    let ix0 = ox * s - p
-                    var best = -Float.infinity
-                    var bestIndex = Int32(max(iy0, 0) * w + max(ix0, 0))
-                    for iy in max(iy0, 0)..<min(iy0 + k, h) {
-                        for ix in max(ix0, 0)..<min(ix0 + k, w) where src[iy * w + ix] > best {
-                            best = src[iy * w + ix]
-                            bestIndex = Int32(iy * w + ix)
-                        }
-                    }
-                    dst[oy * wo + ox] = best
-                    arg[oy * wo + ox] = bestIndex
-                }
-            }
-        }
+        maxPoolSample(x, channels: n * inShape[0], height: inShape[1], width: inShape[2], pool: pool,
+                      y: output, argmax: argmax)
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
@@ -312,26 +281,7 @@ final class AvgPoolNode: BufferedNode {
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
-        let (c, h, w) = (inShape[0], inShape[1], inShape[2])
-        let (ho, wo) = (outShape[1], outShape[2])
-        let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-        let inv = 1 / Float(k * k)
-        let y = output
-        for plane in 0..<(n * c) {
-            let src = x + plane * h * w
-            let dst = y + plane * ho * wo
-            for oy in 0..<ho {
-                let iy0 = oy * s - p
-                for ox in 0..<wo {
-                    let ix0 = ox * s - p
-                    var acc: Float = 0
-                    for iy in max(iy0, 0)..<min(iy0 + k, h) {
-                        for ix in max(ix0, 0)..<min(ix0 + k, w) { acc += src[iy * w + ix] }
-                    }
-                    dst[oy * wo + ox] = acc * inv
-                }
-            }
-        }
+        avgPoolSample(x, channels: n * inShape[0], height: inShape[1], width: inShape[2], pool: pool, y: output)
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
@@ -367,12 +317,7 @@ final class GlobalAvgPoolNode: BufferedNode {
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
-        let plane = inShape[1] * inShape[2]
-        let inv = 1 / Float(plane)
-        let y = output
-        for i in 0..<(n * inShape[0]) {
-            y[i] = Float(Vec.sum(x + i * plane, count: plane)) * inv
-        }
+        globalAvgPoolSample(x, channels: n * inShape[0], plane: inShape[1] * inShape[2], y: output)
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
@@ -399,40 +344,28 @@ final class LinearNode: BufferedNode {
 
     init(spec: LinearSpec, inShape: [Int], maxBatch: Int, layout: ParameterLayout, storage: StoragePointers) {
         self.spec = spec
-        let w = layout.parameter("\(spec.name).weight")!
-        weight = storage.parameters + w.offset
-        gradWeight = storage.gradients + w.offset
-        if spec.bias, let b = layout.parameter("\(spec.name).bias") {
-            bias = storage.parameters + b.offset
-            gradBias = storage.gradients + b.offset
-        } else {
-            bias = nil
-            gradBias = nil
-        }
+        (weight, gradWeight) = storage.parameter("\(spec.name).weight", layout)!
+        let b = spec.bias ? storage.parameter("\(spec.name).bias", layout) : nil
+        (bias, gradBias) = (b?.value, b?.gradient)
         super.init(inShape: inShape, outShape: [spec.outFeatures], maxBatch: maxBatch)
     }
 
     override func forward(_ x: UnsafePointer<Float>, n: Int, context: GraphContext) {
-        let (fin, fout) = (spec.inFeatures, spec.outFeatures)
-        let y = output
-        Kernels.gemm(transB: true, m: n, n: fout, k: fin, a: x, lda: fin, b: weight, ldb: fin,
-                     beta: 0, c: y, ldc: fout)
-        if let bias {
-            for s in 0..<n { for j in 0..<fout { y[s * fout + j] += bias[j] } }
-        }
+        linearForward(x, batch: n, inFeatures: spec.inFeatures, outFeatures: spec.outFeatures,
+                      weight: weight, bias: bias, y: output)
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
                            needInputGrad: Bool, context: GraphContext) {
         let (fin, fout) = (spec.inFeatures, spec.outFeatures)
-        Kernels.gemm(transA: true, m: fout, n: fin, k: n, a: dy, lda: fout, b: x, ldb: fin,
-                     beta: 1, c: gradWeight, ldc: fin)
+        sgemm(transA: true, m: fout, n: fin, k: n, a: dy, lda: fout, b: x, ldb: fin,
+              beta: 1, c: gradWeight, ldc: fin)
         if let gradBias {
             for s in 0..<n { for j in 0..<fout { gradBias[j] += dy[s * fout + j] } }
         }
         if needInputGrad {
-            Kernels.gemm(m: n, n: fin, k: fout, a: dy, lda: fout, b: weight, ldb: fin,
-                         beta: 0, c: gradInput, ldc: fin)
+            sgemm(m: n, n: fin, k: fout, a: dy, lda: fout, b: weight, ldb: fin,
+                  beta: 0, c: gradInput, ldc: fin)
         }
     }
 }
@@ -519,7 +452,7 @@ final class BatchNormNode: BufferedNode {
     @inline(__always)
     private func recordMean(_ y: UnsafePointer<Float>, index: Int) {
         if providesChannelMeans {
-            channelMeans.pointer[index] = Float(Vec.sum(y, count: plane)) * (1 / Float(plane))
+            globalAvgPoolSample(y, channels: 1, plane: plane, y: channelMeans.pointer + index)
         }
     }
 
@@ -547,8 +480,8 @@ final class BatchNormNode: BufferedNode {
         let y = output
         if !context.training {
             for ch in 0..<c {
-                let scale = gamma[ch] / (runningVar[ch] + spec.eps).squareRoot()
-                let shift = beta[ch] - runningMean[ch] * scale
+                let (scale, shift) = batchNormInference(gamma: gamma[ch], beta: beta[ch], mean: runningMean[ch],
+                                                        variance: runningVar[ch], eps: spec.eps)
                 for s in 0..<n {
                     let o = (s * c + ch) * plane
                     Vec.affine(x + o, y + o, count: plane, scale: scale, shift: shift, relu: fusedReLU)

@@ -1,6 +1,12 @@
-/// Max pooling of one sample `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞).
+/// Max pooling `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞): one sample, or
+/// N samples passed as N·C channels. NaN inputs never win.
+///
+/// With `argmax` it also records, per output, the index `ih·W + iw` of the winning input in its
+/// plane (the first on ties, the window's first position when nothing beats −∞): the trainer
+/// routes the gradient through it.
 public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
-                          pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
+                          pool: PoolSpec, y: UnsafeMutablePointer<Float>,
+                          argmax: UnsafeMutablePointer<Int32>? = nil) {
     let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
     let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
     for c in 0..<channels {
@@ -11,16 +17,22 @@ public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: In
             for ow in 0..<wo {
                 let iw0 = ow * s - p
                 var m = -Float.infinity
+                var best = max(ih0, 0) * w + max(iw0, 0)
                 for ih in max(ih0, 0)..<min(ih0 + k, h) {
-                    for iw in max(iw0, 0)..<min(iw0 + k, w) { m = max(m, plane[ih * w + iw]) }
+                    for iw in max(iw0, 0)..<min(iw0 + k, w) where plane[ih * w + iw] > m {
+                        m = plane[ih * w + iw]
+                        best = ih * w + iw
+                    }
                 }
                 out[oh * wo + ow] = m
+                argmax?[(c * ho + oh) * wo + ow] = Int32(best)
             }
         }
     }
 }
 
-/// Average pooling of one sample (PyTorch `AvgPool2d`, `count_include_pad=True`).
+/// Average pooling (PyTorch `AvgPool2d`, `count_include_pad=True`): one sample `[C, H, W]`, or N
+/// samples passed as N·C channels.
 public func avgPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
                           pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
     let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
@@ -43,7 +55,7 @@ public func avgPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: In
     }
 }
 
-/// Global average pooling of one sample: `[C, P] → [C]`.
+/// Global average pooling: `[C, P] → [C]` (one sample, or N samples as N·C channels).
 public func globalAvgPoolSample(_ x: UnsafePointer<Float>, channels: Int, plane: Int,
                                 y: UnsafeMutablePointer<Float>) {
     let inv = 1 / Float(plane)
@@ -65,7 +77,8 @@ public func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return total
 }
 
-/// Fully connected layer over a batch: y[N, out] = x[N, in] · Wᵀ + b.
+/// Fully connected layer over a batch: y[N, out] = x[N, in] · Wᵀ + b (the engine's linear
+/// layers and attention branches, and the trainer's linear nodes).
 public func linearForward(_ x: UnsafePointer<Float>, batch: Int, inFeatures: Int, outFeatures: Int,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                           y: UnsafeMutablePointer<Float>) {
