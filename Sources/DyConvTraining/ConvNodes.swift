@@ -83,11 +83,10 @@ final class ConvNode: BufferedNode {
             }
             return
         }
-        var start = 0
-        while start < n {
+        for start in stride(from: 0, to: n, by: chunk) {
             let s = min(chunk, n - start)
             let columns = s * hw
-            for j in 0..<s { g.im2col(x + (start + j) * g.inputCount, col + j * hw, ld: columns) }
+            unfold(x, start: start, count: s)
             let target = s == 1 ? y + start * g.outputCount : staging.pointer
             for gi in 0..<g.groups {
                 sgemm(m: g.groupOut, n: columns, k: g.columnRows,
@@ -109,8 +108,13 @@ final class ConvNode: BufferedNode {
                 }
                 statistics?.accumulateStatistics(dst)
             }
-            start += s
         }
+    }
+
+    /// Unfolds samples `start..<start + count` of `x` side by side into the column buffer.
+    private func unfold(_ x: UnsafePointer<Float>, start: Int, count: Int) {
+        let g = geometry, hw = g.outPixels
+        for j in 0..<count { g.im2col(x + (start + j) * g.inputCount, col.pointer + j * hw, ld: count * hw) }
     }
 
     override func backward(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int,
@@ -138,11 +142,10 @@ final class ConvNode: BufferedNode {
             implicit.addFromTapMajor(tapGradient.pointer, into: gradWeight, count: 1)
             return
         }
-        var start = 0
-        while start < n {
+        for start in stride(from: 0, to: n, by: chunk) {
             let s = min(chunk, n - start)
             let columns = s * hw
-            for j in 0..<s { g.im2col(x + (start + j) * g.inputCount, col + j * hw, ld: columns) }
+            unfold(x, start: start, count: s)
             let grad: UnsafePointer<Float>
             if s == 1 {
                 grad = dy + start * g.outputCount
@@ -171,7 +174,6 @@ final class ConvNode: BufferedNode {
                 }
                 for j in 0..<s { g.col2im(col + j * hw, ld: columns, gradInput + (start + j) * g.inputCount) }
             }
-            start += s
         }
     }
 }

@@ -289,21 +289,18 @@ final class AvgPoolNode: BufferedNode {
         guard needInputGrad else { return }
         let (c, h, w) = (inShape[0], inShape[1], inShape[2])
         let (ho, wo) = (outShape[1], outShape[2])
-        let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-        let inv = 1 / Float(k * k)
+        let inv = 1 / Float(pool.kernel * pool.kernel)
         let dx = gradInput
         dx.update(repeating: 0, count: n * inSize)
+        // The adjoint of `avgPoolSample`: each output's gradient spread over its window.
         for plane in 0..<(n * c) {
             let d = dx + plane * h * w
             let g = dy + plane * ho * wo
             for oy in 0..<ho {
-                let iy0 = oy * s - p
+                let rows = pool.window(oy, size: h)
                 for ox in 0..<wo {
-                    let ix0 = ox * s - p
                     let v = g[oy * wo + ox] * inv
-                    for iy in max(iy0, 0)..<min(iy0 + k, h) {
-                        for ix in max(ix0, 0)..<min(ix0 + k, w) { d[iy * w + ix] += v }
-                    }
+                    for iy in rows { for ix in pool.window(ox, size: w) { d[iy * w + ix] += v } }
                 }
             }
         }

@@ -3,8 +3,7 @@ extension CompiledLayer {
     /// Max or average pooling, the samples split over the cores when `parallel`.
     static func pool(_ x: Tensor, _ pool: PoolSpec, max isMax: Bool, parallel: Bool) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let ho = (h + 2 * pool.padding - pool.kernel) / pool.stride + 1
-        let wo = (w + 2 * pool.padding - pool.kernel) / pool.stride + 1
+        let ho = pool.outputSize(h), wo = pool.outputSize(w)
         var y = Tensor.uninitialized([n, c, ho, wo])
         x.data.withUnsafeBufferPointer { xp in
             y.data.withUnsafeMutableBufferPointer { yp in

@@ -1,3 +1,17 @@
+extension PoolSpec {
+    /// Outputs along an axis of `size` inputs.
+    @inline(__always)
+    package func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
+
+    /// The inputs that output `o` reads along an axis of `size` (the padding left out): the
+    /// windows of the pooling layers' forward passes and of the trainer's backward passes.
+    @inline(__always)
+    package func window(_ o: Int, size: Int) -> Range<Int> {
+        let start = o * stride - padding
+        return max(start, 0)..<min(start + kernel, size)
+    }
+}
+
 /// Max pooling `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞): one sample, or
 /// N samples passed as N·C channels. NaN inputs never win.
 ///
@@ -7,25 +21,25 @@
 public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
                           pool: PoolSpec, y: UnsafeMutablePointer<Float>,
                           argmax: UnsafeMutablePointer<Int32>? = nil) {
-    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+    let ho = pool.outputSize(h), wo = pool.outputSize(w)
     for c in 0..<channels {
         let plane = x + c * h * w
-        let out = y + c * ho * wo
+        var o = c * ho * wo
         for oh in 0..<ho {
-            let ih0 = oh * s - p
+            let rows = pool.window(oh, size: h)
             for ow in 0..<wo {
-                let iw0 = ow * s - p
+                let cols = pool.window(ow, size: w)
                 var m = -Float.infinity
-                var best = max(ih0, 0) * w + max(iw0, 0)
-                for ih in max(ih0, 0)..<min(ih0 + k, h) {
-                    for iw in max(iw0, 0)..<min(iw0 + k, w) where plane[ih * w + iw] > m {
+                var best = rows.lowerBound * w + cols.lowerBound
+                for ih in rows {
+                    for iw in cols where plane[ih * w + iw] > m {
                         m = plane[ih * w + iw]
                         best = ih * w + iw
                     }
                 }
-                out[oh * wo + ow] = m
-                argmax?[(c * ho + oh) * wo + ow] = Int32(best)
+                y[o] = m
+                argmax?[o] = Int32(best)
+                o += 1
             }
         }
     }
@@ -35,21 +49,18 @@ public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: In
 /// samples passed as N·C channels.
 public func avgPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
                           pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
-    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
-    let inv = 1 / Float(k * k)
+    let ho = pool.outputSize(h), wo = pool.outputSize(w)
+    let inv = 1 / Float(pool.kernel * pool.kernel)
+    var o = 0
     for c in 0..<channels {
         let plane = x + c * h * w
-        let out = y + c * ho * wo
         for oh in 0..<ho {
-            let ih0 = oh * s - p
+            let rows = pool.window(oh, size: h)
             for ow in 0..<wo {
-                let iw0 = ow * s - p
                 var acc: Float = 0
-                for ih in max(ih0, 0)..<min(ih0 + k, h) {
-                    for iw in max(iw0, 0)..<min(iw0 + k, w) { acc += plane[ih * w + iw] }
-                }
-                out[oh * wo + ow] = acc * inv
+                for ih in rows { for iw in pool.window(ow, size: w) { acc += plane[ih * w + iw] } }
+                y[o] = acc * inv
+                o += 1
             }
         }
     }
