@@ -1,39 +1,12 @@
-import CBLAS
 import DyConvEngine
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Low-level kernels of the training graph: GEMM, im2col / col2im and small helpers.
+/// Low-level kernels of the training graph's backward passes (col2im, the adjoint of the
+/// engine's im2col) and its BLAS setup. The forward computations (GEMM, im2col, pooling,
+/// activations, routing) are the engine's kernels.
 ///
 /// Every function works on raw pointers into preallocated workspaces, so the training loop
 /// never allocates. Shapes are given explicitly; layouts are row-major (NCHW for images).
 enum Kernels {
-    /// `C = alpha · op(A) · op(B) + beta · C` in row-major layout (`op` = optional transpose).
-    ///
-    /// `m × k` is the shape of `op(A)`, `k × n` of `op(B)`, `m × n` of `C`.
-    @inline(__always)
-    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                     b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if m == 0 || n == 0 { return }
-        if k == 0 {
-            if beta == 0 {
-                for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
-            } else if beta != 1 {
-                for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
-            }
-            return
-        }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    numericCast(m), numericCast(n), numericCast(k), alpha,
-                    a, numericCast(lda), b, numericCast(ldb), beta, c, numericCast(ldc))
-    }
-
     /// Restricts OpenBLAS to one thread per call (the trainer parallelises over the batch itself).
     static func useSingleThreadedBLAS() {
         Parallel.configureBLAS()

@@ -196,10 +196,10 @@ extension TrainingGraph {
             let s = g.stride, k = g.kernel, reach = (k - 1) / s
             guard let paddedH = CheckedSize.sum(g.height, CheckedSize.sum(times(2, g.padding), s - 1)),
                   let paddedW = CheckedSize.sum(g.width, CheckedSize.sum(times(2, g.padding), s - 1)) else { return nil }
-            let phaseH = max(paddedH / s, g.outH + reach), phaseW = max(paddedW / s, g.outW + reach)
+            let phaseH = max(paddedH / s, g.outHeight + reach), phaseW = max(paddedW / s, g.outWidth + reach)
             let usedPhases = min(s, k) * min(s, k)
             let phases = CheckedSize.sum(times(usedPhases, g.inChannels, phaseH, phaseW), reach + 16)
-            let grid = times(g.outChannels, g.outH, phaseW)
+            let grid = times(g.outChannels, g.outHeight, phaseW)
             return CheckedSize.product(2, CheckedSize.sum(phases, grid))
         }
         func walk(_ layers: [LayerSpec], _ start: [Int]) -> [Int]? {
@@ -210,9 +210,9 @@ extension TrainingGraph {
                 switch layer {
                 case .conv(let c):
                     guard shape.count == 3, c.stride > 0, c.groups > 0 else { return nil }
-                    let g = ConvGeometry(spec: c, inShape: shape)
-                    guard g.outH > 0, g.outW > 0, let kernelSize = times(g.outChannels, g.inChannels / g.groups, g.kernel, g.kernel),
-                          let outPlane = times(g.outH, g.outW), let colRows = times(g.inChannels, g.kernel, g.kernel)
+                    let g = ConvGeometry(spec: c, height: shape[1], width: shape[2])
+                    guard g.outHeight > 0, g.outWidth > 0, let kernelSize = times(g.outChannels, g.inChannels / g.groups, g.kernel, g.kernel),
+                          let outPlane = times(g.outHeight, g.outWidth), let colRows = times(g.inChannels, g.kernel, g.kernel)
                     else { return nil }
                     let outSize = times(g.outChannels, outPlane)
                     buffered(inSize, outSize)
@@ -229,7 +229,7 @@ extension TrainingGraph {
                         let chunk = max(1, min(n, ConvNode.targetColumns / max(outPlane, 1)))
                         add(times(colRows, chunk, outPlane), chunk > 1 ? times(g.outChannels, chunk, outPlane) : 0)
                     }
-                    shape = [c.outChannels, g.outH, g.outW]
+                    shape = [c.outChannels, g.outHeight, g.outWidth]
                 case .batchNorm(let b):
                     // Buffers, channel means, per-channel statistics and the shared Double slots.
                     buffered(inSize, inSize)

@@ -32,9 +32,7 @@ extension ModelDescription {
         forEachLayer { layer, shape, _ in
             switch layer {
             case .conv(let c) where shape.count == 3:
-                let g = ConvGeometry(inChannels: c.inChannels, outChannels: c.outChannels, height: shape[1],
-                                     width: shape[2], kernel: c.kernel, stride: c.stride, padding: c.padding,
-                                     groups: c.groups)
+                let g = ConvGeometry(spec: c, height: shape[1], width: shape[2])
                 add(g.multiplyAdds)
                 if c.isDynamic, let a = c.attention {
                     add(c.inChannels * a.hidden + a.hidden * c.kernels)   // attention FCs

@@ -143,9 +143,7 @@ extension ModelDescription {
         forEachLayer { layer, shape, out in
             largestActivation = largerSize(largestActivation, CheckedSize.product(out))
             guard case .conv(let c) = layer, shape.count == 3, c.stride > 0, c.groups > 0 else { return }
-            let g = ConvGeometry(inChannels: c.inChannels, outChannels: c.outChannels, height: shape[1],
-                                 width: shape[2], kernel: c.kernel, stride: c.stride, padding: c.padding,
-                                 groups: c.groups)
+            let g = ConvGeometry(spec: c, height: shape[1], width: shape[2])
             let scratch = CheckedSize.product([g.groupIn, c.kernel, c.kernel, g.outHeight, g.outWidth])
             // Phase planes of the implicit GEMM: the padded input, about once more.
             let paddedHeight = CheckedSize.sum(shape[1], CheckedSize.product(c.padding, 2))

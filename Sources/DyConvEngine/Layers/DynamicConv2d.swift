@@ -90,8 +90,7 @@ public struct DynamicConv2d: Sendable {
 
     /// The geometry for an input of the given spatial size.
     public func geometry(height: Int, width: Int) -> ConvGeometry {
-        ConvGeometry(inChannels: spec.inChannels, outChannels: spec.outChannels, height: height, width: width,
-                     kernel: spec.kernel, stride: spec.stride, padding: spec.padding, groups: spec.groups)
+        ConvGeometry(spec: spec, height: height, width: width)
     }
 
     /// Folds a following inference BatchNorm (y·scale + shift per channel) into the layer. Exact.
@@ -133,34 +132,27 @@ public struct DynamicConv2d: Sendable {
                 }
             }
         }
+        var pi = z
         pooled.withUnsafeBufferPointer { gp in
             fc1Weight.withUnsafeBufferPointer { w1 in
-                h.withUnsafeMutableBufferPointer { hp in
-                    let b1 = fc1Bias
-                    b1.withOptionalPointer { bp in
-                        linearForward(gp.baseAddress!, batch: n, inFeatures: c, outFeatures: hidden,
-                                      weight: w1.baseAddress!, bias: bp, y: hp.baseAddress!)
+                fc2Weight.withUnsafeBufferPointer { w2 in
+                    fc2Bias.withUnsafeBufferPointer { b2 in
+                        fc1Bias.withOptionalPointer { b1 in
+                            h.withUnsafeMutableBufferPointer { hp in
+                                z.withUnsafeMutableBufferPointer { zp in
+                                    pi.withUnsafeMutableBufferPointer { pp in
+                                        attentionBranch(pooled: gp.baseAddress!, batch: n, channels: c, hidden: hidden,
+                                                        kernels: k, fc1: w1.baseAddress!, fc1Bias: b1,
+                                                        fc2: w2.baseAddress!, fc2Bias: b2.baseAddress!,
+                                                        routing: spec.routing, temperature: temperature,
+                                                        hiddenActivations: hp.baseAddress!, logits: zp.baseAddress!,
+                                                        attention: pp.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
                     }
-                    Activation.relu(hp.baseAddress!, count: n * hidden)
                 }
-            }
-        }
-        h.withUnsafeBufferPointer { hp in
-            fc2Weight.withUnsafeBufferPointer { w2 in
-                fc2Bias.withUnsafeBufferPointer { b2 in
-                    z.withUnsafeMutableBufferPointer { zp in
-                        linearForward(hp.baseAddress!, batch: n, inFeatures: hidden, outFeatures: k,
-                                      weight: w2.baseAddress!, bias: b2.baseAddress!, y: zp.baseAddress!)
-                    }
-                }
-            }
-        }
-        var pi = z
-        pi.withUnsafeMutableBufferPointer { p in
-            switch spec.routing {
-            case .softmax: softmaxRows(p.baseAddress!, rows: n, cols: k, temperature: temperature)
-            case .sigmoid: sigmoid(p.baseAddress!, count: n * k, temperature: temperature)
-            case .static: break
             }
         }
         return (z, pi)
@@ -268,6 +260,27 @@ public struct DynamicConv2d: Sendable {
             }
         }
         return y
+    }
+}
+
+extension DynamicConv2d {
+    /// The layer in a compiled model: attention, the aggregation mode's coefficients (and the
+    /// trace, when collected), then the convolution. A static layer only convolves.
+    func forward(_ x: Tensor, _ ctx: inout Model.ForwardContext) -> Tensor {
+        guard spec.isDynamic else { return convolve(x, coefficients: [], parallel: ctx.parallel) }
+        let n = x.shape[0], k = spec.kernels
+        let tau = ctx.options.temperature(forLayer: spec.name, trained: spec.attention!.temperature)
+        let (z, pi) = attention(x, temperature: tau, parallel: ctx.parallel)
+        let applied = aggregationCoefficients(pi, batch: n, kernels: k, mode: ctx.options.mode,
+                                              seed: ctx.options.seed, layerIndex: ctx.dynamicIndex,
+                                              imageIndices: ctx.imageIndices, partner: ctx.borrowed?[ctx.dynamicIndex])
+        ctx.dynamicIndex += 1
+        if ctx.options.collectTrace {
+            let entropy = (0..<n).map { normalizedEntropy(pi[($0 * k)..<(($0 + 1) * k)]) }
+            ctx.traces.append(LayerTrace(name: spec.name, routing: spec.routing, kernels: k, temperature: tau,
+                                         logits: z, attention: pi, applied: applied, entropy: entropy))
+        }
+        return convolve(x, coefficients: applied, parallel: ctx.parallel)
     }
 }
 

@@ -1,4 +1,5 @@
-/// The shape arithmetic of one 2-D convolution (PyTorch `Conv2d` conventions, dilation 1).
+/// The shape arithmetic of one 2-D convolution (PyTorch `Conv2d` conventions, dilation 1): the
+/// engine's layers and the trainer's nodes both size their buffers and loops from it.
 public struct ConvGeometry: Sendable, Equatable {
     public let inChannels: Int
     public let outChannels: Int
@@ -16,6 +17,12 @@ public struct ConvGeometry: Sendable, Equatable {
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.groups = groups
     }
 
+    /// The geometry of layer `spec` on an input of `height × width`.
+    public init(spec: ConvSpec, height: Int, width: Int) {
+        self.init(inChannels: spec.inChannels, outChannels: spec.outChannels, height: height, width: width,
+                  kernel: spec.kernel, stride: spec.stride, padding: spec.padding, groups: spec.groups)
+    }
+
     public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
     public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
     /// Input channels per group.
@@ -28,6 +35,10 @@ public struct ConvGeometry: Sendable, Equatable {
     public var weightCount: Int { outChannels * columnRows }
     /// Output pixels per channel.
     public var outPixels: Int { outHeight * outWidth }
+    /// Floats of one input sample `[in, H, W]`.
+    public var inputCount: Int { inChannels * height * width }
+    /// Floats of one output sample `[out, H', W']`.
+    public var outputCount: Int { outChannels * outPixels }
     /// Each output channel reads exactly one input channel (depthwise and channel-multiplier convs).
     public var isDepthwise: Bool { groupIn == 1 && groups > 1 }
     /// A 1×1 stride-1 unpadded conv needs no im2col.

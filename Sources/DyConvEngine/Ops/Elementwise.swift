@@ -1,29 +1,37 @@
-/// In-place activation functions and per-channel affine maps.
+/// Activation functions, in place or from `x` into `y`: the engine's layers and the trainer's
+/// forward pass both call these (the trainer keeps their derivatives).
 public enum Activation {
     /// max(x, 0) in place.
     public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = max(x[i], 0) }
+        apply(.relu, UnsafePointer(x), x, count: count)
     }
 
     /// min(max(x, 0), 6) in place.
     public static func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = min(max(x[i], 0), 6) }
+        apply(.relu6, UnsafePointer(x), x, count: count)
     }
 
     /// x · relu6(x + 3) / 6 in place (MobileNetV3's hard-swish).
     public static func hardswish(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
-        }
+        apply(.hardswish, UnsafePointer(x), x, count: count)
     }
 
     /// Applies `kind` in place.
     public static func apply(_ kind: ActivationKind, _ x: UnsafeMutablePointer<Float>, count: Int) {
+        apply(kind, UnsafePointer(x), x, count: count)
+    }
+
+    /// `y[i] = kind(x[i])` for `count` floats; `y` may be `x` (in place).
+    public static func apply(_ kind: ActivationKind, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                             count: Int) {
         switch kind {
-        case .relu: relu(x, count: count)
-        case .relu6: relu6(x, count: count)
-        case .hardswish: hardswish(x, count: count)
+        case .relu: Vec.relu(x, y, count: count)
+        case .relu6: for i in 0..<count { y[i] = min(max(x[i], 0), 6) }
+        case .hardswish:
+            for i in 0..<count {
+                let v = x[i]
+                y[i] = v * min(max(v + 3, 0), 6) * (1.0 / 6.0)
+            }
         }
     }
 }
@@ -51,10 +59,21 @@ func biasActivation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
 public func channelAffine(_ x: UnsafeMutablePointer<Float>, channels: Int, plane: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
     for c in 0..<channels {
-        let (s, t) = (scale[c], shift[c])
         let row = x + c * plane
-        for i in 0..<plane { row[i] = row[i] * s + t }
+        Vec.affine(row, row, count: plane, scale: scale[c], shift: shift[c], relu: false)
     }
+}
+
+/// Inference BatchNorm of one channel as the affine map `y = x·scale + shift`:
+/// scale = γ/√(var + ε), shift = β − mean·scale (a negative running variance counts as 0).
+///
+/// The engine folds it into convolutions or applies it with `channelAffine`; the trainer's
+/// evaluation-mode BatchNorm applies it to its running statistics.
+@inline(__always)
+public func batchNormInference(gamma: Float, beta: Float, mean: Float, variance: Float,
+                               eps: Float) -> (scale: Float, shift: Float) {
+    let scale = gamma / (max(variance, 0) + eps).squareRoot()
+    return (scale, beta - mean * scale)
 }
 
 /// Numerically stable softmax of each row of a `[rows, cols]` matrix, in place, after dividing by τ.

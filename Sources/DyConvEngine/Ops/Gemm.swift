@@ -2,7 +2,9 @@ import CBLAS
 
 /// Single-precision matrix multiply C = alpha·op(A)·op(B) + beta·C through OpenBLAS.
 ///
-/// Row-major. `op(A)` is M×K, `op(B)` is K×N, C is M×N.
+/// Row-major. `op(A)` is M×K, `op(B)` is K×N, C is M×N. The one GEMM of the package: the
+/// engine's layers and the trainer's forward and backward passes all call it (an empty product,
+/// K = 0, leaves beta·C, as BLAS defines it).
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -10,7 +12,11 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
-        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        if beta == 0 {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+        } else if beta != 1 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        }
         return
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

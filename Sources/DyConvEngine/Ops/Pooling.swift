@@ -1,49 +1,72 @@
-/// Max pooling of one sample `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞).
+extension PoolSpec {
+    /// Outputs along an axis of `size` inputs.
+    @inline(__always)
+    package func outputSize(_ size: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
+
+    /// The inputs that output `o` reads along an axis of `size` (the padding left out): the
+    /// windows of the pooling layers' forward passes and of the trainer's backward passes.
+    @inline(__always)
+    package func window(_ o: Int, size: Int) -> Range<Int> {
+        let start = o * stride - padding
+        return max(start, 0)..<min(start + kernel, size)
+    }
+}
+
+/// Max pooling `[C, H, W] → [C, Ho, Wo]` (PyTorch `MaxPool2d`; padding is −∞): one sample, or
+/// N samples passed as N·C channels. NaN inputs never win.
+///
+/// With `argmax` it also records, per output, the index `ih·W + iw` of the winning input in its
+/// plane (the first on ties, the window's first position when nothing beats −∞): the trainer
+/// routes the gradient through it.
 public func maxPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
-                          pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
-    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
+                          pool: PoolSpec, y: UnsafeMutablePointer<Float>,
+                          argmax: UnsafeMutablePointer<Int32>? = nil) {
+    let ho = pool.outputSize(h), wo = pool.outputSize(w)
     for c in 0..<channels {
         let plane = x + c * h * w
-        let out = y + c * ho * wo
+        var o = c * ho * wo
         for oh in 0..<ho {
-            let ih0 = oh * s - p
+            let rows = pool.window(oh, size: h)
             for ow in 0..<wo {
-                let iw0 = ow * s - p
+                let cols = pool.window(ow, size: w)
                 var m = -Float.infinity
-                for ih in max(ih0, 0)..<min(ih0 + k, h) {
-                    for iw in max(iw0, 0)..<min(iw0 + k, w) { m = max(m, plane[ih * w + iw]) }
+                var best = rows.lowerBound * w + cols.lowerBound
+                for ih in rows {
+                    for iw in cols where plane[ih * w + iw] > m {
+                        m = plane[ih * w + iw]
+                        best = ih * w + iw
+                    }
                 }
-                out[oh * wo + ow] = m
+                y[o] = m
+                argmax?[o] = Int32(best)
+                o += 1
             }
         }
     }
 }
 
-/// Average pooling of one sample (PyTorch `AvgPool2d`, `count_include_pad=True`).
+/// Average pooling (PyTorch `AvgPool2d`, `count_include_pad=True`): one sample `[C, H, W]`, or N
+/// samples passed as N·C channels.
 public func avgPoolSample(_ x: UnsafePointer<Float>, channels: Int, height h: Int, width w: Int,
                           pool: PoolSpec, y: UnsafeMutablePointer<Float>) {
-    let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-    let ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1
-    let inv = 1 / Float(k * k)
+    let ho = pool.outputSize(h), wo = pool.outputSize(w)
+    let inv = 1 / Float(pool.kernel * pool.kernel)
+    var o = 0
     for c in 0..<channels {
         let plane = x + c * h * w
-        let out = y + c * ho * wo
         for oh in 0..<ho {
-            let ih0 = oh * s - p
+            let rows = pool.window(oh, size: h)
             for ow in 0..<wo {
-                let iw0 = ow * s - p
                 var acc: Float = 0
-                for ih in max(ih0, 0)..<min(ih0 + k, h) {
-                    for iw in max(iw0, 0)..<min(iw0 + k, w) { acc += plane[ih * w + iw] }
-                }
-                out[oh * wo + ow] = acc * inv
+                for ih in rows { for iw in pool.window(ow, size: w) { acc += plane[ih * w + iw] } }
+                y[o] = acc * inv
+                o += 1
             }
         }
     }
 }
 
-/// Global average pooling of one sample: `[C, P] → [C]`.
+/// Global average pooling: `[C, P] → [C]` (one sample, or N samples as N·C channels).
 public func globalAvgPoolSample(_ x: UnsafePointer<Float>, channels: Int, plane: Int,
                                 y: UnsafeMutablePointer<Float>) {
     let inv = 1 / Float(plane)
@@ -65,7 +88,8 @@ public func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return total
 }
 
-/// Fully connected layer over a batch: y[N, out] = x[N, in] · Wᵀ + b.
+/// Fully connected layer over a batch: y[N, out] = x[N, in] · Wᵀ + b (the engine's linear
+/// layers and attention branches, and the trainer's linear nodes).
 public func linearForward(_ x: UnsafePointer<Float>, batch: Int, inFeatures: Int, outFeatures: Int,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                           y: UnsafeMutablePointer<Float>) {
