@@ -74,39 +74,28 @@ struct EvaluationJob: Sendable {
         do { try sweep() } catch { inbox.post(.failed("\(error)")) }
     }
 
-    /// The evaluation of the configuration over its first `key.limit` images, batch by batch;
-    /// returns false when cancelled.
+    /// The evaluation of the configuration over its first `key.limit` images, batch by batch,
+    /// through the one evaluation routine (`evaluate(model:…onBatch:)`); returns false when
+    /// cancelled.
     ///
-    /// Each batch posts the counts so far (the dataset view fills in as it runs) and its
-    /// images' π for the simplex cloud. The one evaluation routine, `evaluate(model:…)`,
-    /// returns neither partial counts nor per-image π, so this runs the same per-batch
-    /// `Model.forward(_:indices:options:partners:)` with the same statistics: an image is
-    /// correct when `trace.prediction` is its label, and each layer's entropy is the trace's
-    /// normalised H(π)/ln K (`LayerAttentionSummary.meanEntropy` is its mean).
-    /// `SessionTests.testBackgroundEvaluationMatchesEvaluate` holds the two together.
+    /// Each batch posts the result so far (the dataset view fills in as it runs) and its
+    /// images' π for the simplex cloud, taken from the batch's trace.
     func evaluateWithCloud(elapsed: () -> Double) throws -> Bool {
+        if token.isCancelled { return false }
         let options = key.config.forwardOptions(seed: 0)
-        let total = key.limit
-        let layerCount = model.dynamicLayerNames.count
-        var sums = [Double](repeating: 0, count: layerCount)
-        var correct = 0
-        var done = 0
-        let partners = options.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: options.seed) : nil
-        while done < total {
-            if token.isCancelled { return false }
-            let indices = Array(done..<(done + min(Session.batchSize, total - done)))
-            let trace = model.forward(dataset, indices: indices, options: options, partners: partners)
-            for (row, i) in indices.enumerated() where trace.prediction(sample: row) == dataset.labels[i] { correct += 1 }
-            for (l, layer) in trace.layers.enumerated() where l < layerCount {
-                for row in indices.indices { sums[l] += Double(layer.entropy[row]) }
-            }
+        _ = try evaluate(model: model, dataset: dataset, options: options, limit: key.limit,
+                         batchSize: Session.batchSize) { batch in
+            let indices = Array(batch.indices)
+            let trace = batch.trace
             inbox.post(.cloudPoints(CloudBatch(key: key.config, indices: indices,
                                                layers: trace.layers.map(\.attention), kernels: trace.layers.map(\.kernels))))
-            done += indices.count
-            inbox.post(.evaluationProgress(EvaluationProgress(key: key, done: done, total: total, correct: correct,
-                                                              entropySums: sums, milliseconds: elapsed())))
+            let r = batch.result
+            inbox.post(.evaluationProgress(EvaluationProgress(
+                key: key, done: r.images, total: batch.total, correct: r.correct,
+                entropySums: r.layers.map { $0.meanEntropy * Double(r.images) }, milliseconds: elapsed())))
+            return !token.isCancelled
         }
-        return true
+        return !token.isCancelled
     }
 
     /// The τ sweep: accuracy and mean entropy (over layers and images) at each of

@@ -62,7 +62,7 @@ public struct DynamicConv2d: Sendable {
     /// Input channels from which a convolution runs as implicit GEMM (`DYCONV_IMPLICIT_MIN_CHANNELS`
     /// overrides; 0 turns the path off).
     static let implicitMinimumChannels: Int = {
-        if let s = getenv("DYCONV_IMPLICIT_MIN_CHANNELS"), let v = Int(String(cString: s)), v >= 0 { return v }
+        if let v = EnvironmentSetting.implicitMinimumChannels.integer { return v }
         return 8
     }()
 

@@ -149,8 +149,7 @@ public final class Model: @unchecked Sendable {
     }
 
     private static let sliceOverride: Int? = {
-        guard let s = getenv("DYCONV_SLICE"), let v = Int(String(cString: s)), v >= 1 else { return nil }
-        return v
+        EnvironmentSetting.slice.integer
     }()
 
     /// The trace of one batch from the network's output and the collected layer traces:

@@ -8,7 +8,7 @@ import CBLAS
 public enum Parallel {
     /// Number of worker threads the engine uses (default: active processors, at most 8).
     nonisolated(unsafe) public static var threads: Int = {
-        if let s = getenv("DYCONV_THREADS"), let n = Int(String(cString: s)), n >= 1 { return min(n, 64) }
+        if let n = EnvironmentSetting.threads.integer { return n }
         return max(1, min(ProcessInfoCores.count, 8))
     }()
 
@@ -16,7 +16,7 @@ public enum Parallel {
     /// channels over the cores (DYCONV_SPLIT_THRESHOLD overrides): below it, halving the already
     /// thin per-tap GEMMs costs more than the second core saves (measured on `dycnn`'s 1–2 M layers).
     nonisolated(unsafe) public static var splitThreshold: Int = {
-        if let s = getenv("DYCONV_SPLIT_THRESHOLD"), let n = Int(String(cString: s)), n >= 0 { return n }
+        if let n = EnvironmentSetting.splitThreshold.integer { return n }
         return 16_000_000
     }()
 
