@@ -57,10 +57,14 @@ let package = Package(
         ], swiftSettings: optimize),
 
         // Tests: one test target per library target.
-        .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine"],
+        // Test support, not shipped: what only tests and fuzz seeds need (writing IDX and gzip,
+        // comparing tensors).
+        .target(name: "DyConvTestSupport", dependencies: ["DyConvEngine", "DyConvData", "CZlib"],
+                path: "Tests/DyConvTestSupport"),
+        .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine", "DyConvTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData"]),
-        .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining"]),
+        .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
+        .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),
         .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "DyConvSessionTests", dependencies: ["DyConvSession", "DyConvUI", "DyConvData", "DyConvEngine"]),
     ]

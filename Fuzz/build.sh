@@ -41,4 +41,5 @@ swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCheckpoint -I "$OUT" -I So
 echo "fuzz: linking fuzz-idx"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/CBLAS -I Sources/CZlib \
   Fuzz/idx/Entry.swift Tests/DyConvDataTests/IDXFuzzInput.swift \
+  Tests/DyConvTestSupport/Gzip+Compress.swift Tests/DyConvTestSupport/IDXFile+Encoding.swift \
   -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx" 2>&1 | quiet

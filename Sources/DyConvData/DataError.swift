@@ -59,7 +59,7 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
 
 extension DataError {
     /// The file layer's error as a data error: same file, same reason.
-    init(_ error: FileError) {
+    package init(_ error: FileError) {
         let kind: Kind
         switch error.kind {
         case .notFound: kind = .notFound

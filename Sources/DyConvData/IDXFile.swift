@@ -44,7 +44,7 @@ public struct IDXFile: Sendable, Equatable {
     /// The magic number of an unsigned-byte IDX file with one dimension (labels).
     public static let labelsMagic: UInt32 = 0x0000_0801
 
-    /// The size of each dimension, outermost first (read-only: `encoded()` relies on the sizes
+    /// The size of each dimension, outermost first (read-only: its product is `data.count`, which
     /// `init` checked).
     public private(set) var dimensions: [Int]
     /// The elements, row-major; `data.count` is the product of `dimensions`.
@@ -114,25 +114,6 @@ public struct IDXFile: Sendable, Equatable {
         return try assembler.finish()
     }
 
-    /// The file's bytes: magic, big-endian dimensions, data.
-    public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(4 + 4 * dimensions.count + data.count)
-        IDXFile.appendUInt32(magic, to: &bytes)
-        for d in dimensions { IDXFile.appendUInt32(UInt32(d), to: &bytes) }
-        bytes.append(contentsOf: data)
-        return bytes
-    }
-
-    /// Writes the file atomically (`Files.writeAtomically`); gzip-compressed (reproducibly,
-    /// mtime 0) when `compressed` is `true`.
-    ///
-    /// - Throws: `DataError(.io)` naming `path` when the write fails.
-    public func write(path: String, compressed: Bool) throws {
-        let bytes = compressed ? Gzip.compress(encoded(), level: 9) : encoded()
-        do { try Files.writeAtomically(bytes, to: path) } catch { throw DataError(error) }
-    }
-
     // MARK: - Helpers
 
     /// "10000×28×28".
@@ -140,12 +121,6 @@ public struct IDXFile: Sendable, Equatable {
         dimensions.map(String.init).joined(separator: "×")
     }
 
-    private static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
-    }
 
     static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)

@@ -145,13 +145,6 @@ public struct ImageDataset: Sendable {
         }
     }
 
-    /// The number of images of each class, indexed by label.
-    public var classCounts: [Int] {
-        var counts = [Int](repeating: 0, count: classNames.count)
-        for label in labels { counts[label] += 1 }
-        return counts
-    }
-
     // MARK: - Checks
 
     /// Checks that `normalization` fits these images: one mean/std per channel (or one for all),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import DyConvEngine
 @testable import DyConvData
+import DyConvTestSupport
 
 /// Reads real Fashion-MNIST files: the bundled sample and, when installed, the full dataset.
 @Suite struct FashionMNISTTests {

@@ -1,6 +1,9 @@
 import DyConvData
 import DyConvEngine
 import Foundation
+#if canImport(DyConvTestSupport)
+import DyConvTestSupport  // absent in the libFuzzer build, which compiles the support files in
+#endif
 
 /// The IDX fuzz target's harness: one fuzz input → one or two IDX files (raw or gzip) on disk →
 /// the readers `dyconv --data` uses (`IDXFile.read`, `ImageDataset.load`) → a normalised batch.

@@ -3,6 +3,7 @@ import DyConvEngine
 import Foundation
 import Testing
 @testable import DyConvData
+import DyConvTestSupport
 
 /// Untrusted sizes in IDX and gzip files: every limit holds before memory is allocated.
 ///

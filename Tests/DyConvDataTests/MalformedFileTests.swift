@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DyConvData
+import DyConvTestSupport
 
 /// Every malformed input must produce its own `DataError` (one line, naming the file) and never trap.
 @Suite struct MalformedFileTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DyConvData
+import DyConvTestSupport
 
 /// A fresh temporary directory, removed when the value is released.
 final class TemporaryDirectory {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// Every number of an architecture or a safetensors header is untrusted: `validate()` and the
 /// reader bound them (`Limits`) with overflow-checked arithmetic, so a hostile value gives one

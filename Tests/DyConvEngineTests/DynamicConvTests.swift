@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// DynamicConv2d: linearity, the simplex, temperature limits, aggregation modes.
 final class DynamicConvTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// Networks without classes (issue 8, item 2): `classes: []` (headless, allowed by
 /// docs/CHECKPOINT.md §4.1) and networks that end in an image run and trace like classifiers,

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// A dynamic convolution with K = 1 (the format allows it): the layer still mixes a whole kernel
 /// (`per` floats) per sample, so every buffer must be sized for it (issue 8, item 1).

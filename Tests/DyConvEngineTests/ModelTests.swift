@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// Whole models against the naive interpreter, and the families.
 final class ModelTests: XCTestCase {

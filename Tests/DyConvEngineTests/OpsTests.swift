@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// Every op against its naive reference loop.
 final class OpsTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DyConvEngine
+import DyConvTestSupport
 
 /// Compares the engine's forward pass with the PyTorch reference (tools/dyconv_torch.py).
 ///

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// shuffle-across gives each image a fixed partner (a seeded derangement of the dataset's
 /// indices) whose clean-pass π it applies at every dynamic layer, so an image's result never

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DyConvEngine
+import DyConvTestSupport
 
 /// shuffle-image seeds each image's kernel permutation with (seed, layer, the image's dataset
 /// index), not with its position in the batch, so an image's result is the same alone, in any

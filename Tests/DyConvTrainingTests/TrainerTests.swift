@@ -2,6 +2,7 @@ import XCTest
 import DyConvData
 import DyConvEngine
 @testable import DyConvTraining
+import DyConvTestSupport
 
 /// A synthetic, learnable dataset: class `c` has a bright 3×3 blob at a class-specific place.
 func syntheticDataset(count: Int, size: Int = 8, classes: Int = 3, seed: UInt64) throws -> ImageDataset {
