@@ -150,23 +150,11 @@ enum CrossEntropy {
         var loss = 0.0
         var correct = 0
         for s in 0..<n {
-            let row = logits + s * classes
-            var m = -Float.infinity
-            var best = 0
-            for j in 0..<classes where row[j] > m { m = row[j]; best = j }
-            var total: Double = 0
-            for j in 0..<classes { total += Double(expf(row[j] - m)) }
             let label = Int(labels[s])
-            loss += Double(m) + log(total) - Double(row[label])
-            if best == label { correct += 1 }
-            if let grad {
-                let g = grad + s * classes
-                let inv = 1 / total
-                for j in 0..<classes {
-                    let p = Float(Double(expf(row[j] - m)) * inv)
-                    g[j] = (p - (j == label ? 1 : 0)) * scale
-                }
-            }
+            let r = softmaxCrossEntropy(logits + s * classes, classes: classes, label: label,
+                                        gradient: grad.map { $0 + s * classes }, scale: scale)
+            loss += r.loss
+            if r.argmax == label { correct += 1 }
         }
         return (loss, correct)
     }

@@ -59,7 +59,7 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var images: Int
     public var correct: Int
     /// Mean softmax cross-entropy −log softmax(logits)_label over the images (natural log),
-    /// `crossEntropy(logits:label:)`.
+    /// `softmaxCrossEntropy(_:classes:label:gradient:scale:)`.
     public var loss: Double
     /// Per dynamic layer, in execution order.
     public var layers: [LayerAttentionSummary]
@@ -78,16 +78,6 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
 }
 
-/// Softmax cross-entropy of one row of logits: log Σ_j exp(x_j) − x_label, computed as
-/// m + log Σ_j exp(x_j − m) − x_label with m = max x (no overflow).
-public func crossEntropy<C: Collection>(logits: C, label: Int) -> Double where C.Element == Float {
-    var m = -Float.infinity
-    for x in logits where x > m { m = x }
-    var total = 0.0
-    for x in logits { total += Double(expf(x - m)) }
-    let x = logits[logits.index(logits.startIndex, offsetBy: label)]
-    return Double(m) + log(total) - Double(x)
-}
 
 /// Sums the statistics of `EvaluationResult` over batches: `add` one batch's `ForwardTrace`
 /// (run with `collectTrace`) and its labels, then read `result` (at any time: the images so far).
@@ -137,8 +127,7 @@ public struct EvaluationAccumulator: Sendable {
                 let label = labels[row]
                 precondition(label >= 0 && label < classes, "EvaluationAccumulator.add: label \(label) of sample \(row) is not one of \(classes) classes")
                 if trace.prediction(sample: row) == label { correct += 1 }
-                lossSum += crossEntropy(logits: UnsafeBufferPointer(rebasing: logits[(row * classes)..<((row + 1) * classes)]),
-                                        label: label)
+                lossSum += softmaxCrossEntropy(logits.baseAddress! + row * classes, classes: classes, label: label).loss
             }
         }
         for (l, layer) in trace.layers.enumerated() {

@@ -126,3 +126,28 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Softmax cross-entropy of one row of `classes` logits, the one definition the evaluation
+/// statistics and the trainer's loss share: log Σ_j exp(x_j) − x_label, computed as
+/// m + log Σ_j exp(x_j − m) − x_label with m = max x (no overflow), the sum in Double.
+/// Returns the loss and the arg-max (the first largest logit); writes
+/// `(softmax − onehot(label)) · scale` into `gradient` when given (the trainer's dL/dlogits).
+@inline(__always)
+public func softmaxCrossEntropy(_ row: UnsafePointer<Float>, classes: Int, label: Int,
+                                gradient: UnsafeMutablePointer<Float>? = nil,
+                                scale: Float = 1) -> (loss: Double, argmax: Int) {
+    var m = -Float.infinity
+    var best = 0
+    for j in 0..<classes where row[j] > m { m = row[j]; best = j }
+    var total: Double = 0
+    for j in 0..<classes { total += Double(expf(row[j] - m)) }
+    let loss = Double(m) + log(total) - Double(row[label])
+    if let gradient {
+        let inv = 1 / total
+        for j in 0..<classes {
+            let p = Float(Double(expf(row[j] - m)) * inv)
+            gradient[j] = (p - (j == label ? 1 : 0)) * scale
+        }
+    }
+    return (loss, best)
+}
