@@ -7,7 +7,7 @@
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
 //   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
 //   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
-//     → executables: `dyconv` (CLI: engine, data, training) and `dyconv-tui` (ncurses presenter: session, UI)
+//     → executables: `dyconv` (CLI: engine, data, training) and `dyconv-tui` (ncurses presenter: session, UI, engine)
 import PackageDescription
 
 // Release builds keep Swift's checks (bounds, overflow, preconditions) in every target: an
