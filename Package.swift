@@ -4,6 +4,7 @@
 // Data flow, one target per concern, imports pointing one way only:
 //   C system libraries (CBLAS, CZlib, CNcursesw)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
+//     → DyConvTorch (PyTorch `torch.save` files read without Python; ZIPFoundation for the zip)
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
 //   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
 //   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
@@ -24,6 +25,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         // C system libraries.
@@ -36,6 +38,10 @@ let package = Package(
 
         // Engine: tensors, ops, layers, architectures, checkpoint, model forward + trace.
         .target(name: "DyConvEngine", dependencies: ["CBLAS"], swiftSettings: optimize),
+        // PyTorch checkpoints: `torch.save` zip archives through a restricted unpickler, no Python.
+        .target(name: "DyConvTorch", dependencies: [
+            "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], exclude: ["README.md"], swiftSettings: optimize),
         // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
         .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlib"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
@@ -62,6 +68,8 @@ let package = Package(
         .target(name: "DyConvTestSupport", dependencies: ["DyConvEngine", "DyConvData", "CZlib"],
                 path: "Tests/DyConvTestSupport"),
         .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine", "DyConvTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DyConvTorchTests", dependencies: ["DyConvTorch", "DyConvEngine"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),

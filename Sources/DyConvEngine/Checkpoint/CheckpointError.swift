@@ -66,7 +66,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
 
 extension CheckpointError {
     /// Formats a shape the way the messages show it: `[4,16,8,3,3]`.
-    static func format(_ shape: [Int]) -> String {
+    package static func format(_ shape: [Int]) -> String {
         "[" + shape.map(String.init).joined(separator: ",") + "]"
     }
 }

@@ -31,7 +31,7 @@ public enum TensorDType: String, Sendable, CaseIterable {
     // MARK: Decoding
 
     /// The little-endian elements in `bytes` (a whole number of elements) as `Float`.
-    static func decode(_ bytes: UnsafeRawBufferPointer, as type: TensorDType) -> [Float] {
+    public static func decode(_ bytes: UnsafeRawBufferPointer, as type: TensorDType) -> [Float] {
         let count = bytes.count / type.byteWidth
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             switch type {
