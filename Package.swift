@@ -2,7 +2,7 @@
 // dyconv: a Swift engine and terminal visualizer for Dynamic Convolution (Chen et al., CVPR 2020).
 //
 // Data flow, one target per concern, imports pointing one way only:
-//   C system libraries (CBLAS, CZlib, CNcursesw)
+//   C system libraries (CBLAS, CZlibSystem, CNcursesw)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
 //     → DyConvTorch (PyTorch `torch.save` files read without Python; ZIPFoundation for the zip)
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
@@ -31,7 +31,9 @@ let package = Package(
         // C system libraries.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+        // Module CZlibSystem, not CZlib: ZIPFoundation's Linux zlib shim already claims `CZlib`,
+        // and two modules of one name cannot be built together.
+        .systemLibrary(name: "CZlibSystem", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncurses-dev"])]),
@@ -43,7 +45,7 @@ let package = Package(
             "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], exclude: ["README.md"], swiftSettings: optimize),
         // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
-        .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlib"], swiftSettings: optimize),
+        .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
@@ -65,7 +67,7 @@ let package = Package(
         // Tests: one test target per library target.
         // Test support, not shipped: what only tests and fuzz seeds need (writing IDX and gzip,
         // comparing tensors).
-        .target(name: "DyConvTestSupport", dependencies: ["DyConvEngine", "DyConvData", "CZlib"],
+        .target(name: "DyConvTestSupport", dependencies: ["DyConvEngine", "DyConvData", "CZlibSystem"],
                 path: "Tests/DyConvTestSupport"),
         .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine", "DyConvTestSupport"],
                     resources: [.copy("Fixtures")]),

@@ -1,4 +1,4 @@
-import CZlib
+import CZlibSystem
 import DyConvEngine
 
 /// Gzip (RFC 1952) decompression on top of zlib (tests compress with `Gzip.compress` in

@@ -1,4 +1,4 @@
-import CZlib
+import CZlibSystem
 import DyConvData
 
 // Gzip compression, for tests and fuzz seeds only: dyconv itself never writes gzip.
