@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "DyConvEngine", dependencies: ["CBLAS"], swiftSettings: optimize),
         // PyTorch checkpoints: `torch.save` zip archives through a restricted unpickler, no Python.
         .target(name: "DyConvTorch", dependencies: [
-            "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "DyConvEngine", "CZlibSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], exclude: ["README.md"], swiftSettings: optimize),
         // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
         .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem"], swiftSettings: optimize),

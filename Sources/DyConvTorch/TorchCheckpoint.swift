@@ -1,3 +1,4 @@
+import CZlibSystem
 import DyConvEngine
 import Foundation
 import ZIPFoundation
@@ -294,6 +295,8 @@ public enum TorchCheckpoint {
         return out
     }
 
+    private static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16, uppercase: true) }
+
     /// The bytes of a zip entry, refusing one that declares or yields more than `limit`.
     static func extract(_ entry: Entry, from archive: Archive, limit: Int, name: String, path: String) throws(CheckpointError) -> [UInt8] {
         guard entry.uncompressedSize <= UInt64(limit) else {
@@ -302,13 +305,29 @@ public enum TorchCheckpoint {
         var out: [UInt8] = []
         out.reserveCapacity(Int(entry.uncompressedSize))
         do {
-            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+            // ZIPFoundation's CRC-32 is byte-at-a-time Swift: 0.6 s of a 0.7 s read of a 46 MB
+            // .pth in a debug build. zlib's vectorised crc32 checks the same sum below.
+            _ = try archive.extract(entry, skipCRC32: true) { chunk in
                 // A deflated entry may inflate past its declared size: stop at the limit.
                 guard out.count + chunk.count <= limit else { throw CocoaError(.fileReadTooLarge) }
                 out.append(contentsOf: chunk)
             }
         } catch {
             throw CheckpointError(.truncated, path: path, "entry '\(name)' cannot be read (\(error))")
+        }
+        let sum = out.withUnsafeBufferPointer { buffer in
+            // zlib takes a UInt32 length: sum in chunks (entries may exceed 4 GiB).
+            var crc = crc32(0, nil, 0)
+            var start = 0
+            while start < buffer.count {
+                let n = min(buffer.count - start, 1 << 30)
+                crc = crc32(crc, buffer.baseAddress.map { $0 + start }, uInt(n))
+                start += n
+            }
+            return UInt32(truncatingIfNeeded: crc)
+        }
+        guard sum == entry.checksum else {
+            throw CheckpointError(.truncated, path: path, "entry '\(name)' is damaged (CRC-32 \(hex(sum)), the archive says \(hex(entry.checksum)))")
         }
         return out
     }

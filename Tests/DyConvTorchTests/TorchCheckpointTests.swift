@@ -132,6 +132,19 @@ struct TorchCheckpointTests {
         }
         Self.expectRefusal("/nonexistent/model.pth", "no such file")
     }
+
+    @Test("A flipped byte in a storage fails its CRC-32")
+    func damagedStorage() throws {
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try Self.fixture("plain.pth"))))
+        // The local header of plain/data/0: 30 fixed bytes, the name, the extra field, then the data.
+        let name = Array("plain/data/0".utf8)
+        let at = try #require((0...(bytes.count - name.count)).first { Array(bytes[$0..<($0 + name.count)]) == name })
+        let extra = Int(bytes[at - 2]) | Int(bytes[at - 1]) << 8
+        bytes[at + name.count + extra] ^= 0x40
+        let path = try Self.temporaryFile("damaged.pth", bytes)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        Self.expectRefusal(path, "entry 'data/0' is damaged (CRC-32 ")
+    }
 }
 
 /// The restricted unpickler on hand-written pickles (the opcodes as `pickletools` lists them).
