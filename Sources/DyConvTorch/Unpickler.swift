@@ -64,6 +64,11 @@ enum PickleGlobal: Equatable, Sendable {
 /// SETITEMS after BINPUT must fill the memoized dict too.
 final class PickleBox<Element> {
     var items: [Element] = []
+    /// Containers nested in it, plus one (see `RestrictedUnpickler.maxDepth`).
+    var depth = 1
+    /// Set once the container is put inside another: from then on it may not change, so the
+    /// depth of the container around it stays true.
+    var sealed = false
 }
 
 /// A value the restricted unpickler builds: plain data, references to allowed globals, and tensors.
@@ -73,12 +78,23 @@ enum PickleValue {
     case int(Int)
     case float(Double)
     case string(String)
-    case tuple([PickleValue])
+    case tuple([PickleValue], depth: Int)
     case list(PickleBox<PickleValue>)
     case dict(PickleBox<(PickleValue, PickleValue)>)
     case global(PickleGlobal)
     case storage(StorageRef)
     case tensor(TensorRef)
+
+    /// Containers nested in the value, itself included (0 for a scalar, 1 for a tensor's references).
+    var depth: Int {
+        switch self {
+        case .tuple(_, let depth): depth
+        case .list(let box): box.depth
+        case .dict(let box): box.depth
+        case .tensor: 1
+        default: 0
+        }
+    }
 
     /// What the value is, for error messages ("a string", "a tensor", …).
     var kindName: String {
@@ -120,6 +136,9 @@ struct RestrictedUnpickler {
     static let maxMemo = 1 << 20
     /// The deepest MARK nesting (torch nests three).
     static let maxMarks = 256
+    /// The deepest nesting of tuples, lists and dicts (a state_dict nests about five): freeing a
+    /// value nested a million deep would overflow the thread's stack.
+    static let maxDepth = 64
 
     private let bytes: [UInt8]
     private var position = 0
@@ -165,29 +184,32 @@ struct RestrictedUnpickler {
             case 0x58: try push(.string(try string(length: Int(try littleEndian(4)))))      // BINUNICODE
             case 0x8D: try push(.string(try string(length: try count(try littleEndian(8))))) // BINUNICODE8
             case 0x8C: try push(.string(try string(length: Int(try byte()))))               // SHORT_BINUNICODE
-            case 0x29: try push(.tuple([]))                               // EMPTY_TUPLE
+            case 0x29: try push(.tuple([], depth: 1))                     // EMPTY_TUPLE
             case 0x5D: try push(.list(PickleBox()))                       // EMPTY_LIST
             case 0x7D: try push(.dict(PickleBox()))                       // EMPTY_DICT
-            case 0x74: try push(.tuple(try popMark()))                    // TUPLE
+            case 0x74: try push(try tuple(try popMark()))                 // TUPLE
             case 0x85, 0x86, 0x87:                                        // TUPLE1/2/3
-                try push(.tuple(try pop(Int(op) - 0x84)))
+                try push(try tuple(try pop(Int(op) - 0x84)))
             case 0x6C:                                                    // LIST
-                let box = PickleBox<PickleValue>(); box.items = try popMark(); try push(.list(box))
+                let box = PickleBox<PickleValue>()
+                try nest(try popMark(), in: box, at: at)
+                try push(.list(box))
             case 0x64:                                                    // DICT
-                let box = PickleBox<(PickleValue, PickleValue)>(); box.items = try pairs(try popMark())
+                let box = PickleBox<(PickleValue, PickleValue)>()
+                try nest(try pairs(try popMark()), in: box, at: at)
                 try push(.dict(box))
             case 0x61:                                                    // APPEND
                 let value = try pop(1)
-                try list(at: at).items += value
+                try nest(value, in: try list(at: at), at: at)
             case 0x65:                                                    // APPENDS
                 let values = try popMark()
-                try list(at: at).items += values
+                try nest(values, in: try list(at: at), at: at)
             case 0x73:                                                    // SETITEM
                 let kv = try pairs(try pop(2))
-                try dict(at: at).items += kv
+                try nest(kv, in: try dict(at: at), at: at)
             case 0x75:                                                    // SETITEMS
                 let kv = try pairs(try popMark())
-                try dict(at: at).items += kv
+                try nest(kv, in: try dict(at: at), at: at)
             case 0x71: try put(Int(try byte()))                           // BINPUT
             case 0x72: try put(Int(try littleEndian(4)))                  // LONG_BINPUT
             case 0x94: try put(memo.count)                                // MEMOIZE
@@ -233,7 +255,7 @@ struct RestrictedUnpickler {
     }
 
     private mutating func reduce(_ callable: PickleValue, _ arguments: PickleValue, at: Int) throws(PickleError) -> PickleValue {
-        guard case .global(let global) = callable, case .tuple(let args) = arguments else {
+        guard case .global(let global) = callable, case .tuple(let args, _) = arguments else {
             throw PickleError("REDUCE at byte \(at) calls \(callable.kindName); only allowed globals may be called")
         }
         switch global {
@@ -262,7 +284,7 @@ struct RestrictedUnpickler {
 
     /// The storage of a persistent id `("storage", torch.XStorage, key, location, numel)`.
     private func storage(_ pid: PickleValue) throws(PickleError) -> StorageRef {
-        guard case .tuple(let parts) = pid, parts.count == 5, case .string("storage") = parts[0],
+        guard case .tuple(let parts, _) = pid, parts.count == 5, case .string("storage") = parts[0],
               case .global(.storageType(let type)) = parts[1], case .string(let key) = parts[2],
               case .int(let count) = parts[4], count >= 0 else {
             throw PickleError("a persistent id is not (\"storage\", torch.<Type>Storage, key, location, numel)")
@@ -271,13 +293,58 @@ struct RestrictedUnpickler {
     }
 
     private static func integers(_ value: PickleValue) -> [Int]? {
-        guard case .tuple(let items) = value else { return nil }
+        guard case .tuple(let items, _) = value else { return nil }
         var out: [Int] = []
         for item in items {
             guard case .int(let n) = item else { return nil }
             out.append(n)
         }
         return out
+    }
+
+    // MARK: Nesting
+
+    /// A tuple of `items`, sealing the containers among them.
+    private func tuple(_ items: [PickleValue]) throws(PickleError) -> PickleValue {
+        var depth = 1
+        for item in items { depth = max(depth, try seal(item) + 1) }
+        return .tuple(items, depth: depth)
+    }
+
+    /// Seals `value` if it is a container and returns its depth, refusing one nested too deep.
+    private func seal(_ value: PickleValue) throws(PickleError) -> Int {
+        switch value {
+        case .list(let box): box.sealed = true
+        case .dict(let box): box.sealed = true
+        default: break
+        }
+        guard value.depth < Self.maxDepth else {
+            throw PickleError("containers nest deeper than \(Self.maxDepth) before byte \(position)")
+        }
+        return value.depth
+    }
+
+    private func nest(_ items: [PickleValue], in box: PickleBox<PickleValue>, at: Int) throws(PickleError) {
+        try checkOpen(box.sealed, box.items.count + items.count, at: at)
+        for item in items {
+            if case .list(let inner) = item, inner === box { throw PickleError("a list contains itself at byte \(at)") }
+            box.depth = max(box.depth, try seal(item) + 1)
+        }
+        box.items += items
+    }
+
+    private func nest(_ items: [(PickleValue, PickleValue)], in box: PickleBox<(PickleValue, PickleValue)>, at: Int) throws(PickleError) {
+        try checkOpen(box.sealed, box.items.count + items.count, at: at)
+        for (key, value) in items {
+            if case .dict(let inner) = value, inner === box { throw PickleError("a dict contains itself at byte \(at)") }
+            box.depth = max(box.depth, try seal(key) + 1, try seal(value) + 1)
+        }
+        box.items += items
+    }
+
+    private func checkOpen(_ sealed: Bool, _ count: Int, at: Int) throws(PickleError) {
+        guard !sealed else { throw PickleError("a container changes at byte \(at) after it was nested in another; a state_dict never does that") }
+        guard count <= Self.maxStack else { throw PickleError("a container grows past \(Self.maxStack) items") }
     }
 
     // MARK: Stack and memo
@@ -313,7 +380,6 @@ struct RestrictedUnpickler {
         guard case .dict(let box) = stack.last else {
             throw PickleError("SETITEM(S) at byte \(at) on \(stack.last?.kindName ?? "nothing"), not a dict")
         }
-        guard box.items.count < Self.maxStack else { throw PickleError("a dict grows past \(Self.maxStack) items") }
         return box
     }
 
@@ -321,7 +387,6 @@ struct RestrictedUnpickler {
         guard case .list(let box) = stack.last else {
             throw PickleError("APPEND(S) at byte \(at) on \(stack.last?.kindName ?? "nothing"), not a list")
         }
-        guard box.items.count < Self.maxStack else { throw PickleError("a list grows past \(Self.maxStack) items") }
         return box
     }
 

@@ -162,7 +162,7 @@ struct RestrictedUnpicklerTests {
         p += [0x47, 0x3F, 0xF8, 0, 0, 0, 0, 0, 0, 0x88, 0x4E, 0x74, 0x73, 0x2E]
         let value = try RestrictedUnpickler.load(p)
         guard case .dict(let box) = value, let (key, tuple) = box.items.first, case .string("a") = key,
-              case .tuple(let items) = tuple, items.count == 8 else {
+              case .tuple(let items, _) = tuple, items.count == 8 else {
             Issue.record("unexpected \(value.kindName)"); return
         }
         let ints = items.prefix(5).compactMap { if case .int(let n) = $0 { n } else { nil } }
@@ -183,6 +183,14 @@ struct RestrictedUnpicklerTests {
         ([0x80, 0x02, 0x8A, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x2E], "does not fit 64 bits"),
         ([0x80, 0x02, 0x4E, 0x29, 0x52, 0x2E], "REDUCE at byte 4 calls None"),
         ([0x80, 0x02] + [UInt8](repeating: 0x28, count: 300), "MARKs nest deeper than 256"),
+        // ((((…)))) 10 000 deep: freeing such a value recursively overflows the stack when deep enough.
+        ([0x80, 0x02, 0x29] + [UInt8](repeating: 0x85, count: 10_000), "containers nest deeper than 64"),
+        // [[…]]: 100 EMPTY_LISTs, then 99 APPENDs, each putting the top list into the one below
+        ([0x80, 0x02] + [UInt8](repeating: 0x5D, count: 100) + [UInt8](repeating: 0x61, count: 99), "nest deeper than 64"),
+        // L = [], memo 0, M = [L], then L.append(1): L was sealed inside M
+        ([0x80, 0x02, 0x5D, 0x71, 0x00, 0x85, 0x30, 0x68, 0x00, 0x4B, 0x01, 0x61, 0x2E], "after it was nested in another"),
+        // L = [], L.append(L)
+        ([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E], "a list contains itself"),
     ] as [([UInt8], String)])
     func refusals(bytes: [UInt8], fragment: String) {
         let reason = Self.refusal(bytes)
