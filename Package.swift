@@ -71,7 +71,9 @@ let package = Package(
                 path: "Tests/DyConvTestSupport"),
         .testTarget(name: "DyConvEngineTests", dependencies: ["DyConvEngine", "DyConvTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DyConvTorchTests", dependencies: ["DyConvTorch", "DyConvEngine"],
+        .testTarget(name: "DyConvTorchTests", dependencies: [
+            "DyConvTorch", "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),

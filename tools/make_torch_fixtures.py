@@ -9,6 +9,7 @@ malformed on purpose, built here with a fake pickler that writes the same opcode
 
 Run from the repository root: `python3 tools/make_torch_fixtures.py` (PyTorch 2.x and
 safetensors; the tests never need Python). Seeded, so re-running rewrites the same values.
+It also writes the torch fuzz target's seeds, Fuzz/corpus/torch/ (`--fuzz-seeds-only`: only those).
 """
 import collections
 import io
@@ -175,5 +176,34 @@ def main():
     write_archive("bad_eval", None, {}, pickle_bytes=pickle.dumps({"w": eval}, protocol=2))
 
 
+def fuzz_seeds():
+    """Fuzz/corpus/torch: each fixture raw (byte 0 = 0) and structured (byte 0 = 1 | byteorder
+    "little" << 1: data.pkl and the storages as length-prefixed records), the layout of
+    Tests/DyConvTorchTests/TorchFuzzInput.swift."""
+    corpus = os.path.join(os.path.dirname(__file__), "..", "Fuzz", "corpus", "torch")
+    os.makedirs(corpus, exist_ok=True)
+    for name in sorted(os.listdir(OUT)):
+        if not name.endswith(".pth"):
+            continue
+        path = os.path.join(OUT, name)
+        stem = name[:-len(".pth")]
+        with open(path, "rb") as f:
+            open(os.path.join(corpus, "raw-" + stem), "wb").write(b"\0" + f.read())
+        z = zipfile.ZipFile(path)
+        names = z.namelist()
+        prefix = next(n for n in names if n.endswith("/data.pkl"))[:-len("data.pkl")]
+        keys = sorted((n[len(prefix + "data/"):] for n in names if n.startswith(prefix + "data/")), key=int)
+        if keys != [str(k) for k in range(len(keys))]:
+            continue  # the structured layout numbers storages 0, 1, …
+        out = bytearray([1 | 1 << 1])
+        for blob in [z.read(prefix + "data.pkl")] + [z.read(prefix + "data/" + k) for k in keys]:
+            assert len(blob) < 1 << 16
+            out += len(blob).to_bytes(2, "little") + blob
+        open(os.path.join(corpus, "structured-" + stem), "wb").write(bytes(out))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--fuzz-seeds-only" not in sys.argv:
+        main()
+    fuzz_seeds()
