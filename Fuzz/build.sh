@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets with swiftc directly (SwiftPM has no fuzzer products):
 #   .build-fuzz/fuzz-checkpoint   safetensors → checkpoint → Model → forward + trace
 #   .build-fuzz/fuzz-idx          raw or gzip bytes → IDX reader → dataset
+#   .build-fuzz/fuzz-torch        .pth (zip + restricted unpickler) or safetensors → state_dict
 # Each library target is compiled once into a static library with coverage (-sanitize=fuzzer)
 # and AddressSanitizer, then linked with its entry point and the harness the regression tests
 # share (Tests/*/…FuzzInput.swift), so CI replays the committed inputs through the same code.
@@ -33,6 +34,24 @@ if stale "$OUT/libDyConvData.a" Sources/DyConvData "$OUT/libDyConvEngine.a"; the
     -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -o "$OUT/libDyConvData.a" $(find Sources/DyConvData -name '*.swift' | sort)
 fi
 
+# ZIPFoundation (the zip layer of DyConvTorch), from SwiftPM's checkout; its CZlib module map
+# is the Linux zlib shim. Instrumented like the rest: its parsing is reached by the inputs.
+ZIPF=.build/checkouts/ZIPFoundation/Sources
+[ -d "$ZIPF/ZIPFoundation" ] || swift package resolve
+if stale "$OUT/libZIPFoundation.a" "$ZIPF"; then
+  echo "fuzz: building ZIPFoundation (instrumented)"
+  swiftc "${SAN[@]}" -parse-as-library -module-name ZIPFoundation -emit-library -static \
+    -emit-module -emit-module-path "$OUT/ZIPFoundation.swiftmodule" -Xcc -D_GNU_SOURCE=1 \
+    -I "$ZIPF/CZLib" -o "$OUT/libZIPFoundation.a" $(find "$ZIPF/ZIPFoundation" -name '*.swift' | sort) 2>&1 | quiet
+fi
+if stale "$OUT/libDyConvTorch.a" Sources/DyConvTorch "$OUT/libDyConvEngine.a" "$OUT/libZIPFoundation.a"; then
+  echo "fuzz: building DyConvTorch (instrumented)"
+  swiftc "${SAN[@]}" -parse-as-library -module-name DyConvTorch -emit-library -static \
+    -emit-module -emit-module-path "$OUT/DyConvTorch.swiftmodule" \
+    -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$ZIPF/CZLib" -o "$OUT/libDyConvTorch.a" \
+    $(find Sources/DyConvTorch -name '*.swift' | sort)
+fi
+
 echo "fuzz: linking fuzz-checkpoint"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCheckpoint -I "$OUT" -I Sources/CBLAS \
   Fuzz/checkpoint/Entry.swift Tests/DyConvEngineTests/CheckpointFuzzInput.swift \
@@ -43,3 +62,8 @@ swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/C
   Fuzz/idx/Entry.swift Tests/DyConvDataTests/IDXFuzzInput.swift \
   Tests/DyConvTestSupport/Gzip+Compress.swift Tests/DyConvTestSupport/IDXFile+Encoding.swift \
   -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx" 2>&1 | quiet
+
+echo "fuzz: linking fuzz-torch"
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzTorch -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$ZIPF/CZLib" \
+  Fuzz/torch/Entry.swift Tests/DyConvTorchTests/TorchFuzzInput.swift \
+  -L "$OUT" -lDyConvTorch -lZIPFoundation -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-torch" 2>&1 | quiet

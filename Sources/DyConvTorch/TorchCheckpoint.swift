@@ -146,7 +146,7 @@ public enum TorchCheckpoint {
 
         // Check every tensor against its storage's declared size before reading any storage.
         var plan: [String: [(name: String, ref: TensorRef, count: Int)]] = [:]
-        var storageTypes: [String: (type: TorchStorageType, by: String)] = [:]
+        var storageTypes: [String: (storage: StorageRef, by: String)] = [:]
         var skipped: [String] = []
         var floats: Int? = 0
         var names = Set<String>()
@@ -157,11 +157,20 @@ public enum TorchCheckpoint {
             guard names.insert(name).inserted else {
                 throw CheckpointError(.invalidEntry, path: path, tensor: name, "appears twice in the state_dict")
             }
-            if let seen = storageTypes[ref.storage.key], seen.type != ref.storage.type {
-                throw CheckpointError(.unsupportedDType, path: path, tensor: name,
-                    "reads storage '\(ref.storage.key)' as \(ref.storage.type.name), but '\(seen.by)' reads it as \(seen.type.name)")
+            // Views of one storage must agree on its type and size: the storage is decoded once,
+            // by the first view's reading, and every view's indices are checked against that.
+            if let seen = storageTypes[ref.storage.key] {
+                guard seen.storage.type == ref.storage.type else {
+                    throw CheckpointError(.unsupportedDType, path: path, tensor: name,
+                        "reads storage '\(ref.storage.key)' as \(ref.storage.type.name), but '\(seen.by)' reads it as \(seen.storage.type.name)")
+                }
+                guard seen.storage.count == ref.storage.count else {
+                    throw CheckpointError(.invalidOffsets, path: path, tensor: name,
+                        "gives storage '\(ref.storage.key)' \(ref.storage.count) elements, but '\(seen.by)' gives it \(seen.storage.count)")
+                }
+            } else {
+                storageTypes[ref.storage.key] = (ref.storage, name)
             }
-            storageTypes[ref.storage.key] = (ref.storage.type, name)
             let count = try elementCount(ref, name: name, path: path)
             guard ref.storage.type.float != nil else { skipped.append(stripped(name)); continue }
             plan[ref.storage.key, default: []].append((name, ref, count))
