@@ -60,7 +60,7 @@ bench: build
 fixtures:
 	python3 tools/make_fixtures.py
 
-## libFuzzer over the checkpoint and IDX readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
+## libFuzzer over the checkpoint, IDX and PyTorch (.pth) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
 fuzz: deps
 	bash Fuzz/run.sh $(or $(FUZZ_SECONDS),300)
 
