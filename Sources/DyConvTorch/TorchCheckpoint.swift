@@ -195,10 +195,14 @@ public enum TorchCheckpoint {
                 throw CheckpointError(.invalidEntry, path: path, tensor: views[0].name,
                                       "its storage 'data/\(key)' is missing from the archive")
             }
-            guard let needed = CheckedSize.product(storage.count, storage.type.width),
-                  entry.uncompressedSize >= UInt64(needed) else {
+            guard let needed = CheckedSize.product(storage.count, storage.type.width) else {
                 throw CheckpointError(.invalidOffsets, path: path, tensor: views[0].name,
-                    "its storage 'data/\(key)' holds \(entry.uncompressedSize) bytes; \(storage.count) \(storage.type.name) elements need more")
+                    "its storage 'data/\(key)' declares \(storage.count) elements, whose size overflows")
+            }
+            // torch.save writes exactly the storage's bytes; anything else is not its file.
+            guard entry.uncompressedSize == UInt64(needed) else {
+                throw CheckpointError(.invalidOffsets, path: path, tensor: views[0].name,
+                    "its storage 'data/\(key)' holds \(entry.uncompressedSize) bytes; its \(storage.count) \(storage.type.name) elements need \(needed)")
             }
             let raw = try extract(entry, from: archive, limit: needed, name: "data/\(key)", path: path)
             let values = raw.withUnsafeBytes { TensorDType.decode(UnsafeRawBufferPointer(rebasing: $0[..<needed]), as: dtype) }
@@ -323,6 +327,10 @@ public enum TorchCheckpoint {
             }
         } catch {
             throw CheckpointError(.truncated, path: path, "entry '\(name)' cannot be read (\(error))")
+        }
+        // The callers slice by the declared size: an entry that yields less is damaged.
+        guard out.count == Int(entry.uncompressedSize) else {
+            throw CheckpointError(.truncated, path: path, "entry '\(name)' yields \(out.count) bytes; the archive says \(entry.uncompressedSize)")
         }
         let sum = out.withUnsafeBufferPointer { buffer in
             // zlib takes a UInt32 length: sum in chunks (entries may exceed 4 GiB).

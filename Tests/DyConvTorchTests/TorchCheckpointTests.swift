@@ -103,7 +103,7 @@ struct TorchCheckpointTests {
         ("bad_shape_overflow.pth", "tensor 'w': has shape [1099511627776,1099511627776], whose size overflows"),
         ("bad_shared_dtypes.pth", "tensor 'b': reads storage '0' as HalfStorage, but 'a' reads it as FloatStorage"),
         ("bad_missing_storage.pth", "tensor 'w': its storage 'data/1' is missing from the archive"),
-        ("bad_short_storage.pth", "its storage 'data/0' holds 16 bytes; 8 FloatStorage elements need more"),
+        ("bad_short_storage.pth", "tensor 'w': its storage 'data/0' holds 16 bytes; its 8 FloatStorage elements need 32"),
         ("bad_big_endian.pth", "is a big-endian torch.save archive"),
     ])
     func malformedFixture(name: String, fragment: String) throws {
