@@ -20,6 +20,7 @@ public struct TorchStateDict: Sendable, Equatable {
     /// The container read.
     public var format: Format
 
+    /// Creates a result from its tensors, the names skipped and the container.
     public init(tensors: [String: Tensor], skipped: [String], format: Format) {
         self.tensors = tensors
         self.skipped = skipped
