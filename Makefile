@@ -41,6 +41,7 @@ test: unit-test cli-test e2e-test
 
 ## The Swift test targets (Tests/), log in .build/swift-test.log.
 unit-test: deps
+	mkdir -p .build
 	$(SWIFT) test 2>&1 | tee .build/swift-test.log; exit $${PIPESTATUS[0]}
 
 ## The CLI scripts (system-tests/cli) against the release binary.
