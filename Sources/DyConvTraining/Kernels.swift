@@ -1,17 +1,12 @@
 import DyConvEngine
 
 /// Low-level kernels of the training graph's backward passes (col2im, the adjoint of the
-/// engine's im2col) and its BLAS setup. The forward computations (GEMM, im2col, pooling,
+/// engine's im2col). The forward computations (GEMM, im2col, pooling,
 /// activations, routing) are the engine's kernels.
 ///
 /// Every function works on raw pointers into preallocated workspaces, so the training loop
 /// never allocates. Shapes are given explicitly; layouts are row-major (NCHW for images).
 enum Kernels {
-    /// Restricts OpenBLAS to one thread per call (the trainer parallelises over the batch itself).
-    static func useSingleThreadedBLAS() {
-        Parallel.configureBLAS()
-    }
-
     /// Folds columns back into an image: the adjoint of `im2col`. Overwrites `dx` (`[C, H, W]`).
     ///
     /// `col` is scratch: entries that fall into the padding may be zeroed.

@@ -130,7 +130,8 @@ public final class Trainer {
     init(validated config: TrainingConfig, description: ModelDescription, train: ImageDataset,
                  test: ImageDataset, parameters initial: [String: Tensor], threads: Int) throws {
         try Trainer.checkMemory(config: config, description: description, threads: threads, trainImages: train.count)
-        Kernels.useSingleThreadedBLAS()
+        // OpenBLAS one thread per call: the trainer parallelises over the batch itself.
+        Parallel.configureBLAS()
         self.config = config
         self.description = description
         self.train = train

@@ -52,11 +52,7 @@ public enum EnvironmentSetting: String, CaseIterable, Sendable {
     }
 
     /// The variable's text, or nil when it is unset or empty.
-    public var text: String? {
-        guard let raw = getenv(rawValue) else { return nil }
-        let value = String(cString: raw)
-        return value.isEmpty ? nil : value
-    }
+    public var text: String? { Files.environment(rawValue) }
 
     /// The knob's integer: nil when it is unset, not an integer knob, or invalid (executables
     /// refuse invalid values up front with `validateAll()`).
