@@ -52,7 +52,8 @@ struct KaijieshiImportTests {
         let fixture = try ImportFixture("kaijieshi7-resnet34")
         let error = try fixture.importError("model.pth", preset: "kaijieshi7-resnet18")
         #expect(error?.kind == .unexpectedTensor)
-        #expect(error?.description.contains("'layer1.2.") == true, "\(String(describing: error))")
+        // 8 extra blocks × 16 tensors (2 Dynamic_conv2d × 4, 2 BatchNorm2d × 4).
+        #expect(error?.reason == "128 unexpected tensors, not part of kaijieshi7-resnet18, under layer1.2 (16), layer2.2 (16), layer2.3 (16), layer3.2 (16), layer3.3 (16), layer3.4 (16), layer3.5 (16), layer4.2 (16)")
         // And the other way round: resnet18 has no layer1.2.
         let fixture18 = try ImportFixture("kaijieshi7-resnet18")
         let missing = try fixture18.importError("model.pth", preset: "kaijieshi7-resnet34")
