@@ -104,3 +104,14 @@ public enum Format {
         return String(v)
     }
 }
+
+extension Format {
+    /// A class name in at most `width` characters: whole when it fits, else its first
+    /// synonym (ImageNet's names list synonyms separated by ", "), cut with "…" if still too
+    /// long.
+    public static func className(_ name: String, _ width: Int) -> String {
+        guard name.unicodeScalars.count > width else { return name }
+        let first = name.firstRange(of: ", ").map { String(name[..<$0.lowerBound]) } ?? name
+        return clip(first, max(width, 0))
+    }
+}

@@ -20,7 +20,9 @@ struct DyConvTUI: ParsableCommand {
         CHECKPOINT, opens the bundled dycnn-dynamic, dycnn-condconv and dycnn-static checkpoints \
         from assets/ (Tab switches). Training snapshots of X.safetensors are read from \
         X-snapshots/epoch-NNN.safetensors (< > step through epochs). Press ? for the keys. \
-        NO_COLOR=1 gives a monochrome rendering.
+        Images are drawn in 24-bit colour on a direct-colour terminal (terminfo RGB, or \
+        COLORTERM=truecolor with a *-direct terminfo entry installed), else in the 256-colour \
+        palette, else as grey glyphs. NO_COLOR=1 gives a monochrome rendering.
         """)
 
     @Argument(help: ArgumentHelp("Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.", valueName: "checkpoint"))
@@ -97,7 +99,8 @@ struct DyConvTUI: ParsableCommand {
         installSignalHandlers()
         let terminal: Terminal
         do {
-            terminal = try Terminal(forceMonochrome: noColor)
+            let colorterm = Files.environment("COLORTERM") ?? ""
+            terminal = try Terminal(forceMonochrome: noColor, colorterm: colorterm)
         } catch {
             printError("\(error)")
             throw ExitCode.failure
