@@ -48,9 +48,13 @@ func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     let totalRows = list.isGrouped ? list.rows.count : layerCount
     let scrolls = totalRows > rows.count
     let shown = rows.compactMap { row -> Int? in if case .layer(let l) = row { return l } else { return nil } }
-    let title = sigmoid ? "Routing r = sigmoid(z/τ) per dynamic layer" : "Attention π = softmax(z/τ) per dynamic layer"
     let mode = s.mode == .attention ? "" : "mode \(s.mode.rawValue) · "
     let scroll = scrolls ? "layers \((shown.min() ?? 0) + 1)–\((shown.max() ?? 0) + 1) of \(layerCount)" : "↑↓ select"
+    // While the list scrolls, the range matters more than the title's last words.
+    var title = sigmoid ? "Routing r = sigmoid(z/τ) per dynamic layer" : "Attention π = softmax(z/τ) per dynamic layer"
+    if scrolls && title.unicodeScalars.count + 2 + mode.unicodeScalars.count + scroll.unicodeScalars.count > r.width {
+        title = sigmoid ? "Routing r = sigmoid(z/τ)" : "Attention π = softmax(z/τ)"
+    }
     // In shuffle-across, the partner whose π was applied, in what room the heading leaves
     // (before the scroll hint, which gives way to it).
     let room = r.width - title.unicodeScalars.count - 2 - mode.unicodeScalars.count

@@ -115,3 +115,12 @@ extension Format {
         return clip(first, max(width, 0))
     }
 }
+
+extension Format {
+    /// A probability in four characters with three decimals, for many classes (where the
+    /// top ones are often below 0.01): ".012", ".500", "1.00"; non-finite values as `unit`.
+    public static func smallUnit(_ value: Float) -> String {
+        guard value.isFinite, value >= 0, value < 0.9995 else { return unit(value) }
+        return String(fixed(Double(value), 3).dropFirst())
+    }
+}

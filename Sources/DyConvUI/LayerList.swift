@@ -29,8 +29,8 @@ public enum LayerListRow: Equatable, Sendable {
 
 /// The rows of the attention panel's layer list and which of them are on screen.
 ///
-/// Small networks (at most `groupingThreshold` dynamic layers, or one stage) list their
-/// layers flat, one row each. Larger ones (ResNet-18's 20 dynamic convolutions, MobileNetV2's
+/// Small networks (at most `groupingThreshold` dynamic layers, one stage, or fewer than two
+/// layers per stage on average) list their layers flat, one row each. Larger ones (ResNet-18's 20 dynamic convolutions, MobileNetV2's
 /// 50) get a heading row per stage (`stageName(of:)`) with the layers under it named relative
 /// to the stage (`0.conv1` under `layer1`), so names stay short and readable. The list scrolls
 /// to keep the selected layer in view, centred; when the window starts inside a stage, its
@@ -52,7 +52,10 @@ public struct LayerList: Equatable, Sendable {
     /// The list of layers with these names, low layers first.
     public init(names: [String]) {
         let stages = names.map(stageName(of:))
-        let grouped = names.count > LayerList.groupingThreshold && Set(stages).count > 1
+        // Headings pay off only when stages hold two layers or more on average (a name
+        // scheme with a numbered component per layer would give one heading per layer).
+        let stageCount = Set(stages).count
+        let grouped = names.count > LayerList.groupingThreshold && stageCount > 1 && 2 * stageCount <= names.count
         var rows: [LayerListRow] = []
         var rowOfLayer: [Int] = []
         var l = 0
@@ -90,12 +93,23 @@ public struct LayerList: Equatable, Sendable {
     public func firstRow(visible: Int, selected: Int) -> Int {
         guard rows.count > visible, visible > 0 else { return 0 }
         let r = row(ofLayer: selected)
-        return min(max(r - (visible - 1) / 2, 0), rows.count - visible)
+        var first = min(max(r - (visible - 1) / 2, 0), rows.count - visible)
+        // A window starting on the last layer of a stage would show that stage's heading
+        // (sticky) with nothing under it: start one row lower, or else one higher, when the
+        // selection stays in view.
+        if isGrouped, visible >= 3, case .layer = rows[first], first + 1 < rows.count, case .stage = rows[first + 1] {
+            if first + 1 <= rows.count - visible && r >= first + 1 {
+                first += 1
+            } else if first > 0 && r < first - 1 + visible {
+                first -= 1
+            }
+        }
+        return first
     }
 
     /// What each of the `visible` screen rows shows when layer `selected` is selected: the
     /// window from `firstRow`, its first row replaced by the stage heading when the window
-    /// starts inside a stage.
+    /// starts inside a stage, and without a heading on its last row (it would head nothing).
     public func window(visible: Int, selected: Int) -> [LayerListRow] {
         let first = firstRow(visible: visible, selected: selected)
         let end = min(first + max(visible, 0), rows.count)
@@ -107,6 +121,8 @@ public struct LayerList: Equatable, Sendable {
                 if case .layer(let other) = rows[r], !stageRange(of: l, contains: other) { break }
             }
         }
+        // A heading on the last row would have nothing under it.
+        if isGrouped, out.count >= 3, let last = out.last, case .stage = last { out.removeLast() }
         return out
     }
 

@@ -48,6 +48,7 @@ func renderPredictionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
         let barWidth = r.width - nameWidth - 6
         grid.bar(r.x + nameWidth + 1, y + i, width: barWidth, fraction: Double(entry.probability),
                  fill: isPredicted && labelled && !correct ? theme.bad : theme.bar, track: theme.barTrack)
-        grid.textRight(r.maxX, y + i, Format.unit(entry.probability), theme.plain)
+        grid.textRight(r.maxX, y + i, names.count > 10 ? Format.smallUnit(entry.probability) : Format.unit(entry.probability),
+                       theme.plain)
     }
 }
