@@ -18,7 +18,9 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     var y = r.y + 1
     let config = "\(s.checkpoint.name)\(s.epoch.map { " @epoch \($0.epoch)" } ?? "") · \(temperatureLabel(s)) · mode \(s.checkpoint.isStatic ? "—" : s.mode.rawValue)"
     grid.text(r.x, y, Format.clip(config, r.width), theme.dim)
-    y += 2
+    y += 1
+    if let note = s.dataset.note { grid.text(r.x, y, Format.clip("images: " + note, r.width), theme.dim) }
+    y += 1
 
     // Accuracy and progress.
     let eval = s.evaluation

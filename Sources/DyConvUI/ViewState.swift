@@ -131,17 +131,23 @@ public struct DatasetSummary: Sendable, Equatable {
     public var evaluationLimit: Int
     /// Number of images.
     public let count: Int
+    /// How the images were prepared for the model when that changed them, e.g. "resized to
+    /// 256, centre crop 224" or "grey repeated to RGB": shown in the header and the dataset
+    /// view, so the user knows the model did not see the files as they are. nil: as they are.
+    public var note: String?
 
     /// A labelled dataset: one label per image.
-    public init(name: String, labels: [Int], classNames: [String], evaluationLimit: Int? = nil) {
-        self.init(name: name, count: labels.count, labels: labels, classNames: classNames, evaluationLimit: evaluationLimit)
+    public init(name: String, labels: [Int], classNames: [String], evaluationLimit: Int? = nil, note: String? = nil) {
+        self.init(name: name, count: labels.count, labels: labels, classNames: classNames, evaluationLimit: evaluationLimit,
+                  note: note)
     }
 
     /// A dataset of `count` images, labelled when `labels` is given (then `labels.count`
     /// must be `count`).
-    public init(name: String, count: Int, labels: [Int]?, classNames: [String], evaluationLimit: Int? = nil) {
+    public init(name: String, count: Int, labels: [Int]?, classNames: [String], evaluationLimit: Int? = nil,
+                note: String? = nil) {
         precondition(labels == nil || labels!.count == count, "DatasetSummary: \(labels!.count) labels for \(count) images")
-        self.name = name; self.labels = labels; self.classNames = classNames
+        self.name = name; self.labels = labels; self.classNames = classNames; self.note = note
         self.count = max(count, 0)
         self.evaluationLimit = min(max(evaluationLimit ?? self.count, 0), self.count)
     }

@@ -247,6 +247,20 @@ final class ColorModelTests: XCTestCase {
         XCTAssertTrue(render(ColorFixture.state(ColorFixture.mobilenet, width: 120, height: 40)).text.contains("true  "))
     }
 
+    /// How the images were prepared is said in the header (when there is room) and in the
+    /// dataset view; without a note, neither changes.
+    func testPreparationNoteIsShown() {
+        let note = "resized to 256, centre crop 224"
+        var s = ColorFixture.state(ColorFixture.resnet18, width: 200, height: 60)
+        XCTAssertFalse(render(s).text.contains(note))
+        s.dataset.note = note
+        XCTAssertTrue(render(s).row(0).contains("imagenette: 20 images · \(note)"))
+        s.width = 80; s.height = 24
+        XCTAssertFalse(render(s).row(0).contains(note), "no room at 80 columns")
+        _ = update(&s, .key(.char("d")))
+        XCTAssertTrue(render(s).text.contains("images: " + note))
+    }
+
     /// Oracle: the engine's `topK` of the forward pass, names cut to their first synonym.
     func testTopFiveWithManyClassNames() {
         let s = ColorFixture.state(ColorFixture.resnet18, width: 120, height: 40)
