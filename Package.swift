@@ -53,7 +53,7 @@ let package = Package(
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
-        .target(name: "DyConvUI", dependencies: ["DyConvEngine"], swiftSettings: optimize),
+        .target(name: "DyConvUI", dependencies: ["DyConvEngine"], exclude: ["README.md"], swiftSettings: optimize),
         // Session: performs the UI core's effects with real models, images and files; background evaluation.
         .target(name: "DyConvSession", dependencies: ["DyConvEngine", "DyConvData", "DyConvUI"],
                 exclude: ["README.md"], swiftSettings: optimize),

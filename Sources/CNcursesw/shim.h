@@ -21,4 +21,9 @@ static inline int dyconv_has_string_capability(const char *name) {
     const char *s = tigetstr(name);
     return s != NULL && s != (const char *)-1;
 }
+// Opens the screen as terminal type `name` on stdout/stdin (newterm), returning stdscr or
+// NULL: Swift 6 refuses the C globals stdout, stdin and stdscr.
+static inline WINDOW *dyconv_newterm(const char *name) {
+    return newterm(name, stdout, stdin) != NULL ? stdscr : NULL;
+}
 #endif

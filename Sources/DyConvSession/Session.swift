@@ -113,19 +113,9 @@ public final class Session {
         try checkpoints[key.checkpoint].model(epoch: key.epoch, for: dataset)
     }
 
-    /// Image `i` as grey levels (mean over channels).
-    func grayImage(_ i: Int) -> GrayImage {
-        let c = dataset.channels, plane = dataset.height * dataset.width
-        let src = dataset.image(i)
-        var px = [UInt8](repeating: 0, count: plane)
-        src.withUnsafeBufferPointer { s in
-            for p in 0..<plane {
-                var sum = 0
-                for ch in 0..<c { sum += Int(s[ch * plane + p]) }
-                px[p] = UInt8(sum / c)
-            }
-        }
-        return GrayImage(width: dataset.width, height: dataset.height, pixels: px)
+    /// Image `i` as the screen shows it: grey or RGB (`PixelImage(planar:…)`).
+    func pixelImage(_ i: Int) -> PixelImage {
+        PixelImage(planar: Array(dataset.image(i)), channels: dataset.channels, width: dataset.width, height: dataset.height)
     }
 
     /// A duration in milliseconds.
@@ -148,7 +138,7 @@ public final class Session {
         // Seed 0 as the dataset view: both shuffles depend only on the image, not on its batch.
         let trace = model.forward(dataset, indices: [index], options: key.forwardOptions(seed: 0), partners: partners)
         let ms = Session.milliseconds(clock.now - start)
-        return .forwardCompleted(ForwardResult(key: key, imageIndex: index, image: grayImage(index), trace: trace,
+        return .forwardCompleted(ForwardResult(key: key, imageIndex: index, image: pixelImage(index), trace: trace,
                                                milliseconds: ms, partnerIndex: partners?.partner(of: index)))
     }
 

@@ -1,25 +1,56 @@
-/// A terminal colour: the terminal's default, or an index of the xterm 256-colour palette.
+/// A terminal colour: the terminal's default, an index of the xterm 256-colour palette, or a
+/// 24-bit RGB colour (drawn only on direct-colour terminals, `ColorMode.truecolor`).
 ///
 /// Indices 0–7 are the ANSI colours (usable on 8-colour terminals), 16–231 the 6×6×6 colour
 /// cube and 232–255 the 24-step grey ramp.
 public struct Color: Hashable, Sendable {
-    /// `0xFFFF` is the terminal default; otherwise a palette index 0–255.
-    public let rawValue: UInt16
+    /// `0xFFFF_FFFF` is the terminal default; `0x0100_0000 | 0xRRGGBB` a 24-bit colour;
+    /// otherwise a palette index 0–255.
+    public let rawValue: UInt32
 
-    /// Wraps a raw value (`0xFFFF` = terminal default, otherwise a palette index).
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// Wraps a raw value (see `rawValue`).
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The terminal's default foreground or background colour.
-    public static let `default` = Color(rawValue: 0xFFFF)
+    public static let `default` = Color(rawValue: 0xFFFF_FFFF)
+
+    /// The tag bit of a 24-bit colour.
+    static let rgbTag: UInt32 = 0x0100_0000
 
     /// A palette colour by index.
-    public static func index(_ i: Int) -> Color { Color(rawValue: UInt16(min(max(i, 0), 255))) }
+    public static func index(_ i: Int) -> Color { Color(rawValue: UInt32(min(max(i, 0), 255))) }
+
+    /// A 24-bit colour.
+    public static func rgb(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Color {
+        Color(rawValue: rgbTag | UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b))
+    }
 
     /// Whether this is the terminal default colour.
-    public var isDefault: Bool { rawValue == 0xFFFF }
+    public var isDefault: Bool { rawValue == 0xFFFF_FFFF }
 
-    /// The palette index, or -1 for the default colour (ncurses' convention).
-    public var paletteIndex: Int { isDefault ? -1 : Int(rawValue) }
+    /// Whether this is a 24-bit colour.
+    public var isRGB: Bool { !isDefault && rawValue & Color.rgbTag != 0 }
+
+    /// The 24-bit value 0xRRGGBB of a colour: its own for an RGB colour, xterm's standard
+    /// palette value for an index (`paletteRGB`); nil for the default colour.
+    public var rgbValue: UInt32? {
+        if isDefault { return nil }
+        if isRGB { return rawValue & 0xFF_FFFF }
+        let (r, g, b) = Color.paletteRGB(Int(rawValue))
+        return UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b)
+    }
+
+    /// The palette index, or -1 for the default colour (ncurses' convention); an RGB colour
+    /// gives the index `nearest256` picks.
+    public var paletteIndex: Int {
+        if isDefault { return -1 }
+        if isRGB {
+            let v = rawValue
+            return Color.nearest256(UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+                                    UInt8(truncatingIfNeeded: v)).paletteIndex
+        }
+        return Int(rawValue)
+    }
 
     // ANSI colours (the only ones an 8-colour terminal has).
     public static let black = Color(rawValue: 0)
@@ -45,6 +76,48 @@ public struct Color: Hashable, Sendable {
         if v > 246 { return .index(231) }
         let step = min(max((v - 8 + 5) / 10, 0), 23)
         return .index(232 + step)
+    }
+
+    /// The levels of the xterm colour cube's six steps per component.
+    static let cubeLevels: [Int] = [0, 95, 135, 175, 215, 255]
+
+    /// The RGB components xterm gives palette index `i` (0–255): the 16 system colours as
+    /// xterm's defaults, the 6×6×6 cube, the grey ramp 8, 18, …, 238.
+    public static func paletteRGB(_ i: Int) -> (UInt8, UInt8, UInt8) {
+        let system: [(UInt8, UInt8, UInt8)] = [
+            (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+            (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        ]
+        let i = min(max(i, 0), 255)
+        if i < 16 { return system[i] }
+        if i >= 232 { let v = UInt8(8 + 10 * (i - 232)); return (v, v, v) }
+        let c = i - 16
+        return (UInt8(cubeLevels[c / 36]), UInt8(cubeLevels[c / 6 % 6]), UInt8(cubeLevels[c % 6]))
+    }
+
+    /// The palette colour (cube 16–231 or grey ramp 232–255) nearest to an RGB colour in
+    /// Euclidean RGB distance. The 16 system colours are left out: terminals redefine them.
+    ///
+    /// The cube is a product grid, so its nearest point is the nearest level per component;
+    /// the nearest ramp grey is the one nearest the components' mean (the distance to a grey
+    /// v is a parabola in v with its minimum at the mean). The closer of the two wins, the
+    /// cube on a tie.
+    public static func nearest256(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Color {
+        @inline(__always) func level(_ v: Int) -> Int {
+            // Midpoints between the levels 0, 95, 135, 175, 215, 255.
+            v < 48 ? 0 : v < 115 ? 1 : v < 155 ? 2 : v < 195 ? 3 : v < 235 ? 4 : 5
+        }
+        let ri = Int(r), gi = Int(g), bi = Int(b)
+        let lr = level(ri), lg = level(gi), lb = level(bi)
+        @inline(__always) func sq(_ d: Int) -> Int { d * d }
+        let cubeDistance = sq(ri - cubeLevels[lr]) + sq(gi - cubeLevels[lg]) + sq(bi - cubeLevels[lb])
+        // Ramp grey v = 8 + 10 s nearest the mean m: s = round((m - 8) / 10), clamped; the
+        // mean is kept in thirds to round exactly.
+        let sum = ri + gi + bi
+        let step = min(max((sum - 24 + 15) / 30, 0), 23)
+        let v = 8 + 10 * step
+        let greyDistance = sq(ri - v) + sq(gi - v) + sq(bi - v)
+        return greyDistance < cubeDistance ? .index(232 + step) : .index(16 + 36 * lr + 6 * lg + lb)
     }
 }
 

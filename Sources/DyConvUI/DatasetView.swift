@@ -18,7 +18,9 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     var y = r.y + 1
     let config = "\(s.checkpoint.name)\(s.epoch.map { " @epoch \($0.epoch)" } ?? "") · \(temperatureLabel(s)) · mode \(s.checkpoint.isStatic ? "—" : s.mode.rawValue)"
     grid.text(r.x, y, Format.clip(config, r.width), theme.dim)
-    y += 2
+    y += 1
+    if let note = s.dataset.note { grid.text(r.x, y, Format.clip("images: " + note, r.width), theme.dim) }
+    y += 1
 
     // Accuracy and progress.
     let eval = s.evaluation
@@ -42,31 +44,48 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     }
     y += 2
 
-    // Mean entropy per layer.
+    // Mean entropy per layer: a window of the layer list around the selected layer (↑↓ move
+    // it), grouped by stage for many layers as in the attention panel.
     let layers = s.checkpoint.layers
     let chartMinimum = 9
-    let entropyRows = min(layers.count, max(r.maxY - y - 2 - chartMinimum - 1, 1))
-    grid.heading(Rect(x: r.x, y: y, width: r.width, height: 1), "Mean normalized entropy H/lnK per layer",
-                 style: theme.heading, rule: theme.edge)
+    let entropyRows = max(r.maxY - y - 2 - chartMinimum - 1, 1)
+    let list = ctx.layout.layerList
+    let totalRows = list.isGrouped ? list.rows.count : layers.count
+    let window: [LayerListRow] = list.isGrouped
+        ? list.window(visible: entropyRows, selected: s.selectedLayer)
+        : Array((0..<layers.count).map { LayerListRow.layer($0) }.prefix(entropyRows))
+    let scrolls = totalRows > window.count
+    var heading = "Mean normalized entropy H/lnK per layer"
+    if scrolls, let range = list.isGrouped ? list.shownLayers(visible: entropyRows, selected: s.selectedLayer) : nil {
+        heading += " · layers \(range.lowerBound + 1)–\(range.upperBound + 1) of \(layers.count)"
+    }
+    grid.heading(Rect(x: r.x, y: y, width: r.width, height: 1), heading, style: theme.heading, rule: theme.edge)
     y += 1
     if layers.isEmpty {
         grid.text(r.x, y, Format.clip("static network: no attention", r.width), theme.dim)
         y += 1
     } else {
-        let nameWidth = min(layers.map { $0.name.unicodeScalars.count }.max() ?? 8, 18)
+        let names = layers.enumerated().map { list.isGrouped ? list.displayName($0.offset, $0.element.name) : $0.element.name }
+        let nameWidth = min(names.map { $0.unicodeScalars.count }.max() ?? 8, 18)
         let barWidth = max(min(r.width - nameWidth - 8, 40), 4)
-        for l in 0..<entropyRows {
-            grid.text(r.x + 2, y, Format.pad(layers[l].name, nameWidth), l == s.selectedLayer ? theme.title : theme.plain)
-            if let h = eval?.meanEntropy(l) {
-                grid.bar(r.x + 3 + nameWidth, y, width: barWidth, fraction: h, fill: theme.entropyBar, track: theme.barTrack)
-                grid.text(r.x + 4 + nameWidth + barWidth, y, Format.fixed(h, 3), theme.plain)
-            } else {
-                grid.text(r.x + 3 + nameWidth, y, "…", theme.dim)
+        for row in window {
+            switch row {
+            case .stage(let name, let range):
+                drawStageHeading(&grid, x: r.x, y: y, width: min(r.width, nameWidth + barWidth + 10), name: name,
+                                 range: range, theme: theme)
+            case .layer(let l):
+                grid.text(r.x + 2, y, Format.pad(names[l], nameWidth), l == s.selectedLayer ? theme.title : theme.plain)
+                if let h = eval?.meanEntropy(l) {
+                    grid.bar(r.x + 3 + nameWidth, y, width: barWidth, fraction: h, fill: theme.entropyBar, track: theme.barTrack)
+                    grid.text(r.x + 4 + nameWidth + barWidth, y, Format.fixed(h, 3), theme.plain)
+                } else {
+                    grid.text(r.x + 3 + nameWidth, y, "…", theme.dim)
+                }
             }
             y += 1
         }
-        if entropyRows < layers.count {
-            grid.text(r.x + 2, y, "… \(layers.count - entropyRows) more layers", theme.dim)
+        if scrolls && !list.isGrouped {
+            grid.text(r.x + 2, y, "… \(layers.count - window.count) more layers", theme.dim)
             y += 1
         }
     }

@@ -24,6 +24,20 @@ extension CellGrid {
         }
     }
 
+    /// A vertical scroll bar `height` cells tall at column `x`: a dotted track with a thumb
+    /// whose length and position show which `visible` of `total` rows, from `first`, are shown.
+    public mutating func scrollBar(x: Int, y: Int, height: Int, first: Int, visible: Int, total: Int,
+                                   track: Style, thumb: Style) {
+        guard height > 0, total > 0 else { return }
+        let length = min(max(height * visible / total, 1), height)
+        // The thumb reaches the bottom exactly when the last row is shown.
+        let start = total > visible ? min((height - length) * first / (total - visible), height - length) : 0
+        for i in 0..<height {
+            let inThumb = i >= start && i < start + length
+            put(x, y + i, inThumb ? "┃" : "│", inThumb ? thumb : track)
+        }
+    }
+
     /// A one-cell vertical level glyph for a fraction 0–1 (" " for 0, "█" for 1).
     public static func levelGlyph(_ fraction: Double) -> Unicode.Scalar {
         let f = fraction.isFinite ? min(max(fraction, 0), 1) : 0

@@ -104,3 +104,23 @@ public enum Format {
         return String(v)
     }
 }
+
+extension Format {
+    /// A class name in at most `width` characters: whole when it fits, else its first
+    /// synonym (ImageNet's names list synonyms separated by ", "), cut with "…" if still too
+    /// long.
+    public static func className(_ name: String, _ width: Int) -> String {
+        guard name.unicodeScalars.count > width else { return name }
+        let first = name.firstRange(of: ", ").map { String(name[..<$0.lowerBound]) } ?? name
+        return clip(first, max(width, 0))
+    }
+}
+
+extension Format {
+    /// A probability in four characters with three decimals, for many classes (where the
+    /// top ones are often below 0.01): ".012", ".500", "1.00"; non-finite values as `unit`.
+    public static func smallUnit(_ value: Float) -> String {
+        guard value.isFinite, value >= 0, value < 0.9995 else { return unit(value) }
+        return String(fixed(Double(value), 3).dropFirst())
+    }
+}

@@ -24,7 +24,11 @@ func renderHeader(_ ctx: RenderContext, into grid: inout CellGrid) {
     if !cp.isStatic { line += " · \(cp.layers.count) dynamic layers" }
     if let e = s.epoch { line += " · snapshot epoch \(e.epoch)/\(e.epochs)" }
     else if !cp.epochs.isEmpty { line += " · \(cp.epochs.count) snapshots < >" }
-    let rightText = "\(s.dataset.name): \(s.dataset.count) images "
+    var rightText = "\(s.dataset.name): \(s.dataset.count) images "
+    // How the images were prepared, when there is room beside the checkpoint's line.
+    if let note = s.dataset.note, r.width - (x - r.x) - line.unicodeScalars.count - rightText.unicodeScalars.count - 4 > note.unicodeScalars.count {
+        rightText = "\(s.dataset.name): \(s.dataset.count) images · \(note) "
+    }
     let room = r.width - (x - r.x) - rightText.unicodeScalars.count - 1
     x = grid.text(x, r.y, Format.clip(line, max(room, 0)), theme.statusBar)
     if room > 10 { grid.textRight(r.maxX, r.y, rightText, theme.statusBar) }

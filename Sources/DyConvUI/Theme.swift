@@ -1,5 +1,10 @@
 /// How many colours the terminal shows: the renderer picks its styles from this.
+///
+/// Decided once at start-up by the presenter (from terminfo, `COLORTERM` and `NO_COLOR`) and
+/// kept in the state, so the pure core renders any depth, e.g. in tests.
 public enum ColorMode: String, Sendable, CaseIterable {
+    /// 24-bit (direct) colour: the interface as in 256 colours, images in their own RGB.
+    case truecolor
     /// xterm 256-colour palette: grey-level images with half blocks, colour ramps.
     case xterm256
     /// The 8 ANSI colours: images as a character density ramp, coloured accents.
@@ -40,15 +45,21 @@ public struct Theme: Sendable {
     public let overlayKey: Style
     public let progress: Style
 
-    /// Whether images are drawn with half blocks in grey levels (else a density ramp).
-    public var grayscaleImages: Bool { mode == .xterm256 }
+    /// How images are drawn in this colour mode (half blocks need Unicode too; `ImagePanel`).
+    public var imageColors: ImageColors {
+        switch mode {
+        case .truecolor: return .direct
+        case .xterm256: return .palette256
+        case .ansi8, .monochrome: return .density
+        }
+    }
 
     /// The theme of a colour mode.
     public init(_ mode: ColorMode) {
         self.mode = mode
         plain = .plain
         switch mode {
-        case .xterm256:
+        case .truecolor, .xterm256:
             dim = Style(foreground: .index(244))
             title = Style(foreground: .index(231), attributes: .bold)
             heading = Style(foreground: .index(117), attributes: .bold)
@@ -130,11 +141,22 @@ public struct Theme: Sendable {
     public func onSelection(_ s: Style) -> Style {
         switch mode {
         case .monochrome: return s.with(.reverse)
-        case .xterm256, .ansi8:
+        case .truecolor, .xterm256, .ansi8:
             var r = s
             r.background = selected.background
             if r.foreground.isDefault || r.foreground == barTrack.foreground { r.foreground = selected.foreground }
             return r
         }
     }
+}
+
+/// How the image panel colours pixels.
+public enum ImageColors: Sendable {
+    /// Half blocks in each pixel's own RGB.
+    case direct
+    /// Half blocks in the nearest of the 256-colour cube and grey ramp (grey images: the
+    /// nearest grey).
+    case palette256
+    /// A density ramp of glyphs on the pixel's luminance (8 colours, monochrome, ASCII).
+    case density
 }

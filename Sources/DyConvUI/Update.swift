@@ -114,6 +114,10 @@ private func handleKey(_ state: inout ViewState, _ key: Key) -> [Effect] {
         return nextOfSameClass(&state)
     case .char("x"):
         guard state.dataset.count > 0 else { return [] }
+        guard state.dataset.isLabelled else {
+            state.message = "the images are unlabelled: none is known to be misclassified"
+            return []
+        }
         return [.findMisclassified(from: (state.imageIndex + 1) % state.dataset.count)]
     case .char("g"), .home:
         return jump(&state, to: 0)
@@ -233,7 +237,10 @@ private func scaleTemperature(_ state: inout ViewState, by factor: Float) -> [Ef
 
 /// The next image (after the current one, wrapping) with the current image's label.
 private func nextOfSameClass(_ state: inout ViewState) -> [Effect] {
-    let labels = state.dataset.labels
+    guard let labels = state.dataset.labels else {
+        state.message = "the images are unlabelled: no class to follow"
+        return []
+    }
     guard let label = state.label, labels.count > 1 else { return [] }
     for d in 1..<labels.count {
         let i = (state.imageIndex + d) % labels.count

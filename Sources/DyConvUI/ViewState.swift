@@ -117,38 +117,49 @@ public struct CheckpointSummary: Sendable, Equatable {
     }
 }
 
-/// A grey-level image (0 = black, 255 = white), row-major.
-public struct GrayImage: Sendable, Equatable {
-    public var width: Int
-    public var height: Int
-    public var pixels: [UInt8]
-
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        self.width = width; self.height = height; self.pixels = pixels
-    }
-
-    /// The pixel at (x, y).
-    @inline(__always) public func pixel(_ x: Int, _ y: Int) -> UInt8 { pixels[y * width + x] }
-}
-
-/// What the images being browsed are: their labels and class names (pixels stay in the session).
+/// What the images being browsed are: their number, labels if they have any, and class
+/// names (pixels stay in the session).
 public struct DatasetSummary: Sendable, Equatable {
     /// Display name, e.g. "sample" or the data directory.
     public var name: String
-    /// Labels of all images, in index order.
-    public var labels: [Int]
+    /// Labels of all images, in index order; nil for unlabelled images (a flat folder of
+    /// image files): the UI then shows no true class and no right/wrong mark.
+    public let labels: [Int]?
     /// Class names of the labels.
     public var classNames: [String]
     /// How many images (from index 0) the dataset view evaluates.
     public var evaluationLimit: Int
+    /// Number of images.
+    public let count: Int
+    /// How the images were prepared for the model when that changed them, e.g. "resized to
+    /// 256, centre crop 224" or "grey repeated to RGB": shown in the header and the dataset
+    /// view, so the user knows the model did not see the files as they are. nil: as they are.
+    public var note: String?
 
-    public init(name: String, labels: [Int], classNames: [String], evaluationLimit: Int? = nil) {
-        self.name = name; self.labels = labels; self.classNames = classNames
-        self.evaluationLimit = min(max(evaluationLimit ?? labels.count, 0), labels.count)
+    /// A labelled dataset: one label per image.
+    public init(name: String, labels: [Int], classNames: [String], evaluationLimit: Int? = nil, note: String? = nil) {
+        self.init(name: name, count: labels.count, labels: labels, classNames: classNames, evaluationLimit: evaluationLimit,
+                  note: note)
     }
 
-    /// Number of images.
-    public var count: Int { labels.count }
+    /// A dataset of `count` images, labelled when `labels` is given (then `labels.count`
+    /// must be `count`).
+    public init(name: String, count: Int, labels: [Int]?, classNames: [String], evaluationLimit: Int? = nil,
+                note: String? = nil) {
+        precondition(labels == nil || labels!.count == count, "DatasetSummary: \(labels!.count) labels for \(count) images")
+        self.name = name; self.labels = labels; self.classNames = classNames; self.note = note
+        self.count = max(count, 0)
+        self.evaluationLimit = min(max(evaluationLimit ?? self.count, 0), self.count)
+    }
+
+    /// Whether the images carry labels.
+    public var isLabelled: Bool { labels != nil }
+
+    /// The label of image `i`, if the images are labelled and `i` is one of them.
+    public func label(_ i: Int) -> Int? {
+        guard let labels, i >= 0, i < labels.count else { return nil }
+        return labels[i]
+    }
 
     /// The name of class `c`, or "class c" when it has none.
     public func className(_ c: Int) -> String { c >= 0 && c < classNames.count ? classNames[c] : "class \(c)" }
@@ -181,8 +192,8 @@ public struct ForwardResult: Sendable, Equatable {
     public var key: ConfigKey
     /// Index of the image.
     public var imageIndex: Int
-    /// The image as grey levels (channel mean for colour images).
-    public var image: GrayImage
+    /// The image as the model saw it (before normalization): grey or RGB.
+    public var image: PixelImage
     /// The trace of the image (batch of one; in shuffle-across mode `applied` holds the π of
     /// its partner `partnerIndex`).
     public var trace: ForwardTrace
@@ -193,7 +204,7 @@ public struct ForwardResult: Sendable, Equatable {
     /// beside the mode so the user knows where the applied coefficients came from; nil otherwise.
     public var partnerIndex: Int?
 
-    public init(key: ConfigKey, imageIndex: Int, image: GrayImage, trace: ForwardTrace, milliseconds: Double,
+    public init(key: ConfigKey, imageIndex: Int, image: PixelImage, trace: ForwardTrace, milliseconds: Double,
                 partnerIndex: Int? = nil) {
         self.key = key; self.imageIndex = imageIndex; self.image = image; self.trace = trace; self.milliseconds = milliseconds
         self.partnerIndex = partnerIndex
@@ -428,7 +439,7 @@ public struct ViewState: Sendable, Equatable {
     }
 
     /// Label of the current image.
-    public var label: Int? { imageIndex < dataset.labels.count ? dataset.labels[imageIndex] : nil }
+    public var label: Int? { dataset.label(imageIndex) }
 
     /// Number of dynamic layers of the current checkpoint.
     public var layerCount: Int { checkpoint.layers.count }

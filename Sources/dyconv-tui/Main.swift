@@ -20,7 +20,9 @@ struct DyConvTUI: ParsableCommand {
         CHECKPOINT, opens the bundled dycnn-dynamic, dycnn-condconv and dycnn-static checkpoints \
         from assets/ (Tab switches). Training snapshots of X.safetensors are read from \
         X-snapshots/epoch-NNN.safetensors (< > step through epochs). Press ? for the keys. \
-        NO_COLOR=1 gives a monochrome rendering.
+        Images are drawn in 24-bit colour on a direct-colour terminal (terminfo RGB, or \
+        COLORTERM=truecolor with a *-direct terminfo entry installed), else in the 256-colour \
+        palette, else as grey glyphs. NO_COLOR=1 gives a monochrome rendering.
         """)
 
     @Argument(help: ArgumentHelp("Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.", valueName: "checkpoint"))
@@ -43,6 +45,12 @@ struct DyConvTUI: ParsableCommand {
 
     @Option(name: .long, parsing: .unconditional, help: "Seed of the --random models.")
     var seed: UInt64 = 1
+
+    /// Measurement of the issue's "key → redraw ≤ forward + 5 ms": one line per key that led to
+    /// a redraw, written when the program ends.
+    @Option(name: .long, help: ArgumentHelp("Write per-key timings (key→redraw, forward, render, draw in ms) to this file on exit.",
+                                            valueName: "file", visibility: .hidden))
+    var timingLog: String?
 
     /// Parses and runs; a bad command line is one line on stderr and exit 64, a bad input
     /// file or value one line and exit 1 (printed by `run`), never ArgumentParser's usage block.
@@ -97,14 +105,15 @@ struct DyConvTUI: ParsableCommand {
         installSignalHandlers()
         let terminal: Terminal
         do {
-            terminal = try Terminal(forceMonochrome: noColor)
+            let colorterm = Files.environment("COLORTERM") ?? ""
+            terminal = try Terminal(forceMonochrome: noColor, colorterm: colorterm)
         } catch {
             printError("\(error)")
             throw ExitCode.failure
         }
         activeTerminalOpen = 1
         session.setCharset(charset)
-        runLoop(session: session, terminal: terminal)
+        let timings = runLoop(session: session, terminal: terminal)
 
         // Leaving: background jobs are cancelled and joined (each stops after its current
         // batch), the terminal is restored, then the process ends with _exit. Exit handlers
@@ -114,6 +123,10 @@ struct DyConvTUI: ParsableCommand {
         terminal.close()
         activeTerminalOpen = 0
         if !joined { printError("warning: a background evaluation did not stop within \(Int(DyConvTUI.shutdownTimeout)) s") }
+        if let path = timingLog {
+            let text = "# key_to_redraw_ms forward_ms render_ms draw_ms\n" + timings.joined(separator: "\n") + "\n"
+            do { try Files.writeAtomically(Array(text.utf8), to: path) } catch { printError("\(error)") }
+        }
         fflush(nil)
         _exit(signalReceived != 0 ? 128 + signalReceived : 0)
     }
@@ -122,7 +135,8 @@ struct DyConvTUI: ParsableCommand {
     static let shutdownTimeout: Double = 5
 
     /// Reads input, applies it, polls background jobs and redraws what changed, until quit.
-    private func runLoop(session: Session, terminal: Terminal) {
+    /// Returns, with `--timing-log`, one line per key that led to a redraw (at most 100,000).
+    private func runLoop(session: Session, terminal: Terminal) -> [String] {
         session.setColorMode(terminal.colorMode)
         let size = terminal.size
         session.handle(.resize(width: size.width, height: size.height))
@@ -130,19 +144,36 @@ struct DyConvTUI: ParsableCommand {
         var grid = CellGrid(width: 0, height: 0)
         render(session.state, into: &grid)
         terminal.draw(grid)
+        var timings: [String] = []
+        let clock = ContinuousClock()
         while signalReceived == 0 {
             var dirty = false
+            var keyAt: ContinuousClock.Instant?
+            var before: ForwardResult?
             if let event = terminal.readEvent(timeout: 50) {
+                if case .key = event, timingLog != nil { keyAt = clock.now; before = session.state.current }
                 if case .resize = event { terminal.invalidate() }
-                guard session.handle(event) else { return }
+                guard session.handle(event) else { return timings }
                 dirty = true
             }
             if session.pollBackground() { dirty = true }
             if dirty {
+                let renderAt = clock.now
                 render(session.state, into: &grid)
+                let drawAt = clock.now
                 terminal.draw(grid)
+                if let keyAt, timings.count < 100_000 {
+                    let end = clock.now
+                    // 0 when the key ran no forward pass (a layer selected, help shown).
+                    let now = session.state.current
+                    let forward = now != nil && now != before ? now!.milliseconds : 0
+                    func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+                    timings.append([ms(end - keyAt), forward, ms(drawAt - renderAt), ms(end - drawAt)]
+                        .map { Format.fixed($0, 3) }.joined(separator: " "))
+                }
             }
         }
+        return timings
     }
 }
 

@@ -16,15 +16,28 @@ private let button1Clicked: mmask_t = 0o4
 /// draws `CellGrid`s, sending only the cells that changed since the previous frame.
 ///
 /// Colours: (foreground, background) combinations get ncurses colour pairs on first use
-/// (`init_extended_pair`), applied per cell through `setcchar` with the pair number, so more
-/// than 256 pairs can be used.
+/// (`init_extended_pair`), applied per cell through `setcchar` with the pair number in its
+/// `opts` argument, so pair numbers above 255 (and 32767) can be used. When the table is
+/// full (images in 256 or 24-bit colour use many pairs), it is reset (`reset_color_pairs`)
+/// and the frame redrawn from scratch.
+///
+/// Colour depth (`ColorMode`), decided here and given to the pure core:
+/// - `truecolor` when the terminfo entry is a direct-colour one (the `RGB` flag, or `colors`
+///   ≥ 2^24, as `xterm-direct`): ncurses then takes colour numbers as 0xRRGGBB values, except
+///   0–7, which stay the ANSI colours. A terminal that announces 24-bit colour through
+///   `COLORTERM=truecolor|24bit` while `TERM` names a palette entry gets its direct-colour
+///   sibling (`xterm-256color` → `xterm-direct`) when terminfo has one; else 256 colours.
+/// - `xterm256` with ≥ 256 colours, `ansi8` with fewer, `monochrome` without colours or
+///   with `NO_COLOR`.
 final class Terminal {
     private let window: UnsafeMutablePointer<WINDOW>
     /// The colours the terminal shows (decided once at start-up).
     let colorMode: ColorMode
     private let colorCount: Int
     private let pairLimit: Int
-    private var pairs: [UInt32: Int32] = [:]
+    /// Whether colour numbers are 24-bit RGB values (a direct-colour terminfo entry).
+    private let direct: Bool
+    private var pairs: [UInt64: Int32] = [:]
     private var nextPair: Int32 = 1
     private var previous: CellGrid?
     private var isOpen = true
@@ -52,19 +65,52 @@ final class Terminal {
     /// Whether TERM's terminfo entry has a string capability.
     private static func hasCapability(_ name: String) -> Bool { dyconv_has_string_capability(name) != 0 }
 
-    /// Opens the screen. `forceMonochrome` comes from `NO_COLOR`.
-    init(forceMonochrome: Bool) throws {
+    /// The direct-colour terminfo entry to open instead of `TERM`'s, when the terminal says
+    /// it shows 24-bit colour (`COLORTERM`) but `TERM` names a palette entry: `X-direct` for
+    /// `X-256color` or `X`, and `xterm-direct` for any `xterm*`, the first terminfo has.
+    /// nil when `TERM`'s own entry is direct, when nothing announces 24-bit colour, or when
+    /// no such entry is installed (Debian: package ncurses-term).
+    static func directColorSibling(term: String, colorterm: String) -> String? {
+        let announced = ["truecolor", "24bit"].contains(colorterm.lowercased())
+        guard announced, !term.isEmpty, !term.hasSuffix("-direct") else { return nil }
+        var status: Int32 = 0
+        guard setupterm(nil, 1, &status) == OK, !isDirectColor() else { return nil }
+        let base = term.hasSuffix("-256color") ? String(term.dropLast("-256color".count)) : term
+        var candidates = [base + "-direct"]
+        if term.hasPrefix("xterm") { candidates.append("xterm-direct") }
+        for name in candidates where setupterm(name, 1, &status) == OK && isDirectColor() {
+            return name
+        }
+        // Leave the current terminfo entry as TERM's.
+        _ = setupterm(nil, 1, &status)
+        return nil
+    }
+
+    /// Whether the current terminfo entry is a direct-colour one (`RGB` flag or 2^24 colours).
+    private static func isDirectColor() -> Bool { tigetflag("RGB") > 0 || Int(tigetnum("colors")) >= 1 << 24 }
+
+    /// Opens the screen. `forceMonochrome` comes from `NO_COLOR`; `colorterm` is `COLORTERM`.
+    init(forceMonochrome: Bool, colorterm: String = "") throws {
         setlocale(LC_ALL, "")
-        guard let w = initscr() else { throw TerminalError("cannot open the terminal (initscr failed); is TERM set?") }
-        window = w
+        let term = getenv("TERM").map { String(cString: $0) } ?? ""
+        let sibling = forceMonochrome ? nil : Terminal.directColorSibling(term: term, colorterm: colorterm)
+        if let sibling {
+            guard let w = dyconv_newterm(sibling) else {
+                throw TerminalError("cannot open the terminal as \(sibling) (newterm failed)")
+            }
+            window = w
+        } else {
+            guard let w = initscr() else { throw TerminalError("cannot open the terminal (initscr failed); is TERM set?") }
+            window = w
+        }
         hasAlternateScreen = Terminal.hasCapability("smcup")
         cbreak()
         noecho()
         nonl()
-        keypad(w, true)
+        keypad(window, true)
         curs_set(0)
         set_escdelay(25)
-        wtimeout(w, 50)
+        wtimeout(window, 50)
         mouseinterval(0)
         mousemask(button1Pressed | button1Clicked, nil)
         let colors = Int(tigetnum("colors"))
@@ -72,11 +118,13 @@ final class Terminal {
             start_color()
             use_default_colors()
             colorCount = max(colors, 8)
-            colorMode = colorCount >= 256 ? .xterm256 : .ansi8
+            direct = Terminal.isDirectColor()
+            colorMode = direct ? .truecolor : (colorCount >= 256 ? .xterm256 : .ansi8)
             let terminfoPairs = Int(tigetnum("pairs"))
             pairLimit = max(min(terminfoPairs > 0 ? terminfoPairs : 64, 65_536), 2)
         } else {
             colorCount = 0
+            direct = false
             colorMode = .monochrome
             pairLimit = 1
         }
@@ -143,11 +191,19 @@ final class Terminal {
         }
     }
 
-    /// The ncurses colour number of a palette colour (-1 = default), folded into the
-    /// terminal's range.
+    /// The ncurses colour number of a colour (-1 = default). Direct colour: the ANSI colours
+    /// 0–7 stay palette numbers (the terminal's own), the rest become 0xRRGGBB (one below 8
+    /// would read as an ANSI colour, so those near-blacks become 0x000008). Palette: RGB
+    /// colours become their nearest cube or grey entry; indices beyond the terminal's colours
+    /// fold into the 8 ANSI ones.
     private func curses(_ c: Color) -> Int32 {
         if c.isDefault { return -1 }
-        let i = Int(c.rawValue)
+        if direct {
+            if !c.isRGB && c.rawValue < 8 { return Int32(c.rawValue) }
+            let v = c.rgbValue ?? 0
+            return Int32(max(v, 8))
+        }
+        let i = c.paletteIndex
         if i < colorCount { return Int32(i) }
         return Int32(i % 8)
     }
@@ -155,25 +211,33 @@ final class Terminal {
     /// On terminals with few colour pairs, grey levels are merged to 8 steps so the image
     /// still fits in the pair table.
     private func quantized(_ c: Color) -> Color {
-        guard pairLimit < 1024, !c.isDefault else { return c }
+        guard pairLimit < 1024, !c.isDefault, !c.isRGB else { return c }
         let i = Int(c.rawValue)
         if i >= 232 { return .index(232 + ((i - 232) / 3) * 3) }
         return c
     }
 
-    /// The colour pair of a foreground/background combination (0 when none is left).
-    private func pair(_ style: Style) -> Int32 {
+    /// The colour pair of a foreground/background combination: 0 for the default colours,
+    /// nil when the pair table is full.
+    private func pair(_ style: Style) -> Int32? {
         guard colorMode != .monochrome else { return 0 }
         let fg = quantized(style.foreground), bg = quantized(style.background)
         if fg.isDefault && bg.isDefault { return 0 }
-        let key = UInt32(fg.rawValue) << 16 | UInt32(bg.rawValue)
+        let key = UInt64(fg.rawValue) << 32 | UInt64(bg.rawValue)
         if let p = pairs[key] { return p }
-        guard Int(nextPair) < pairLimit else { return 0 }
+        guard Int(nextPair) < pairLimit else { return nil }
         let p = nextPair
         guard init_extended_pair(p, curses(fg), curses(bg)) == OK else { return 0 }
         nextPair += 1
         pairs[key] = p
         return p
+    }
+
+    /// Empties the pair table (every pair number is free again); the screen must be redrawn.
+    private func resetPairs() {
+        reset_color_pairs()
+        pairs.removeAll(keepingCapacity: true)
+        nextPair = 1
     }
 
     private func attributes(_ a: CellAttributes) -> attr_t {
@@ -186,37 +250,46 @@ final class Terminal {
     }
 
     /// Draws a grid, sending only the cells that differ from the previous frame (everything
-    /// after a size change), then refreshes the screen.
+    /// after a size change), then refreshes the screen. When the pair table fills up, it is
+    /// reset and the whole frame drawn again (a frame needing more pairs than the terminal
+    /// has draws its surplus cells in the default colours).
     func draw(_ grid: CellGrid) {
-        let full = previous == nil || previous!.width != grid.width || previous!.height != grid.height
-        if full { werase(window) }
-        let width = grid.width, height = grid.height
-        let sw = Int(getmaxx(window)), sh = Int(getmaxy(window))
-        var wide: [wchar_t] = [0, 0]
-        var cc = cchar_t()
-        grid.cells.withUnsafeBufferPointer { cells in
-            previous?.cells.withUnsafeBufferPointer { old in
-                drawCells(cells, old: full ? nil : old, width: width, height: height, sw: sw, sh: sh, wide: &wide, cc: &cc)
-            } ?? drawCells(cells, old: nil, width: width, height: height, sw: sw, sh: sh, wide: &wide, cc: &cc)
+        var full = previous == nil || previous!.width != grid.width || previous!.height != grid.height
+        for attempt in 0..<2 {
+            if full { werase(window) }
+            let completed = drawCells(grid, old: full ? nil : previous, allowFull: attempt == 1)
+            if completed { break }
+            resetPairs()
+            full = true
         }
         wnoutrefresh(window)
         doupdate()
         previous = grid
     }
 
-    private func drawCells(_ cells: UnsafeBufferPointer<Cell>, old: UnsafeBufferPointer<Cell>?, width: Int, height: Int,
-                           sw: Int, sh: Int, wide: inout [wchar_t], cc: inout cchar_t) {
-        for y in 0..<min(height, sh) {
-            for x in 0..<min(width, sw) {
-                let i = y * width + x
-                let cell = cells[i]
-                if let old, old[i] == cell { continue }
-                wide[0] = wchar_t(bitPattern: cell.scalar.value)
-                var p = pair(cell.style)
-                _ = setcchar(&cc, wide, attributes(cell.style.attributes), Int16(truncatingIfNeeded: min(p, 32767)), &p)
-                wmove(window, Int32(y), Int32(x))
-                wadd_wch(window, &cc)
+    /// Sends the cells of `grid` that differ from `old` (all without one). Returns false,
+    /// having stopped, when the pair table is full, unless `allowFull` (then such cells get
+    /// the default colours).
+    private func drawCells(_ grid: CellGrid, old: CellGrid?, allowFull: Bool) -> Bool {
+        let width = grid.width, height = grid.height
+        let sw = Int(getmaxx(window)), sh = Int(getmaxy(window))
+        var wide: [wchar_t] = [0, 0]
+        var cc = cchar_t()
+        let oldCells = old?.cells
+        return grid.cells.withUnsafeBufferPointer { cells -> Bool in
+            for y in 0..<min(height, sh) {
+                for x in 0..<min(width, sw) {
+                    let i = y * width + x
+                    let cell = cells[i]
+                    if let oldCells, oldCells[i] == cell { continue }
+                    guard var p = pair(cell.style) ?? (allowFull ? 0 : nil) else { return false }
+                    wide[0] = wchar_t(bitPattern: cell.scalar.value)
+                    _ = setcchar(&cc, wide, attributes(cell.style.attributes), Int16(truncatingIfNeeded: min(p, 32767)), &p)
+                    wmove(window, Int32(y), Int32(x))
+                    wadd_wch(window, &cc)
+                }
             }
+            return true
         }
     }
 

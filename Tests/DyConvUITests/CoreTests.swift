@@ -117,7 +117,7 @@ final class CoreTests: XCTestCase {
             s.imageIndex = i
             let h = Harness(s)
             let r = h.state.currentResult!
-            let correct = r.trace.prediction(sample: 0) == s.dataset.labels[i]
+            let correct = r.trace.prediction(sample: 0) == s.dataset.labels![i]
             XCTAssertEqual(h.screen.text.contains("✗ wrong"), !correct)
             XCTAssertEqual(h.screen.text.contains("✓ right"), correct)
             if correct { sawRight = true } else { sawWrong = true }

@@ -37,7 +37,7 @@ enum Fixture {
     }
 
     /// A 28×28 test image: a ring whose radius depends on the index, on a dark gradient.
-    static func image(_ index: Int) -> GrayImage {
+    static func image(_ index: Int) -> PixelImage {
         var px = [UInt8](repeating: 0, count: 28 * 28)
         let radius = 5 + Double(index % 7)
         for y in 0..<28 {
@@ -47,7 +47,7 @@ enum Fixture {
                 px[y * 28 + x] = UInt8(min(255, ring * 255 + Double(x) * 1.5))
             }
         }
-        return GrayImage(width: 28, height: 28, pixels: px)
+        return PixelImage(width: 28, height: 28, pixels: px)
     }
 
     /// A deterministic forward result for the state's image and configuration: attention
@@ -85,7 +85,7 @@ enum Fixture {
             traces.append(LayerTrace(name: layer.name, routing: layer.routing, kernels: k, temperature: tau,
                                      logits: z, attention: pi, applied: applied, entropy: [normalizedEntropy(pi)]))
         }
-        let label = s.dataset.labels[idx]
+        let label = s.dataset.labels![idx]
         let logits: [Float] = (0..<10).map { c in
             Float(cos(Double(idx + c * 3)) * 1.2) + (c == label && idx % 4 != 1 ? 2.5 : 0)
         }

@@ -131,9 +131,9 @@ final class UpdateTests: XCTestCase {
 
     func testSameClass() {
         var s = fresh(0)
-        let label = s.dataset.labels[0]
+        let label = s.dataset.labels![0]
         XCTAssertEqual(update(&s, .key(.char("c"))), [.forward])
-        XCTAssertEqual(s.dataset.labels[s.imageIndex], label)
+        XCTAssertEqual(s.dataset.labels![s.imageIndex], label)
         XCTAssertEqual(s.imageIndex, 10, "labels repeat every 10 images in the fixture")
         s.imageIndex = 995
         _ = update(&s, .key(.char("c")))

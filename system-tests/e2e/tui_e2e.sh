@@ -9,7 +9,7 @@
 # dycnn models (--random). Prints "N passed, M failed" and exits non-zero on any failure.
 #
 # Sections: bad flags and files (one line, no screen); the main session (keys, views, resize);
-# q / Ctrl-C / SIGTERM restore the terminal; NO_COLOR; quitting while the dataset view computes
+# q / Ctrl-C / SIGTERM restore the terminal; NO_COLOR; 24-bit colour (direct terminfo, COLORTERM); quitting while the dataset view computes
 # (on the full test set in /usr/share/datasets/fashion-mnist when present); TERM=linux / vt100
 # (cleared on exit), dumb and unknown (refused), LANG=C / LC_ALL=C (ASCII rendering); the go-to
 # prompt; a bounded soak of 5,000 random keys with 50 resizes. Needs tmux, script and python3.
@@ -295,6 +295,44 @@ exited 143 "SIGTERM"
 check "NO_COLOR renders the image with the density ramp" "[@%#*+=]{3}"
 check "NO_COLOR still shows the attention panel" "layer1\.0"
 keys q
+
+# --- 24-bit colour: a direct-colour terminfo entry (ncurses' xterm+direct, compiled here so the
+# test needs no ncurses-term) makes the image cells RGB (SGR 38:2 / 48:2 as tmux stores them);
+# COLORTERM=truecolor under TERM=xterm-256color finds that entry as the direct sibling; without
+# either, the image stays in the 256-colour palette (SGR 38;5). ---
+mkdir -p "$WORK/terminfo"
+cat > "$WORK/terminfo/direct.src" <<'TI'
+xterm-direct|xterm with direct-color indexing (ncurses xterm+direct),
+	colors#0x1000000, pairs#0x10000, RGB,
+	setab=\E[%?%p1%{8}%<%t4%p1%d%e48\:2\:\:%p1%{65536}%/%d\:%p1%{256}%/%{255}%&%d\:%p1%{255}%&%d%;m,
+	setaf=\E[%?%p1%{8}%<%t3%p1%d%e38\:2\:\:%p1%{65536}%/%d\:%p1%{256}%/%{255}%&%d\:%p1%{255}%&%d%;m,
+	initc@, ccc@, oc@,
+	use=xterm-256color,
+TI
+if tic -x -o "$WORK/terminfo" "$WORK/terminfo/direct.src" 2>/dev/null; then
+  for variant in "TERM=xterm-direct" "TERM=xterm-256color COLORTERM=truecolor" "TERM=xterm-256color"; do
+    "${T[@]}" kill-session -t e2e 2>/dev/null
+    "${T[@]}" new-session -d -s e2e -x 120 -y 40 \
+      "export $variant TERMINFO='$WORK/terminfo' LANG=C.UTF-8; unset LC_ALL; $(printf '%q ' "$BIN" "${ARGS[@]}"); sleep 600"
+    wait_for "Image #0" 10
+    sleep 0.5
+    pane="$("${T[@]}" capture-pane -t e2e -p -e 2>/dev/null | sed -n '3,10p')"
+    if [ "$variant" = "TERM=xterm-256color" ]; then
+      if grep -q '38;5;2[3-5][0-9]' <<<"$pane" && ! grep -q '38;2;' <<<"$pane"; then
+        pass "$variant: image in the 256-colour grey ramp"
+      else
+        fail "$variant: expected palette colours in the image" "$pane"
+      fi
+    elif grep -q '38;2;[0-9]*;[0-9]*;[0-9]*' <<<"$pane"; then
+      pass "$variant: image in 24-bit colour"
+    else
+      fail "$variant: expected 24-bit colours in the image" "$pane"
+    fi
+    keys q
+  done
+else
+  fail "tic could not compile the direct-colour terminfo entry"
+fi
 
 # --- Quitting while the dataset view computes (issue #8: SIGSEGV in the exit handlers about half
 # the time on the full test set, a background job being inside OpenBLAS). q and Ctrl-C, each a

@@ -60,16 +60,20 @@ public enum Families {
     }
 
     /// ResNet-18 (torchvision layout and names) with every convolution except `conv1` dynamic.
+    /// `widths`: the four stages' channels (the stem has the first); smaller ones make small
+    /// test models.
     public static func resnet18(routing: Routing = .softmax, kernels: Int = 4, temperature: Float = 1,
-                                classCount: Int = 1000, inputSize: Int = 224) -> ModelDescription {
+                                classCount: Int = 1000, inputSize: Int = 224,
+                                widths: [Int] = [64, 128, 256, 512]) -> ModelDescription {
+        precondition(widths.count == 4, "resnet18 needs four widths")
         var layers: [LayerSpec] = [
-            .conv(ConvSpec(name: "conv1", inChannels: 3, outChannels: 64, kernel: 7, stride: 2, padding: 3)),
-            .batchNorm(BatchNormSpec(name: "bn1", channels: 64)),
+            .conv(ConvSpec(name: "conv1", inChannels: 3, outChannels: widths[0], kernel: 7, stride: 2, padding: 3)),
+            .batchNorm(BatchNormSpec(name: "bn1", channels: widths[0])),
             .activation(.relu),
             .maxPool(PoolSpec(kernel: 3, stride: 2, padding: 1)),
         ]
-        var inC = 64
-        for (stage, width) in [64, 128, 256, 512].enumerated() {
+        var inC = widths[0]
+        for (stage, width) in widths.enumerated() {
             for block in 0..<2 {
                 let name = "layer\(stage + 1).\(block)"
                 let stride = (stage > 0 && block == 0) ? 2 : 1
@@ -96,7 +100,7 @@ public enum Families {
             }
         }
         layers.append(.globalAvgPool)
-        layers.append(.linear(LinearSpec(name: "fc", inFeatures: 512, outFeatures: classCount)))
+        layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classCount)))
         return ModelDescription(family: prefixed("resnet18", routing),
                                 input: InputSpec(channels: 3, height: inputSize, width: inputSize),
                                 normalization: imageNetNormalization,
