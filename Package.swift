@@ -5,6 +5,7 @@
 //   C system libraries (CBLAS, CZlibSystem, CNcursesw)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
 //     → DyConvTorch (PyTorch `torch.save` files read without Python; ZIPFoundation for the zip)
+//     → DyConvImport (PyTorch state_dicts of public layouts → dyconv checkpoints: presets, mapping files)
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
 //   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
 //   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
@@ -44,6 +45,9 @@ let package = Package(
         .target(name: "DyConvTorch", dependencies: [
             "DyConvEngine", "CZlibSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], exclude: ["README.md"], swiftSettings: optimize),
+        // Import: a PyTorch state_dict of a known layout (preset) or a mapping file → a dyconv checkpoint.
+        .target(name: "DyConvImport", dependencies: ["DyConvEngine", "DyConvTorch"],
+                exclude: ["README.md"], swiftSettings: optimize),
         // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
         .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
@@ -56,7 +60,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "dyconv", dependencies: [
-            "DyConvEngine", "DyConvData", "DyConvTraining",
+            "DyConvEngine", "DyConvData", "DyConvTraining", "DyConvImport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "dyconv-tui", dependencies: [
@@ -74,6 +78,8 @@ let package = Package(
         .testTarget(name: "DyConvTorchTests", dependencies: [
             "DyConvTorch", "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DyConvImportTests", dependencies: ["DyConvImport", "DyConvTorch", "DyConvEngine"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),

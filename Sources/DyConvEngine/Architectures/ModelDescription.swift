@@ -212,6 +212,12 @@ extension ModelDescription {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Whether JSON `bytes` nest deeper than `maxDepth` (a byte scan, run before a recursive
+    /// decoder): for files that hold a description inside another object (import mappings).
+    package static func jsonNestsDeeper(_ bytes: [UInt8], than maxDepth: Int) -> Bool {
+        HeaderJSON.nestsDeeper(bytes, than: maxDepth)
+    }
+
     /// Decodes a description from JSON (not yet validated: call `validate()`).
     ///
     /// - Throws: `ModelDescriptionError` when the text nests deeper than `Limits.maxJSONDepth`

@@ -1,0 +1,90 @@
+import DyConvEngine
+import DyConvTorch
+
+/// Reads the tensors of a state_dict by their PyTorch names, remembers which were taken, and
+/// reports a missing, mis-shaped or (at the end) unexpected tensor by name with what was expected.
+///
+/// Taking moves a tensor out of the dictionary (no copy of a 45 MB kernel bank); `has` and
+/// `shape(of:)` look without taking, for presets that decide from the names what is there.
+public struct StateDictReader {
+    /// The source file, as the user named it (for messages).
+    public let file: String
+    /// The tensors not yet taken.
+    private var remaining: [String: Tensor]
+    /// Shapes of every tensor of the file (taken or not), for `shape(of:)`.
+    private let shapes: [String: [Int]]
+
+    /// A reader over `stateDict`, read from `file`.
+    public init(_ stateDict: TorchStateDict, file: String) {
+        self.file = file
+        self.remaining = stateDict.tensors
+        self.shapes = stateDict.tensors.mapValues(\.shape)
+    }
+
+    /// Whether the file holds a float tensor named `key`.
+    public func has(_ key: String) -> Bool { shapes[key] != nil }
+
+    /// The shape of `key`, or nil when the file has no such tensor.
+    public func shape(of key: String) -> [Int]? { shapes[key] }
+
+    /// Every tensor name of the file, sorted.
+    public var names: [String] { shapes.keys.sorted() }
+
+    /// Takes `key` after checking its rank; `what` says which module needs which shape, for the
+    /// messages ("kaijieshi7 Dynamic_conv2d needs weight [K, out, in/groups, k, k]").
+    public mutating func take(_ key: String, rank: Int, what: String) throws(ImportError) -> Tensor {
+        let tensor = try take(key, what: what)
+        guard tensor.rank == rank else {
+            throw ImportError(.shapeMismatch, file: file, tensor: key,
+                              "has shape \(ImportError.format(tensor.shape)), a rank-\(rank) tensor was expected (\(what))")
+        }
+        return tensor
+    }
+
+    /// Takes `key` after checking its exact shape.
+    public mutating func take(_ key: String, shape: [Int], what: String) throws(ImportError) -> Tensor {
+        let tensor = try take(key, what: what)
+        guard tensor.shape == shape else {
+            throw ImportError(.shapeMismatch, file: file, tensor: key,
+                              "has shape \(ImportError.format(tensor.shape)), expected \(ImportError.format(shape)) (\(what))")
+        }
+        return tensor
+    }
+
+    /// Takes `key` if its shape is one of `shapes` (e.g. a Linear `[h, in]` or its 1×1-conv
+    /// alias `[h, in, 1, 1]`), returned reshaped to the first.
+    public mutating func take(_ key: String, oneOf shapes: [[Int]], what: String) throws(ImportError) -> Tensor {
+        let tensor = try take(key, what: what)
+        guard let first = shapes.first, shapes.contains(tensor.shape) else {
+            let wanted = shapes.map(ImportError.format).joined(separator: " or ")
+            throw ImportError(.shapeMismatch, file: file, tensor: key,
+                              "has shape \(ImportError.format(tensor.shape)), expected \(wanted) (\(what))")
+        }
+        return tensor.shape == first ? tensor : tensor.reshaped(first)
+    }
+
+    private mutating func take(_ key: String, what: String) throws(ImportError) -> Tensor {
+        if let tensor = remaining.removeValue(forKey: key) { return tensor }
+        if shapes[key] != nil {
+            // A preset bug, not a file fault, but said plainly rather than trapping.
+            throw ImportError(.inconsistent, file: file, tensor: key, "is used twice (\(what))")
+        }
+        throw ImportError(.missingTensor, file: file, tensor: key, "missing (\(what))")
+    }
+
+    /// The names not taken, sorted.
+    public var unused: [String] { remaining.keys.sorted() }
+
+    /// Throws when tensors were left over, naming them (the first eight, and how many more):
+    /// the file holds a network the preset does not describe, or one with more blocks.
+    public func checkAllUsed(by preset: String) throws(ImportError) {
+        let left = unused
+        guard let first = left.first else { return }
+        let shown = left.prefix(8).map { "'\($0)' \(ImportError.format(shapes[$0] ?? []))" }.joined(separator: ", ")
+        let more = left.count > 8 ? " and \(left.count - 8) more" : ""
+        throw ImportError(.unexpectedTensor, file: file, tensor: left.count == 1 ? first : nil,
+            left.count == 1
+                ? "unexpected: \(ImportError.format(shapes[first] ?? [])) is not part of \(preset)"
+                : "\(left.count) unexpected tensors, not part of \(preset): \(shown)\(more)")
+    }
+}
