@@ -139,20 +139,25 @@ struct TArdeleanPresetTests {
         return ImportError(.inconsistent, file: "", "")
     }
 
+    /// The error of importing `fixture`'s safetensors after `changes` (a nil value removes the tensor).
+    static func importError(_ fixture: Fixture, changing changes: [String: Tensor?]) throws -> ImportError {
+        var state = try stateDict(fixture)
+        for (key, tensor) in changes {
+            #expect(tensor != nil || state.tensors[key] != nil, "the fixture has \(key)")
+            state.tensors[key] = tensor
+        }
+        return try importError(fixture, state)
+    }
+
     @Test("a missing tensor is named, with what the module needs")
     func missingTensor() throws {
         let fixture = Self.fixtures[0]
         for key in ["layer2.layers.0.shortcut.layers.0.kernels_weights", "layer3.layers.0.conv2.attention.to_scores.2.bias",
                     "layer4.layers.0.bn1.running_var", "linear.weight", "conv1.weight"] {
-            var state = try Self.stateDict(fixture)
-            #expect(state.tensors[key] != nil, "the fixture has \(key)")
-            state.tensors[key] = nil
-            let error = try Self.importError(fixture, state)
+            let error = try Self.importError(fixture, changing: [key: nil])
             #expect(error.kind == .missingTensor && error.tensor == key, "\(key): \(error)")
         }
-        var state = try Self.stateDict(Self.fixtures[2])
-        state.tensors["features.layers.5.conv.layers.6.kernels_weights"] = nil
-        let error = try Self.importError(Self.fixtures[2], state)
+        let error = try Self.importError(Self.fixtures[2], changing: ["features.layers.5.conv.layers.6.kernels_weights": nil])
         #expect(error.kind == .missingTensor && error.tensor == "features.layers.5.conv.layers.6.kernels_weights", "\(error)")
         #expect(error.description.contains("TArdelean DynamicConvolution needs kernels_weights [K, out, in/groups, k, k]"), "\(error)")
     }
@@ -160,9 +165,7 @@ struct TArdeleanPresetTests {
     @Test("an unexpected tensor is named; a ResNet18 given as ResNet10 says it has more blocks")
     func unexpectedTensor() throws {
         let fixture = Self.fixtures[0]
-        var state = try Self.stateDict(fixture)
-        state.tensors["layer1.layers.0.conv1.attention.gate.weight"] = Tensor(shape: [4], repeating: 0)
-        var error = try Self.importError(fixture, state)
+        var error = try Self.importError(fixture, changing: ["layer1.layers.0.conv1.attention.gate.weight": Tensor(shape: [4])])
         #expect(error.kind == .unexpectedTensor && error.tensor == "layer1.layers.0.conv1.attention.gate.weight", "\(error)")
 
         error = try Self.importError(fixture, try Self.stateDict(Self.fixtures[1]), preset: "tardelean-resnet10")
@@ -177,21 +180,17 @@ struct TArdeleanPresetTests {
     @Test("a mis-shaped tensor is named with its shape and the expected one")
     func misShapedTensor() throws {
         let fixture = Self.fixtures[0]
-        var state = try Self.stateDict(fixture)
-        state.tensors["layer3.layers.0.bn2.running_mean"] = Tensor(shape: [3], repeating: 0)
-        var error = try Self.importError(fixture, state)
+        var error = try Self.importError(fixture, changing: ["layer3.layers.0.bn2.running_mean": Tensor(shape: [3])])
         #expect(error.kind == .shapeMismatch && error.tensor == "layer3.layers.0.bn2.running_mean", "\(error)")
         #expect(error.description.contains("has shape [3], expected [8]"), "\(error)")
 
         // FC2 with K = 3 rows while the kernel bank has K = 4.
-        state = try Self.stateDict(fixture)
-        state.tensors["layer2.layers.0.conv2.attention.to_scores.2.weight"] = Tensor(shape: [3, 2], repeating: 0)
-        error = try Self.importError(fixture, state)
+        error = try Self.importError(fixture, changing: ["layer2.layers.0.conv2.attention.to_scores.2.weight": Tensor(shape: [3, 2])])
         #expect(error.kind == .shapeMismatch && error.tensor == "layer2.layers.0.conv2.attention.to_scores.2.weight", "\(error)")
 
         // A MobileNetV2 depthwise conv that is not depthwise (2 input channels per group).
         let mobile = Self.fixtures[2]
-        state = try Self.stateDict(mobile)
+        var state = try Self.stateDict(mobile)
         let key = "features.layers.2.conv.layers.3.kernels_weights"
         let bank = try #require(state.tensors[key])
         state.tensors[key] = Tensor(shape: [bank.shape[0], bank.shape[1], 2, 3, 3], repeating: 0.1)
@@ -214,12 +213,11 @@ struct TArdeleanPresetTests {
         // layer4.layers.0.conv2 (in 16, hidden 4 ⇒ reduce 4) re-made with hidden 8 (reduce 2):
         // each conv is a valid DynamicConvolution, but no single reduce makes both.
         let fixture = Self.fixtures[0]
-        var state = try Self.stateDict(fixture)
         let p = "layer4.layers.0.conv2.attention.to_scores."
-        state.tensors[p + "0.weight"] = Tensor(shape: [8, 16], repeating: 0.01)
-        state.tensors[p + "0.bias"] = Tensor(shape: [8], repeating: 0)
-        state.tensors[p + "2.weight"] = Tensor(shape: [4, 8], repeating: 0.01)
-        let error = try Self.importError(fixture, state)
+        let error = try Self.importError(fixture, changing: [
+            p + "0.weight": Tensor(shape: [8, 16], repeating: 0.01), p + "0.bias": Tensor(shape: [8]),
+            p + "2.weight": Tensor(shape: [4, 8], repeating: 0.01),
+        ])
         #expect(error.kind == .inconsistent && error.tensor == p + "0.weight", "\(error)")
         #expect(error.description.contains("reduce"), "\(error)")
     }
