@@ -79,7 +79,7 @@ let package = Package(
             "DyConvTorch", "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DyConvImportTests", dependencies: ["DyConvImport", "DyConvTorch", "DyConvEngine"],
+        .testTarget(name: "DyConvImportTests", dependencies: ["DyConvImport", "DyConvTorch", "DyConvEngine", "DyConvTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),

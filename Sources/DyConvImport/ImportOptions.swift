@@ -89,8 +89,9 @@ extension ImportOptions {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ImportError(.invalidOption, file: path, "is not UTF-8 text")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))) }
+        // "\r\n" is one Character in Swift: split on both, so Windows files read the same.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }
         while lines.last?.isEmpty == true { lines.removeLast() }
         if let blank = lines.firstIndex(where: \.isEmpty) {
             throw ImportError(.invalidOption, file: path, "line \(blank + 1) is empty (one class name per line)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DyConvData
 import DyConvEngine
+import DyConvImport
 import DyConvTraining
 import Foundation
 
@@ -17,7 +18,7 @@ struct Dyconv: ParsableCommand {
             1000-image sample bundled in assets/.
             """,
         subcommands: [InspectCommand.self, EvalCommand.self, BenchCommand.self, TrainCommand.self,
-                      DescribeCommand.self, CompactCommand.self])
+                      DescribeCommand.self, CompactCommand.self, ImportCommand.self])
 
     /// Parses and runs; every failure becomes one line on stderr and a non-zero exit.
     static func main() {
@@ -31,7 +32,8 @@ struct Dyconv: ParsableCommand {
             if code == .success { exit(withError: error) }   // --help, --version
             let message: String
             if error is CheckpointError || error is ModelDescriptionError || error is CLIError || error is DataError
-                || error is TrainingError || error is MemoryLimitError || error is EnvironmentError {
+                || error is TrainingError || error is MemoryLimitError || error is EnvironmentError
+                || error is ImportError {
                 // dyconv's own messages are one line, but may quote a path or name with a newline.
                 message = visibleControlCharacters(String(describing: error))
             } else {

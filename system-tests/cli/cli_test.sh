@@ -28,7 +28,7 @@ expect_error() {
 }
 
 expect_ok "help" "inspect" "$BIN" --help
-for c in inspect eval bench describe train compact-snapshots; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
+for c in inspect eval bench describe train compact-snapshots import; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
 # The shipped snapshots are already in the form compact-snapshots writes (F16, kept epochs, the
 # history in the records): a second pass gives the same files, byte for byte.
 expect_ok "compact-snapshots keeps the shipped 11" "kept 11 of 11 snapshots" \
@@ -332,6 +332,53 @@ assert all(abs(u - v) < 1e-5 for x, y in zip(a["layers"], b["layers"]) for u, v 
 assert diff(a, plain[0]) > 1e-3, "not shuffled"
 PY
 then ok "inspect --mode shuffle-image: an image's result does not depend on the other --index values"; else bad "shuffle-image depends on the batch"; fi
+
+# ---------------------------------------------------------------------------------------------
+# dyconv import (docs/IMPORT.md): a kaijieshi7 dy_resnet18-layout .pth (nested, module. prefixes).
+IMPORTS="$ROOT/Tests/DyConvImportTests/Fixtures"
+K18="$IMPORTS/kaijieshi7-resnet18"
+CIFAR=(--input 3x32x32 --mean 0.4914,0.4822,0.4465 --std 0.2023,0.1994,0.2010)
+expect_ok "import kaijieshi7-resnet18 .pth" "19 dynamic layers (K=4, τ 1)" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --classes "$K18/classes.txt" --out "$TMP/k18.safetensors"
+expect_ok "describe the imported checkpoint" "kaijieshi7-resnet18: input 3×32×32, 10 classes" "$BIN" describe "$TMP/k18.safetensors"
+expect_ok "imported layers keep their PyTorch names" "layer4.1.conv2" "$BIN" describe "$TMP/k18.safetensors"
+if "$BIN" inspect --help 2>/dev/null | grep -q -- "--image"; then
+  expect_ok "inspect the imported checkpoint on a fixture PNG" "layer4.1.conv2" \
+      "$BIN" inspect "$TMP/k18.safetensors" --image "$K18/image1.png"
+fi
+expect_ok "import kaijieshi7-resnet34 .pth with --tau" "35 dynamic layers (K=4, τ 4)" \
+    "$BIN" import "$IMPORTS/kaijieshi7-resnet34/model.pth" --from kaijieshi7-resnet34 "${CIFAR[@]}" --tau 4 --out "$TMP/k34.safetensors"
+expect_ok "import the project's own layout (dyconv)" "dyconv, input 3×16×16, 5 classes, 6 dynamic layers" \
+    "$BIN" import "$IMPORTS/dyconv/model.pth" --from dyconv --input 3x16x16 --mean 0.5,0.5,0.5 --std 0.25,0.25,0.25 --out "$TMP/dy.safetensors"
+"$BIN" describe "$TMP/k18.safetensors" --json >"$TMP/k18.json" 2>/dev/null
+python3 - "$TMP/k18.json" "$TMP/map.json" <<'PY'
+import json, sys
+json.dump({"architecture": json.load(open(sys.argv[1]))}, open(sys.argv[2], "w"))
+PY
+expect_ok "import --from mapping.json (dyconv describe --json as the architecture)" "wrote" \
+    "$BIN" import "$K18/model.safetensors" --from "$TMP/map.json" "${CIFAR[@]}" --classes "$K18/classes.txt" --out "$TMP/mapped.safetensors"
+if cmp -s <("$BIN" describe "$TMP/mapped.safetensors" --json) "$TMP/k18.json" 2>/dev/null; then ok "mapping import gives the preset's architecture"
+else bad "mapping import gives the preset's architecture"; fi
+expect_error "import: unknown preset" "neither a preset (dyconv, kaijieshi7-resnet18" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet50 "${CIFAR[@]}" --out "$TMP/x.safetensors"
+expect_error "import: missing --out" "Missing expected argument '--out" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}"
+expect_error "import: missing --input" "Missing expected argument '--input" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 --mean 0.5,0.5,0.5 --std 0.2,0.2,0.2 --out "$TMP/x.safetensors"
+expect_error "import: bad --input" "is not CxHxW" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 --input 3x32 --mean 0.5,0.5,0.5 --std 0.2,0.2,0.2 --out "$TMP/x.safetensors"
+expect_error "import: --mean count" "need 3 values each" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 --input 3x32x32 --mean 0.5 --std 0.2,0.2,0.2 --out "$TMP/x.safetensors"
+head -3 "$K18/classes.txt" >"$TMP/three.txt"
+expect_error "import: --classes count" "names 3 classes, but the classifier has 10 outputs" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --classes "$TMP/three.txt" --out "$TMP/x.safetensors"
+expect_error "import: wrong depth names the extra blocks" "unexpected tensors, not part of kaijieshi7-resnet18: 'layer1.2." \
+    "$BIN" import "$IMPORTS/kaijieshi7-resnet34/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --out "$TMP/x.safetensors"
+expect_error "import: missing source" "no such file" \
+    "$BIN" import "$TMP/none.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --out "$TMP/x.safetensors"
+expect_error "import: bad --tau" "tau" \
+    "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --tau 0 --out "$TMP/x.safetensors"
+if [ ! -e "$TMP/x.safetensors" ]; then ok "failed imports write nothing"; else bad "failed imports write nothing"; fi
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
