@@ -26,10 +26,12 @@ stays under ~300 KB:
 Per preset, in Tests/DyConvImportTests/Fixtures/tardelean-<model>/:
   model.pth            torch.save, in the layout the fixture exercises (see FIXTURES)
   model.safetensors    the same state_dict, plain names
-  image-<i>.png        the committed images (Pillow, synthetic patterns at the input size)
+  image<i>.png         the committed images (Pillow, synthetic patterns at the input size)
   expected.safetensors `input` [N, C, H, W] (the PNGs, /255, normalised), `probabilities`
-                       [N, classes] and `pi.<module path>` [N, K] per dynamic convolution,
-                       computed in float64 by PyTorch in eval mode under no_grad: the oracle.
+                       [N, classes] and `pi.<module path>` [N, K] per dynamic convolution at the
+                       fixture's τ, `probabilities_tau4` at τ = 4, computed in float64 by PyTorch
+                       in eval mode under no_grad: the oracle (tests/Fixture.swift reads it).
+  classes.txt          class names, one a line (ResNet fixtures: CIFAR-10's)
   README.md            the import command and what each file is
 
 Run from the repository root: `python3 tools/make_tardelean_fixtures.py` (PyTorch, safetensors,
@@ -51,7 +53,8 @@ OUT = os.path.join(ROOT, "Tests", "DyConvImportTests", "Fixtures")
 K = 4
 REDUCE = 4
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])   # their TinyImageNet/Imagenette transform
-CIFAR = ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])
+CIFAR = ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010])   # kuangliu/pytorch-cifar, their ResNet's origin
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 # -- modules in TArdelean's layout ---------------------------------------------
@@ -261,10 +264,10 @@ def pattern(index, size, gen):
 
 
 def write_images(folder, count, size, mean, std, gen):
-    """Writes image-<i>.png; returns the normalised batch read back from the files, [N, 3, H, W]."""
+    """Writes image<i>.png; returns the normalised batch read back from the files, [N, 3, H, W]."""
     inputs = []
     for i in range(count):
-        path = os.path.join(folder, f"image-{i}.png")
+        path = os.path.join(folder, f"image{i}.png")
         Image.fromarray(pattern(i, size, gen).numpy(), "RGB").save(path, optimize=True)
         pixels = torch.frombuffer(bytearray(Image.open(path).convert("RGB").tobytes()), dtype=torch.uint8)
         chw = pixels.view(size, size, 3).permute(2, 0, 1).double() / 255.0
@@ -325,10 +328,10 @@ def build(name, make, side, norm, tau, count, nesting, dtype, seed):
     calibration = torch.cat([x, torch.randn(29, 3, side, side, generator=gen, dtype=torch.float64)])
     randomize(model, model.linear if isinstance(model, ResNet) else model.classifier, gen, calibration, tau, dtype)
 
+    expected = {"input": x.float().contiguous()}
     with torch.no_grad():
-        out = model(x, tau)
-    probabilities = out.exp() if isinstance(model, ResNet) else F.softmax(out, dim=1)
-    expected = {"input": x.float().contiguous(), "probabilities": probabilities.float().contiguous()}
+        expected["probabilities_tau4"] = probabilities(model, model(x, 4.0)).float().contiguous()
+        expected["probabilities"] = probabilities(model, model(x, tau)).float().contiguous()
     for path, m in model.named_modules():
         if isinstance(m, DynamicConvolution):
             expected["pi." + path] = m.pi.float().contiguous()
@@ -344,18 +347,27 @@ def build(name, make, side, norm, tau, count, nesting, dtype, seed):
     check_conditioning(name, make, sd, x, tau, expected)
 
     dynamic = sum(1 for k in expected if k.startswith("pi."))
-    classes = probabilities.shape[1]
+    classes = expected["probabilities"].shape[1]
+    if classes == len(CIFAR10_CLASSES):
+        with open(os.path.join(folder, "classes.txt"), "w") as f:
+            f.write("\n".join(CIFAR10_CLASSES) + "\n")
     with open(os.path.join(folder, "README.md"), "w") as f:
         f.write(f"# {name} fixture\n\nWritten by `tools/make_tardelean_fixtures.py` (seed {seed}): "
                 f"{dynamic} dynamic convolutions, K = {K}, {classes} classes, input 3×{side}×{side}, τ = {tau}, "
                 f"stored as {str(dtype).replace('torch.', '')}.\n"
                 f"`model.pth` nests the state_dict as `{nesting.__name__}` does; `model.safetensors` holds it plainly; "
-                f"`expected.safetensors` holds the normalised `input` of `image-*.png`, PyTorch's `probabilities` "
-                f"and `pi.<module path>` per dynamic convolution.\n\n"
+                f"`expected.safetensors` holds the normalised `input` of `image*.png`, PyTorch's `probabilities` "
+                f"(and `probabilities_tau4`) and `pi.<module path>` per dynamic convolution.\n\n"
                 f"    dyconv import model.pth --from {name} --input 3x{side}x{side} "
-                f"--mean {','.join(map(str, norm[0]))} --std {','.join(map(str, norm[1]))} --tau {tau:g} --out {name}.safetensors\n")
+                f"--mean {','.join(map(str, norm[0]))} --std {','.join(map(str, norm[1]))} --tau {tau:g}"
+                f"{' --classes classes.txt' if classes == len(CIFAR10_CLASSES) else ''} --out {name}.safetensors\n")
     sizes = {f: os.path.getsize(os.path.join(folder, f)) for f in sorted(os.listdir(folder))}
-    print(name, json.dumps(sizes), "total", sum(sizes.values()), "argmax", probabilities.argmax(1).tolist())
+    print(name, json.dumps(sizes), "total", sum(sizes.values()), "argmax", expected["probabilities"].argmax(1).tolist())
+
+
+def probabilities(model, out):
+    """Class probabilities: their ResNet returns log-probabilities, MobileNetV2 logits."""
+    return out.exp() if isinstance(model, ResNet) else F.softmax(out, dim=1)
 
 
 def check_conditioning(name, make, sd, x, tau, expected):
@@ -366,8 +378,7 @@ def check_conditioning(name, make, sd, x, tau, expected):
     model.eval()
     with torch.no_grad():
         out = model(x.float(), tau)
-    probabilities = out.exp() if isinstance(model, ResNet) else F.softmax(out, dim=1)
-    worst = (probabilities - expected["probabilities"]).abs().max().item()
+    worst = (probabilities(model, out) - expected["probabilities"]).abs().max().item()
     for path, m in model.named_modules():
         if isinstance(m, DynamicConvolution):
             worst = max(worst, (m.pi - expected["pi." + path]).abs().max().item())
