@@ -297,6 +297,13 @@ def training_checkpoint(sd, model):
     optimizer's and scheduler's state (SGD and StepLR as in configs/Resnet_DY_*.yaml)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30, 0.1)
+    # One step with gradients on the classifier only: the optimizer's state then holds momentum
+    # buffers (tensors beside the state_dict, as after training) while the file stays small.
+    # `sd` is a copy: the step changes `model`, not the tensors saved under "model".
+    for p in model.linear.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    scheduler.step()
     return {"model": sd, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "epoch": 100}
 
 

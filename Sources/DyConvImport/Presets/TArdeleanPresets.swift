@@ -85,7 +85,7 @@ enum TArdeleanPresets {
             let extra = "layer\(stage + 1).layers.\(count)"
             if let key = b.reader.names.first(where: { $0.hasPrefix(extra + ".") }) {
                 throw ImportError(.unexpectedTensor, file: b.file, tensor: key,
-                    "unexpected: layer\(stage + 1) of \(preset) has \(count) block\(count == 1 ? "" : "s") (\(blocks)); the file has more — another tardelean-resnet preset?")
+                    "unexpected: \(preset) has \(count) block\(count == 1 ? "" : "s") in layer\(stage + 1), the file more (their ResNet10 has [1, 1, 1, 1] blocks per stage, ResNet18 [2, 2, 2, 2])")
             }
         }
         layers.append(.globalAvgPool)
