@@ -198,6 +198,20 @@ struct TArdeleanPresetTests {
         #expect(error.description.contains("reduce"), "\(error)")
     }
 
+    @Test("--routing sigmoid is refused: their AttentionLayer is a softmax")
+    func routingIsSoftmax() throws {
+        let fixture = Self.fixtures[1]
+        var options = Self.options(fixture)
+        options.routing = .sigmoid
+        let (source, preset) = (try Self.path(fixture, "model.safetensors"), try Self.preset(fixture))
+        do {
+            _ = try Importer.run(source: source, preset: preset, options: options)
+            Issue.record("imported with --routing sigmoid")
+        } catch {
+            #expect(error.kind == .invalidOption && error.description.hasPrefix("--routing: tardelean-resnet18"), "\(error)")
+        }
+    }
+
     @Test("their Vanilla baselines (Conv2dWrapper: plain weight tensors) import as static networks")
     func vanillaBaseline() throws {
         // Oracle: the layout of `ResNet10(Conv2dWrapper)`: every DynamicConvolution becomes an

@@ -15,31 +15,40 @@ import DyConvEngine
 enum TArdeleanPresets {
     static let resnet10 = resnet(name: "tardelean-resnet10", code: "ResNet10", blocks: [1, 1, 1, 1])
     static let resnet18 = resnet(name: "tardelean-resnet18", code: "ResNet18", blocks: [2, 2, 2, 2])
-    static let mobilenetV2 = ImportPreset(
-        name: "tardelean-mobilenetv2",
-        summary: "TArdelean/DynamicConvolution MobileNetV2 (DynamicConvolution in every block and the last 1×1, static stride-2 stem, classifier)",
-        defaultTemperature: 1
-    ) { (b: inout ModelBuilder, options: ImportOptions) throws(ImportError) -> [LayerSpec] in
-        try checkSoftmax(options, "tardelean-mobilenetv2")
-        var convs = Convs(temperature: options.temperature ?? 1)
-        let layers = try mobileNetV2(&b, &convs)
-        try convs.checkReduction(b.file)
-        return layers
+    static let mobilenetV2 = preset(
+        "tardelean-mobilenetv2",
+        "TArdelean/DynamicConvolution MobileNetV2 (DynamicConvolution in every block and the last 1×1, static stride-2 stem, classifier)"
+    ) { (b: inout ModelBuilder, convs: inout Convs) throws(ImportError) -> [LayerSpec] in
+        try mobileNetV2(&b, &convs)
+    }
+
+    /// τ without `--tau`: where every temperature schedule of their configs ends.
+    static let defaultTemperature: Float = 1
+
+    /// A preset whose `body` reads the network through `Convs`, which checks the attention widths
+    /// of the whole network once it is read. Their AttentionLayer is a softmax: `--routing
+    /// sigmoid` does not describe it.
+    private static func preset(_ name: String, _ summary: String,
+                               _ body: @escaping @Sendable (inout ModelBuilder, inout Convs) throws(ImportError) -> [LayerSpec]) -> ImportPreset {
+        ImportPreset(name: name, summary: summary, defaultTemperature: defaultTemperature) {
+            (b: inout ModelBuilder, options: ImportOptions) throws(ImportError) -> [LayerSpec] in
+            if let routing = options.routing, routing != .softmax {
+                throw ImportError(.invalidOption, file: "--routing",
+                    "\(name): TArdelean's AttentionLayer is a softmax; --routing \(routing.rawValue) does not apply")
+            }
+            var convs = Convs(temperature: options.temperature ?? defaultTemperature)
+            let layers = try body(&b, &convs)
+            try convs.checkReduction(b.file)
+            return layers
+        }
     }
 
     // MARK: ResNet
 
     private static func resnet(name: String, code: String, blocks: [Int]) -> ImportPreset {
-        ImportPreset(
-            name: name,
-            summary: "TArdelean/DynamicConvolution \(code) (CIFAR-style 3×3 stem, DynamicConvolution blocks and shortcuts, linear, log-softmax)",
-            defaultTemperature: 1
-        ) { (b: inout ModelBuilder, options: ImportOptions) throws(ImportError) -> [LayerSpec] in
-            try checkSoftmax(options, name)
-            var convs = Convs(temperature: options.temperature ?? 1)
-            let layers = try resnet(&b, &convs, preset: name, blocks: blocks)
-            try convs.checkReduction(b.file)
-            return layers
+        preset(name, "TArdelean/DynamicConvolution \(code) (CIFAR-style 3×3 stem, DynamicConvolution blocks and shortcuts, linear, log-softmax)") {
+            (b: inout ModelBuilder, convs: inout Convs) throws(ImportError) -> [LayerSpec] in
+            try resnet(&b, &convs, preset: name, blocks: blocks)
         }
     }
 
@@ -240,14 +249,6 @@ enum TArdeleanPresets {
         guard spec.outChannels == width else {
             throw ImportError(.inconsistent, file: file, tensor: Convs.weightKey(spec),
                 "gives \(spec.outChannels) channels, but \(other) gives \(width) (a BasicBlock keeps its width)")
-        }
-    }
-
-    /// Their AttentionLayer is a softmax: a CondConv routing does not describe it.
-    private static func checkSoftmax(_ options: ImportOptions, _ name: String) throws(ImportError) {
-        if let routing = options.routing, routing != .softmax {
-            throw ImportError(.invalidOption, file: "--routing",
-                "\(name): TArdelean's AttentionLayer is a softmax; --routing \(routing.rawValue) does not apply")
         }
     }
 }
