@@ -60,6 +60,7 @@ bench: build
 ## Regenerate the PyTorch reference fixtures (needs: pip install -r tools/requirements.txt).
 fixtures:
 	python3 tools/make_fixtures.py
+	python3 tools/make_import_fixtures.py
 
 ## libFuzzer over the checkpoint, IDX and PyTorch (.pth) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
 fuzz: deps

@@ -143,7 +143,7 @@ public struct ModelBuilder {
 
     /// Groups = in / (in per group), which must divide in and out exactly.
     private func groups(_ key: String, inChannels: Int, perGroup: Int, out: Int) throws(ImportError) -> Int {
-        guard perGroup >= 1, inChannels % perGroup == 0, out >= 1, out % (inChannels / perGroup) == 0 else {
+        guard inChannels >= 1, perGroup >= 1, inChannels % perGroup == 0, out >= 1, out % (inChannels / perGroup) == 0 else {
             throw ImportError(.inconsistent, file: file, tensor: key,
                 "takes \(perGroup) input channels per group and gives \(out), but the layer before gives \(inChannels) channels")
         }

@@ -75,16 +75,28 @@ public struct StateDictReader {
     /// The names not taken, sorted.
     public var unused: [String] { remaining.keys.sorted() }
 
-    /// Throws when tensors were left over, naming them (the first eight, and how many more):
-    /// the file holds a network the preset does not describe, or one with more blocks.
+    /// Throws when tensors were left over, naming them: up to eight by name and shape, more
+    /// grouped by their first two name components (`layer1.2 (14)`), which for the usual
+    /// `stage.block.…` names says which blocks the preset does not have.
     public func checkAllUsed(by preset: String) throws(ImportError) {
         let left = unused
         guard let first = left.first else { return }
-        let shown = left.prefix(8).map { "'\($0)' \(ImportError.format(shapes[$0] ?? []))" }.joined(separator: ", ")
-        let more = left.count > 8 ? " and \(left.count - 8) more" : ""
-        throw ImportError(.unexpectedTensor, file: file, tensor: left.count == 1 ? first : nil,
-            left.count == 1
-                ? "unexpected: \(ImportError.format(shapes[first] ?? [])) is not part of \(preset)"
-                : "\(left.count) unexpected tensors, not part of \(preset): \(shown)\(more)")
+        if left.count == 1 {
+            throw ImportError(.unexpectedTensor, file: file, tensor: first,
+                              "unexpected: \(ImportError.format(shapes[first] ?? [])) is not part of \(preset)")
+        }
+        if left.count <= 8 {
+            let shown = left.map { "'\($0)' \(ImportError.format(shapes[$0] ?? []))" }.joined(separator: ", ")
+            throw ImportError(.unexpectedTensor, file: file, "\(left.count) unexpected tensors, not part of \(preset): \(shown)")
+        }
+        var groups: [(prefix: String, count: Int)] = []
+        for name in left {
+            let prefix = name.split(separator: ".", omittingEmptySubsequences: false).prefix(2).joined(separator: ".")
+            if groups.last?.prefix == prefix { groups[groups.count - 1].count += 1 } else { groups.append((prefix, 1)) }
+        }
+        let shown = groups.prefix(12).map { "\($0.prefix) (\($0.count))" }.joined(separator: ", ")
+        let more = groups.count > 12 ? " and \(groups.count - 12) more" : ""
+        throw ImportError(.unexpectedTensor, file: file,
+                          "\(left.count) unexpected tensors, not part of \(preset), under \(shown)\(more)")
     }
 }

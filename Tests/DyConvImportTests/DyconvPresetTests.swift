@@ -25,8 +25,7 @@ struct DyconvPresetTests {
     func pytorchFixture() throws {
         let fixture = try ImportFixture("dyconv")
         for file in ["model.pth", "model.safetensors"] {
-            let checkpoint = try Importer.run(source: fixture.path(file), preset: Self.preset,
-                                              options: ImportFixture.options(side: 16))
+            let checkpoint = try fixture.importing(file, preset: "dyconv", options: ImportFixture.options(side: 16))
             try fixture.expectMatchesPyTorch(checkpoint)
             #expect(checkpoint.description.family == "dyconv")
         }
@@ -48,8 +47,7 @@ struct DyconvPresetTests {
     @Test("an imported kaijieshi7 checkpoint's tensors (dyconv names, dy-resnet layout) import back to the same layers")
     func resnetLayout() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
-        let kaijieshi = try Importer.run(source: fixture.path("model.pth"), preset: ImportPresets.named("kaijieshi7-resnet18")!,
-                                         options: ImportFixture.options())
+        let kaijieshi = try fixture.importing(preset: "kaijieshi7-resnet18")
         let state = TorchStateDict(tensors: kaijieshi.tensors, skipped: [], format: .safetensors)
         let again = try Importer.run(stateDict: state, file: "dyconv.safetensors", preset: Self.preset, options: ImportFixture.options())
         #expect(again.description.layers == kaijieshi.description.layers)

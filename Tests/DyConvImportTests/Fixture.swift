@@ -21,6 +21,21 @@ struct ImportFixture {
     /// `pi.<layer>` per dynamic layer.
     func expected() throws -> [String: Tensor] { try SafetensorsFile.read(path: path("expected.safetensors")).tensors }
 
+    /// Imports `file` of this fixture with the preset called `preset`.
+    func importing(_ file: String = "model.pth", preset: String,
+                   options: ImportOptions = ImportFixture.options()) throws -> Checkpoint {
+        try Importer.run(source: path(file), preset: try #require(ImportPresets.named(preset)), options: options)
+    }
+
+    /// The error importing `file` with `preset` gives, recorded as an issue when there is none.
+    func importError(_ file: String = "model.pth", preset: String, options: ImportOptions = ImportFixture.options(),
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> ImportError? {
+        let preset = try #require(ImportPresets.named(preset))
+        return #expect(throws: ImportError.self, sourceLocation: sourceLocation) {
+            try Importer.run(source: path(file), preset: preset, options: options)
+        }
+    }
+
     /// The CIFAR-10 normalisation the fixtures were made with.
     static func options(channels: Int = 3, side: Int = 32) -> ImportOptions {
         ImportOptions(input: InputSpec(channels: channels, height: side, width: side),

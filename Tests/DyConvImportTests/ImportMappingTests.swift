@@ -17,8 +17,7 @@ struct ImportMappingTests {
     @Test("write → read round trip; renamed tensors import to the preset's checkpoint and match PyTorch")
     func roundTrip() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
-        let preset = try Importer.run(source: fixture.path("model.pth"), preset: ImportPresets.named("kaijieshi7-resnet18")!,
-                                      options: ImportFixture.options())
+        let preset = try fixture.importing(preset: "kaijieshi7-resnet18")
         // The same network saved by a wrapper module: everything under `backbone.`, fc as `head`.
         var state = try TorchCheckpoint.read(path: fixture.path("model.pth"))
         state.tensors = Dictionary(uniqueKeysWithValues: state.tensors.map { key, value in
@@ -44,8 +43,7 @@ struct ImportMappingTests {
     @Test("a mapped tensor that is missing is named by its PyTorch name and its dyconv name")
     func missing() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
-        let preset = try Importer.run(source: fixture.path("model.pth"), preset: ImportPresets.named("kaijieshi7-resnet18")!,
-                                      options: ImportFixture.options())
+        let preset = try fixture.importing(preset: "kaijieshi7-resnet18")
         let state = try TorchCheckpoint.read(path: fixture.path("model.pth"))
         let mapping = ImportMapping(file: "map.json", architecture: preset.description, tensors: ["fc.weight": "classifier.weight"])
         let error = #expect(throws: ImportError.self) {

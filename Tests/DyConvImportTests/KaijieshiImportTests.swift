@@ -9,14 +9,10 @@ import Testing
 /// Oracle: PyTorch's probabilities and π per dynamic layer on the same normalised inputs.
 @Suite("import kaijieshi7 presets")
 struct KaijieshiImportTests {
-    static let resnet18 = ImportPresets.named("kaijieshi7-resnet18")!
-    static let resnet34 = ImportPresets.named("kaijieshi7-resnet34")!
-
     @Test("resnet18 .pth (nested state_dict, module. prefixes) matches PyTorch within 1e-4")
     func resnet18Pth() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
-        let checkpoint = try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18,
-                                          options: ImportFixture.options())
+        let checkpoint = try fixture.importing("model.pth", preset: "kaijieshi7-resnet18")
         try fixture.expectMatchesPyTorch(checkpoint)
         let d = checkpoint.description
         #expect(d.family == "kaijieshi7-resnet18")
@@ -36,8 +32,8 @@ struct KaijieshiImportTests {
     @Test("resnet18 .safetensors imports to the same checkpoint as the .pth")
     func resnet18Safetensors() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
-        let a = try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: ImportFixture.options())
-        let b = try Importer.run(source: fixture.path("model.safetensors"), preset: Self.resnet18, options: ImportFixture.options())
+        let a = try fixture.importing("model.pth", preset: "kaijieshi7-resnet18")
+        let b = try fixture.importing("model.safetensors", preset: "kaijieshi7-resnet18")
         #expect(a.description == b.description)
         #expect(a.tensors == b.tensors)
         try fixture.expectMatchesPyTorch(b)
@@ -46,8 +42,7 @@ struct KaijieshiImportTests {
     @Test("resnet34 .pth (plain state_dict) matches PyTorch within 1e-4; 35 dynamic layers")
     func resnet34() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet34")
-        let checkpoint = try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet34,
-                                          options: ImportFixture.options())
+        let checkpoint = try fixture.importing("model.pth", preset: "kaijieshi7-resnet34")
         try fixture.expectMatchesPyTorch(checkpoint)
         #expect(checkpoint.description.dynamicConvolutions.count == 35)
     }
@@ -55,16 +50,13 @@ struct KaijieshiImportTests {
     @Test("a resnet34 file under the resnet18 preset names the blocks resnet18 does not have")
     func wrongDepth() throws {
         let fixture = try ImportFixture("kaijieshi7-resnet34")
-        let error = #expect(throws: ImportError.self) {
-            try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: ImportFixture.options())
-        }
+        let error = try fixture.importError("model.pth", preset: "kaijieshi7-resnet18")
         #expect(error?.kind == .unexpectedTensor)
-        #expect(error?.description.contains("'layer1.2.") == true, "\(String(describing: error))")
+        // 8 extra blocks × 16 tensors (2 Dynamic_conv2d × 4, 2 BatchNorm2d × 4).
+        #expect(error?.reason == "128 unexpected tensors, not part of kaijieshi7-resnet18, under layer1.2 (16), layer2.2 (16), layer2.3 (16), layer3.2 (16), layer3.3 (16), layer3.4 (16), layer3.5 (16), layer4.2 (16)")
         // And the other way round: resnet18 has no layer1.2.
         let fixture18 = try ImportFixture("kaijieshi7-resnet18")
-        let missing = #expect(throws: ImportError.self) {
-            try Importer.run(source: fixture18.path("model.pth"), preset: Self.resnet34, options: ImportFixture.options())
-        }
+        let missing = try fixture18.importError("model.pth", preset: "kaijieshi7-resnet34")
         #expect(missing?.kind == .missingTensor)
         #expect(missing?.tensor == "layer1.2.conv1.weight")
     }
@@ -74,12 +66,10 @@ struct KaijieshiImportTests {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
         var options = ImportFixture.options()
         options.classes = try ImportOptions.readClasses(path: fixture.path("classes.txt"))
-        let checkpoint = try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: options)
+        let checkpoint = try fixture.importing("model.pth", preset: "kaijieshi7-resnet18", options: options)
         #expect(checkpoint.description.classes.first == "airplane")
         options.classes = Array(options.classes!.prefix(9))
-        let error = #expect(throws: ImportError.self) {
-            try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: options)
-        }
+        let error = try fixture.importError("model.pth", preset: "kaijieshi7-resnet18", options: options)
         #expect(error?.kind == .invalidOption)
         #expect(error?.description == "--classes: names 9 classes, but the classifier has 10 outputs")
     }
@@ -89,7 +79,7 @@ struct KaijieshiImportTests {
         let fixture = try ImportFixture("kaijieshi7-resnet18")
         var options = ImportFixture.options()
         options.temperature = 4
-        let checkpoint = try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: options)
+        let checkpoint = try fixture.importing("model.pth", preset: "kaijieshi7-resnet18", options: options)
         #expect(checkpoint.description.dynamicConvolutions.allSatisfy { $0.attention?.temperature == 4 })
         // At its trained τ = 4 the model gives PyTorch's τ = 4 probabilities.
         let oracle = try fixture.expected()
@@ -103,9 +93,7 @@ struct KaijieshiImportTests {
         var options = ImportFixture.options()
         options.input.channels = 1
         options.normalization = Normalization(mean: [0.5], std: [0.25])
-        let error = #expect(throws: ImportError.self) {
-            try Importer.run(source: fixture.path("model.pth"), preset: Self.resnet18, options: options)
-        }
+        let error = try fixture.importError("model.pth", preset: "kaijieshi7-resnet18", options: options)
         #expect(error?.tensor == "conv1.weight")
     }
 }

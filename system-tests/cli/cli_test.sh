@@ -372,7 +372,7 @@ expect_error "import: --mean count" "need 3 values each" \
 head -3 "$K18/classes.txt" >"$TMP/three.txt"
 expect_error "import: --classes count" "names 3 classes, but the classifier has 10 outputs" \
     "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --classes "$TMP/three.txt" --out "$TMP/x.safetensors"
-expect_error "import: wrong depth names the extra blocks" "unexpected tensors, not part of kaijieshi7-resnet18: 'layer1.2." \
+expect_error "import: wrong depth names the extra blocks" "unexpected tensors, not part of kaijieshi7-resnet18, under layer1.2 (16), layer2.2 (16)" \
     "$BIN" import "$IMPORTS/kaijieshi7-resnet34/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --out "$TMP/x.safetensors"
 expect_error "import: missing source" "no such file" \
     "$BIN" import "$TMP/none.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --out "$TMP/x.safetensors"
