@@ -343,7 +343,7 @@ def build(name, make, side, norm, tau, count, nesting, dtype, seed):
         if isinstance(m, DynamicConvolution):
             expected["pi." + path] = m.pi.float().contiguous()
     save_file(expected, os.path.join(folder, "expected.safetensors"),
-              metadata={"tau": str(tau), "oracle": "PyTorch float64, eval, no_grad"})
+              metadata={"oracle": f"PyTorch float64, eval, no_grad, tau {tau:g}"})   # one key: safetensors orders several at random
 
     sd = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     stored = make().to(dtype)
