@@ -61,6 +61,7 @@ bench: build
 fixtures:
 	python3 tools/make_fixtures.py
 	python3 tools/make_import_fixtures.py
+	python3 tools/make_tardelean_fixtures.py
 
 ## libFuzzer over the checkpoint, IDX and PyTorch (.pth) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
 fuzz: deps

@@ -33,6 +33,9 @@ public enum ImportPresets {
         DyconvLayoutPreset.preset,
         KaijieshiResNet.resnet18,
         KaijieshiResNet.resnet34,
+        TArdeleanPresets.resnet10,
+        TArdeleanPresets.resnet18,
+        TArdeleanPresets.mobilenetV2,
     ]
 
     /// The preset called `name`, or nil.

@@ -380,5 +380,17 @@ expect_error "import: bad --tau" "tau" \
     "$BIN" import "$K18/model.pth" --from kaijieshi7-resnet18 "${CIFAR[@]}" --tau 0 --out "$TMP/x.safetensors"
 if [ ! -e "$TMP/x.safetensors" ]; then ok "failed imports write nothing"; else bad "failed imports write nothing"; fi
 
+# The tardelean-* presets (docs/IMPORT.md § TArdelean presets), as the docs run them.
+T10="$IMPORTS/tardelean-resnet10"; TM="$IMPORTS/tardelean-mobilenetv2"
+expect_ok "import tardelean-resnet10 (a train.py checkpoint)" "11 dynamic layers (K=4, τ 1)" \
+    "$BIN" import "$T10/model.pth" --from tardelean-resnet10 "${CIFAR[@]}" --classes "$T10/classes.txt" --out "$TMP/t10.safetensors"
+expect_ok "imported TArdelean layers keep their module paths" "layer4.layers.0.shortcut.layers.0" "$BIN" describe "$TMP/t10.safetensors"
+expect_ok "import tardelean-resnet18 (DataParallel, float16)" "19 dynamic layers (K=4, τ 1)" \
+    "$BIN" import "$IMPORTS/tardelean-resnet18/model.pth" --from tardelean-resnet18 "${CIFAR[@]}" --out "$TMP/t18.safetensors"
+expect_ok "import tardelean-mobilenetv2 with --tau" "51 dynamic layers (K=4, τ 2)" \
+    "$BIN" import "$TM/model.pth" --from tardelean-mobilenetv2 --input 3x32x32 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --tau 2 --out "$TMP/tm.safetensors"
+expect_error "import: a ResNet18 file as tardelean-resnet10" "tardelean-resnet10 has 1 block in layer1" \
+    "$BIN" import "$IMPORTS/tardelean-resnet18/model.pth" --from tardelean-resnet10 "${CIFAR[@]}" --out "$TMP/x.safetensors"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
