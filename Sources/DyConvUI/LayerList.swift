@@ -19,6 +19,22 @@ public func stageName(of layerName: String) -> String {
     return ""
 }
 
+/// A layer path without its container components, for display: a `layers` component followed
+/// by an index is dropped (TArdelean's modules keep their children in `.layers`), so
+/// `layer2.layers.0.shortcut.layers.0` reads `layer2.0.shortcut.0` and
+/// `features.layers.3.conv.layers.6` reads `features.3.conv.6`. Only the display changes; the
+/// grouping and every lookup use the full name.
+public func compactLayerPath(_ path: String) -> String {
+    let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+    var kept: [Substring] = []
+    for (i, part) in parts.enumerated() {
+        let beforeIndex = i + 1 < parts.count && !parts[i + 1].isEmpty && parts[i + 1].allSatisfy(\.isNumber)
+        if i > 0 && part == "layers" && beforeIndex { continue }   // never the first: `layers.4` stays
+        kept.append(part)
+    }
+    return kept.isEmpty ? path : kept.joined(separator: ".")
+}
+
 /// One row of the layer list: a stage heading or a dynamic layer.
 public enum LayerListRow: Equatable, Sendable {
     /// The heading of a stage: its name and its layers.
@@ -46,7 +62,7 @@ public struct LayerList: Equatable, Sendable {
     public let isGrouped: Bool
     /// The row of each layer.
     private let rowOfLayer: [Int]
-    /// The stage prefix (with its dot) to drop from each layer's displayed name.
+    /// The stage prefix (compacted, with its dot) to drop from each layer's displayed name.
     private let prefixes: [String]
 
     /// The list of layers with these names, low layers first.
@@ -63,14 +79,14 @@ public struct LayerList: Equatable, Sendable {
             let stage = stages[l]
             var end = l + 1
             while end < names.count && stages[end] == stage { end += 1 }
-            if grouped && !stage.isEmpty { rows.append(.stage(stage, l..<end)) }
+            if grouped && !stage.isEmpty { rows.append(.stage(compactLayerPath(stage), l..<end)) }
             for i in l..<end { rowOfLayer.append(rows.count); rows.append(.layer(i)) }
             l = end
         }
         self.rows = rows
         self.rowOfLayer = rowOfLayer
         isGrouped = grouped
-        prefixes = grouped ? stages.map { $0.isEmpty ? "" : $0 + "." } : names.map { _ in "" }
+        prefixes = grouped ? stages.map { $0.isEmpty ? "" : compactLayerPath($0) + "." } : names.map { _ in "" }
     }
 
     /// Number of layers.
@@ -82,10 +98,12 @@ public struct LayerList: Equatable, Sendable {
         return rowOfLayer[min(max(l, 0), rowOfLayer.count - 1)]
     }
 
-    /// The name a layer row shows: relative to its stage when grouped.
+    /// The name a layer row shows: relative to its stage when grouped, without container
+    /// components (`compactLayerPath`).
     public func displayName(_ l: Int, _ name: String) -> String {
-        guard l >= 0, l < prefixes.count, !prefixes[l].isEmpty, name.hasPrefix(prefixes[l]) else { return name }
-        return String(name.dropFirst(prefixes[l].count))
+        let compact = compactLayerPath(name)
+        guard l >= 0, l < prefixes.count, !prefixes[l].isEmpty, compact.hasPrefix(prefixes[l]) else { return compact }
+        return String(compact.dropFirst(prefixes[l].count))
     }
 
     /// The first row of the window of `visible` rows that keeps layer `selected` in view
