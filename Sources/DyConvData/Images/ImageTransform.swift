@@ -29,8 +29,8 @@ public enum ImageTransform {
     ///   601-2 luma); resized 500×375 → 298×224 and centre-cropped to 224×224 (width×height)",
     ///   or nil when the image was used as it is.
     /// - Throws: `DataError(.invalidArgument)` when `channels` is not 1 or 3, a side is outside
-    ///   1…`Limits.maxImageSide`, or `resizeShorterSide` is smaller than `max(height, width)`
-    ///   (torchvision would pad the crop with black) or larger than `Limits.maxImageSide`.
+    ///   1…`Limits.maxImageSide`, `resizeShorterSide` is outside 1…`Limits.maxImageSide`, or the
+    ///   resized image would not cover the crop (torchvision would pad it with black).
     public static func fit(_ image: DecodedImage, channels: Int, height: Int, width: Int,
                            resizeShorterSide: Int? = nil) throws -> (image: DecodedImage, note: String?) {
         let name = "ImageTransform"
@@ -42,11 +42,8 @@ public enum ImageTransform {
             throw DataError(.invalidArgument, file: name,
                             "input size \(width)×\(height) (width×height) must have sides from 1 to \(Limits.maxImageSide)")
         }
-        if let s = resizeShorterSide {
-            guard s >= max(height, width), s <= Limits.maxImageSide else {
-                throw DataError(.invalidArgument, file: name,
-                                "the resize size \(s) must be from max(height, width) = \(max(height, width)) to \(Limits.maxImageSide)")
-            }
+        if let s = resizeShorterSide, !sides.contains(s) {
+            throw DataError(.invalidArgument, file: name, "the resize size \(s) must be from 1 to \(Limits.maxImageSide)")
         }
         var notes: [String] = []
         var fitted = image
@@ -57,6 +54,10 @@ public enum ImageTransform {
         if resizeShorterSide != nil || image.height != height || image.width != width {
             let shorter = resizeShorterSide ?? max(height, width)
             let resized = resizedSize(height: image.height, width: image.width, shorterSide: shorter)
+            guard resized.height >= height, resized.width >= width else {
+                throw DataError(.invalidArgument, file: name,
+                                "resizing \(image.width)×\(image.height) to a shorter side of \(shorter) gives \(resized.width)×\(resized.height), smaller than the \(width)×\(height) crop (width×height)")
+            }
             let top = cropOffset(resized.height, height), left = cropOffset(resized.width, width)
             fitted = resample(fitted, resizedHeight: resized.height, resizedWidth: resized.width,
                               top: top, left: left, height: height, width: width)
