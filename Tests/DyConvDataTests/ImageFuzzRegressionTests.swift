@@ -10,14 +10,7 @@ import Testing
 @Suite("Image fuzz regressions")
 struct ImageFuzzRegressionTests {
     static func inputs(_ kind: String) -> [(name: String, bytes: [UInt8])] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fuzz/\(kind)/image")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
-            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".txt") && !$0.hasSuffix(".md") && $0 != "pending" }
-            .sorted()
-        return names.compactMap { name in
-            (try? Data(contentsOf: root.appendingPathComponent(name))).map { (name, Array($0)) }
-        }
+        FuzzRegressionTests.inputs(kind, target: "image")
     }
 
     static func seeds() throws -> [(name: String, bytes: [UInt8])] {

@@ -34,15 +34,8 @@ public enum ImageTransform {
     public static func fit(_ image: DecodedImage, channels: Int, height: Int, width: Int,
                            resizeShorterSide: Int? = nil) throws -> (image: DecodedImage, note: String?) {
         let name = "ImageTransform"
-        guard channels == 1 || channels == 3 else {
-            throw DataError(.invalidArgument, file: name, "channels must be 1 (grey) or 3 (RGB), got \(channels)")
-        }
-        let sides = 1...Limits.maxImageSide
-        guard sides.contains(height), sides.contains(width) else {
-            throw DataError(.invalidArgument, file: name,
-                            "input size \(width)×\(height) (width×height) must have sides from 1 to \(Limits.maxImageSide)")
-        }
-        if let s = resizeShorterSide, !sides.contains(s) {
+        try DecodedImage.checkShape(channels: channels, height: height, width: width, name: name)
+        if let s = resizeShorterSide, !(1...Limits.maxImageSide).contains(s) {
             throw DataError(.invalidArgument, file: name, "the resize size \(s) must be from 1 to \(Limits.maxImageSide)")
         }
         var notes: [String] = []
