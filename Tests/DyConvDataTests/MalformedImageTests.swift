@@ -131,10 +131,22 @@ struct MalformedImageTests {
         expectDataError(.corruptImage, containing: ["corrupt JPEG"]) { try Self.decode(Self.patchJPEGSize(jpeg, height: 14, width: 0)) }
     }
 
-    @Test("CMYK JPEG is refused with a clear line")
-    func cmyk() throws {
+    @Test("CMYK, 12-bit and lossless JPEG are refused with a clear line")
+    func unsupportedJPEG() throws {
         expectDataError(.unsupportedType, containing: ["cmyk.jpg", "CMYK JPEG is not supported"]) {
             _ = try ImageFile.read(path: ImageFixtures.path("cmyk.jpg"))
+        }
+        let jpeg = try ImageFixtures.bytes("rgb.jpg")
+        let sof = try #require((2..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        var twelve = jpeg
+        twelve[sof + 4] = 12  // the frame's sample precision
+        expectDataError(.unsupportedType, containing: ["t.jpg", "unsupported JPEG: Unsupported JPEG data precision 12"]) {
+            try Self.decode(twelve, "t.jpg")
+        }
+        var lossless = jpeg
+        lossless[sof + 1] = 0xC3  // SOF3: lossless Huffman
+        expectDataError(.unsupportedType, containing: ["unsupported JPEG: Unsupported JPEG process: SOF type 0xc3"]) {
+            try Self.decode(lossless)
         }
     }
 

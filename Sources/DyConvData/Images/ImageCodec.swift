@@ -67,7 +67,8 @@ enum ImageCodec {
         case DYCONV_IMAGE_TRUNCATED:
             throw DataError(.truncated, file: name, "truncated \(kind.name): \(message)")
         case DYCONV_IMAGE_UNSUPPORTED:
-            throw DataError(.unsupportedType, file: name, message)
+            // The CMYK refusal is a whole sentence already; libjpeg's texts need the format named.
+            throw DataError(.unsupportedType, file: name, message.hasPrefix("CMYK") ? message : "unsupported \(kind.name): \(message)")
         case DYCONV_IMAGE_TOO_LARGE:
             throw DataError(.tooLarge, file: name, "\(kind.name) too large to decode: \(message)")
         default:
