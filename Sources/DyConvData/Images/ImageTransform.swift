@@ -105,10 +105,13 @@ public enum ImageTransform {
     /// Fixed-point precision of Pillow's 8-bit resampling coefficients.
     private static let precisionBits = 32 - 8 - 2
 
-    /// One output pixel's taps: the first input index and the fixed-point weights.
+    /// The taps of a run of output pixels, flat: output i reads `count[i]` inputs from
+    /// `first[i]` with the fixed-point weights `weights[offset[i] ..< offset[i] + count[i]]`.
     struct Taps {
         var first: [Int] = []
-        var weights: [[Int]] = []
+        var count: [Int] = []
+        var offset: [Int] = []
+        var weights: [Int] = []
     }
 
     /// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the bilinear filter (support
@@ -118,26 +121,29 @@ public enum ImageTransform {
         let filterScale = max(scale, 1.0)
         let support = 1.0 * filterScale
         let inverse = 1.0 / filterScale
+        let unit = Double(1 << precisionBits)
         var taps = Taps()
+        var k: [Double] = []
         for xx in range {
             let center = (Double(xx) + 0.5) * scale
             // C's (int) cast truncates toward zero, as Int(_: Double) does.
             let xmin = max(Int(center - support + 0.5), 0)
-            let xmax = min(Int(center + support + 0.5), inSize) - xmin
-            var k = [Double](repeating: 0, count: max(xmax, 0))
+            let xmax = max(min(Int(center + support + 0.5), inSize) - xmin, 0)
+            k.removeAll(keepingCapacity: true)
             var total = 0.0
-            for x in 0..<max(xmax, 0) {
+            for x in 0..<xmax {
                 let t = abs((Double(x + xmin) - center + 0.5) * inverse)
                 let w = t < 1.0 ? 1.0 - t : 0.0
-                k[x] = w
+                k.append(w)
                 total += w
             }
-            let unit = Double(1 << precisionBits)
             taps.first.append(xmin)
-            taps.weights.append(k.map { w in
+            taps.count.append(xmax)
+            taps.offset.append(taps.weights.count)
+            for w in k {
                 let n = total != 0 ? w / total : w
-                return n < 0 ? Int(-0.5 + n * unit) : Int(0.5 + n * unit)
-            })
+                taps.weights.append(n < 0 ? Int(-0.5 + n * unit) : Int(0.5 + n * unit))
+            }
         }
         return taps
     }
@@ -164,41 +170,49 @@ public enum ImageTransform {
         let firstRow: Int, rowCount: Int
         if let vertical {
             firstRow = vertical.first.min() ?? 0
-            let last = zip(vertical.first, vertical.weights).map { $0 + $1.count }.max() ?? firstRow
+            let last = zip(vertical.first, vertical.count).map { $0 + $1 }.max() ?? firstRow
             rowCount = max(last - firstRow, 0)
         } else {
             (firstRow, rowCount) = (top, height)
         }
         var out = [UInt8](repeating: 0, count: channels * height * width)
         var temp = [UInt8](repeating: 0, count: rowCount * width)
+        let half = 1 << (precisionBits - 1)
+        // Unsafe pointers in the inner loops: every index is bounded by the taps, which lie in
+        // 0..<inW (columns) and firstRow..<firstRow + rowCount (rows) by construction.
         image.pixels.withUnsafeBufferPointer { src in
-            for c in 0..<channels {
-                let plane = c * inH * inW
-                // Horizontal pass (or the crop's columns) of the rows in use → temp[rowCount][width].
-                for r in 0..<rowCount {
-                    let row = plane + (firstRow + r) * inW
-                    for x in 0..<width {
-                        if let horizontal {
-                            var sum = 1 << (precisionBits - 1)
-                            let first = horizontal.first[x]
-                            for (i, w) in horizontal.weights[x].enumerated() { sum += Int(src[row + first + i]) * w }
-                            temp[r * width + x] = clip8(sum)
-                        } else {
-                            temp[r * width + x] = src[row + left + x]
+            temp.withUnsafeMutableBufferPointer { temp in
+                out.withUnsafeMutableBufferPointer { out in
+                    for c in 0..<channels {
+                        let plane = c * inH * inW
+                        // Horizontal pass (or the crop's columns) of the rows in use → temp[rowCount][width].
+                        for r in 0..<rowCount {
+                            let row = plane + (firstRow + r) * inW
+                            for x in 0..<width {
+                                if let horizontal {
+                                    var sum = half
+                                    let first = row + horizontal.first[x], offset = horizontal.offset[x]
+                                    for i in 0..<horizontal.count[x] { sum += Int(src[first + i]) * horizontal.weights[offset + i] }
+                                    temp[r * width + x] = clip8(sum)
+                                } else {
+                                    temp[r * width + x] = src[row + left + x]
+                                }
+                            }
                         }
-                    }
-                }
-                // Vertical pass (or the crop's rows) → out.
-                let outPlane = c * height * width
-                for y in 0..<height {
-                    for x in 0..<width {
-                        if let vertical {
-                            var sum = 1 << (precisionBits - 1)
-                            let first = vertical.first[y] - firstRow
-                            for (i, w) in vertical.weights[y].enumerated() { sum += Int(temp[(first + i) * width + x]) * w }
-                            out[outPlane + y * width + x] = clip8(sum)
-                        } else {
-                            out[outPlane + y * width + x] = temp[y * width + x]
+                        // Vertical pass (or the crop's rows) → out.
+                        let outPlane = c * height * width
+                        for y in 0..<height {
+                            let target = outPlane + y * width
+                            if let vertical {
+                                let first = vertical.first[y] - firstRow, offset = vertical.offset[y]
+                                for x in 0..<width {
+                                    var sum = half
+                                    for i in 0..<vertical.count[y] { sum += Int(temp[(first + i) * width + x]) * vertical.weights[offset + i] }
+                                    out[target + x] = clip8(sum)
+                                }
+                            } else {
+                                for x in 0..<width { out[target + x] = temp[y * width + x] }
+                            }
                         }
                     }
                 }
