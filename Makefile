@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 SWIFT ?= swift
-APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist tmux
+APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev dataset-fashion-mnist tmux
 RELEASE := .build/release
 CHECKPOINT ?= assets/dycnn-dynamic.safetensors
 
@@ -63,7 +63,7 @@ fixtures:
 	python3 tools/make_import_fixtures.py
 	python3 tools/make_tardelean_fixtures.py
 
-## libFuzzer over the checkpoint, IDX and PyTorch (.pth) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
+## libFuzzer over the checkpoint, IDX, PyTorch (.pth) and image (PNG, JPEG, PPM/PGM) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
 fuzz: deps
 	bash Fuzz/run.sh $(or $(FUZZ_SECONDS),300)
 
