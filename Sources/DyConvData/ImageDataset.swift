@@ -99,14 +99,7 @@ public struct ImageDataset: Sendable {
     ///   or a label outside `0..<classNames.count`.
     public static func load(imagesPath: String, labelsPath: String,
                             classNames: [String]? = nil) throws -> ImageDataset {
-        let images = try IDXFile.read(path: imagesPath, expectedRank: 3)
-        let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
-        guard rows > 0, cols > 0 else {
-            throw DataError(.badDimensions, file: imagesPath, "images are \(rows)×\(cols) pixels; both sizes must be positive")
-        }
-        guard n > 0 else {
-            throw DataError(.badDimensions, file: imagesPath, "holds no images (header says 0×\(rows)×\(cols))")
-        }
+        let (images, n, rows, cols) = try readImages(imagesPath)
         // The label count and the memory of the whole set are checked from the labels header,
         // before the labels are read.
         var labelReader = IDXAssembler(name: labelsPath, expectedRank: 1)
@@ -149,6 +142,26 @@ public struct ImageDataset: Sendable {
                             "label \(bad.value) at index \(bad.index) is out of range for \(names.count) classes (0...\(names.count - 1))")
         }
         return ImageDataset(unchecked: 1, rows, cols, images.data, labels, names)
+    }
+
+    /// Loads an IDX images file (`[n, rows, cols]`, raw or gzip) with no labels file: an
+    /// unlabelled dataset, with the checks of `load(imagesPath:labelsPath:classNames:)`.
+    public static func loadUnlabelled(imagesPath: String) throws -> ImageDataset {
+        let (images, n, rows, cols) = try readImages(imagesPath)
+        return ImageDataset(unchecked: 1, rows, cols, images.data, count: n, nil, [])
+    }
+
+    /// Reads an IDX images file: at least one image of positive size.
+    private static func readImages(_ path: String) throws -> (file: IDXFile, count: Int, rows: Int, cols: Int) {
+        let images = try IDXFile.read(path: path, expectedRank: 3)
+        let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
+        guard rows > 0, cols > 0 else {
+            throw DataError(.badDimensions, file: path, "images are \(rows)×\(cols) pixels; both sizes must be positive")
+        }
+        guard n > 0 else {
+            throw DataError(.badDimensions, file: path, "holds no images (header says 0×\(rows)×\(cols))")
+        }
+        return (images, n, rows, cols)
     }
 
     // MARK: - Access
