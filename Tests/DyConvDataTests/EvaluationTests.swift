@@ -17,7 +17,7 @@ import Testing
 
     @Test func modelWithFewerClassesThanTheLabelsIsRefused() throws {
         let sample = try FashionMNIST.loadSample()
-        #expect(sample.labels.max() == 9)
+        #expect(sample.labels!.max() == 9)
         let five = try model(classes: ["a", "b", "c", "d", "e"])
         expectDataError(.labelOutOfRange, containing: ["labels go up to 9 but the model dycnn has 5 classes"]) {
             _ = try evaluate(model: five, dataset: sample, options: ForwardOptions(), limit: 10)
@@ -88,7 +88,7 @@ import Testing
                 #expect(d < 1e-5, "image \(i) in a batch of \(batch.count)")
             }
         }
-        let oracleCorrect = (0..<n).filter { alone[$0].prediction(sample: 0) == sample.labels[$0] }.count
+        let oracleCorrect = (0..<n).filter { alone[$0].prediction(sample: 0) == sample.labels![$0] }.count
         let reference = try evaluate(model: model, dataset: sample, options: options, limit: n, batchSize: 1)
         #expect(reference.correct == oracleCorrect)
         for size in [7, 16, 250] {
