@@ -2,7 +2,7 @@
 // dyconv: a Swift engine and terminal visualizer for Dynamic Convolution (Chen et al., CVPR 2020).
 //
 // Data flow, one target per concern, imports pointing one way only:
-//   C system libraries (CBLAS, CZlibSystem, CNcursesw)
+//   C system libraries (CBLAS, CZlibSystem, CNcursesw, CPNG, CJPEG; CImageCodecs wraps the last two)
 //     → DyConvEngine (tensors, ops, layers, architectures, checkpoint, model + trace)
 //     → DyConvTorch (PyTorch `torch.save` files read without Python; ZIPFoundation for the zip)
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
@@ -37,6 +37,13 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // PNG and JPEG decoding in C: both libraries report errors by longjmp, which must not
+        // cross Swift frames, so the setjmp and every library call stay in these C functions.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"]),
 
         // Engine: tensors, ops, layers, architectures, checkpoint, model forward + trace.
         .target(name: "DyConvEngine", dependencies: ["CBLAS"], swiftSettings: optimize),
@@ -44,8 +51,9 @@ let package = Package(
         .target(name: "DyConvTorch", dependencies: [
             "DyConvEngine", "CZlibSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], exclude: ["README.md"], swiftSettings: optimize),
-        // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample.
-        .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem"], swiftSettings: optimize),
+        // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample; image files (PNG, JPEG, PPM/PGM).
+        .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem", "CImageCodecs"],
+                exclude: ["Images/README.md"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
@@ -75,7 +83,8 @@ let package = Package(
             "DyConvTorch", "DyConvEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"]),
+        .testTarget(name: "DyConvDataTests", dependencies: ["DyConvData", "DyConvTestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),
         .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "DyConvSessionTests", dependencies: ["DyConvSession", "DyConvUI", "DyConvData", "DyConvEngine"]),

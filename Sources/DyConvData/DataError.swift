@@ -12,9 +12,11 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         case notFound
         /// The operating system refused an open, read, write or rename.
         case io
-        /// The first four bytes are not an IDX magic number of the expected kind.
+        /// The first four bytes are not an IDX magic number of the expected kind, or an image
+        /// file is not PNG, JPEG or PPM/PGM.
         case badMagic
-        /// A valid IDX element type other than unsigned byte (0x08).
+        /// A valid IDX element type other than unsigned byte (0x08), or a valid image of a kind
+        /// dyconv does not read (CMYK JPEG, PBM bitmap).
         case unsupportedType
         /// The number of dimensions, or a dimension's size, is not acceptable.
         case badDimensions
@@ -34,6 +36,9 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         case assetsNotFound
         /// An argument passed to the data API is inconsistent (e.g. pixel count vs. shape).
         case invalidArgument
+        /// An image file's data is damaged: a decoder error (bad CRC, invalid Huffman code), a
+        /// malformed PPM/PGM header, a sample above its maxval.
+        case corruptImage
     }
 
     /// The category of failure.
