@@ -102,7 +102,7 @@ extension DatasetDiscovery {
         var counter = FitCounter(target: target)
         for (i, path) in paths.enumerated() {
             let image = i == 0 ? first : try ImageFile.read(path: path)
-            let fitted = try counter.fit(image, name: path)
+            let fitted = try counter.fit(image)
             pixels += fitted.pixels
         }
         let dataset = try ImageDataset(channels: target.channels, height: target.height, width: target.width, pixels: pixels,
@@ -121,8 +121,8 @@ extension DatasetDiscovery {
         pixels.reserveCapacity(d.count * input.channels * input.height * input.width)
         var counter = FitCounter(target: input)
         for i in 0..<d.count {
-            let image = DecodedImage(channels: d.channels, height: d.height, width: d.width, pixels: Array(d.image(i)))
-            pixels += try counter.fit(image, name: found.summary).pixels
+            let image = try DecodedImage(channels: d.channels, height: d.height, width: d.width, pixels: Array(d.image(i)))
+            pixels += try counter.fit(image).pixels
         }
         var out = found
         out.dataset = try ImageDataset(channels: input.channels, height: input.height, width: input.width, pixels: pixels,
@@ -154,10 +154,10 @@ struct FitCounter {
 
     init(target: InputSpec) { self.target = target }
 
-    mutating func fit(_ image: DecodedImage, name: String) throws -> DecodedImage {
+    mutating func fit(_ image: DecodedImage) throws -> DecodedImage {
         if image.height != target.height || image.width != target.width { resized += 1 }
         if image.channels != target.channels { converted += 1 }
-        return try ImageTransform.fit(image, channels: target.channels, height: target.height, width: target.width)
+        return try ImageTransform.fit(image, channels: target.channels, height: target.height, width: target.width).image
     }
 
     /// One line per kind of change made.
