@@ -3,6 +3,7 @@
 #   .build-fuzz/fuzz-checkpoint   safetensors → checkpoint → Model → forward + trace
 #   .build-fuzz/fuzz-idx          raw or gzip bytes → IDX reader → dataset
 #   .build-fuzz/fuzz-torch        .pth (zip + restricted unpickler) or safetensors → state_dict
+#   .build-fuzz/fuzz-cifar        CIFAR-10/100 batches → reader, `--data` discovery, fit → dataset
 # Each library target is compiled once into a static library with coverage (-sanitize=fuzzer)
 # and AddressSanitizer, then linked with its entry point and the harness the regression tests
 # share (Tests/*/…FuzzInput.swift), so CI replays the committed inputs through the same code.
@@ -27,11 +28,20 @@ if stale "$OUT/libDyConvEngine.a" Sources/DyConvEngine; then
     -emit-module -emit-module-path "$OUT/DyConvEngine.swiftmodule" \
     -I Sources/CBLAS -o "$OUT/libDyConvEngine.a" $(find Sources/DyConvEngine -name '*.swift' | sort)
 fi
+# The C wrappers of libpng and libjpeg-turbo that DyConvData's image decoders call.
+if [ ! -f "$OUT/libCImageCodecs.a" ] || [ -n "$(find Sources/CImageCodecs -newer "$OUT/libCImageCodecs.a" | head -1)" ]; then
+  echo "fuzz: building CImageCodecs (instrumented)"
+  for c in Sources/CImageCodecs/*.c; do
+    clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CImageCodecs/include -c "$c" -o "$OUT/$(basename "$c" .c).o"
+  done
+  ar rcs "$OUT/libCImageCodecs.a" "$OUT"/png.o "$OUT"/jpeg.o
+fi
+IMG=(-I Sources/CImageCodecs/include -I Sources/CPNG -I Sources/CJPEG)
 if stale "$OUT/libDyConvData.a" Sources/DyConvData "$OUT/libDyConvEngine.a"; then
   echo "fuzz: building DyConvData (instrumented)"
   swiftc "${SAN[@]}" -parse-as-library -module-name DyConvData -emit-library -static \
     -emit-module -emit-module-path "$OUT/DyConvData.swiftmodule" \
-    -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -o "$OUT/libDyConvData.a" $(find Sources/DyConvData -name '*.swift' | sort)
+    -I "$OUT" -I Sources/CBLAS -I Sources/CZlib "${IMG[@]}" -o "$OUT/libDyConvData.a" $(find Sources/DyConvData -name '*.swift' | sort)
 fi
 
 # ZIPFoundation (the zip layer of DyConvTorch), from SwiftPM's checkout; its CZlib module map
@@ -58,10 +68,15 @@ swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCheckpoint -I "$OUT" -I So
   -L "$OUT" -lDyConvEngine -lopenblas -o "$OUT/fuzz-checkpoint" 2>&1 | quiet
 
 echo "fuzz: linking fuzz-idx"
-swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/CBLAS -I Sources/CZlib \
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzIDX -I "$OUT" -I Sources/CBLAS -I Sources/CZlib "${IMG[@]}" \
   Fuzz/idx/Entry.swift Tests/DyConvDataTests/IDXFuzzInput.swift \
   Tests/DyConvTestSupport/Gzip+Compress.swift Tests/DyConvTestSupport/IDXFile+Encoding.swift \
-  -L "$OUT" -lDyConvData -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-idx" 2>&1 | quiet
+  -L "$OUT" -lDyConvData -lCImageCodecs -lDyConvEngine -lopenblas -lpng16 -ljpeg -lz -o "$OUT/fuzz-idx" 2>&1 | quiet
+
+echo "fuzz: linking fuzz-cifar"
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCIFAR -I "$OUT" -I Sources/CBLAS -I Sources/CZlib "${IMG[@]}" \
+  Fuzz/cifar/Entry.swift Tests/DyConvDataTests/CIFARFuzzInput.swift \
+  -L "$OUT" -lDyConvData -lCImageCodecs -lDyConvEngine -lopenblas -lpng16 -ljpeg -lz -o "$OUT/fuzz-cifar" 2>&1 | quiet
 
 echo "fuzz: linking fuzz-torch"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzTorch -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$ZIPF/CZLib" \

@@ -12,9 +12,10 @@ import Testing
 final class FuzzRegressionTests {
     deinit { IDXFuzzInput.removeFolder() }
 
-    static func inputs(_ kind: String) -> [(name: String, bytes: [UInt8])] {
+    /// The committed inputs of `Fuzz/<kind>/<target>/` (kind: corpus or regressions).
+    static func inputs(_ kind: String, target: String = "idx") -> [(name: String, bytes: [UInt8])] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fuzz/\(kind)/idx")
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/\(kind)/\(target)")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
             .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".txt") && !$0.hasSuffix(".md") && $0 != "pending" }
             .sorted()
