@@ -62,26 +62,30 @@ public enum DatasetDiscovery {
     ///    `ImageFolder` does, image files anywhere below each;
     /// 4. a flat folder of image files: an unlabelled dataset, files sorted by name.
     ///
-    /// - Parameter input: the model's input; images of another shape are resized and
-    ///   centre-cropped (and grey/colour converted) to it (`ImageTransform.fit`). nil keeps IDX
-    ///   and CIFAR images as they are and sizes image files by the first one.
+    /// - Parameters:
+    ///   - input: the model's input; images of another shape are resized and centre-cropped (and
+    ///     grey/colour converted) to it (`ImageTransform.fit`). nil keeps IDX and CIFAR images as
+    ///     they are and sizes image files by the first one.
+    ///   - resizeShorterSide: torchvision's `Resize(S)` before the crop (256 for the ImageNet
+    ///     recipe at 224); nil resizes only images of another size, to the input's larger side.
     /// - Throws: `DataError`, one line naming the folder or file.
-    public static func load(directory: String, input: InputSpec?) throws -> DiscoveredDataset {
+    public static func load(directory: String, input: InputSpec?, resizeShorterSide: Int? = nil) throws -> DiscoveredDataset {
+        try checkResize(resizeShorterSide, input: input)
         try checkDirectory(directory)
         let names = try listing(directory)
         if let found = try idx(in: directory, names: names) {
-            return try fit(found, to: input)
+            return try fit(found, to: input, resize: resizeShorterSide)
         }
         if let found = try cifar(in: directory, names: names) {
-            return try fit(found, to: input)
+            return try fit(found, to: input, resize: resizeShorterSide)
         }
         for (sub, _) in cifarSubfolders where names.contains(sub) {
             let inner = Files.join(directory, sub)
             if Files.isDirectory(inner), let found = try cifar(in: inner, names: try listing(inner)) {
-                return try fit(found, to: input)
+                return try fit(found, to: input, resize: resizeShorterSide)
             }
         }
-        return try imageFolder(directory, names: names, input: input)
+        return try imageFolder(directory, names: names, input: input, resize: resizeShorterSide)
     }
 
     // MARK: - Folders

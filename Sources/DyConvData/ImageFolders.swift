@@ -10,13 +10,15 @@ extension DatasetDiscovery {
 
     /// Reads image files (PNG, JPEG, PPM/PGM) as an unlabelled dataset, in the order given.
     ///
-    /// - Parameter input: the model's input: images of another size are resized and
-    ///   centre-cropped to it, grey and colour converted (`ImageTransform.fit`); nil takes the
-    ///   first image's shape.
+    /// - Parameters:
+    ///   - input: the model's input: images of another size are resized and centre-cropped to
+    ///     it, grey and colour converted (`ImageTransform.fit`); nil takes the first image's shape.
+    ///   - resizeShorterSide: as in `load(directory:input:resizeShorterSide:)`.
     /// - Throws: `DataError` naming the file: missing, not a regular file, undecodable, or the
     ///   set over `Limits.memoryBudget` (counted before anything is decoded).
-    public static func load(imageFiles paths: [String], input: InputSpec?) throws -> DiscoveredDataset {
+    public static func load(imageFiles paths: [String], input: InputSpec?, resizeShorterSide: Int? = nil) throws -> DiscoveredDataset {
         guard !paths.isEmpty else { throw DataError(.invalidArgument, file: "", "no image file given") }
+        try checkResize(resizeShorterSide, input: input)
         for path in paths {
             switch Files.kind(of: path) {
             case .regularFile: continue
@@ -27,12 +29,12 @@ extension DatasetDiscovery {
             }
         }
         let summary = paths.count == 1 ? Files.baseName(of: paths[0]) : "\(paths.count) image files"
-        return try readImages(paths, labels: nil, classNames: [], input: input, kind: .imageFiles,
+        return try readImages(paths, labels: nil, classNames: [], input: input, resize: resizeShorterSide, kind: .imageFiles,
                               hasClassNames: false, notes: [], summary: summary, name: paths[0])
     }
 
     /// An ImageFolder tree (sub-folders holding images) or, without one, a flat folder of images.
-    static func imageFolder(_ directory: String, names: [String], input: InputSpec?) throws -> DiscoveredDataset {
+    static func imageFolder(_ directory: String, names: [String], input: InputSpec?, resize: Int?) throws -> DiscoveredDataset {
         var classes: [(name: String, files: [String])] = []
         var looseImages: [String] = []
         for name in names {
@@ -56,7 +58,7 @@ extension DatasetDiscovery {
             }
             let files = classes.flatMap(\.files)
             let labels = classes.enumerated().flatMap { c, entry in [Int](repeating: c, count: entry.files.count) }
-            return try readImages(files, labels: labels, classNames: classes.map(\.name), input: input,
+            return try readImages(files, labels: labels, classNames: classes.map(\.name), input: input, resize: resize,
                                   kind: .imageFolder(classes: classes.count), hasClassNames: true, notes: notes,
                                   summary: "ImageFolder \(Files.baseName(of: directory)) (\(classes.count) classes)", name: directory)
         }
@@ -64,7 +66,7 @@ extension DatasetDiscovery {
             throw DataError(.notFound, file: directory,
                             "no dataset found: no IDX images file, no CIFAR-10/100 batch, no class sub-folders of images and no image files (PNG, JPEG, PPM/PGM)")
         }
-        return try readImages(looseImages, labels: nil, classNames: [], input: input, kind: .imageFiles, hasClassNames: false,
+        return try readImages(looseImages, labels: nil, classNames: [], input: input, resize: resize, kind: .imageFiles, hasClassNames: false,
                               notes: [], summary: "\(Files.baseName(of: directory)) (\(looseImages.count) images, unlabelled)",
                               name: directory)
     }
@@ -90,7 +92,7 @@ extension DatasetDiscovery {
     /// Decodes `paths`, fits each image to the target shape (`input`, else the first image's)
     /// and assembles the dataset. The memory of the whole set is checked from the count before
     /// the second image is decoded.
-    static func readImages(_ paths: [String], labels: [Int]?, classNames: [String], input: InputSpec?,
+    static func readImages(_ paths: [String], labels: [Int]?, classNames: [String], input: InputSpec?, resize: Int?,
                            kind: DiscoveredDataset.Kind, hasClassNames: Bool, notes: [String], summary: String,
                            name: String) throws -> DiscoveredDataset {
         let first = try ImageFile.read(path: paths[0])
@@ -99,7 +101,7 @@ extension DatasetDiscovery {
         let size = target.channels * target.height * target.width
         var pixels = [UInt8]()
         pixels.reserveCapacity(paths.count * size)
-        var counter = FitCounter(target: target)
+        var counter = FitCounter(target: target, resizeShorterSide: resize)
         for (i, path) in paths.enumerated() {
             let image = i == 0 ? first : try ImageFile.read(path: path)
             let fitted = try counter.fit(image)
@@ -112,14 +114,16 @@ extension DatasetDiscovery {
     }
 
     /// `found` with its images fitted to `input` (IDX and CIFAR images of another shape than
-    /// the model's), or as it is when the shapes agree or `input` is nil.
-    static func fit(_ found: DiscoveredDataset, to input: InputSpec?) throws -> DiscoveredDataset {
+    /// the model's, or any when `resize` is given), or as it is when the shapes agree or
+    /// `input` is nil.
+    static func fit(_ found: DiscoveredDataset, to input: InputSpec?, resize: Int?) throws -> DiscoveredDataset {
         let d = found.dataset
-        guard let input, (d.channels, d.height, d.width) != (input.channels, input.height, input.width) else { return found }
+        guard let input, resize != nil || (d.channels, d.height, d.width) != (input.channels, input.height, input.width)
+        else { return found }
         try checkMemory(images: d.count, shape: input, name: found.summary)
         var pixels = [UInt8]()
         pixels.reserveCapacity(d.count * input.channels * input.height * input.width)
-        var counter = FitCounter(target: input)
+        var counter = FitCounter(target: input, resizeShorterSide: resize)
         for i in 0..<d.count {
             let image = try DecodedImage(channels: d.channels, height: d.height, width: d.width, pixels: Array(d.image(i)))
             pixels += try counter.fit(image).pixels
@@ -130,6 +134,17 @@ extension DatasetDiscovery {
         out.notes += counter.notes
         out.resized = counter.resized > 0
         return out
+    }
+
+    /// Refuses a resize size the crop cannot take: below the input's larger side (torchvision
+    /// would pad with black) or over `Limits.maxImageSide`.
+    static func checkResize(_ size: Int?, input: InputSpec?) throws {
+        guard let size else { return }
+        let least = input.map { max($0.height, $0.width) } ?? 1
+        guard size >= least, size <= Limits.maxImageSide else {
+            throw DataError(.invalidArgument, file: "--resize \(size)",
+                            "the shorter side must be resized to \(least)…\(Limits.maxImageSide) pixels (at least the model's input side)")
+        }
     }
 
     /// Refuses `images` images of `shape` (with their labels) over `Limits.memoryBudget`.
@@ -147,17 +162,23 @@ extension DatasetDiscovery {
 /// Fits images to one shape with `ImageTransform.fit` and counts what it did, for the notes.
 struct FitCounter {
     let target: InputSpec
+    /// torchvision's `Resize(S)` before the crop, or nil (resize only other sizes, to the larger side).
+    let resizeShorterSide: Int?
     /// Images whose height or width differed (resized and centre-cropped).
     private(set) var resized = 0
     /// Images whose channel count differed (grey ↔ colour).
     private(set) var converted = 0
 
-    init(target: InputSpec) { self.target = target }
+    init(target: InputSpec, resizeShorterSide: Int? = nil) {
+        self.target = target
+        self.resizeShorterSide = resizeShorterSide
+    }
 
     mutating func fit(_ image: DecodedImage) throws -> DecodedImage {
-        if image.height != target.height || image.width != target.width { resized += 1 }
+        if resizeShorterSide != nil || image.height != target.height || image.width != target.width { resized += 1 }
         if image.channels != target.channels { converted += 1 }
-        return try ImageTransform.fit(image, channels: target.channels, height: target.height, width: target.width).image
+        return try ImageTransform.fit(image, channels: target.channels, height: target.height, width: target.width,
+                                      resizeShorterSide: resizeShorterSide).image
     }
 
     /// One line per kind of change made.
@@ -165,7 +186,8 @@ struct FitCounter {
         let shape = "\(target.channels)×\(target.height)×\(target.width)"
         var lines: [String] = []
         if resized > 0 {
-            lines.append("\(resized) image(s) resized (shorter side) and centre-cropped to the model's input \(shape), as torchvision's evaluation transform does")
+            let side = resizeShorterSide.map { " to \($0)" } ?? ""
+            lines.append("\(resized) image(s) resized (shorter side\(side)) and centre-cropped to the model's input \(shape), as torchvision's evaluation transform does")
         }
         if converted > 0 {
             lines.append("\(converted) image(s) converted to \(target.channels == 1 ? "grey" : "\(target.channels) channels") for the model's input \(shape)")

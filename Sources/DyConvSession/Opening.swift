@@ -19,7 +19,9 @@ extension Session {
     /// `randomFamilies` adds models of those families (`Families.named`) with seeded random
     /// weights (`seed`), for looking at the machinery before any training; given alone, no
     /// bundled checkpoint is opened.
-    public static func open(checkpointPaths: [String], dataDirectory: String?, imagePaths: [String] = [], imageIndex: Int? = nil,
+    /// `resizeShorterSide` is torchvision's `Resize(S)` for those images (`DatasetDiscovery`).
+    public static func open(checkpointPaths: [String], dataDirectory: String?, imagePaths: [String] = [],
+                            resizeShorterSide: Int? = nil, imageIndex: Int? = nil,
                             temperature: Float? = nil, limit: Int? = nil, randomFamilies: [String] = [], seed: UInt64 = 1,
                             width: Int = 120, height: Int = 40,
                             colorMode: ColorMode = .xterm256, warnings: inout [String]) throws -> Session {
@@ -46,8 +48,10 @@ extension Session {
         if dataDirectory != nil || !imagePaths.isEmpty {
             // The images are sized and labelled for the first model (the others must agree).
             let reference = try paths.first.map { try Checkpoint.readMetadata(path: $0).description } ?? randomDescriptions[0]
-            (dataset, datasetName) = try openImages(directory: dataDirectory, files: imagePaths, for: reference, warnings: &warnings)
+            (dataset, datasetName) = try openImages(directory: dataDirectory, files: imagePaths, resize: resizeShorterSide,
+                                                    for: reference, warnings: &warnings)
         } else {
+            if resizeShorterSide != nil { throw SessionError("--resize applies to --data or --image images; give one of them") }
             dataset = try FashionMNIST.loadSample()
             datasetName = "sample"
         }
@@ -103,10 +107,10 @@ extension Session {
     /// found, resized and labelled by `DatasetDiscovery`; its notes and any label-matching
     /// warning go to `warnings`. Returns the dataset and its display name (what it is, and
     /// "resized" when the images were fitted to the model's input, so the screen says so).
-    static func openImages(directory: String?, files: [String], for reference: ModelDescription,
+    static func openImages(directory: String?, files: [String], resize: Int?, for reference: ModelDescription,
                            warnings: inout [String]) throws -> (ImageDataset, String) {
-        let found = try directory.map { try DatasetDiscovery.load(directory: $0, input: reference.input) }
-            ?? DatasetDiscovery.load(imageFiles: files, input: reference.input)
+        let found = try directory.map { try DatasetDiscovery.load(directory: $0, input: reference.input, resizeShorterSide: resize) }
+            ?? DatasetDiscovery.load(imageFiles: files, input: reference.input, resizeShorterSide: resize)
         let (dataset, match) = try found.matched(to: reference.classes)
         warnings.append(contentsOf: found.notes)
         if case .byIndex(let warning?) = match { warnings.append(warning) }

@@ -32,6 +32,9 @@ struct DyConvTUI: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Image files (PNG, JPEG, PPM/PGM), unlabelled; resized and centre-cropped to the model's input.", valueName: "file"))
     var image: [String] = []
 
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("With --data or --image: resize the shorter side to N before the centre crop, as torchvision's Resize(N) (e.g. 256 for a 224 input). Default: only images of another size, to the input's larger side.", valueName: "n"))
+    var resize: Int?
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Index of the first image shown (0-based).", valueName: "n"))
     var index: Int?
 
@@ -73,7 +76,8 @@ struct DyConvTUI: ParsableCommand {
         var warnings: [String] = []
         let session: Session
         do {
-            session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imagePaths: image, imageIndex: index,
+            session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imagePaths: image,
+                                       resizeShorterSide: resize, imageIndex: index,
                                        temperature: tau, limit: limit, randomFamilies: random, seed: seed,
                                        warnings: &warnings)
         } catch {

@@ -13,10 +13,15 @@ struct DataOptions: ParsableArguments {
             help: ArgumentHelp("Image files (PNG, JPEG, PPM/PGM), unlabelled; resized and centre-cropped to the model's input.", valueName: "file"))
     var image: [String] = []
 
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("With --data or --image: resize the shorter side to N before the centre crop, as torchvision's Resize(N) (e.g. 256 for a 224 input). Default: only images of another size, to the input's larger side.", valueName: "n"))
+    var resize: Int?
+
     @Flag(name: .long, help: "Use the 1000-image sample bundled in assets/ instead of the full test set.")
     var sample = false
 
     func validate() throws {
+        if resize != nil && data == nil && image.isEmpty { throw ValidationError("--resize applies to --data or --image images; give one of them") }
         // Two sources would silently mean one of them: say which to drop.
         let given = [data != nil ? "--data" : nil, image.isEmpty ? nil : "--image", sample ? "--sample" : nil].compactMap { $0 }
         if given.count > 1 { throw ValidationError("\(given.joined(separator: " and ")) exclude each other: give one of them") }
@@ -30,9 +35,9 @@ struct DataOptions: ParsableArguments {
         if sample { return (try FashionMNIST.loadSample(), "bundled sample") }
         let found: DiscoveredDataset
         if let data {
-            found = try DatasetDiscovery.load(directory: data, input: description.input)
+            found = try DatasetDiscovery.load(directory: data, input: description.input, resizeShorterSide: resize)
         } else if !image.isEmpty {
-            found = try DatasetDiscovery.load(imageFiles: image, input: description.input)
+            found = try DatasetDiscovery.load(imageFiles: image, input: description.input, resizeShorterSide: resize)
         } else {
             if FashionMNIST.isAvailable(.test) {
                 return (try FashionMNIST.load(.test), FashionMNIST.defaultDirectory)

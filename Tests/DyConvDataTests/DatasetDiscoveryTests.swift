@@ -186,6 +186,29 @@ import DyConvTestSupport
         #expect(Array(small.dataset.image(0)) == expected && small.resized)
     }
 
+    /// `--resize S`: torchvision's `Resize(S)` before the crop, applied to every image, even one
+    /// already of the input's size. Oracle: `ImageTransform.fit` with the same S.
+    @Test func resizeShorterSideAppliesToEveryImage() throws {
+        let dir = try TemporaryDirectory()
+        let pixels: [UInt8] = (0..<16).map { UInt8($0 * 13) }
+        let path = try dir.write(Self.pnm(width: 4, height: 4, channels: 1) { _, y, x in pixels[y * 4 + x] }, to: "a.pgm")
+        let input = InputSpec(channels: 1, height: 4, width: 4)
+        let plain = try DatasetDiscovery.load(imageFiles: [path], input: input)
+        #expect(plain.dataset.pixels == pixels && !plain.resized)
+        let resized = try DatasetDiscovery.load(imageFiles: [path], input: input, resizeShorterSide: 6)
+        let oracle = try ImageTransform.fit(DecodedImage(channels: 1, height: 4, width: 4, pixels: pixels),
+                                            channels: 1, height: 4, width: 4, resizeShorterSide: 6).image.pixels
+        #expect(resized.dataset.pixels == oracle && oracle != pixels && resized.resized)
+        #expect(resized.notes.contains { $0.contains("shorter side to 6") })
+        // Folders too (IDX here), and a size below the input's side is refused before reading.
+        try dir.write(Self.images(count: 1), to: "i")
+        let idx = try DatasetDiscovery.load(directory: dir.path, input: input, resizeShorterSide: 6)
+        #expect(idx.resized)
+        expectDataError(.invalidArgument, containing: ["--resize 3", "4…16384"]) {
+            _ = try DatasetDiscovery.load(directory: dir.path, input: input, resizeShorterSide: 3)
+        }
+    }
+
     // MARK: - Matching labels to the model's classes
 
     private func folder(_ classes: [String]) throws -> (TemporaryDirectory, DiscoveredDataset) {

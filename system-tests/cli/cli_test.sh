@@ -389,6 +389,10 @@ expect_error "--image a folder" "is a folder" "$BIN" eval "$FIXTURE" --image "$T
 expect_error "--data and --image" "exclude each other" "$BIN" eval "$FIXTURE" --data "$TMP/folder" --image "$TMP/flat/a.png"
 expect_error "CIFAR batch not a whole number of records" "not a whole number of CIFAR-10 records" "$BIN" eval "$FIXTURE" --data "$TMP/cifar-short"
 expect_error "--data a file" "is a file" "$BIN" eval "$FIXTURE" --data "$TMP/flat/a.png"
+"$BIN" inspect "$FIXTURE" --image "$TMP/flat/b.ppm" --resize 32 >/dev/null 2>"$TMP/resize.err"
+if grep -q "resized (shorter side to 32) and centre-cropped" "$TMP/resize.err"; then ok "--resize 32: the 28×28 image is resized anyway"; else bad "--resize" "$(head -c 300 "$TMP/resize.err")"; fi
+expect_error "--resize without --data or --image" "--resize applies to --data or --image" "$BIN" eval "$FIXTURE" --sample --resize 256
+expect_error "--resize below the input side" "--resize 20: the shorter side must be resized to 28" "$BIN" eval "$FIXTURE" --image "$TMP/flat/a.png" --resize 20
 expect_error "ImageFolder with an empty class folder" "dog: class folder without image files" "$BIN" eval "$FIXTURE" --data "$TMP/empty-class"
 
 echo "cli: $pass passed, $fail failed"
