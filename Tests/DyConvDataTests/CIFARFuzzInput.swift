@@ -86,7 +86,7 @@ public enum CIFARFuzzInput {
             ("discovery-cifar10-names", [4 | 8] + lengthPrefixed(names10, ten)),
             ("discovery-cifar100-fit", [5 | 0x10] + lengthPrefixed([], hundred)),
             ("structured-cifar10", [6 | 8, 3, 1, 2, 9, 0x55, 0]),
-            ("structured-cifar100-fit", [7 | 0x10, 2, 19, 99, 0, 5, 0x21, 1]),
+            ("structured-cifar100-fit", [7 | 0x10, 2, 19, 99, 0, 5, 0x21, 0]),
         ].map { (name: $0.0, bytes: $0.1) }
     }
 
