@@ -101,7 +101,7 @@ public enum DatasetDiscovery {
         }
     }
 
-    /// The visible entries of a folder, sorted by their UTF-8 bytes (Python's order).
+    /// The visible entries of a folder, sorted by code point (Python's order).
     static func listing(_ directory: String) throws -> [String] {
         guard let names = Files.entries(of: directory) else {
             throw DataError(.io, file: directory, "cannot list the folder: \(Files.errnoText())")

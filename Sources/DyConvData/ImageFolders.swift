@@ -108,7 +108,7 @@ extension DatasetDiscovery {
             pixels += fitted.pixels
         }
         let dataset = try ImageDataset(channels: target.channels, height: target.height, width: target.width, pixels: pixels,
-                                       labels: labels, classNames: classNames, imageNames: paths.map { Files.baseName(of: $0) })
+                                       labels: labels, classNames: classNames, imageNames: paths.map { shortName($0, in: name) })
         return DiscoveredDataset(dataset: dataset, kind: kind, hasClassNames: hasClassNames, notes: notes + counter.notes,
                                  summary: summary, resized: counter.resized > 0)
     }
@@ -134,6 +134,13 @@ extension DatasetDiscovery {
         out.notes += counter.notes
         out.resized = counter.resized > 0
         return out
+    }
+
+    /// How an image is named to the user: its path inside `folder` ("cat/001.png") when it is
+    /// there, else its file name.
+    static func shortName(_ path: String, in folder: String) -> String {
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : Files.baseName(of: path)
     }
 
     /// Refuses a resize size the crop cannot take: below the input's larger side (torchvision

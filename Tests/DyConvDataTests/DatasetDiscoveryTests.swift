@@ -99,7 +99,7 @@ import DyConvTestSupport
         #expect(found.kind == .imageFolder(classes: 3))
         #expect(found.dataset.classNames == ["Zebra", "ant", "bee"] && found.hasClassNames)
         #expect(found.dataset.labels == [0, 1, 2, 2])
-        #expect(found.dataset.imageNames == ["z.pgm", "a.pgm", "1.pgm", "2.pgm"])
+        #expect(found.dataset.imageNames == ["Zebra/z.pgm", "ant/a.pgm", "bee/1.pgm", "bee/2.pgm"])
         // 1.pgm was written second (value 'b' + 1), 2.pgm first ('b').
         #expect(found.dataset.pixels == [UInt8](repeating: 90, count: 6) + [UInt8](repeating: 97, count: 6)
                 + [UInt8](repeating: 99, count: 6) + [UInt8](repeating: 98, count: 6))

@@ -373,7 +373,7 @@ expect_ok "eval --data CIFAR-10 batch (resized, grey)" "accuracy .*(0/4\|1/4\|2/
 if grep -q "matched by index" "$TMP/err" && grep -q "resized (shorter side) and centre-cropped" "$TMP/err"; then ok "CIFAR: the label-matching warning and the resize note"
 else bad "CIFAR notes" "$(head -c 400 "$TMP/err")"; fi
 expect_ok "inspect --data CIFAR-10: CIFAR labels by index" "image 1 (.*): label Bag," "$BIN" inspect "$FIXTURE" --data "$TMP/cifar" --index 1
-expect_ok "inspect --data ImageFolder: labels by name" "image 0 (1.png): label Bag," "$BIN" inspect "$FIXTURE" --data "$TMP/folder" --index 0
+expect_ok "inspect --data ImageFolder: labels by name" "image 0 (Bag/1.png): label Bag," "$BIN" inspect "$FIXTURE" --data "$TMP/folder" --index 0
 expect_ok "eval --data ImageFolder" "accuracy .*/3" "$BIN" eval "$FIXTURE" --data "$TMP/folder"
 expect_ok "inspect --image: unlabelled, named by file" "image 1 (b.ppm): predicted" "$BIN" inspect "$FIXTURE" --image "$TMP/flat/a.png" "$TMP/flat/b.ppm" --index 1
 expect_ok "eval --data flat folder: attention only" "no labels, attention only (2 images" "$BIN" eval "$FIXTURE" --data "$TMP/flat"
