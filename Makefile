@@ -61,7 +61,7 @@ bench: build
 fixtures:
 	python3 tools/make_fixtures.py
 
-## libFuzzer over the checkpoint, IDX and PyTorch (.pth) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
+## libFuzzer over the checkpoint, IDX, PyTorch (.pth) and image (PNG, JPEG, PPM/PGM) readers, FUZZ_SECONDS (default 300) per target (Fuzz/README.md).
 fuzz: deps
 	bash Fuzz/run.sh $(or $(FUZZ_SECONDS),300)
 

@@ -27,9 +27,19 @@ static void leave(j_common_ptr cinfo, dyconv_image_status status) {
 }
 
 static void on_error(j_common_ptr cinfo) {
-    int code = cinfo->err->msg_code;
-    leave(cinfo, code == JERR_OUT_OF_MEMORY || code == JERR_NO_BACKING_STORE ? DYCONV_IMAGE_TOO_LARGE
-                                                                             : DYCONV_IMAGE_CORRUPT);
+    switch (cinfo->err->msg_code) {
+    case JERR_OUT_OF_MEMORY:
+    case JERR_NO_BACKING_STORE:  // the coefficient buffer does not fit max_memory_to_use
+        leave(cinfo, DYCONV_IMAGE_TOO_LARGE);
+        break;
+    case JERR_BAD_PRECISION:     // 12- or 16-bit samples: this libjpeg reads 8-bit JPEG
+    case JERR_SOF_UNSUPPORTED:   // lossless and hierarchical JPEG
+    case JERR_NOT_COMPILED:
+        leave(cinfo, DYCONV_IMAGE_UNSUPPORTED);
+        break;
+    default:
+        leave(cinfo, DYCONV_IMAGE_CORRUPT);
+    }
 }
 
 // Warnings: libjpeg pads a file that ends early with an EOI and goes on with grey blocks; a

@@ -15,6 +15,9 @@ typedef struct {
     size_t size;
     size_t position;
     int truncated;
+    // libpng explains an invalid IHDR in warnings ("Image width is zero in IHDR") before its
+    // error ("Invalid IHDR data"); the last such warning is added to the error's message.
+    char ihdr_warning[120];
     dyconv_image_result *result;
 } png_context;
 
@@ -22,15 +25,21 @@ typedef struct {
 static void on_error(png_structp png, png_const_charp message) {
     png_context *context = (png_context *)png_get_error_ptr(png);
     context->result->status = context->truncated ? DYCONV_IMAGE_TRUNCATED : DYCONV_IMAGE_CORRUPT;
-    snprintf(context->result->message, sizeof context->result->message, "%s", message);
+    if (context->ihdr_warning[0] != 0) {
+        snprintf(context->result->message, sizeof context->result->message, "%s (%s)", message, context->ihdr_warning);
+    } else {
+        snprintf(context->result->message, sizeof context->result->message, "%s", message);
+    }
     longjmp(context->jump, 1);
 }
 
 // Warnings (an ancillary chunk with a bad CRC, an odd iCCP profile) do not stop decoding,
-// as in Pillow; they are not printed.
+// as in Pillow; they are not printed. Those about IHDR are kept for the error that follows.
 static void on_warning(png_structp png, png_const_charp message) {
-    (void)png;
-    (void)message;
+    png_context *context = (png_context *)png_get_error_ptr(png);
+    if (strstr(message, "IHDR") != NULL) {
+        snprintf(context->ihdr_warning, sizeof context->ihdr_warning, "%s", message);
+    }
 }
 
 // The read callback: from the memory buffer; running out is an error (libpng cannot go on).
@@ -93,8 +102,9 @@ dyconv_image_status dyconv_png_decode(const uint8_t *data, size_t size,
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_strip_16(png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    // A tRNS chunk is left alone (no png_set_tRNS_to_alpha): transparency is dropped.
+    // Alpha is dropped: an alpha channel, and the alpha that palette expansion makes of a tRNS
+    // chunk (png_set_palette_to_rgb expands tRNS too); grey and RGB tRNS is never expanded.
+    if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     if (png_get_channels(png, info) != result->channels || png_get_rowbytes(png, info) != row_bytes) {

@@ -12,7 +12,7 @@ import Testing
 final class FuzzRegressionTests {
     deinit { IDXFuzzInput.removeFolder() }
 
-    /// The committed inputs of `Fuzz/<kind>/<target>/` (kind: corpus or regressions).
+    /// The committed inputs of `Fuzz/<kind>/<target>` (kind: corpus or regressions), without `pending/`.
     static func inputs(_ kind: String, target: String = "idx") -> [(name: String, bytes: [UInt8])] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fuzz/\(kind)/\(target)")

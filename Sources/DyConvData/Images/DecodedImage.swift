@@ -21,6 +21,18 @@ public struct DecodedImage: Sendable, Equatable {
     ///   1…`Limits.maxImageSide`, or `pixels.count` is not `channels × height × width`.
     public init(channels: Int, height: Int, width: Int, pixels: [UInt8]) throws {
         let name = "DecodedImage"
+        try Self.checkShape(channels: channels, height: height, width: width, name: name)
+        guard CheckedSize.product([channels, height, width]) == pixels.count else {
+            throw DataError(.invalidArgument, file: name,
+                            "\(pixels.count) pixel bytes do not hold \(channels)×\(height)×\(width)")
+        }
+        self.init(validated: channels, height, width, pixels)
+    }
+
+    /// Throws `DataError(.invalidArgument)` about `name` unless `channels` is 1 or 3 and both
+    /// sides are in 1…`Limits.maxImageSide`: the shapes an image (or a model input it is
+    /// fitted to) may have.
+    static func checkShape(channels: Int, height: Int, width: Int, name: String) throws {
         guard channels == 1 || channels == 3 else {
             throw DataError(.invalidArgument, file: name, "channels must be 1 (grey) or 3 (RGB), got \(channels)")
         }
@@ -29,11 +41,6 @@ public struct DecodedImage: Sendable, Equatable {
             throw DataError(.invalidArgument, file: name,
                             "size \(width)×\(height) (width×height) must have sides from 1 to \(Limits.maxImageSide)")
         }
-        guard CheckedSize.product([channels, height, width]) == pixels.count else {
-            throw DataError(.invalidArgument, file: name,
-                            "\(pixels.count) pixel bytes do not hold \(channels)×\(height)×\(width)")
-        }
-        self.init(validated: channels, height, width, pixels)
     }
 
     /// Creates an image whose shape the caller has checked.

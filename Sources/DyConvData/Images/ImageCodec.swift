@@ -27,14 +27,17 @@ enum ImageCodec {
 
     static func decode(_ bytes: [UInt8], as kind: Kind, name: String) throws -> DecodedImage {
         var result = dyconv_image_result()
-        try run(kind, bytes, nil, 0, &result, name: name)
+        try run(kind, bytes, nil, 0, &result, maxMemory: Limits.memoryBudget, name: name)
         let width = Int(result.width), height = Int(result.height), channels = Int(result.channels)
         let count = try ImageFile.checkedByteCount(width: width, height: height, channels: channels,
                                                    format: kind.name, fileBytes: bytes.count, name: name)
+        // libjpeg's own working memory (a progressive file's coefficients, about 2 bytes per
+        // sample) gets what the budget leaves after the output, its planar copy and the file.
+        let left = max(Limits.memoryBudget - 2 * count - bytes.count, 1 << 20)
         var failure: DataError?
         let interleaved = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             do {
-                try run(kind, bytes, out.baseAddress, count, &result, name: name)
+                try run(kind, bytes, out.baseAddress, count, &result, maxMemory: left, name: name)
             } catch let error as DataError {
                 failure = error
             } catch {
@@ -49,14 +52,14 @@ enum ImageCodec {
 
     /// One call of the C decoder; throws its failure as a `DataError`.
     private static func run(_ kind: Kind, _ bytes: [UInt8], _ out: UnsafeMutablePointer<UInt8>?, _ outSize: Int,
-                            _ result: inout dyconv_image_result, name: String) throws {
+                            _ result: inout dyconv_image_result, maxMemory: Int, name: String) throws {
         let status = bytes.withUnsafeBufferPointer { data in
             switch kind {
             case .png:
                 return dyconv_png_decode(data.baseAddress, data.count, out, outSize, &result)
             case .jpeg:
                 return dyconv_jpeg_decode(data.baseAddress, data.count, out, outSize, Int32(maxJPEGScans),
-                                          Int(Limits.memoryBudget), &result)
+                                          maxMemory, &result)
             }
         }
         guard status != DYCONV_IMAGE_OK else { return }
@@ -67,7 +70,8 @@ enum ImageCodec {
         case DYCONV_IMAGE_TRUNCATED:
             throw DataError(.truncated, file: name, "truncated \(kind.name): \(message)")
         case DYCONV_IMAGE_UNSUPPORTED:
-            throw DataError(.unsupportedType, file: name, message)
+            // The CMYK refusal is a whole sentence already; libjpeg's texts need the format named.
+            throw DataError(.unsupportedType, file: name, message.hasPrefix("CMYK") ? message : "unsupported \(kind.name): \(message)")
         case DYCONV_IMAGE_TOO_LARGE:
             throw DataError(.tooLarge, file: name, "\(kind.name) too large to decode: \(message)")
         default:

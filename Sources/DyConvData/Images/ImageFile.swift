@@ -12,6 +12,7 @@ import DyConvEngine
 /// - JPEG: grey stays grey, YCbCr becomes RGB (libjpeg's default ISLOW IDCT and fancy
 ///   upsampling); CMYK is refused.
 /// - PPM/PGM: samples scaled from 0…maxval to 0…255, rounding to nearest.
+/// - EXIF orientation is not applied, as neither `Image.open` nor torchvision's transforms do.
 ///
 /// Every size comes from an untrusted header: the declared width and height are checked against
 /// `Limits.maxImageSide` and the memory budget before any pixel memory is allocated.
@@ -44,7 +45,8 @@ public enum ImageFile {
     /// Decodes an image file's bytes; `name` is what error messages call it (usually the path).
     ///
     /// - Throws: `DataError` naming `name`: `.badMagic` (not PNG, JPEG or PPM/PGM — GIF, BMP,
-    ///   WebP, TIFF and PAM are named), `.unsupportedType` (CMYK JPEG, PBM bitmaps),
+    ///   WebP and TIFF are named), `.unsupportedType` (CMYK, 12-bit and lossless JPEG, PBM
+    ///   bitmaps, PAM),
     ///   `.badDimensions` (a side of 0 or over `Limits.maxImageSide`), `.tooLarge` (over the
     ///   memory budget), `.truncated` (the data ends early), `.corruptImage` (anything else the
     ///   decoder refuses, e.g. a bad CRC).

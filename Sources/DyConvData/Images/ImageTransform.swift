@@ -29,24 +29,14 @@ public enum ImageTransform {
     ///   601-2 luma); resized 500×375 → 298×224 and centre-cropped to 224×224 (width×height)",
     ///   or nil when the image was used as it is.
     /// - Throws: `DataError(.invalidArgument)` when `channels` is not 1 or 3, a side is outside
-    ///   1…`Limits.maxImageSide`, or `resizeShorterSide` is smaller than `max(height, width)`
-    ///   (torchvision would pad the crop with black) or larger than `Limits.maxImageSide`.
+    ///   1…`Limits.maxImageSide`, `resizeShorterSide` is outside 1…`Limits.maxImageSide`, or the
+    ///   resized image would not cover the crop (torchvision would pad it with black).
     public static func fit(_ image: DecodedImage, channels: Int, height: Int, width: Int,
                            resizeShorterSide: Int? = nil) throws -> (image: DecodedImage, note: String?) {
         let name = "ImageTransform"
-        guard channels == 1 || channels == 3 else {
-            throw DataError(.invalidArgument, file: name, "channels must be 1 (grey) or 3 (RGB), got \(channels)")
-        }
-        let sides = 1...Limits.maxImageSide
-        guard sides.contains(height), sides.contains(width) else {
-            throw DataError(.invalidArgument, file: name,
-                            "input size \(width)×\(height) (width×height) must have sides from 1 to \(Limits.maxImageSide)")
-        }
-        if let s = resizeShorterSide {
-            guard s >= max(height, width), s <= Limits.maxImageSide else {
-                throw DataError(.invalidArgument, file: name,
-                                "the resize size \(s) must be from max(height, width) = \(max(height, width)) to \(Limits.maxImageSide)")
-            }
+        try DecodedImage.checkShape(channels: channels, height: height, width: width, name: name)
+        if let s = resizeShorterSide, !(1...Limits.maxImageSide).contains(s) {
+            throw DataError(.invalidArgument, file: name, "the resize size \(s) must be from 1 to \(Limits.maxImageSide)")
         }
         var notes: [String] = []
         var fitted = image
@@ -57,6 +47,10 @@ public enum ImageTransform {
         if resizeShorterSide != nil || image.height != height || image.width != width {
             let shorter = resizeShorterSide ?? max(height, width)
             let resized = resizedSize(height: image.height, width: image.width, shorterSide: shorter)
+            guard resized.height >= height, resized.width >= width else {
+                throw DataError(.invalidArgument, file: name,
+                                "resizing \(image.width)×\(image.height) to a shorter side of \(shorter) gives \(resized.width)×\(resized.height), smaller than the \(width)×\(height) crop (width×height)")
+            }
             let top = cropOffset(resized.height, height), left = cropOffset(resized.width, width)
             fitted = resample(fitted, resizedHeight: resized.height, resizedWidth: resized.width,
                               top: top, left: left, height: height, width: width)
@@ -111,10 +105,13 @@ public enum ImageTransform {
     /// Fixed-point precision of Pillow's 8-bit resampling coefficients.
     private static let precisionBits = 32 - 8 - 2
 
-    /// One output pixel's taps: the first input index and the fixed-point weights.
+    /// The taps of a run of output pixels, flat: output i reads `count[i]` inputs from
+    /// `first[i]` with the fixed-point weights `weights[offset[i] ..< offset[i] + count[i]]`.
     struct Taps {
         var first: [Int] = []
-        var weights: [[Int]] = []
+        var count: [Int] = []
+        var offset: [Int] = []
+        var weights: [Int] = []
     }
 
     /// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the bilinear filter (support
@@ -124,26 +121,29 @@ public enum ImageTransform {
         let filterScale = max(scale, 1.0)
         let support = 1.0 * filterScale
         let inverse = 1.0 / filterScale
+        let unit = Double(1 << precisionBits)
         var taps = Taps()
+        var k: [Double] = []
         for xx in range {
             let center = (Double(xx) + 0.5) * scale
             // C's (int) cast truncates toward zero, as Int(_: Double) does.
             let xmin = max(Int(center - support + 0.5), 0)
-            let xmax = min(Int(center + support + 0.5), inSize) - xmin
-            var k = [Double](repeating: 0, count: max(xmax, 0))
+            let xmax = max(min(Int(center + support + 0.5), inSize) - xmin, 0)
+            k.removeAll(keepingCapacity: true)
             var total = 0.0
-            for x in 0..<max(xmax, 0) {
+            for x in 0..<xmax {
                 let t = abs((Double(x + xmin) - center + 0.5) * inverse)
                 let w = t < 1.0 ? 1.0 - t : 0.0
-                k[x] = w
+                k.append(w)
                 total += w
             }
-            let unit = Double(1 << precisionBits)
             taps.first.append(xmin)
-            taps.weights.append(k.map { w in
+            taps.count.append(xmax)
+            taps.offset.append(taps.weights.count)
+            for w in k {
                 let n = total != 0 ? w / total : w
-                return n < 0 ? Int(-0.5 + n * unit) : Int(0.5 + n * unit)
-            })
+                taps.weights.append(n < 0 ? Int(-0.5 + n * unit) : Int(0.5 + n * unit))
+            }
         }
         return taps
     }
@@ -170,41 +170,49 @@ public enum ImageTransform {
         let firstRow: Int, rowCount: Int
         if let vertical {
             firstRow = vertical.first.min() ?? 0
-            let last = zip(vertical.first, vertical.weights).map { $0 + $1.count }.max() ?? firstRow
+            let last = zip(vertical.first, vertical.count).map { $0 + $1 }.max() ?? firstRow
             rowCount = max(last - firstRow, 0)
         } else {
             (firstRow, rowCount) = (top, height)
         }
         var out = [UInt8](repeating: 0, count: channels * height * width)
         var temp = [UInt8](repeating: 0, count: rowCount * width)
+        let half = 1 << (precisionBits - 1)
+        // Unsafe pointers in the inner loops: every index is bounded by the taps, which lie in
+        // 0..<inW (columns) and firstRow..<firstRow + rowCount (rows) by construction.
         image.pixels.withUnsafeBufferPointer { src in
-            for c in 0..<channels {
-                let plane = c * inH * inW
-                // Horizontal pass (or the crop's columns) of the rows in use → temp[rowCount][width].
-                for r in 0..<rowCount {
-                    let row = plane + (firstRow + r) * inW
-                    for x in 0..<width {
-                        if let horizontal {
-                            var sum = 1 << (precisionBits - 1)
-                            let first = horizontal.first[x]
-                            for (i, w) in horizontal.weights[x].enumerated() { sum += Int(src[row + first + i]) * w }
-                            temp[r * width + x] = clip8(sum)
-                        } else {
-                            temp[r * width + x] = src[row + left + x]
+            temp.withUnsafeMutableBufferPointer { temp in
+                out.withUnsafeMutableBufferPointer { out in
+                    for c in 0..<channels {
+                        let plane = c * inH * inW
+                        // Horizontal pass (or the crop's columns) of the rows in use → temp[rowCount][width].
+                        for r in 0..<rowCount {
+                            let row = plane + (firstRow + r) * inW
+                            for x in 0..<width {
+                                if let horizontal {
+                                    var sum = half
+                                    let first = row + horizontal.first[x], offset = horizontal.offset[x]
+                                    for i in 0..<horizontal.count[x] { sum += Int(src[first + i]) * horizontal.weights[offset + i] }
+                                    temp[r * width + x] = clip8(sum)
+                                } else {
+                                    temp[r * width + x] = src[row + left + x]
+                                }
+                            }
                         }
-                    }
-                }
-                // Vertical pass (or the crop's rows) → out.
-                let outPlane = c * height * width
-                for y in 0..<height {
-                    for x in 0..<width {
-                        if let vertical {
-                            var sum = 1 << (precisionBits - 1)
-                            let first = vertical.first[y] - firstRow
-                            for (i, w) in vertical.weights[y].enumerated() { sum += Int(temp[(first + i) * width + x]) * w }
-                            out[outPlane + y * width + x] = clip8(sum)
-                        } else {
-                            out[outPlane + y * width + x] = temp[y * width + x]
+                        // Vertical pass (or the crop's rows) → out.
+                        let outPlane = c * height * width
+                        for y in 0..<height {
+                            let target = outPlane + y * width
+                            if let vertical {
+                                let first = vertical.first[y] - firstRow, offset = vertical.offset[y]
+                                for x in 0..<width {
+                                    var sum = half
+                                    for i in 0..<vertical.count[y] { sum += Int(temp[(first + i) * width + x]) * vertical.weights[offset + i] }
+                                    out[target + x] = clip8(sum)
+                                }
+                            } else {
+                                for x in 0..<width { out[target + x] = temp[y * width + x] }
+                            }
                         }
                     }
                 }

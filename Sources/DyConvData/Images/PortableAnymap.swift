@@ -24,7 +24,10 @@ enum PortableAnymap {
             throw DataError(.unsupportedType, file: name, "PAM (P7) is not supported; dyconv reads PGM (P2/P5) and PPM (P3/P6)")
         }
         reader.position = 2
-        guard reader.position < bytes.count, Reader.isSpace(bytes[reader.position]) || bytes[reader.position] == UInt8(ascii: "#") else {
+        guard reader.position < bytes.count else {
+            throw DataError(.truncated, file: name, "truncated PPM/PGM header: the file ends before the width")
+        }
+        guard Reader.isSpace(bytes[reader.position]) || bytes[reader.position] == UInt8(ascii: "#") else {
             throw DataError(.badMagic, file: name, "not a PPM/PGM image: \"P\(Character(UnicodeScalar(kind)))\" is not followed by whitespace")
         }
         let width = try reader.headerNumber("width")
