@@ -79,6 +79,28 @@ final class OpeningImagesTests: XCTestCase {
         XCTAssertTrue(warnings.isEmpty, "\(warnings)")
     }
 
+    /// A CIFAR-10 batch for the 1×28×28 model: grey, resized, labels by index with a warning
+    /// (CIFAR's names are not the model's). Oracle: the record's bytes through ImageTransform.fit.
+    func testCIFARFolderIsFittedAndMatchedByIndex() throws {
+        let dir = try temporaryDirectory()
+        let (path, _) = try checkpoint(in: dir)
+        let data = dir + "/cifar"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let image: [UInt8] = (0..<3072).map { (i: Int) -> UInt8 in UInt8((i * 7) % 256) }
+        try Data([6] + image + [2] + image).write(to: URL(fileURLWithPath: data + "/test_batch.bin"))
+        let names = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n"
+        try Data(names.utf8).write(to: URL(fileURLWithPath: data + "/batches.meta.txt"))
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: data, warnings: &warnings)
+        XCTAssertEqual(s.state.dataset.labels, [6, 2])
+        XCTAssertEqual(s.state.dataset.classNames, FashionMNIST.classNames)
+        XCTAssertEqual(s.state.dataset.name, "CIFAR-10 test_batch.bin (resized)")
+        XCTAssertTrue(warnings.contains { $0.contains("matched by index") }, "\(warnings)")
+        let fitted = try ImageTransform.fit(DecodedImage(channels: 3, height: 32, width: 32, pixels: image),
+                                            channels: 1, height: 28, width: 28).image.pixels
+        XCTAssertEqual(Array(s.dataset.image(1)), fitted)
+    }
+
     func testBadImageInputsAreOneLineErrors() throws {
         let dir = try temporaryDirectory()
         let (path, _) = try checkpoint(in: dir)
