@@ -57,7 +57,7 @@ let package = Package(
                 exclude: ["README.md"], swiftSettings: optimize),
         // Data: IDX files (raw or gzip), Fashion-MNIST, the bundled sample; image files (PNG, JPEG, PPM/PGM).
         .target(name: "DyConvData", dependencies: ["DyConvEngine", "CZlibSystem", "CImageCodecs"],
-                exclude: ["Images/README.md"], swiftSettings: optimize),
+                exclude: ["README.md", "Images/README.md"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.

@@ -4,6 +4,7 @@
 #   .build-fuzz/fuzz-idx          raw or gzip bytes → IDX reader → dataset
 #   .build-fuzz/fuzz-torch        .pth (zip + restricted unpickler) or safetensors → state_dict
 #   .build-fuzz/fuzz-image        PNG (libpng), JPEG (libjpeg-turbo), PPM/PGM → DecodedImage → fit
+#   .build-fuzz/fuzz-cifar        CIFAR-10/100 batches → reader, `--data` discovery, fit → dataset
 # Each library target is compiled once into a static library with coverage (-sanitize=fuzzer)
 # and AddressSanitizer, then linked with its entry point and the harness the regression tests
 # share (Tests/*/…FuzzInput.swift), so CI replays the committed inputs through the same code.
@@ -83,6 +84,11 @@ echo "fuzz: linking fuzz-image"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzImage -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$CODECS/include" \
   Fuzz/image/Entry.swift Tests/DyConvDataTests/ImageFuzzInput.swift \
   -L "$OUT" "${DATA_LIBS[@]}" -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-image" 2>&1 | quiet
+
+echo "fuzz: linking fuzz-cifar"
+swiftc "${SAN[@]}" -parse-as-library -module-name FuzzCIFAR -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$CODECS/include" \
+  Fuzz/cifar/Entry.swift Tests/DyConvDataTests/CIFARFuzzInput.swift \
+  -L "$OUT" "${DATA_LIBS[@]}" -lDyConvEngine -lopenblas -lz -o "$OUT/fuzz-cifar" 2>&1 | quiet
 
 echo "fuzz: linking fuzz-torch"
 swiftc "${SAN[@]}" -parse-as-library -module-name FuzzTorch -I "$OUT" -I Sources/CBLAS -I Sources/CZlib -I "$ZIPF/CZLib" \

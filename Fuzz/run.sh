@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make fuzz FUZZ_SECONDS=N: build the libFuzzer targets, run each for N seconds (default 300),
 # print executions, exec/s, peak RSS and findings per target; exit 1 on any finding.
-#   FUZZ_TARGETS="checkpoint idx torch image"  which targets to run
+#   FUZZ_TARGETS="checkpoint idx torch image cifar"  which targets to run
 #   FUZZ_ARGS="..."                extra libFuzzer flags (e.g. -seed=1)
 #   FUZZ_NO_BUILD=1                skip the build (runs of several targets in parallel)
 # New inputs go to .build-fuzz/corpus/<target> (seeded from Fuzz/corpus/<target>), crash inputs
@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-300}}
-TARGETS=${FUZZ_TARGETS:-checkpoint idx torch image}
+TARGETS=${FUZZ_TARGETS:-checkpoint idx torch image cifar}
 OUT=.build-fuzz
 [ -n "${FUZZ_NO_BUILD:-}" ] || bash Fuzz/build.sh || exit 2
 

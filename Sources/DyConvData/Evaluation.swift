@@ -13,7 +13,8 @@ public struct EvaluationBatch: Sendable {
 }
 
 /// Evaluates a model on (a prefix of) a dataset in batches; the statistics are those of
-/// `EvaluationResult` (see `EvaluationAccumulator`).
+/// `EvaluationResult` (see `EvaluationAccumulator`). An unlabelled dataset gives the attention
+/// statistics with nothing scored (`EvaluationResult.isScored` false: no accuracy, no loss).
 ///
 /// The forward passes split each batch over the cores. Neither shuffle depends on the batch:
 /// `shuffle-image` seeds each image's permutation with `options.seed` and its dataset index, and
@@ -52,7 +53,7 @@ public func evaluate(model: Model, dataset: ImageDataset, options: ForwardOption
         let done = statistics.images
         let indices = done..<min(done + max(batchSize, 1), total)
         let trace = model.forward(dataset, indices: Array(indices), options: opts, partners: partners)
-        statistics.add(trace, labels: Array(dataset.labels[indices]))
+        statistics.add(trace, labels: dataset.labels.map { Array($0[indices]) })
         let result = statistics.result(temperature: options.temperature, mode: options.mode)
         if !onBatch(EvaluationBatch(indices: indices, trace: trace, result: result, total: total)) { break }
     }

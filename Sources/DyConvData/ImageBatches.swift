@@ -87,7 +87,7 @@ extension ImageDataset {
 
     /// Writes images `indices` into `out` (`indices.count × imageSize` floats, NCHW), each byte
     /// through `table`, each image placed by `placements[row]` when given (one per index), and
-    /// their labels into `labels` when given (one per index).
+    /// their labels into `labels` when given (one per index; the dataset must be labelled then).
     ///
     /// The trainer calls it on its workers' input buffers; `batch` on a new tensor.
     /// - Precondition: every index in `0..<count`; `table` has this dataset's channels.
@@ -99,6 +99,8 @@ extension ImageDataset {
                      "ImageDataset.assemble: \(placements?.count ?? 0) placements for \(indices.count) images")
         let (c, h, w) = (channels, height, width)
         let size = c * h * w, plane = h * w, limit = count
+        precondition(labels == nil || self.labels != nil, "ImageDataset.assemble: labels asked of an unlabelled dataset")
+        let sourceLabels = self.labels ?? []
         pixels.withUnsafeBufferPointer { source in
             table.values.withUnsafeBufferPointer { lookup in
                 let src = source.baseAddress!, tab = lookup.baseAddress!
@@ -106,7 +108,7 @@ extension ImageDataset {
                     precondition(index >= 0 && index < limit, "ImageDataset.assemble: index \(index) out of range 0..<\(limit)")
                     let image = src + index * size
                     let target = out + row * size
-                    if let labels { labels[row] = Int32(self.labels[index]) }
+                    if let labels { labels[row] = Int32(sourceLabels[index]) }
                     let p = placements?[row] ?? .identity
                     for ch in 0..<c {
                         let t = tab + ch * 256, s = image + ch * plane, d = target + ch * plane

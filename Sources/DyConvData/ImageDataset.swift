@@ -1,11 +1,14 @@
 import DyConvEngine
 
-/// A labelled set of same-sized unsigned-byte images, held in memory.
+/// A set of same-sized unsigned-byte images, held in memory, labelled or not.
 ///
 /// Pixels are stored per image in channel-major order (`[count, channels,
-/// height, width]`, the NCHW layout the engine expects), one byte per pixel;
-/// `labels[i]` is the class index of image `i` and always lies in
-/// `0..<classNames.count`. Values are immutable and cheap to copy.
+/// height, width]`, the NCHW layout the engine expects), one byte per pixel.
+/// A labelled dataset (IDX, CIFAR, an ImageFolder tree) has `labels[i]`, the class index of
+/// image `i`, always in `0..<classNames.count`; an unlabelled one (image files given by
+/// `--image`, a flat folder) has `labels == nil`, possibly no class names, and can be shown
+/// and evaluated for attention, but not scored or trained on. Values are immutable and cheap
+/// to copy.
 public struct ImageDataset: Sendable {
     /// The number of images.
     public let count: Int
@@ -17,53 +20,72 @@ public struct ImageDataset: Sendable {
     public let width: Int
     /// All pixels, `count * channels * height * width` bytes, image after image, NCHW.
     public let pixels: [UInt8]
-    /// The class index of each image, each in `0..<classNames.count`.
-    public let labels: [Int]
-    /// The class names, indexed by label.
+    /// The class index of each image, each in `0..<classNames.count`; nil when unlabelled.
+    public let labels: [Int]?
+    /// The class names, indexed by label (may be empty when unlabelled).
     public let classNames: [String]
+    /// Where each image came from (its file name, for image files), or nil for datasets whose
+    /// images are only numbered (IDX, CIFAR).
+    public let imageNames: [String]?
+
+    /// Whether the images have labels.
+    public var isLabelled: Bool { labels != nil }
 
     /// Bytes per image (`channels * height * width`).
     public var imageSize: Int { channels * height * width }
 
     /// Creates a dataset, validating sizes and labels.
     ///
+    /// - Parameters:
+    ///   - labels: one class index per image, or nil for unlabelled images (then the image count
+    ///     is `pixels.count / (channels * height * width)`).
+    ///   - classNames: the class names; may be empty only when `labels` is nil.
+    ///   - imageNames: where each image came from (one per image), or nil.
     /// - Throws: `DataError` of kind `.invalidArgument` if a dimension is not positive, the pixel
-    ///   count is not `labels.count * channels * height * width`, or `classNames` is empty;
-    ///   `.labelOutOfRange` if a label is not in `0..<classNames.count`.
-    public init(channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int],
-                classNames: [String]) throws {
+    ///   count is not the image count times `channels * height * width`, `classNames` is empty
+    ///   for labelled images, or `imageNames` has the wrong count; `.labelOutOfRange` if a label
+    ///   is not in `0..<classNames.count`.
+    public init(channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int]?,
+                classNames: [String], imageNames: [String]? = nil) throws {
         let name = "ImageDataset"
         guard channels > 0, height > 0, width > 0 else {
             throw DataError(.invalidArgument, file: name,
                             "image shape \(channels)×\(height)×\(width) must have positive sizes")
         }
-        let (perImage, o1) = channels.multipliedReportingOverflow(by: height)
-        let (size, o2) = perImage.multipliedReportingOverflow(by: width)
-        let (total, o3) = size.multipliedReportingOverflow(by: labels.count)
-        guard !o1, !o2, !o3, total == pixels.count else {
+        guard let size = CheckedSize.product([channels, height, width]) else {
+            throw DataError(.invalidArgument, file: name, "image shape \(channels)×\(height)×\(width) overflows")
+        }
+        let count = labels?.count ?? pixels.count / size
+        guard CheckedSize.product(size, count) == pixels.count else {
             throw DataError(.invalidArgument, file: name,
-                            "\(pixels.count) pixel bytes do not hold \(labels.count) images of \(channels)×\(height)×\(width)")
+                            "\(pixels.count) pixel bytes do not hold \(count) images of \(channels)×\(height)×\(width)")
         }
-        guard !classNames.isEmpty else {
-            throw DataError(.invalidArgument, file: name, "class names must not be empty")
+        if let imageNames, imageNames.count != count {
+            throw DataError(.invalidArgument, file: name, "\(imageNames.count) image names for \(count) images")
         }
-        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classNames.count }) {
-            throw DataError(.labelOutOfRange, file: name,
-                            "label \(labels[bad]) at index \(bad) is out of range for \(classNames.count) classes")
+        if let labels {
+            guard !classNames.isEmpty else {
+                throw DataError(.invalidArgument, file: name, "class names must not be empty")
+            }
+            if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classNames.count }) {
+                throw DataError(.labelOutOfRange, file: name,
+                                "label \(labels[bad]) at index \(bad) is out of range for \(classNames.count) classes")
+            }
         }
-        self.init(unchecked: channels, height, width, pixels, labels, classNames)
+        self.init(unchecked: channels, height, width, pixels, count: count, labels, classNames, imageNames)
     }
 
     /// Creates a dataset from already validated parts.
-    init(unchecked channels: Int, _ height: Int, _ width: Int, _ pixels: [UInt8], _ labels: [Int],
-         _ classNames: [String]) {
-        self.count = labels.count
+    init(unchecked channels: Int, _ height: Int, _ width: Int, _ pixels: [UInt8], count: Int? = nil, _ labels: [Int]?,
+         _ classNames: [String], _ imageNames: [String]? = nil) {
+        self.count = count ?? labels?.count ?? 0
         self.channels = channels
         self.height = height
         self.width = width
         self.pixels = pixels
         self.labels = labels
         self.classNames = classNames
+        self.imageNames = imageNames
     }
 
     /// Loads any MNIST-format dataset: an IDX images file (`[n, rows, cols]`, magic 0x00000803)
@@ -77,14 +99,7 @@ public struct ImageDataset: Sendable {
     ///   or a label outside `0..<classNames.count`.
     public static func load(imagesPath: String, labelsPath: String,
                             classNames: [String]? = nil) throws -> ImageDataset {
-        let images = try IDXFile.read(path: imagesPath, expectedRank: 3)
-        let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
-        guard rows > 0, cols > 0 else {
-            throw DataError(.badDimensions, file: imagesPath, "images are \(rows)×\(cols) pixels; both sizes must be positive")
-        }
-        guard n > 0 else {
-            throw DataError(.badDimensions, file: imagesPath, "holds no images (header says 0×\(rows)×\(cols))")
-        }
+        let (images, n, rows, cols) = try readImages(imagesPath)
         // The label count and the memory of the whole set are checked from the labels header,
         // before the labels are read.
         var labelReader = IDXAssembler(name: labelsPath, expectedRank: 1)
@@ -129,6 +144,26 @@ public struct ImageDataset: Sendable {
         return ImageDataset(unchecked: 1, rows, cols, images.data, labels, names)
     }
 
+    /// Loads an IDX images file (`[n, rows, cols]`, raw or gzip) with no labels file: an
+    /// unlabelled dataset, with the checks of `load(imagesPath:labelsPath:classNames:)`.
+    public static func loadUnlabelled(imagesPath: String) throws -> ImageDataset {
+        let (images, n, rows, cols) = try readImages(imagesPath)
+        return ImageDataset(unchecked: 1, rows, cols, images.data, count: n, nil, [])
+    }
+
+    /// Reads an IDX images file: at least one image of positive size.
+    private static func readImages(_ path: String) throws -> (file: IDXFile, count: Int, rows: Int, cols: Int) {
+        let images = try IDXFile.read(path: path, expectedRank: 3)
+        let n = images.dimensions[0], rows = images.dimensions[1], cols = images.dimensions[2]
+        guard rows > 0, cols > 0 else {
+            throw DataError(.badDimensions, file: path, "images are \(rows)×\(cols) pixels; both sizes must be positive")
+        }
+        guard n > 0 else {
+            throw DataError(.badDimensions, file: path, "holds no images (header says 0×\(rows)×\(cols))")
+        }
+        return (images, n, rows, cols)
+    }
+
     // MARK: - Access
 
     /// The pixels of image `i` (`channels * height * width` bytes, NCHW).
@@ -137,12 +172,27 @@ public struct ImageDataset: Sendable {
         return pixels[i * imageSize ..< (i + 1) * imageSize]
     }
 
-    /// The labels of the given images, in order.
-    public func labels(at indices: [Int]) -> [Int] {
-        indices.map { index in
+    /// The labels of the given images, in order; nil for an unlabelled dataset.
+    public func labels(at indices: [Int]) -> [Int]? {
+        guard let labels else { return nil }
+        return indices.map { index in
             precondition(index >= 0 && index < count, "ImageDataset.labels(at:): index \(index) out of range 0..<\(count)")
             return labels[index]
         }
+    }
+
+    /// The label of image `i`, or nil for an unlabelled dataset.
+    public func label(_ i: Int) -> Int? {
+        precondition(i >= 0 && i < count, "ImageDataset.label: index \(i) out of range 0..<\(count)")
+        return labels?[i]
+    }
+
+    /// The same images and labels with other class names (e.g. the model's, when the labels are
+    /// matched to its classes by index); labels must stay below the new count.
+    /// - Throws: `DataError(.labelOutOfRange)` when a label is not below `names.count`.
+    public func renamingClasses(_ names: [String], labels newLabels: [Int]? = nil) throws -> ImageDataset {
+        try ImageDataset(channels: channels, height: height, width: width, pixels: pixels,
+                         labels: newLabels ?? labels, classNames: names, imageNames: imageNames)
     }
 
     // MARK: - Checks
@@ -170,11 +220,18 @@ public struct ImageDataset: Sendable {
     /// shape (see `checkEvaluable(by:name:)`) with exactly as many classes as the dataset has
     /// class names, and a normalisation that fits.
     ///
-    /// - Parameter name: what to call this dataset in the error (e.g. "Fashion-MNIST test").
+    /// - Parameters:
+    ///   - name: what to call this dataset in the error (e.g. "Fashion-MNIST test").
+    ///   - requireLabels: refuse unlabelled images (training needs labels; showing them does
+    ///     not, and then the class count is not compared: the model's names are shown).
     /// - Throws: `DataError(.invalidArgument)` with a one-line explanation.
-    public func checkCompatible(with description: ModelDescription, name: String = "dataset") throws {
+    public func checkCompatible(with description: ModelDescription, name: String = "dataset",
+                                requireLabels: Bool = true) throws {
+        if requireLabels && !isLabelled {
+            throw DataError(.invalidArgument, file: name, "has no labels (image files or a flat folder), so a model cannot be trained on it")
+        }
         try checkClassifier(description, name: name)
-        guard description.classes.count == classNames.count else {
+        if isLabelled && description.classes.count != classNames.count {
             throw DataError(.invalidArgument, file: name,
                             "\(classNames.count) classes but model \(description.family) has \(description.classes.count) outputs")
         }
@@ -198,7 +255,7 @@ public struct ImageDataset: Sendable {
         }
         try checkClassifier(description, name: name)
         let classCount = description.classes.count
-        if let top = labels.max(), top >= classCount {
+        if let top = labels?.max(), top >= classCount {
             throw DataError(.labelOutOfRange, file: name,
                             "labels go up to \(top) but the model \(description.family) has \(classCount) class\(classCount == 1 ? "" : "es")")
         }
@@ -235,8 +292,8 @@ public struct ImageDataset: Sendable {
                      "ImageDataset.subset: range \(range) out of range 0..<\(count)")
         let size = imageSize
         return ImageDataset(unchecked: channels, height, width,
-                            Array(pixels[range.lowerBound * size ..< range.upperBound * size]),
-                            Array(labels[range]), classNames)
+                            Array(pixels[range.lowerBound * size ..< range.upperBound * size]), count: range.count,
+                            labels.map { Array($0[range]) }, classNames, imageNames.map { Array($0[range]) })
     }
 
     /// The given images, in the given order, as a new dataset with the same class names.
@@ -244,16 +301,14 @@ public struct ImageDataset: Sendable {
         let size = imageSize
         var newPixels = [UInt8]()
         newPixels.reserveCapacity(indices.count * size)
-        var newLabels = [Int]()
-        newLabels.reserveCapacity(indices.count)
         pixels.withUnsafeBufferPointer { source in
             for index in indices {
                 precondition(index >= 0 && index < count, "ImageDataset.subset: index \(index) out of range 0..<\(count)")
                 newPixels.append(contentsOf: UnsafeBufferPointer(rebasing: source[index * size ..< (index + 1) * size]))
-                newLabels.append(labels[index])
             }
         }
-        return ImageDataset(unchecked: channels, height, width, newPixels, newLabels, classNames)
+        return ImageDataset(unchecked: channels, height, width, newPixels, count: indices.count,
+                            labels.map { l in indices.map { l[$0] } }, classNames, imageNames.map { n in indices.map { n[$0] } })
     }
 
     /// The first `n` images (all of them if `n >= count`; none if `n <= 0`).

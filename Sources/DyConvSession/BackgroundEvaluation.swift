@@ -115,7 +115,8 @@ struct EvaluationJob: Sendable {
             }
             guard !token.isCancelled, result.images >= total else { return }
             let layers = result.layers.map(\.meanEntropy)
-            points.append(SweepPoint(temperature: t, accuracy: result.accuracy,
+            // Unlabelled images have no accuracy: NaN, which the sweep's plot leaves out.
+            points.append(SweepPoint(temperature: t, accuracy: result.isScored ? result.accuracy : .nan,
                                      meanEntropy: layers.reduce(0, +) / Double(max(layers.count, 1))))
             inbox.post(.sweepProgress(SweepProgress(key: sweepKey, temperatures: temps, points: points)))
         }

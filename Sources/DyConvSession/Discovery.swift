@@ -41,7 +41,7 @@ extension Session {
     /// - Throws: `CheckpointError`, `DataError` or `MemoryLimitError` for the checkpoint itself.
     static func openCheckpoint(path: String, dataset: ImageDataset, warnings: inout [String]) throws -> OpenedCheckpoint {
         let checkpoint = try Checkpoint.read(path: path)
-        try dataset.checkCompatible(with: checkpoint.description, name: path)
+        try dataset.checkCompatible(with: checkpoint.description, name: path, requireLabels: false)
         try checkMemory(checkpoint.description, name: path)
         let model = try checkpoint.makeModel()
         var epochs: [EpochSummary] = []

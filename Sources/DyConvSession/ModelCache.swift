@@ -28,7 +28,7 @@ final class OpenedCheckpoint {
         guard e >= 0, e < snapshotPaths.count else { throw SessionError("no snapshot \(e) in \(path)") }
         let file = snapshotPaths[e]
         let checkpoint = try Checkpoint.read(path: file)
-        try dataset.checkCompatible(with: checkpoint.description, name: file)
+        try dataset.checkCompatible(with: checkpoint.description, name: file, requireLabels: false)
         try Session.checkMemory(checkpoint.description, name: file)
         let m = try checkpoint.makeModel()
         snapshotModels[e] = m

@@ -5,8 +5,11 @@ import DyConvUI
 
 /// Opening a session: every input is checked here, before any screen opens.
 extension Session {
-    /// Opens checkpoints (the bundled ones when `checkpointPaths` is empty) and images (the
-    /// bundled sample, or the Fashion-MNIST test set in `dataDirectory`).
+    /// Opens checkpoints (the bundled ones when `checkpointPaths` is empty) and images: the
+    /// bundled sample, the dataset in `dataDirectory` (`DatasetDiscovery`: an IDX folder, CIFAR
+    /// batches, an ImageFolder tree, a flat folder of images) or the files `imagePaths`
+    /// (unlabelled), resized to the first model's input and labelled by its classes
+    /// (`DiscoveredDataset.matched(to:)`; a by-index match of differing names is a warning).
     ///
     /// Every input is checked here, before any screen opens: unreadable or invalid
     /// checkpoints, a missing data directory, images the models cannot take, an index out
@@ -16,7 +19,9 @@ extension Session {
     /// `randomFamilies` adds models of those families (`Families.named`) with seeded random
     /// weights (`seed`), for looking at the machinery before any training; given alone, no
     /// bundled checkpoint is opened.
-    public static func open(checkpointPaths: [String], dataDirectory: String?, imageIndex: Int? = nil,
+    /// `resizeShorterSide` is torchvision's `Resize(S)` for those images (`DatasetDiscovery`).
+    public static func open(checkpointPaths: [String], dataDirectory: String?, imagePaths: [String] = [],
+                            resizeShorterSide: Int? = nil, imageIndex: Int? = nil,
                             temperature: Float? = nil, limit: Int? = nil, randomFamilies: [String] = [], seed: UInt64 = 1,
                             width: Int = 120, height: Int = 40,
                             colorMode: ColorMode = .xterm256, warnings: inout [String]) throws -> Session {
@@ -35,15 +40,18 @@ extension Session {
             throw SessionError("\(p): no such checkpoint file")
         }
 
+        if dataDirectory != nil && !imagePaths.isEmpty {
+            throw SessionError("--data and --image exclude each other: give one of them")
+        }
         let dataset: ImageDataset
         let datasetName: String
-        if let dir = dataDirectory {
-            guard Files.isDirectory(dir) else {
-                throw SessionError("--data \(dir): no such directory")
-            }
-            dataset = try FashionMNIST.load(.test, directory: dir)
-            datasetName = "test set"
+        if dataDirectory != nil || !imagePaths.isEmpty {
+            // The images are sized and labelled for the first model (the others must agree).
+            let reference = try paths.first.map { try Checkpoint.readMetadata(path: $0).description } ?? randomDescriptions[0]
+            (dataset, datasetName) = try openImages(directory: dataDirectory, files: imagePaths, resize: resizeShorterSide,
+                                                    for: reference, warnings: &warnings)
         } else {
+            if resizeShorterSide != nil { throw SessionError("--resize applies to --data or --image images; give one of them") }
             dataset = try FashionMNIST.loadSample()
             datasetName = "sample"
         }
@@ -54,7 +62,7 @@ extension Session {
             opened.append(try openCheckpoint(path: path, dataset: dataset, warnings: &warnings))
         }
         for (family, description) in zip(randomFamilies, randomDescriptions) {
-            try dataset.checkCompatible(with: description, name: "--random \(family)")
+            try dataset.checkCompatible(with: description, name: "--random \(family)", requireLabels: false)
             try checkMemory(description, name: "--random \(family)")
             let model = Model.seededRandom(description, seed: seed)
             let summary = CheckpointSummary(name: "\(family) (random, seed \(seed))", description: description)
@@ -63,10 +71,9 @@ extension Session {
         if let i = imageIndex, i < 0 || i >= dataset.count {
             throw SessionError("--index \(i) is out of range: the \(datasetName) has images 0–\(dataset.count - 1)")
         }
-        let summary = DatasetSummary(name: datasetName, labels: dataset.labels, classNames: dataset.classNames,
-                                     evaluationLimit: limit)
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
-                              dataset: summary, imageIndex: imageIndex ?? 0, temperature: temperature)
+                              dataset: datasetSummary(dataset, name: datasetName, limit: limit),
+                              imageIndex: imageIndex ?? 0, temperature: temperature)
         return Session(state: state, checkpoints: opened, dataset: dataset)
     }
 
@@ -86,15 +93,37 @@ extension Session {
                             limit: Int? = nil) throws -> Session {
         guard !models.isEmpty else { throw SessionError("no model given") }
         guard dataset.count > 0 else { throw SessionError("the image set has no images") }
-        for m in models { try dataset.checkCompatible(with: m.model.description, name: datasetName) }
+        for m in models { try dataset.checkCompatible(with: m.model.description, name: datasetName, requireLabels: false) }
         let opened = models.map {
             OpenedCheckpoint(summary: CheckpointSummary(name: $0.name, description: $0.model.description),
                              path: $0.name, model: $0.model, snapshotPaths: [])
         }
-        let summary = DatasetSummary(name: datasetName, labels: dataset.labels, classNames: dataset.classNames,
-                                     evaluationLimit: limit)
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
-                              dataset: summary)
+                              dataset: datasetSummary(dataset, name: datasetName, limit: limit))
         return Session(state: state, checkpoints: opened, dataset: dataset)
+    }
+
+    /// The images of `--data DIR` or `--image FILE…` for a model described by `reference`:
+    /// found, resized and labelled by `DatasetDiscovery`; its notes and any label-matching
+    /// warning go to `warnings`. Returns the dataset and its display name (what it is, and
+    /// "resized" when the images were fitted to the model's input, so the screen says so).
+    static func openImages(directory: String?, files: [String], resize: Int?, for reference: ModelDescription,
+                           warnings: inout [String]) throws -> (ImageDataset, String) {
+        let found = try directory.map { try DatasetDiscovery.load(directory: $0, input: reference.input, resizeShorterSide: resize) }
+            ?? DatasetDiscovery.load(imageFiles: files, input: reference.input, resizeShorterSide: resize)
+        let (dataset, match) = try found.matched(to: reference.classes)
+        warnings.append(contentsOf: found.notes)
+        if case .byIndex(let warning?) = match { warnings.append(warning) }
+        return (dataset, found.summary + (found.resized ? " (resized)" : ""))
+    }
+
+    /// The UI core's summary of the images: the one place the session fills it.
+    ///
+    /// Today's `DatasetSummary` counts the images by their labels; unlabelled images (`--image`,
+    /// a flat folder) are given label -1, which no class has, so no image reads as right or
+    /// wrong. When the UI core takes optional labels, pass `dataset.labels` and the count here.
+    static func datasetSummary(_ dataset: ImageDataset, name: String, limit: Int?) -> DatasetSummary {
+        DatasetSummary(name: name, labels: dataset.labels ?? [Int](repeating: -1, count: dataset.count),
+                       classNames: dataset.classNames, evaluationLimit: limit)
     }
 }

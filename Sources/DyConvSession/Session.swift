@@ -148,6 +148,7 @@ public final class Session {
         let model: Model
         do { model = try self.model(for: key) } catch { return .failed("cannot load snapshot: \(error)") }
         let n = dataset.count
+        guard let labels = dataset.labels else { return .failed("the images have no labels, so none is misclassified") }
         let partners: ShuffleAcrossPartners?
         do { partners = key.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: n, seed: 0) : nil }
         catch { return .failed("\(error)") }
@@ -159,7 +160,7 @@ public final class Session {
             var options = key.forwardOptions(seed: 0)
             options.collectTrace = false
             let trace = model.forward(dataset, indices: indices, options: options, partners: partners)
-            for (row, i) in indices.enumerated() where trace.prediction(sample: row) != dataset.labels[i] {
+            for (row, i) in indices.enumerated() where trace.prediction(sample: row) != labels[i] {
                 return .searchFinished(found: i, searched: searched + row + 1)
             }
             searched += count

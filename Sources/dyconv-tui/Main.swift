@@ -28,8 +28,14 @@ struct DyConvTUI: ParsableCommand {
     @Argument(help: ArgumentHelp("Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.", valueName: "checkpoint"))
     var checkpoints: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Directory with the Fashion-MNIST test set (t10k-*-idx*-ubyte[.gz]). Default: the bundled 1000-image sample.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled); resized and centre-cropped to the model's input. Default: the bundled 1000-image sample.", valueName: "dir"))
     var data: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Image files (PNG, JPEG, PPM/PGM), unlabelled; resized and centre-cropped to the model's input.", valueName: "file"))
+    var image: [String] = []
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("With --data or --image: resize the shorter side to N before the centre crop, as torchvision's Resize(N) (e.g. 256 for a 224 input). Default: only images of another size, to the input's larger side.", valueName: "n"))
+    var resize: Int?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Index of the first image shown (0-based).", valueName: "n"))
     var index: Int?
@@ -78,7 +84,8 @@ struct DyConvTUI: ParsableCommand {
         var warnings: [String] = []
         let session: Session
         do {
-            session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imageIndex: index,
+            session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imagePaths: image,
+                                       resizeShorterSide: resize, imageIndex: index,
                                        temperature: tau, limit: limit, randomFamilies: random, seed: seed,
                                        warnings: &warnings)
         } catch {

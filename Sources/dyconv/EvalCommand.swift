@@ -46,7 +46,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let (_, model) = try loadModel(checkpoint)
-        let (dataset, source) = try dataOptions.testSet(quiet: json)
+        let (dataset, source) = try dataOptions.testSet(for: model.description, quiet: json)
         // Accuracy needs a classifier whose classes cover the labels: refused before any forward
         // pass, by the one check `evaluate` itself runs (headless model, input shape, labels).
         try dataset.checkEvaluable(by: model.description, name: source)
@@ -79,7 +79,7 @@ struct EvalCommand: ParsableCommand {
             print("summary")
             for r in results {
                 print("  τ \((r.temperature.map { formatNumber($0) } ?? "trained").leftPad(7))  "
-                      + r.mode.rawValue.rightPad(15) + NumberText.percent(r.accuracy, width: 7))
+                      + r.mode.rawValue.rightPad(15) + (r.isScored ? NumberText.percent(r.accuracy, width: 7) : "no labels"))
             }
         }
     }
@@ -88,8 +88,10 @@ struct EvalCommand: ParsableCommand {
     /// of the coefficients (π for softmax attention, r for CondConv's sigmoid routing).
     func printResult(_ r: EvaluationResult, seconds: Double, source: String, routing: [String: Routing]) {
         let t = r.temperature.map { formatNumber($0) } ?? "trained"
-        print("τ \(t), mode \(r.mode.rawValue): accuracy " + NumberText.percent(r.accuracy)
-              + " (\(r.correct)/\(r.images), \(source), \(NumberText.fixed(seconds, 2)) s, "
+        // Unlabelled images (--image, a flat folder): the attention statistics without accuracy.
+        let score = r.isScored ? "accuracy " + NumberText.percent(r.accuracy) + " (\(r.correct)/\(r.images), "
+                               : "no labels, attention only (\(r.images) images, "
+        print("τ \(t), mode \(r.mode.rawValue): " + score + "\(source), \(NumberText.fixed(seconds, 2)) s, "
               + "\(NumberText.fixed(Double(r.images) / max(seconds, 1e-9), 0)) images/s)")
         var symbol: String?
         for l in r.layers {
@@ -112,7 +114,8 @@ struct EvalJSON: Encodable {
         let meanAttentionSum: JSONNumber
     }
     struct Row: Encodable {
-        let temperature: JSONNumber?, mode: String, images: Int, correct: Int, accuracy: JSONNumber
+        /// `correct` and `accuracy` are null for unlabelled images.
+        let temperature: JSONNumber?, mode: String, images: Int, correct: Int?, accuracy: JSONNumber?
         let seconds: JSONNumber, layers: [Layer]
 
         enum CodingKeys: String, CodingKey { case temperature, mode, images, correct, accuracy, seconds, layers }
@@ -132,7 +135,7 @@ struct EvalJSON: Encodable {
         self.data = data
         self.results = zip(results, seconds).map { r, s in
             Row(temperature: r.temperature.map(JSONNumber.init), mode: r.mode.rawValue, images: r.images,
-                correct: r.correct, accuracy: JSONNumber(r.accuracy), seconds: JSONNumber(s),
+                correct: r.isScored ? r.correct : nil, accuracy: r.isScored ? JSONNumber(r.accuracy) : nil, seconds: JSONNumber(s),
                 layers: r.layers.map { l in
                     Layer(name: l.name, routing: (routing[l.name] ?? .softmax).rawValue,
                           meanNormalizedEntropy: JSONNumber(l.meanEntropy), meanMaxAttention: JSONNumber(l.meanMaxAttention),

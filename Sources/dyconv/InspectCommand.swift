@@ -36,7 +36,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let (_, model) = try loadModel(checkpoint)
-        let (dataset, source) = try dataOptions.testSet(quiet: json)
+        let (dataset, source) = try dataOptions.testSet(for: model.description, quiet: json)
         try checkFits(dataset, model, source: source)
         for i in index where i < 0 || i >= dataset.count {
             throw CLIError("--index \(i) is outside the \(dataset.count) images of \(source)")
@@ -50,25 +50,27 @@ struct InspectCommand: ParsableCommand {
         let output = ModelOutput(model.description)
         if json {
             try printJSON(InspectJSON(checkpoint: checkpoint, temperature: tau.value, mode: mode, indices: index,
-                                      labels: index.map { dataset.labels[$0] }, output: output, trace: trace,
+                                      labels: index.map { dataset.label($0) }, output: output, trace: trace,
                                       partners: partners))
             return
         }
         for (row, i) in index.enumerated() {
-            let label = dataset.labels[i]
+            let label = dataset.label(i)
+            // Unlabelled images (--image, a flat folder) are named by their file, with no label.
+            let heading = "image \(i) (\(dataset.imageNames?[i] ?? source))" + (label.map { ": label \(output.text($0))," } ?? ":")
             if output.isClassifier {
                 if let predicted = output.prediction(trace, sample: row) {
-                    print("image \(i) (\(source)): label \(output.text(label)), predicted \(output.text(predicted))"
-                          + (predicted == label ? "" : "  ✗ wrong"))
+                    print("\(heading) predicted \(output.text(predicted))"
+                          + (label == nil || predicted == label ? "" : "  ✗ wrong"))
                 } else {
-                    print("image \(i) (\(source)): label \(output.text(label)), no prediction (the output is not finite)")
+                    print("\(heading) no prediction (the output is not finite)")
                 }
                 for (c, p) in trace.topK(sample: row, k: 3) {
                     print("  \(output.text(c).rightPad(12)) \(bar(Double(p), width: 20)) "
                           + NumberText.percent(Double(p), width: 7))
                 }
             } else {
-                printHeadless(trace, row: row, image: i, label: label, source: source, output: output)
+                printHeadless(trace, row: row, heading: heading, output: output)
             }
             printLayers(trace, row: row, partner: partners?.partner(of: i))
             if row < index.count - 1 { print("") }
@@ -76,10 +78,9 @@ struct InspectCommand: ParsableCommand {
     }
 
     /// The output of a network without classes: its shape, range and first values.
-    func printHeadless(_ trace: ForwardTrace, row: Int, image: Int, label: Int, source: String, output: ModelOutput) {
+    func printHeadless(_ trace: ForwardTrace, row: Int, heading: String, output: ModelOutput) {
         let values = trace.output(sample: row)
-        print("image \(image) (\(source)): label \(output.text(label)); headless network (\(output.headlessReason)), "
-              + "no prediction")
+        print("\(heading.dropLast()); headless network (\(output.headlessReason)), no prediction")
         let finite = values.filter(\.isFinite)
         let nonFinite = values.count - finite.count
         let mean = finite.isEmpty ? Float.nan : finite.reduce(0, +) / Float(finite.count)
@@ -126,7 +127,7 @@ struct InspectJSON: Encodable {
         let logits: [JSONNumber], attention: [JSONNumber], applied: [JSONNumber], normalizedEntropy: JSONNumber
     }
     struct Image: Encodable {
-        let index: Int, label: Int, labelName: String?, predicted: Int?, predictedName: String?
+        let index: Int, label: Int?, labelName: String?, predicted: Int?, predictedName: String?
         let probabilities: [JSONNumber]?, logits: [JSONNumber], layers: [Layer], partner: Int?
 
         // Explicit nulls: a headless network's image has every key, with null where nothing applies.
@@ -157,7 +158,7 @@ struct InspectJSON: Encodable {
         try c.encode(classes, forKey: .classes); try c.encode(images, forKey: .images)
     }
 
-    init(checkpoint: String, temperature: Float?, mode: AggregationMode, indices: [Int], labels: [Int],
+    init(checkpoint: String, temperature: Float?, mode: AggregationMode, indices: [Int], labels: [Int?],
          output: ModelOutput, trace: ForwardTrace, partners: ShuffleAcrossPartners?) {
         self.checkpoint = checkpoint
         self.temperature = temperature.map(JSONNumber.init)
@@ -167,7 +168,7 @@ struct InspectJSON: Encodable {
         let c = trace.classCount
         images = indices.enumerated().map { row, i in
             let pred = output.prediction(trace, sample: row)
-            return Image(index: i, label: labels[row], labelName: output.name(labels[row]), predicted: pred,
+            return Image(index: i, label: labels[row], labelName: labels[row].flatMap(output.name), predicted: pred,
                          predictedName: pred.flatMap(output.name),
                          probabilities: output.isClassifier ? trace.probabilities.data[(row * c)..<((row + 1) * c)].json : nil,
                          logits: trace.output(sample: row).json,

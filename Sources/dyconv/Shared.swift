@@ -5,30 +5,61 @@ import Foundation
 
 /// Options shared by the commands that read images.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder with an MNIST-format dataset (IDX files, raw or .gz).",
+    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled).",
                                             valueName: "dir"))
     var data: String?
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Image files (PNG, JPEG, PPM/PGM), unlabelled; resized and centre-cropped to the model's input.", valueName: "file"))
+    var image: [String] = []
+
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("With --data or --image: resize the shorter side to N before the centre crop, as torchvision's Resize(N) (e.g. 256 for a 224 input). Default: only images of another size, to the input's larger side.", valueName: "n"))
+    var resize: Int?
 
     @Flag(name: .long, help: "Use the 1000-image sample bundled in assets/ instead of the full test set.")
     var sample = false
 
     func validate() throws {
-        // Both would silently mean the sample: say which one to drop.
-        if sample && data != nil { throw ValidationError("--data and --sample exclude each other: give one of them") }
+        if resize != nil && data == nil && image.isEmpty { throw ValidationError("--resize applies to --data or --image images; give one of them") }
+        // Two sources would silently mean one of them: say which to drop.
+        let given = [data != nil ? "--data" : nil, image.isEmpty ? nil : "--image", sample ? "--sample" : nil].compactMap { $0 }
+        if given.count > 1 { throw ValidationError("\(given.joined(separator: " and ")) exclude each other: give one of them") }
     }
 
-    /// The test images: `--data`, else the Debian Fashion-MNIST folder, else the bundled sample.
-    func testSet(quiet: Bool = false) throws -> (dataset: ImageDataset, source: String) {
+    /// The images for `model`: `--image` files or the `--data` folder (`DatasetDiscovery`, resized
+    /// to the model's input, labels matched to its classes), else the Debian Fashion-MNIST
+    /// folder, else the bundled sample. Notes and the label-matching warning go to stderr
+    /// (notes only when not `quiet`).
+    func testSet(for description: ModelDescription, quiet: Bool = false) throws -> (dataset: ImageDataset, source: String) {
         if sample { return (try FashionMNIST.loadSample(), "bundled sample") }
-        if let data { return (try FashionMNIST.load(.test, directory: data), data) }
-        if FashionMNIST.isAvailable(.test) {
-            return (try FashionMNIST.load(.test), FashionMNIST.defaultDirectory)
+        let found: DiscoveredDataset
+        if let data {
+            found = try DatasetDiscovery.load(directory: data, input: description.input, resizeShorterSide: resize)
+        } else if !image.isEmpty {
+            found = try DatasetDiscovery.load(imageFiles: image, input: description.input, resizeShorterSide: resize)
+        } else {
+            if FashionMNIST.isAvailable(.test) {
+                return (try FashionMNIST.load(.test), FashionMNIST.defaultDirectory)
+            }
+            if !quiet { note("\(FashionMNIST.defaultDirectory) not found, using the bundled 1000-image sample") }
+            return (try FashionMNIST.loadSample(), "bundled sample")
         }
+        let (dataset, match) = try found.matched(to: description.classes)
         if !quiet {
-            FileHandle.standardError.write(Data(
-                "dyconv: note: \(FashionMNIST.defaultDirectory) not found, using the bundled 1000-image sample\n".utf8))
+            for line in found.notes { note(line) }
+            if match == .byName { note("labels of \(found.summary) matched to the model's classes by name") }
         }
-        return (try FashionMNIST.loadSample(), "bundled sample")
+        if case .byIndex(let warning?) = match { printWarning(warning) }
+        return (dataset, data ?? found.summary)
+    }
+
+    private func note(_ text: String) {
+        FileHandle.standardError.write(Data("dyconv: note: \(text)\n".utf8))
+    }
+
+    private func printWarning(_ text: String) {
+        FileHandle.standardError.write(Data("dyconv: warning: \(text)\n".utf8))
     }
 }
 

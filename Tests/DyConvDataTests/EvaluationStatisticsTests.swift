@@ -26,8 +26,8 @@ import Testing
             let trace = model.forward(sample, indices: [i], options: options, partners: nil)
             let logits = trace.output(sample: 0).map(Double.init)
             let top = logits.max()!
-            loss += top + Foundation.log(logits.map { Foundation.exp($0 - top) }.reduce(0, +)) - logits[sample.labels[i]]
-            if logits.firstIndex(of: top)! == sample.labels[i] { correct += 1 }
+            loss += top + Foundation.log(logits.map { Foundation.exp($0 - top) }.reduce(0, +)) - logits[sample.labels![i]]
+            if logits.firstIndex(of: top)! == sample.labels![i] { correct += 1 }
             for (l, layer) in trace.layers.enumerated() {
                 let r = layer.attention.map(Double.init)
                 let sum = r.reduce(0, +)

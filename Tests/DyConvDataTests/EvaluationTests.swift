@@ -17,7 +17,7 @@ import Testing
 
     @Test func modelWithFewerClassesThanTheLabelsIsRefused() throws {
         let sample = try FashionMNIST.loadSample()
-        #expect(sample.labels.max() == 9)
+        #expect(sample.labels!.max() == 9)
         let five = try model(classes: ["a", "b", "c", "d", "e"])
         expectDataError(.labelOutOfRange, containing: ["labels go up to 9 but the model dycnn has 5 classes"]) {
             _ = try evaluate(model: five, dataset: sample, options: ForwardOptions(), limit: 10)
@@ -88,7 +88,7 @@ import Testing
                 #expect(d < 1e-5, "image \(i) in a batch of \(batch.count)")
             }
         }
-        let oracleCorrect = (0..<n).filter { alone[$0].prediction(sample: 0) == sample.labels[$0] }.count
+        let oracleCorrect = (0..<n).filter { alone[$0].prediction(sample: 0) == sample.labels![$0] }.count
         let reference = try evaluate(model: model, dataset: sample, options: options, limit: n, batchSize: 1)
         #expect(reference.correct == oracleCorrect)
         for size in [7, 16, 250] {
@@ -101,5 +101,50 @@ import Testing
         // The later layers' statistics see the shuffle (else the test above would be vacuous).
         let plain = try evaluate(model: model, dataset: sample, options: ForwardOptions(temperature: 3), limit: n)
         #expect(abs(plain.layers.last!.meanEntropy - reference.layers.last!.meanEntropy) > 1e-6)
+    }
+}
+
+/// Unlabelled images (`--image`, a flat folder): evaluated for attention, never scored.
+@Suite struct UnlabelledEvaluationTests {
+    /// Oracle: the same images with their labels. The attention statistics do not depend on the
+    /// labels, so they must be equal; the unlabelled result has nothing scored (no accuracy, no
+    /// loss), the labelled one does.
+    @Test func unlabelledImagesGiveTheAttentionStatisticsOnly() throws {
+        let sample = try FashionMNIST.loadSample().prefix(40)
+        let unlabelled = try ImageDataset(channels: 1, height: 28, width: 28, pixels: sample.pixels, labels: nil,
+                                          classNames: [])
+        #expect(unlabelled.count == 40 && !unlabelled.isLabelled && unlabelled.label(3) == nil)
+        let model = Model.seededRandom(Families.dycnn(widths: [4, 4, 4], kernels: 3, classes: FashionMNIST.classNames), seed: 5)
+        let options = ForwardOptions(temperature: 2)
+        let labelled = try evaluate(model: model, dataset: sample, options: options, batchSize: 16)
+        let plain = try evaluate(model: model, dataset: unlabelled, options: options, batchSize: 16)
+        #expect(labelled.isScored && labelled.scored == 40 && labelled.loss > 0)
+        #expect(!plain.isScored && plain.scored == 0 && plain.correct == 0 && plain.loss == 0 && plain.images == 40)
+        #expect(plain.layers == labelled.layers)
+        // Subsets keep the absence of labels.
+        #expect(unlabelled.subset([3, 1]).labels == nil && unlabelled.prefix(5).count == 5)
+    }
+
+    @Test func unlabelledImagesCannotBeTrainedOn() throws {
+        let unlabelled = try ImageDataset(channels: 1, height: 28, width: 28, pixels: [UInt8](repeating: 0, count: 784 * 2),
+                                          labels: nil, classNames: [])
+        let description = Families.dycnn(widths: [4, 4, 4], kernels: 2)
+        expectDataError(.invalidArgument, containing: ["has no labels"]) {
+            try unlabelled.checkCompatible(with: description, name: "images")
+        }
+        // Shown (the TUI), they are fine.
+        try unlabelled.checkCompatible(with: description, name: "images", requireLabels: false)
+        expectDataError(.invalidArgument, containing: ["do not hold"]) {
+            _ = try ImageDataset(channels: 1, height: 28, width: 28, pixels: [0, 1, 2], labels: nil, classNames: [])
+        }
+    }
+
+    /// A result decoded from JSON written before `scored` existed counts every image as scored.
+    @Test func oldResultsDecodeAsScored() throws {
+        let json = #"{"mode":"attention","images":10,"correct":7,"loss":0.5,"layers":[]}"#
+        let r = try JSONDecoder().decode(EvaluationResult.self, from: Data(json.utf8))
+        #expect(r.scored == 10 && r.accuracy == 0.7)
+        let again = try JSONDecoder().decode(EvaluationResult.self, from: JSONEncoder().encode(r))
+        #expect(again == r)
     }
 }

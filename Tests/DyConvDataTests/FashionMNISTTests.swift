@@ -11,16 +11,16 @@ import DyConvTestSupport
         #expect(sample.count == 1000)
         #expect(sample.channels == 1 && sample.height == 28 && sample.width == 28)
         #expect(sample.pixels.count == 1000 * 784)
-        #expect(sample.labels.count == 1000)
+        #expect(sample.labels!.count == 1000)
         #expect(sample.classNames == FashionMNIST.classNames)
         // The first ten Fashion-MNIST test labels.
-        #expect(Array(sample.labels.prefix(10)) == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7])
-        #expect(sample.classNames[sample.labels[0]] == "Ankle boot")
+        #expect(Array(sample.labels!.prefix(10)) == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7])
+        #expect(sample.classNames[sample.labels![0]] == "Ankle boot")
         // Oracles computed with Python's gzip module from the original t10k files.
         #expect(sample.pixels.reduce(0) { $0 + Int($1) } == 58_034_149)
         #expect(sample.image(0).reduce(0) { $0 + Int($1) } == 33_456)
         #expect(sample.image(999).reduce(0) { $0 + Int($1) } == 28_316)
-        #expect(sample.labels[999] == 7)
+        #expect(sample.labels![999] == 7)
         #expect(sample.classCounts == [107, 105, 111, 93, 115, 87, 97, 95, 95, 95])
         var weighted = 0
         for (i, p) in sample.pixels.enumerated() { weighted += (i % 251) * Int(p) }
@@ -45,7 +45,7 @@ import DyConvTestSupport
         #expect(test.classCounts == [Int](repeating: 1000, count: 10))
         let sample = try FashionMNIST.loadSample()
         #expect(Array(test.pixels.prefix(784_000)) == sample.pixels)
-        #expect(Array(test.labels.prefix(1000)) == sample.labels)
+        #expect(Array(test.labels!.prefix(1000)) == sample.labels)
         let head = test.prefix(1000)
         #expect(head.pixels == sample.pixels && head.labels == sample.labels)
     }
@@ -93,7 +93,7 @@ import DyConvTestSupport
         let directory = try TemporaryDirectory()
         let sample = try FashionMNIST.loadSample().prefix(37)
         let images = try IDXFile(dimensions: [37, 28, 28], data: sample.pixels)
-        let labels = try IDXFile(dimensions: [37], data: sample.labels.map { UInt8($0) })
+        let labels = try IDXFile(dimensions: [37], data: sample.labels!.map { UInt8($0) })
         try images.write(path: directory.file("train-images-idx3-ubyte.gz"), compressed: true)
         try labels.write(path: directory.file("train-labels-idx1-ubyte"), compressed: false)
         #expect(try IDXFile.read(path: directory.file("train-images-idx3-ubyte.gz")) == images)

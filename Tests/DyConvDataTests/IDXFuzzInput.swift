@@ -94,7 +94,7 @@ public enum IDXFuzzInput {
             let norm = Normalization(mean: Array(repeating: 0.5, count: dataset.channels),
                                      std: Array(repeating: 0.25, count: dataset.channels))
             let x = dataset.batch(Array(0..<min(dataset.count, 2)), normalization: norm)
-            _ = dataset.classNames[dataset.labels[dataset.count - 1]]
+            _ = dataset.classNames[dataset.labels![dataset.count - 1]]
             _ = x.count
         }
         return .loaded(images: dataset.count)

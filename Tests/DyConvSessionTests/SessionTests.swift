@@ -95,7 +95,7 @@ final class SessionTests: XCTestCase {
         let found = s.state.imageIndex
         let norm = models[0].description.normalization
         let predictions = models[0].forward(data.batch(Array(0..<data.count), normalization: norm))
-        let expected = (1..<data.count).first { predictions.prediction(sample: $0) != data.labels[$0] }
+        let expected = (1..<data.count).first { predictions.prediction(sample: $0) != data.labels![$0] }
         XCTAssertEqual(found, expected)
         XCTAssertEqual(s.state.currentResult?.imageIndex, found)
     }

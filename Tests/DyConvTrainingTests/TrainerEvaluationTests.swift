@@ -32,8 +32,8 @@ final class TrainerEvaluationTests: XCTestCase {
         for i in 0..<test.count {
             let row = (0..<3).map { Double(logits[i, $0]) }
             let top = row.max()!
-            loss += top + log(row.map { exp($0 - top) }.reduce(0, +)) - row[test.labels[i]]
-            if row.firstIndex(of: top) == test.labels[i] { correct += 1 }
+            loss += top + log(row.map { exp($0 - top) }.reduce(0, +)) - row[test.labels![i]]
+            if row.firstIndex(of: top) == test.labels![i] { correct += 1 }
         }
         XCTAssertEqual(Double(metrics.testLoss), loss / Double(test.count), accuracy: 1e-4)
         XCTAssertEqual(engine.correct, correct)

@@ -392,5 +392,67 @@ expect_ok "import tardelean-mobilenetv2 with --tau" "51 dynamic layers (K=4, τ 
 expect_error "import: a ResNet18 file as tardelean-resnet10" "tardelean-resnet10 has 1 block in layer1" \
     "$BIN" import "$IMPORTS/tardelean-resnet18/model.pth" --from tardelean-resnet10 "${CIFAR[@]}" --out "$TMP/x.safetensors"
 
+# Issue #10, images: --data DIR beyond Fashion-MNIST (CIFAR batches, an ImageFolder tree, a flat
+# folder) and --image FILE…, made on the fly; the 1×28×28 fixture takes them resized and grey.
+python3 - "$TMP" <<'PY'
+import os, struct, sys, zlib
+t = sys.argv[1]
+# CIFAR-10 binary batch: per record 1 label byte, then 1024 R, 1024 G, 1024 B bytes (row-major 32×32).
+os.makedirs(t + "/cifar", exist_ok=True)
+with open(t + "/cifar/test_batch.bin", "wb") as f:
+    for r, label in enumerate([3, 8, 0, 9]):
+        f.write(bytes([label]) + bytes((r * 37 + c * 80 + i) % 256 for c in range(3) for i in range(1024)))
+open(t + "/cifar/batches.meta.txt", "w").write("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n")
+os.makedirs(t + "/cifar-short", exist_ok=True)
+open(t + "/cifar-short/test_batch.bin", "wb").write(bytes(3073 + 100))   # one record and 100 bytes
+os.makedirs(t + "/empty-class/cat", exist_ok=True)
+os.makedirs(t + "/empty-class/dog", exist_ok=True)
+open(t + "/empty-class/cat/1.ppm", "wb").write(b"P6\n1 1\n255\n\0\0\0")
+def ppm(path, w, h, f):
+    open(path, "wb").write(b"P6\n%d %d\n255\n" % (w, h) + bytes(f(x, y, c) for y in range(h) for x in range(w) for c in range(3)))
+def png(path, w, h, f):   # 8-bit RGB, filter 0 on every row
+    raw = b"".join(b"\0" + bytes(f(x, y, c) for x in range(w) for c in range(3)) for y in range(h))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+# ImageFolder: classes sorted by name, as torchvision numbers them (T-shirt/top = 0 … Ankle boot = 9
+# are the fixture's names; these two match by name).
+for cls in ["Trouser", "Bag"]:
+    os.makedirs(t + "/folder/" + cls, exist_ok=True)
+ppm(t + "/folder/Trouser/1.ppm", 28, 28, lambda x, y, c: (x * 9) % 256)
+png(t + "/folder/Bag/1.png", 40, 30, lambda x, y, c: (y * 8 + c * 60) % 256)
+png(t + "/folder/Bag/2.png", 28, 28, lambda x, y, c: 200 if 8 < x < 20 else 10)
+os.makedirs(t + "/flat", exist_ok=True)
+png(t + "/flat/a.png", 64, 64, lambda x, y, c: (x + y) % 256)
+ppm(t + "/flat/b.ppm", 28, 28, lambda x, y, c: 255 - y * 9)
+open(t + "/flat/notes.txt", "w").write("not an image\n")
+open(t + "/not-an-image.png", "wb").write(b"GIF89a....")
+PY
+expect_ok "eval --data CIFAR-10 batch (resized, grey)" "accuracy .*(0/4\|1/4\|2/4\|3/4\|4/4)" "$BIN" eval "$FIXTURE" --data "$TMP/cifar"
+if grep -q "matched by index" "$TMP/err" && grep -q "resized (shorter side) and centre-cropped" "$TMP/err"; then ok "CIFAR: the label-matching warning and the resize note"
+else bad "CIFAR notes" "$(head -c 400 "$TMP/err")"; fi
+expect_ok "inspect --data CIFAR-10: CIFAR labels by index" "image 1 (.*): label Bag," "$BIN" inspect "$FIXTURE" --data "$TMP/cifar" --index 1
+expect_ok "inspect --data ImageFolder: labels by name" "image 0 (Bag/1.png): label Bag," "$BIN" inspect "$FIXTURE" --data "$TMP/folder" --index 0
+expect_ok "eval --data ImageFolder" "accuracy .*/3" "$BIN" eval "$FIXTURE" --data "$TMP/folder"
+expect_ok "inspect --image: unlabelled, named by file" "image 1 (b.ppm): predicted" "$BIN" inspect "$FIXTURE" --image "$TMP/flat/a.png" "$TMP/flat/b.ppm" --index 1
+expect_ok "eval --data flat folder: attention only" "no labels, attention only (2 images" "$BIN" eval "$FIXTURE" --data "$TMP/flat"
+"$BIN" eval "$FIXTURE" --image "$TMP/flat/a.png" --json >"$TMP/unlabelled.json" 2>/dev/null
+if python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))['results'][0]
+assert r['images'] == 1 and r['correct'] is None and r['accuracy'] is None and len(r['layers']) == 6, r" "$TMP/unlabelled.json"
+then ok "eval --image --json: accuracy null, layers present"; else bad "eval --image --json"; fi
+expect_error "--image missing file" "missing.png: no such file" "$BIN" inspect "$FIXTURE" --image "$TMP/missing.png"
+expect_error "--image not an image" "not-an-image.png" "$BIN" inspect "$FIXTURE" --image "$TMP/not-an-image.png"
+expect_error "--image a folder" "is a folder" "$BIN" eval "$FIXTURE" --image "$TMP/flat"
+expect_error "--data and --image" "exclude each other" "$BIN" eval "$FIXTURE" --data "$TMP/folder" --image "$TMP/flat/a.png"
+expect_error "CIFAR batch not a whole number of records" "not a whole number of CIFAR-10 records" "$BIN" eval "$FIXTURE" --data "$TMP/cifar-short"
+expect_error "--data a file" "is a file" "$BIN" eval "$FIXTURE" --data "$TMP/flat/a.png"
+"$BIN" inspect "$FIXTURE" --image "$TMP/flat/b.ppm" --resize 32 >/dev/null 2>"$TMP/resize.err"
+if grep -q "resized (shorter side to 32) and centre-cropped" "$TMP/resize.err"; then ok "--resize 32: the 28×28 image is resized anyway"; else bad "--resize" "$(head -c 300 "$TMP/resize.err")"; fi
+expect_error "--resize without --data or --image" "--resize applies to --data or --image" "$BIN" eval "$FIXTURE" --sample --resize 256
+expect_error "--resize below the input side" "--resize 20: the shorter side must be resized to 28" "$BIN" eval "$FIXTURE" --image "$TMP/flat/a.png" --resize 20
+expect_error "ImageFolder with an empty class folder" "dog: class folder without image files" "$BIN" eval "$FIXTURE" --data "$TMP/empty-class"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -58,29 +58,53 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     /// (`ForwardTrace.prediction(sample:)` equal to the label).
     public var images: Int
     public var correct: Int
-    /// Mean softmax cross-entropy −log softmax(logits)_label over the images (natural log),
-    /// `softmaxCrossEntropy(_:classes:label:gradient:scale:)`.
+    /// How many of the images had a label, so count in `correct`, `loss` and `accuracy`:
+    /// `images` for a labelled dataset, 0 for an unlabelled one (image files, a flat folder),
+    /// whose result holds only the attention statistics.
+    public var scored: Int
+    /// Mean softmax cross-entropy −log softmax(logits)_label over the scored images (natural log),
+    /// `softmaxCrossEntropy(_:classes:label:gradient:scale:)`; 0 when none is scored.
     public var loss: Double
     /// Per dynamic layer, in execution order.
     public var layers: [LayerAttentionSummary]
 
+    /// A result; `scored` defaults to `images` (every image labelled).
     public init(temperature: Float?, mode: AggregationMode, images: Int, correct: Int, loss: Double,
-                layers: [LayerAttentionSummary]) {
+                layers: [LayerAttentionSummary], scored: Int? = nil) {
         self.temperature = temperature
         self.mode = mode
         self.images = images
         self.correct = correct
+        self.scored = scored ?? images
         self.loss = loss
         self.layers = layers
     }
 
-    /// Fraction of correct predictions.
-    public var accuracy: Double { images > 0 ? Double(correct) / Double(images) : 0 }
+    /// Decodes what `encode(to:)` writes; a result written before unlabelled datasets existed
+    /// has no `scored`, and every one of its images was labelled.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature)
+        mode = try c.decode(AggregationMode.self, forKey: .mode)
+        images = try c.decode(Int.self, forKey: .images)
+        correct = try c.decode(Int.self, forKey: .correct)
+        scored = try c.decodeIfPresent(Int.self, forKey: .scored) ?? images
+        loss = try c.decode(Double.self, forKey: .loss)
+        layers = try c.decode([LayerAttentionSummary].self, forKey: .layers)
+    }
+
+    /// Whether the images had labels, so `accuracy` and `loss` mean something.
+    public var isScored: Bool { scored > 0 }
+
+    /// Fraction of correct predictions among the scored images (0 when none is scored: check
+    /// `isScored` before showing it).
+    public var accuracy: Double { scored > 0 ? Double(correct) / Double(scored) : 0 }
 }
 
 
 /// Sums the statistics of `EvaluationResult` over batches: `add` one batch's `ForwardTrace`
-/// (run with `collectTrace`) and its labels, then read `result` (at any time: the images so far).
+/// (run with `collectTrace`) and its labels (nil for unlabelled images: attention statistics
+/// only), then read `result` (at any time: the images so far).
 ///
 /// The sums are in Double and in image order, so a result does not depend on how the images
 /// were cut into batches beyond the last bits.
@@ -91,6 +115,8 @@ public struct EvaluationAccumulator: Sendable {
     /// Images added so far, and how many of them were predicted correctly.
     public private(set) var images = 0
     public private(set) var correct = 0
+    /// Images added with a label (those `correct` and the loss count).
+    public private(set) var scored = 0
     /// Sums over the images added: cross-entropy, and per layer normalized entropy, max π, Σπ and π_k.
     public private(set) var lossSum = 0.0
     public private(set) var entropySums: [Double]
@@ -115,20 +141,24 @@ public struct EvaluationAccumulator: Sendable {
     }
 
     /// Adds one batch: `trace` of a classifier with one trace layer per dynamic layer
-    /// (`collectTrace` on), `labels[row]` the label of its sample `row`.
-    public mutating func add(_ trace: ForwardTrace, labels: [Int]) {
+    /// (`collectTrace` on), `labels[row]` the label of its sample `row`, or nil for unlabelled
+    /// images (they add to the attention statistics, not to `correct` or the loss).
+    public mutating func add(_ trace: ForwardTrace, labels: [Int]?) {
         let n = trace.batchSize
-        precondition(labels.count == n, "EvaluationAccumulator.add: \(labels.count) labels for a batch of \(n)")
+        precondition(labels == nil || labels!.count == n, "EvaluationAccumulator.add: \(labels?.count ?? 0) labels for a batch of \(n)")
         precondition(trace.layers.count == layerNames.count,
                      "EvaluationAccumulator.add: \(trace.layers.count) traced layers for \(layerNames.count) dynamic layers (collectTrace off?)")
         let classes = trace.outputCount
-        trace.logits.data.withUnsafeBufferPointer { logits in
-            for row in 0..<n {
-                let label = labels[row]
-                precondition(label >= 0 && label < classes, "EvaluationAccumulator.add: label \(label) of sample \(row) is not one of \(classes) classes")
-                if trace.prediction(sample: row) == label { correct += 1 }
-                lossSum += softmaxCrossEntropy(logits.baseAddress! + row * classes, classes: classes, label: label).loss
+        if let labels {
+            trace.logits.data.withUnsafeBufferPointer { logits in
+                for row in 0..<n {
+                    let label = labels[row]
+                    precondition(label >= 0 && label < classes, "EvaluationAccumulator.add: label \(label) of sample \(row) is not one of \(classes) classes")
+                    if trace.prediction(sample: row) == label { correct += 1 }
+                    lossSum += softmaxCrossEntropy(logits.baseAddress! + row * classes, classes: classes, label: label).loss
+                }
             }
+            scored += n
         }
         for (l, layer) in trace.layers.enumerated() {
             let k = layer.kernels
@@ -157,6 +187,6 @@ public struct EvaluationAccumulator: Sendable {
                                   meanAttention: attentionSums[$0].map { $0 / n }, meanMass: massSums[$0] / n)
         }
         return EvaluationResult(temperature: temperature, mode: mode, images: images, correct: correct,
-                                loss: lossSum / n, layers: layers)
+                                loss: lossSum / Double(max(scored, 1)), layers: layers, scored: scored)
     }
 }
