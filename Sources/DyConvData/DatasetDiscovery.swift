@@ -31,6 +31,9 @@ public struct DiscoveredDataset: Sendable {
     public var summary: String
     /// Whether any image was resized and centre-cropped to the model's input.
     public var resized = false
+    /// How the images were changed for the model, in a few words for a screen header
+    /// ("resized + centre crop to 224×224, grey → 3 channels"); nil when none was.
+    public var preparation: String? = nil
 }
 
 /// How a dataset's labels were matched to a model's classes (`DiscoveredDataset.matched(to:)`).

@@ -110,7 +110,7 @@ extension DatasetDiscovery {
         let dataset = try ImageDataset(channels: target.channels, height: target.height, width: target.width, pixels: pixels,
                                        labels: labels, classNames: classNames, imageNames: paths.map { shortName($0, in: name) })
         return DiscoveredDataset(dataset: dataset, kind: kind, hasClassNames: hasClassNames, notes: notes + counter.notes,
-                                 summary: summary, resized: counter.resized > 0)
+                                 summary: summary, resized: counter.resized > 0, preparation: counter.preparation)
     }
 
     /// `found` with its images fitted to `input` (IDX and CIFAR images of another shape than
@@ -133,6 +133,7 @@ extension DatasetDiscovery {
                                        labels: d.labels, classNames: d.classNames, imageNames: d.imageNames)
         out.notes += counter.notes
         out.resized = counter.resized > 0
+        out.preparation = counter.preparation
         return out
     }
 
@@ -186,6 +187,16 @@ struct FitCounter {
         if image.channels != target.channels { converted += 1 }
         return try ImageTransform.fit(image, channels: target.channels, height: target.height, width: target.width,
                                       resizeShorterSide: resizeShorterSide).image
+    }
+
+    /// The changes in a few words (`DiscoveredDataset.preparation`); nil when none was made.
+    var preparation: String? {
+        var parts: [String] = []
+        if resized > 0 {
+            parts.append("resized\(resizeShorterSide.map { " to \($0)" } ?? "") + centre crop to \(target.height)×\(target.width)")
+        }
+        if converted > 0 { parts.append(target.channels == 1 ? "colour → grey (luma)" : "grey → \(target.channels) channels") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     /// One line per kind of change made.

@@ -45,11 +45,12 @@ extension Session {
         }
         let dataset: ImageDataset
         let datasetName: String
+        var preparation: String? = nil
         if dataDirectory != nil || !imagePaths.isEmpty {
             // The images are sized and labelled for the first model (the others must agree).
             let reference = try paths.first.map { try Checkpoint.readMetadata(path: $0).description } ?? randomDescriptions[0]
-            (dataset, datasetName) = try openImages(directory: dataDirectory, files: imagePaths, resize: resizeShorterSide,
-                                                    for: reference, warnings: &warnings)
+            (dataset, datasetName, preparation) = try openImages(directory: dataDirectory, files: imagePaths,
+                                                                 resize: resizeShorterSide, for: reference, warnings: &warnings)
         } else {
             if resizeShorterSide != nil { throw SessionError("--resize applies to --data or --image images; give one of them") }
             dataset = try FashionMNIST.loadSample()
@@ -72,7 +73,7 @@ extension Session {
             throw SessionError("--index \(i) is out of range: the \(datasetName) has images 0–\(dataset.count - 1)")
         }
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
-                              dataset: datasetSummary(dataset, name: datasetName, limit: limit),
+                              dataset: datasetSummary(dataset, name: datasetName, limit: limit, note: preparation),
                               imageIndex: imageIndex ?? 0, temperature: temperature)
         return Session(state: state, checkpoints: opened, dataset: dataset)
     }
@@ -105,25 +106,24 @@ extension Session {
 
     /// The images of `--data DIR` or `--image FILE…` for a model described by `reference`:
     /// found, resized and labelled by `DatasetDiscovery`; its notes and any label-matching
-    /// warning go to `warnings`. Returns the dataset and its display name (what it is, and
-    /// "resized" when the images were fitted to the model's input, so the screen says so).
+    /// warning go to `warnings`. Returns the dataset, its display name (what it is) and how its
+    /// images were changed for the model (`DiscoveredDataset.preparation`, shown on screen).
     static func openImages(directory: String?, files: [String], resize: Int?, for reference: ModelDescription,
-                           warnings: inout [String]) throws -> (ImageDataset, String) {
+                           warnings: inout [String]) throws -> (ImageDataset, String, String?) {
         let found = try directory.map { try DatasetDiscovery.load(directory: $0, input: reference.input, resizeShorterSide: resize) }
             ?? DatasetDiscovery.load(imageFiles: files, input: reference.input, resizeShorterSide: resize)
         let (dataset, match) = try found.matched(to: reference.classes)
         warnings.append(contentsOf: found.notes)
         if case .byIndex(let warning?) = match { warnings.append(warning) }
-        return (dataset, found.summary + (found.resized ? " (resized)" : ""))
+        return (dataset, found.summary, found.preparation)
     }
 
     /// The UI core's summary of the images: the one place the session fills it.
     ///
-    /// Today's `DatasetSummary` counts the images by their labels; unlabelled images (`--image`,
-    /// a flat folder) are given label -1, which no class has, so no image reads as right or
-    /// wrong. When the UI core takes optional labels, pass `dataset.labels` and the count here.
-    static func datasetSummary(_ dataset: ImageDataset, name: String, limit: Int?) -> DatasetSummary {
-        DatasetSummary(name: name, labels: dataset.labels ?? [Int](repeating: -1, count: dataset.count),
-                       classNames: dataset.classNames, evaluationLimit: limit)
+    /// Unlabelled images (`--image`, a flat folder) have no labels, so the screen shows no true
+    /// class and no right/wrong; `note` says how the images were changed for the model.
+    static func datasetSummary(_ dataset: ImageDataset, name: String, limit: Int?, note: String? = nil) -> DatasetSummary {
+        DatasetSummary(name: name, count: dataset.count, labels: dataset.labels, classNames: dataset.classNames,
+                       evaluationLimit: limit, note: note)
     }
 }

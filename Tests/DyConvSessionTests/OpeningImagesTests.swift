@@ -40,7 +40,9 @@ final class OpeningImagesTests: XCTestCase {
         let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, imagePaths: [dir + "/a.pgm", dir + "/b.pgm"],
                                  warnings: &warnings)
         XCTAssertEqual(s.state.dataset.count, 2)
-        XCTAssertEqual(s.state.dataset.name, "2 image files (resized)")
+        XCTAssertEqual(s.state.dataset.name, "2 image files")
+        XCTAssertEqual(s.state.dataset.note, "resized + centre crop to 28×28")
+        XCTAssertNil(s.state.dataset.labels, "unlabelled images reach the UI core without labels")
         XCTAssertTrue(warnings.contains { $0.contains("1 image(s) resized") }, "\(warnings)")
         XCTAssertNil(s.dataset.labels)
         s.start()
@@ -94,7 +96,8 @@ final class OpeningImagesTests: XCTestCase {
         let s = try Session.open(checkpointPaths: [path], dataDirectory: data, warnings: &warnings)
         XCTAssertEqual(s.state.dataset.labels, [6, 2])
         XCTAssertEqual(s.state.dataset.classNames, FashionMNIST.classNames)
-        XCTAssertEqual(s.state.dataset.name, "CIFAR-10 test_batch.bin (resized)")
+        XCTAssertEqual(s.state.dataset.name, "CIFAR-10 test_batch.bin")
+        XCTAssertEqual(s.state.dataset.note, "resized + centre crop to 28×28, colour → grey (luma)")
         XCTAssertTrue(warnings.contains { $0.contains("matched by index") }, "\(warnings)")
         let fitted = try ImageTransform.fit(DecodedImage(channels: 3, height: 32, width: 32, pixels: image),
                                             channels: 1, height: 28, width: 28).image.pixels
