@@ -25,9 +25,15 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     // Accuracy and progress.
     let eval = s.evaluation
     grid.text(r.x, y, "accuracy", theme.plain)
-    if let eval, let acc = eval.accuracy {
-        var x = grid.text(r.x + 10, y, Format.percent(acc), theme.title)
-        x = grid.text(x + 1, y, "(\(eval.correct) / \(eval.done))", theme.dim)
+    if let eval, eval.done > 0 {
+        var x: Int
+        if s.dataset.isLabelled, let acc = eval.accuracy {
+            x = grid.text(r.x + 10, y, Format.percent(acc), theme.title)
+            x = grid.text(x + 1, y, "(\(eval.correct) / \(eval.done))", theme.dim)
+        } else {
+            // Unlabelled images (--image, a flat folder): nothing is scored, the attention is.
+            x = grid.text(r.x + 10, y, "— no labels, attention only (\(eval.done) images)", theme.dim)
+        }
         if !eval.isFinished {
             let label = " \(eval.done)/\(eval.total)"
             let bw = min(24, r.maxX - x - 3 - label.unicodeScalars.count)

@@ -247,6 +247,23 @@ final class ColorModelTests: XCTestCase {
         XCTAssertTrue(render(ColorFixture.state(ColorFixture.mobilenet, width: 120, height: 40)).text.contains("true  "))
     }
 
+    /// The dataset view scores nothing for unlabelled images (the evaluation counts 0 correct):
+    /// it says so instead of showing 0 % accuracy; the labelled twin shows the percentage.
+    func testUnlabelledDatasetViewShowsNoAccuracy() {
+        let m = ColorFixture.mobilenet
+        let sums = [Double](repeating: 10, count: m.summary.layers.count)
+        for labelled in [false, true] {
+            var s = ColorFixture.state(m, width: 120, height: 40, labelled: labelled)
+            _ = update(&s, .key(.char("d")))
+            _ = update(&s, .evaluationProgress(EvaluationProgress(key: s.evaluationKey, done: 20, total: 20,
+                                                                  correct: labelled ? 5 : 0, entropySums: sums)))
+            let text = render(s).text
+            XCTAssertEqual(text.contains("no labels, attention only (20 images)"), !labelled)
+            XCTAssertEqual(text.contains("25.0%"), labelled, "labelled: \(labelled)")
+            if !labelled { XCTAssertFalse(text.contains(" 0.0%")) }
+        }
+    }
+
     /// How the images were prepared is said in the header (when there is room) and in the
     /// dataset view; without a note, neither changes.
     func testPreparationNoteIsShown() {
