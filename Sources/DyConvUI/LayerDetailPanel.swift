@@ -26,7 +26,7 @@ func renderLayerDetail(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGri
     let l = min(s.selectedLayer, layers.count - 1)
     let layer = layers[l]
     let sym = layer.routing.coefficientSymbol()
-    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Layer \(l + 1): \(layer.name)",
+    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Layer \(l + 1): \(compactLayerPath(layer.name))",
                  style: theme.heading, rule: theme.edge)
     guard let trace = ctx.result?.trace, l < trace.layers.count, trace.batchSize > 0 else {
         grid.text(r.x, r.y + 1, "…", theme.dim)

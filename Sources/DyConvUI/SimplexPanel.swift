@@ -79,7 +79,7 @@ func renderSimplexPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
         right = "Σ\(sym) = \(Format.fixed(sum, 3))"
         if sigmoid { right += isOnSimplex(pi!) ? " (on the simplex)" : " (off the simplex)" }
     }
-    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Simplex · \(layer.name) · K=\(k)",
+    grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Simplex · \(compactLayerPath(layer.name)) · K=\(k)",
                  style: theme.heading, rule: theme.edge, right: right, rightStyle: sigmoid && pi.map { !isOnSimplex($0) } == true ? theme.warn : theme.title)
 
     // Canvas on the left (square in dots), legend on the right when there is room.
