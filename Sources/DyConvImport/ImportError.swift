@@ -15,6 +15,8 @@ public struct ImportError: Error, CustomStringConvertible, Sendable, Equatable {
         case unexpectedTensor
         /// A tensor has the wrong rank or shape.
         case shapeMismatch
+        /// A tensor holds NaN or ±Inf (named by its PyTorch name: nothing is written).
+        case nonFiniteValue
         /// Tensors disagree with each other or with the module's code (K, widths, hidden size).
         case inconsistent
         /// A command-line value is invalid (input shape, mean/std, τ, classes file).

@@ -64,7 +64,14 @@ public struct StateDictReader {
     }
 
     private mutating func take(_ key: String, what: String) throws(ImportError) -> Tensor {
-        if let tensor = remaining.removeValue(forKey: key) { return tensor }
+        if let tensor = remaining.removeValue(forKey: key) {
+            // Checked here, by the file's name for the tensor: the checkpoint writer would find it
+            // later, but under the dyconv name and naming the output file.
+            guard tensor.isFinite else {
+                throw ImportError(.nonFiniteValue, file: file, tensor: key, "holds NaN or ±Inf (\(what))")
+            }
+            return tensor
+        }
         if shapes[key] != nil {
             // A preset bug, not a file fault, but said plainly rather than trapping.
             throw ImportError(.inconsistent, file: file, tensor: key, "is used twice (\(what))")

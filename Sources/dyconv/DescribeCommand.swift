@@ -33,8 +33,9 @@ struct DescribeCommand: ParsableCommand {
               + "\(description.classes.count) classes")
         print("  parameters: \(params.map(String.init) ?? "more than can be counted"), multiply-adds per image: \(description.multiplyAdds())")
         print("  dynamic layers: \(description.dynamicConvolutions.count)")
+        let nameWidth = max(28, description.dynamicConvolutions.map(\.name.count).max() ?? 0)   // aligned columns
         for c in description.dynamicConvolutions {
-            print("    \(c.name.rightPad(28)) \(c.routing.rawValue) K=\(c.kernels) "
+            print("    \(c.name.rightPad(nameWidth)) \(c.routing.rawValue) K=\(c.kernels) "
                   + "\(c.inChannels)→\(c.outChannels) \(c.kernel)×\(c.kernel)/\(c.stride)"
                   + (c.groups > 1 ? " groups \(c.groups)" : "")
                   + " τ=\(formatNumber(c.attention?.temperature ?? 1))")

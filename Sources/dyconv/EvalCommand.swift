@@ -94,13 +94,14 @@ struct EvalCommand: ParsableCommand {
         print("τ \(t), mode \(r.mode.rawValue): " + score + "\(source), \(NumberText.fixed(seconds, 2)) s, "
               + "\(NumberText.fixed(Double(r.images) / max(seconds, 1e-9), 0)) images/s)")
         var symbol: String?
+        let nameWidth = max(16, r.layers.map(\.name.count).max() ?? 0)   // long PyTorch paths stay aligned
         for l in r.layers {
             let s = (routing[l.name] ?? .softmax).coefficientSymbol()
             if s != symbol {
                 symbol = s
-                print("  " + "layer".rightPad(16) + " entropy          max \(s)    Σ\(s)")
+                print("  " + "layer".rightPad(nameWidth) + " entropy          max \(s)    Σ\(s)")
             }
-            print("  " + l.name.rightPad(16) + " " + NumberText.fixed(l.meanEntropy, 3) + " " + bar(l.meanEntropy, width: 10)
+            print("  " + l.name.rightPad(nameWidth) + " " + NumberText.fixed(l.meanEntropy, 3) + " " + bar(l.meanEntropy, width: 10)
                   + " " + NumberText.fixed(l.meanMaxAttention, 3) + " " + NumberText.fixed(l.meanMass, 2, width: 5))
         }
     }

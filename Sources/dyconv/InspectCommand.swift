@@ -65,8 +65,11 @@ struct InspectCommand: ParsableCommand {
                 } else {
                     print("\(heading) no prediction (the output is not finite)")
                 }
-                for (c, p) in trace.topK(sample: row, k: 3) {
-                    print("  \(output.text(c).rightPad(12)) \(bar(Double(p), width: 20)) "
+                let top = trace.topK(sample: row, k: 3)
+                // One column for the names shown (ImageNet names run long), at least 12 wide.
+                let nameWidth = max(12, min(top.map { output.text($0.0).count }.max() ?? 0, 40))
+                for (c, p) in top {
+                    print("  \(output.text(c).rightPad(nameWidth)) \(bar(Double(p), width: 20)) "
                           + NumberText.percent(Double(p), width: 7))
                 }
             } else {
@@ -97,16 +100,19 @@ struct InspectCommand: ParsableCommand {
     /// `partner`: in shuffle-across mode, the image whose π mixed this image's kernels.
     func printLayers(_ trace: ForwardTrace, row: Int, partner: Int?) {
         var current: (Routing, Int)?
+        // Imported networks keep their PyTorch module paths (`layer2.0.downsample.0`): the name
+        // column is as wide as the longest, at least 16, so the columns stay aligned.
+        let nameWidth = max(16, trace.layers.map(\.name.count).max() ?? 0)
         for layer in trace.layers {
             let symbol = layer.routing.coefficientSymbol()
             if current.map({ $0 != (layer.routing, layer.kernels) }) ?? true {
                 current = (layer.routing, layer.kernels)
                 let header = (0..<layer.kernels).map { "\(symbol)\($0 + 1)".leftPad(6) }.joined()
-                print("  " + "layer".rightPad(16) + "    τ" + header + "   Σ\(symbol)  entropy (0 sparse … 1 flat)")
+                print("  " + "layer".rightPad(nameWidth) + "    τ" + header + "   Σ\(symbol)  entropy (0 sparse … 1 flat)")
             }
             let pi = layer.attention(sample: row)
             let h = layer.entropy[row]
-            print("  " + layer.name.rightPad(16) + formatNumber(layer.temperature).leftPad(5)
+            print("  " + layer.name.rightPad(nameWidth) + formatNumber(layer.temperature).leftPad(5)
                   + pi.map { NumberText.fixed($0, 3, width: 6) }.joined()
                   + NumberText.fixed(pi.reduce(0, +), 3, width: 6)
                   + "  " + NumberText.fixed(h, 3) + " " + bar(Double(h), width: 12))

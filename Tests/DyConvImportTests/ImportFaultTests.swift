@@ -30,6 +30,19 @@ struct ImportFaultTests {
         #expect(bn?.reason == "missing (nn.BatchNorm2d after 8 channels needs running_var [8])")
     }
 
+    @Test("a tensor holding NaN is named by its PyTorch name, and nothing is written")
+    func nonFinite() throws {
+        let key = "layer3.0.conv1.weight"
+        let error = try Self.importing {
+            var t = $0[key]!
+            t.data[5] = .nan
+            $0[key] = t
+        }
+        #expect(error?.kind == .nonFiniteValue)
+        #expect(error?.tensor == key)
+        #expect(error?.description.hasPrefix("net.pth: tensor 'layer3.0.conv1.weight': holds NaN or ±Inf") == true)
+    }
+
     @Test("an unexpected tensor is named with its shape")
     func unexpected() throws {
         let one = try Self.importing { $0["layer2.1.extra.weight"] = Tensor(shape: [3, 2], repeating: 0) }
