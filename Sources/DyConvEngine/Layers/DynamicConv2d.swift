@@ -165,6 +165,9 @@ public struct DynamicConv2d: Sendable {
     public func convolve(_ x: Tensor, coefficients: [Float], parallel: Bool = true) -> Tensor {
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
+        if let banks = kernelBanks, Self.prefersKernelBanks(g, kernels: kernels) {
+            return convolveBanks(x, coefficients: coefficients, banks: banks, parallel: parallel)
+        }
         let k = kernels, out = spec.outChannels, per = g.weightCount
         var y = Tensor.uninitialized([n, out, g.outHeight, g.outWidth])
         let inStride = spec.inChannels * g.height * g.width
@@ -215,20 +218,8 @@ public struct DynamicConv2d: Sendable {
                             } else {
                                 kernelPointer = wp
                             }
-                            var biasPointer: UnsafePointer<Float>? = nil
-                            if bias != nil || shift != nil {
-                                for o in 0..<out { mixedBias[o] = shift?[o] ?? 0 }
-                                if let b = bias {
-                                    if spec.isDynamic {
-                                        for kk in 0..<k {
-                                            let ak = coefficients[s * k + kk]
-                                            for o in 0..<out { mixedBias[o] += ak * b[kk * out + o] }
-                                        }
-                                    } else {
-                                        for o in 0..<out { mixedBias[o] += b[o] }
-                                    }
-                                }
-                                biasPointer = UnsafePointer(mixedBias)
+                            let biasPointer = coefficients.withUnsafeBufferPointer { cp in
+                                mixBias(spec.isDynamic ? cp.baseAddress! + s * k : nil, into: mixedBias)
                             }
                             let ys = yp + s * outStride
                             // A large single sample splits its output channels over the cores.
@@ -248,8 +239,7 @@ public struct DynamicConv2d: Sendable {
                                 }
                             } else if batchOne && g.isDepthwise {
                                 depthwiseSplitOverChannels(g, x: xp + s * inStride, w: kernelPointer,
-                                                           bias: biasPointer, y: ys)
-                                if let act { Activation.apply(act, ys, count: outStride) }
+                                                           bias: biasPointer, activation: act, y: ys)
                             } else {
                                 conv2dSample(g, x: xp + s * inStride, w: kernelPointer, bias: biasPointer,
                                              y: ys, scratch: scratch, allowSplit: batchOne, activation: act)
@@ -286,7 +276,7 @@ extension DynamicConv2d {
 
 /// Depthwise convolution of one sample with its channels split over the cores.
 func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+                                bias: UnsafePointer<Float>?, activation: ActivationKind?, y: UnsafeMutablePointer<Float>) {
     let groupsPerChunk = g.groups
     nonisolated(unsafe) let x = x, w = w, bias = bias, y = y
     let chunks = g.multiplyAdds >= Parallel.streamingSplitThreshold ? Parallel.threads : 1
@@ -298,7 +288,7 @@ func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: U
         depthwiseConv2dSample(sub, x: x + r.lowerBound * g.groupIn * g.height * g.width,
                               w: w + r.lowerBound * g.groupOut * g.kernel * g.kernel,
                               bias: bias.map { $0 + r.lowerBound * g.groupOut },
-                              y: y + r.lowerBound * g.groupOut * g.outPixels)
+                              y: y + r.lowerBound * g.groupOut * g.outPixels, activation: activation)
     }
 }
 

@@ -140,12 +140,30 @@ public final class Model: @unchecked Sendable {
     /// Samples per depth-first slice for a batch: as many as keep one slice's work near 64 M
     /// multiply-adds (its activations stay in a core's cache: 6 images of `dycnn`, 1 of the
     /// ImageNet models), at most 16, and small enough that every core gets at least two slices
-    /// (`DYCONV_SLICE` overrides).
+    /// (`DYCONV_SLICE` overrides). A model whose kernel banks outweigh its work runs the batch in
+    /// one piece, layer by layer (`readsBanksOncePerBatch`).
     public func sliceSize(batch n: Int) -> Int {
         if let override = Self.sliceOverride { return override }
+        if n > 1 && readsBanksOncePerBatch { return n }
         let cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
         let spread = max(1, (n + 2 * Parallel.threads - 1) / (2 * Parallel.threads))
         return min(cache, spread)
+    }
+
+    /// Whether the layers that run on their kernel banks (`DynamicConv2d.prefersKernelBanks`)
+    /// hold at least one bank float per 8 multiply-adds of the whole pass: then depth-first
+    /// slices would stream those banks from memory once per slice, where the whole batch reads
+    /// them once (kaijieshi7's `dy_resnet18` on 32×32 images: 42 M of 82 M).
+    var readsBanksOncePerBatch: Bool {
+        var banks = 0
+        description.forEachLayer { layer, shape, _ in
+            guard case .conv(let c) = layer, c.isDynamic, shape.count == 3 else { return }
+            let g = ConvGeometry(spec: c, height: shape[1], width: shape[2])
+            if DynamicConv2d.prefersKernelBanks(g, kernels: c.kernels) {
+                banks = CheckedSize.sum(banks, CheckedSize.product(c.kernels, g.weightCount) ?? Int.max) ?? Int.max
+            }
+        }
+        return banks > 0 && banks >= description.multiplyAdds() / 8
     }
 
     private static let sliceOverride: Int? = {
