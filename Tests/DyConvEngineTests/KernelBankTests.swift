@@ -65,6 +65,30 @@ final class KernelBankTests: XCTestCase {
         }
     }
 
+    /// Samples on one core mix their kernels together, a block of every bank at a time
+    /// (`DynamicConv2d.mixGroup`): each sample's output against the π-weighted naive convolutions.
+    func testGroupMixMatchesWeightedSumOfNaiveConvolutions() {
+        var (l, p) = layer(inC: 96, outC: 96, kernel: 3, stride: 1, bias: true, routing: .softmax, seed: 21)
+        l.activation = .relu6
+        let g = l.geometry(height: 5, width: 5)
+        XCTAssertFalse(DynamicConv2d.prefersKernelBanks(g, kernels: 4))
+        XCTAssertEqual(DynamicConv2d.mixGroup(samples: 3, per: g.weightCount, kernels: 4), 3)
+        let x = randomTensor([3, 96, 5, 5], seed: 22)
+        let (_, pi) = l.attention(x, temperature: 1)
+        let y = l.convolve(x, coefficients: pi, parallel: false)
+        for s in 0..<3 {
+            var sum: Tensor? = nil
+            for k in 0..<4 {
+                let yk = Naive.conv(Naive.sample(x, s), Naive.kernel(p["dyn.weight"]!, k),
+                                    bias: Naive.kernel(p["dyn.bias"]!, k).data, stride: 1, padding: 1, groups: 1)
+                if sum == nil { sum = Tensor.zeros(yk.shape) }
+                for j in 0..<yk.count { sum!.data[j] += pi[s * 4 + k] * yk.data[j] }
+            }
+            for j in 0..<sum!.count { sum!.data[j] = min(max(sum!.data[j], 0), 6) }
+            XCTAssertLessThan(Naive.sample(y, s).maxAbsDifference(sum!), 1e-4, "sample \(s)")
+        }
+    }
+
     /// A tap is used exactly when some output position reads an image pixel through it (naive scan).
     func testUsedTapsAreTheTapsThatReadPixels() {
         for (h, w, k, s) in [(1, 1, 3, 1), (2, 2, 3, 2), (1, 3, 3, 1), (3, 3, 5, 2), (7, 6, 3, 1), (1, 1, 1, 1)] {

@@ -25,6 +25,9 @@ extension DynamicConv2d {
         return p <= 16 && p * (kernels - 1) < kernels * r
     }
 
+    /// Batch columns (N·P) up to which the bank products run as matrix-vector products.
+    static let gemvColumns = 4
+
     /// The banks in `[K][tap][out][C]` order (the tap-major copy, or the checkpoint layout of a
     /// 1×1 kernel, which is already in that order), or nil when this layer cannot use them.
     var kernelBanks: [Float]? {
@@ -106,11 +109,22 @@ extension DynamicConv2d {
                             Parallel.forEachChunk(out, maxChunks: chunks) { _, r in
                                 for kk in 0..<k {
                                     let zk = zp + (kk * out + r.lowerBound) * width
-                                    if used.isEmpty { zk.update(repeating: 0, count: r.count * width) }
+                                    if used.isEmpty || width <= Self.gemvColumns {
+                                        zk.update(repeating: 0, count: r.count * width)
+                                    }
                                     for (i, t) in used.enumerated() {
-                                        sgemm(m: r.count, n: width, k: c, a: wp + kk * perKernel + t * perTap + r.lowerBound * c,
-                                              lda: c, b: cols + t * width, ldb: taps * width,
-                                              beta: i == 0 ? 0 : 1, c: zk, ldc: width)
+                                        let a = wp + kk * perKernel + t * perTap + r.lowerBound * c
+                                        if width <= Self.gemvColumns {
+                                            // A few columns: one streaming pass over the kernel block per
+                                            // column (the block stays in cache for the next ones).
+                                            for j in 0..<width {
+                                                sgemvAccumulating(m: r.count, k: c, a: a, lda: c, x: cols + t * width + j,
+                                                                  incx: taps * width, y: zk + j, incy: width)
+                                            }
+                                        } else {
+                                            sgemm(m: r.count, n: width, k: c, a: a, lda: c, b: cols + t * width,
+                                                  ldb: taps * width, beta: i == 0 ? 0 : 1, c: zk, ldc: width)
+                                        }
                                     }
                                 }
                                 for s in 0..<m {

@@ -145,7 +145,11 @@ public final class Model: @unchecked Sendable {
     public func sliceSize(batch n: Int) -> Int {
         if let override = Self.sliceOverride { return override }
         if n > 1 && readsBanksOncePerBatch { return n }
-        let cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
+        var cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
+        // Kernel banks far larger than the activations (DY-ResNet-18 at 224²: 45 M bank floats,
+        // 0.8 M in its largest activation): slices of 4 images mix their kernels together
+        // (`DynamicConv2d.mixGroup`), reading the banks from memory once per 4 images.
+        if hasHeavyBanks { cache = max(cache, 4) }
         let spread = max(1, (n + 2 * Parallel.threads - 1) / (2 * Parallel.threads))
         return min(cache, spread)
     }
@@ -164,6 +168,19 @@ public final class Model: @unchecked Sendable {
             }
         }
         return banks > 0 && banks >= description.multiplyAdds() / 8
+    }
+
+    /// Whether the dynamic layers' banks (Σ K·|W|) hold at least 16 times the floats of the
+    /// largest activation of one image, and more than fits in the caches (4 M floats).
+    var hasHeavyBanks: Bool {
+        var banks = 0, largest = 0
+        description.forEachLayer { layer, _, output in
+            largest = max(largest, CheckedSize.product(output) ?? Int.max)
+            guard case .conv(let c) = layer, c.isDynamic else { return }
+            let weights = CheckedSize.product([c.kernels, c.outChannels, c.inChannels / max(1, c.groups), c.kernel, c.kernel])
+            banks = CheckedSize.sum(banks, weights ?? Int.max) ?? Int.max
+        }
+        return banks >= 4 << 20 && banks / 16 >= largest
     }
 
     private static let sliceOverride: Int? = {
