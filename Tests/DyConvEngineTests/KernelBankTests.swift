@@ -11,16 +11,9 @@ final class KernelBankTests: XCTestCase {
         let conv = ConvSpec(name: "dyn", inChannels: inC, outChannels: outC, kernel: kernel, stride: stride,
                             padding: kernel / 2, bias: bias, routing: routing, kernels: 4,
                             attention: AttentionSpec(hidden: 5, fc1Bias: true, temperature: 1))
-        let d = ModelDescription(family: "test", input: InputSpec(channels: inC, height: 4, width: 4),
-                                 normalization: Normalization(mean: Array(repeating: 0, count: inC),
-                                                              std: Array(repeating: 1, count: inC)),
-                                 classes: ["a", "b"],
-                                 layers: [.conv(conv), .globalAvgPool,
-                                          .linear(LinearSpec(name: "fc", inFeatures: outC, outFeatures: 2))])
+        let d = DynamicConvTests.oneConvModel(conv, height: 4, width: 4)
         let p = NaiveModel.randomParameters(d, seed: seed)
-        var l = DynamicConv2d(spec: conv, weight: p["dyn.weight"]!.data, bias: p["dyn.bias"]?.data,
-                              fc1Weight: p["dyn.attention.fc1.weight"]!.data, fc1Bias: p["dyn.attention.fc1.bias"]?.data,
-                              fc2Weight: p["dyn.attention.fc2.weight"]!.data, fc2Bias: p["dyn.attention.fc2.bias"]!.data)
+        var l = DynamicConvTests.layer(d, p)
         l.prepareImplicitGemm()
         return (l, p)
     }
