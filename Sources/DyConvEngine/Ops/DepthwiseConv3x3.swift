@@ -41,35 +41,34 @@ enum DepthwiseConv3x3 {
                 }
             }
             let k = w + c * 9
-            let taps = (0..<9).map { Vec.V(repeating: k[$0]) }
-            let b = bias?[c] ?? 0
-            let bv = Vec.V(repeating: b)
+            let (w0, w1, w2) = (Vec.V(repeating: k[0]), Vec.V(repeating: k[1]), Vec.V(repeating: k[2]))
+            let (w3, w4, w5) = (Vec.V(repeating: k[3]), Vec.V(repeating: k[4]), Vec.V(repeating: k[5]))
+            let (w6, w7, w8) = (Vec.V(repeating: k[6]), Vec.V(repeating: k[7]), Vec.V(repeating: k[8]))
+            let bv = Vec.V(repeating: bias?[c] ?? 0)
             let out = y + c * ho * wo
+            // Tap (ki, kj) of output ow reads padded (oh·s + ki, ow·s + kj): stride 1 at
+            // ow + kj; stride 2 at even[ow], odd[ow], even[ow + 1] for kj = 0, 1, 2.
+            let (o0, o1, o2) = s == 1 ? (0, 1, 2) : (0, half, 1)
             for oh in 0..<ho {
                 let r0 = plane + oh * s * rowLength, r1 = r0 + rowLength, r2 = r1 + rowLength
                 let d = out + oh * wo
-                // Tap (ki, kj) of output ow reads padded (oh·s + ki, ow·s + kj): stride 1 at
-                // ow + kj; stride 2 at even[ow], odd[ow], even[ow + 1] for kj = 0, 1, 2.
-                let (o0, o1, o2) = s == 1 ? (0, 1, 2) : (0, half, 1)
+                @inline(__always) func eight(_ ow: Int) -> Vec.V {
+                    var acc = bv
+                    acc += w0 * Vec.load(r0 + o0, ow); acc += w1 * Vec.load(r0 + o1, ow); acc += w2 * Vec.load(r0 + o2, ow)
+                    acc += w3 * Vec.load(r1 + o0, ow); acc += w4 * Vec.load(r1 + o1, ow); acc += w5 * Vec.load(r1 + o2, ow)
+                    acc += w6 * Vec.load(r2 + o0, ow); acc += w7 * Vec.load(r2 + o1, ow); acc += w8 * Vec.load(r2 + o2, ow)
+                    return Self.activate(acc, activation)
+                }
                 var ow = 0
                 while ow + Vec.width <= wo {
-                    var acc = bv
-                    acc += taps[0] * Vec.load(r0 + o0, ow); acc += taps[1] * Vec.load(r0 + o1, ow)
-                    acc += taps[2] * Vec.load(r0 + o2, ow)
-                    acc += taps[3] * Vec.load(r1 + o0, ow); acc += taps[4] * Vec.load(r1 + o1, ow)
-                    acc += taps[5] * Vec.load(r1 + o2, ow)
-                    acc += taps[6] * Vec.load(r2 + o0, ow); acc += taps[7] * Vec.load(r2 + o1, ow)
-                    acc += taps[8] * Vec.load(r2 + o2, ow)
-                    Vec.store(Self.activate(acc, activation), d, ow)
+                    Vec.store(eight(ow), d, ow)
                     ow += Vec.width
                 }
-                while ow < wo {
-                    var acc = b
-                    acc += k[0] * r0[o0 + ow]; acc += k[1] * r0[o1 + ow]; acc += k[2] * r0[o2 + ow]
-                    acc += k[3] * r1[o0 + ow]; acc += k[4] * r1[o1 + ow]; acc += k[5] * r1[o2 + ow]
-                    acc += k[6] * r2[o0 + ow]; acc += k[7] * r2[o1 + ow]; acc += k[8] * r2[o2 + ow]
-                    d[ow] = Self.activate(Vec.V(repeating: acc), activation)[0]
-                    ow += 1
+                if ow < wo {
+                    // The last outputs as one vector: its loads stay inside the row's 8 floats of
+                    // slack, and only the lanes that are outputs are stored.
+                    let v = eight(ow)
+                    for lane in 0..<(wo - ow) { d[ow + lane] = v[lane] }
                 }
             }
         }
@@ -77,7 +76,7 @@ enum DepthwiseConv3x3 {
 
     /// The activation of eight values (the same functions as `biasActivation`).
     @inline(__always)
-    static func activate(_ v: Vec.V, _ kind: ActivationKind?) -> Vec.V {
+    private static func activate(_ v: Vec.V, _ kind: ActivationKind?) -> Vec.V {
         let zero = Vec.V(), six = Vec.V(repeating: 6)
         switch kind {
         case .none: return v
