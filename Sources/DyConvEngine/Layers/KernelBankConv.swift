@@ -16,13 +16,15 @@ extension DynamicConv2d {
     /// Cost per sample, in units of one GEMM multiply-add: mixing streams K·|W| floats at about
     /// r units each (r ≈ 12 when the banks come from memory, ≈ 2 from a core's cache) and then
     /// convolves with |W|·P multiply-adds; the banks cost K·|W|·P multiply-adds. Banks win when
-    /// P·(K − 1) < K·r; P ≤ 16 also bounds the batch's column buffer.
+    /// P·(K − 1) < K·r; P ≤ 16 also bounds the batch's column buffer, and one sample's K outputs
+    /// (K·out·P floats) must stay within 4 M floats or one kernel's size.
     static func prefersKernelBanks(_ g: ConvGeometry, kernels: Int) -> Bool {
         guard kernels >= 2, g.groups == 1 else { return false }
         let bankBytes = kernels * g.weightCount * MemoryLayout<Float>.stride
         let r = bankBytes > (1 << 20) ? 12 : 2
         let p = g.outPixels
         return p <= 16 && p * (kernels - 1) < kernels * r
+            && kernels * g.outChannels * p <= max(4 << 20, g.weightCount)
     }
 
     /// Batch columns (N·P) up to which the bank products run as matrix-vector products.
@@ -76,8 +78,8 @@ extension DynamicConv2d {
         let taps = g.kernel * g.kernel, perTap = out * c, perKernel = taps * perTap
         let used = Self.usedTaps(g)
         var y = Tensor.uninitialized([n, out, g.outHeight, g.outWidth])
-        // Samples per block: the block's columns stay within ~16 MB.
-        let block = max(1, min(n, (4 << 20) / max(1, g.columnRows * p)))
+        // Samples per block: the block's columns and outputs Z stay within 4 M floats each.
+        let block = max(1, min(n, (4 << 20) / max(1, g.columnRows * p), (4 << 20) / max(1, k * out * p)))
         let chunks = parallel ? Parallel.threads : 1
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.columnRows * block * p)
         let z = UnsafeMutablePointer<Float>.allocate(capacity: k * out * block * p)
