@@ -229,10 +229,8 @@ struct BenchCommand: ParsableCommand {
             let d = try ModelDescription.fromJSON(String(decoding: bytes, as: UTF8.self))
             try d.validate()
             return d
-        } catch let e as ModelDescriptionError {
-            throw CLIError("\(path): \(e.message)")
-        } catch {
-            throw CLIError("\(path): not an architecture JSON (\(error))")
+        } catch {   // the checkpoint reader's one-line summary of decoding and validation errors
+            throw CLIError("\(path): not a valid architecture JSON: \(Checkpoint.summarize(error))")
         }
     }
 
