@@ -17,6 +17,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("binaries", nargs="+", help="NAME=PATH of each dyconv binary; ratios are to the first")
 p.add_argument("--rounds", type=int, default=10)
 p.add_argument("--model", default="dycnn")
+p.add_argument("--architecture", help="an architecture JSON (`dyconv bench --architecture`) instead of --model")
 p.add_argument("--batch", nargs="+", default=["1", "16"])
 p.add_argument("--runs", default="30", help="timed runs per measurement inside one bench call")
 p.add_argument("--train", action="store_true", help="compare training speed (images/s) instead")
@@ -32,8 +33,8 @@ for rnd in range(a.rounds):
             cmd = [bins[name], "bench", "--train", "--no-forward", "--no-peak", "--train-widths", a.train_widths,
                    "--train-steps", a.train_steps, "--json"]
         else:
-            cmd = [bins[name], "bench", "--model", a.model, "--batch", *a.batch, "--runs", a.runs,
-                   "--no-peak", "--json"]
+            what = ["--architecture", a.architecture] if a.architecture else ["--model", a.model]
+            cmd = [bins[name], "bench", *what, "--batch", *a.batch, "--runs", a.runs, "--no-peak", "--json"]
         out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
         if a.train:
             for r in out["train"]:
@@ -44,6 +45,6 @@ for rnd in range(a.rounds):
 unit = "images/s" if a.train else "ms"
 for b in sorted({b for b, _ in res}):
     base = statistics.median(res[(b, names[0])])
-    label = f"train dycnn {b}" if a.train else f"{a.model} batch {b}"
+    label = f"train dycnn {b}" if a.train else f"{a.architecture or a.model} batch {b}"
     print(f"{label}: " + "  ".join(
         f"{n} {statistics.median(res[(b, n)]):.3f} {unit} ({statistics.median(res[(b, n)]) / base:.3f})" for n in names))

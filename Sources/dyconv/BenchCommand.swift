@@ -12,12 +12,19 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Models are built with seeded random weights. GFLOP/s counts 2 FLOPs per multiply-add of \
             convolutions (incl. the attention branch and kernel aggregation) and linear layers. The \
-            sgemm peak is a 2048×2048×2048 product on the same threads, measured in the same run.
+            sgemm peak is a 2048×2048×2048 product on the same threads, and the memory-read bandwidth \
+            a streaming read of a 256 MiB buffer (far larger than the caches) on the same threads, \
+            both measured in the same run.
             """)
 
     @Option(name: .long, parsing: .upToNextOption,
-            help: "Model families (\(Families.available.joined(separator: ", "))).")
-    var model: [String] = ["dycnn"]
+            help: "Model families (\(Families.available.joined(separator: ", "))); default dycnn unless --architecture is given.")
+    var model: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Architecture JSON files (`dyconv describe M --json`), measured after --model's families.",
+                               valueName: "file"))
+    var architecture: [String] = []
 
     @Option(name: .long, parsing: .upToNextOption, help: "Batch sizes.")
     var batch: [Int] = [1, 16, 64, 256]
@@ -28,7 +35,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int?
 
-    @Flag(name: .long, help: "Skip the sgemm peak measurement.")
+    @Flag(name: .long, help: "Skip the sgemm peak and memory bandwidth measurements.")
     var noPeak = false
 
     @Flag(name: .long, help: "Also time every forward pass without collecting the trace, to show its cost.")
@@ -104,12 +111,13 @@ struct BenchCommand: ParsableCommand {
         }
     }
     struct Report: Encodable {
-        let threads: Int, sgemmPeakGflops: JSONNumber?, results: [Row], train: [TrainRow]
+        let threads: Int, sgemmPeakGflops: JSONNumber?, memoryReadGBps: JSONNumber?, results: [Row], train: [TrainRow]
 
-        enum CodingKeys: String, CodingKey { case threads, sgemmPeakGflops, results, train }
-        func encode(to encoder: Encoder) throws {   // sgemmPeakGflops: null with --no-peak
+        enum CodingKeys: String, CodingKey { case threads, sgemmPeakGflops, memoryReadGBps, results, train }
+        func encode(to encoder: Encoder) throws {   // sgemmPeakGflops, memoryReadGBps: null with --no-peak
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(threads, forKey: .threads); try c.encode(sgemmPeakGflops, forKey: .sgemmPeakGflops)
+            try c.encode(memoryReadGBps, forKey: .memoryReadGBps)
             try c.encode(results, forKey: .results); try c.encode(train, forKey: .train)
         }
     }
@@ -117,11 +125,17 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threads = threads }
         Parallel.configureBLAS()
-        let descriptions = try model.map { try Families.named($0) }
+        let families = model.isEmpty && architecture.isEmpty ? ["dycnn"] : model
+        var descriptions = try families.map { try Families.named($0) }
+        var names = families
+        for path in architecture {
+            let d = try architectureFile(path)
+            descriptions.append(d); names.append(d.family)
+        }
         // Refuse a batch that cannot fit before measuring anything (the input alone of
         // --batch 100000000 on dycnn is 313.6 GB).
         if !noForward {
-            for (name, d) in zip(model, descriptions) {
+            for (name, d) in zip(names, descriptions) {
                 for b in batch {
                     try checkInferenceMemory(d, batch: b, name: name)
                     guard CheckedSize.product(d.multiplyAdds(), b) != nil else {
@@ -130,13 +144,17 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
-        var peak: Double?
+        var peak: Double?, bandwidth: Double?
         if !noPeak {
             peak = sgemmPeak()
-            if !json, let peak { print("sgemm peak (2048³, \(Parallel.threads) threads): \(NumberText.fixed(peak, 1)) GFLOP/s") }
+            bandwidth = memoryReadBandwidth()
+            if !json, let peak, let bandwidth {
+                print("sgemm peak (2048³, \(Parallel.threads) threads): \(NumberText.fixed(peak, 1)) GFLOP/s; "
+                      + "memory read (256 MiB): \(NumberText.fixed(bandwidth, 1)) GB/s")
+            }
         }
         var rows: [Row] = []
-        for (name, d) in zip(model, descriptions) where !noForward {
+        for (name, d) in zip(names, descriptions) where !noForward {
             let m = Model.seededRandom(d, seed: 1)
             let macs = d.multiplyAdds()
             if !json {
@@ -198,9 +216,47 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if json {
-            try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak.map(JSONNumber.init), results: rows,
+            try printJSON(Report(threads: Parallel.threads, sgemmPeakGflops: peak.map(JSONNumber.init),
+                                 memoryReadGBps: bandwidth.map(JSONNumber.init), results: rows,
                                  train: trainRows))
         }
+    }
+
+    /// The validated architecture of `--architecture FILE` (a `dyconv describe --json` text).
+    func architectureFile(_ path: String) throws -> ModelDescription {
+        let bytes = try Files.readAll(path: path)
+        do {
+            let d = try ModelDescription.fromJSON(String(decoding: bytes, as: UTF8.self))
+            try d.validate()
+            return d
+        } catch {   // the checkpoint reader's one-line summary of decoding and validation errors
+            throw CLIError("\(path): not a valid architecture JSON: \(Checkpoint.summarize(error))")
+        }
+    }
+
+    /// Median GB/s of reading a 256 MiB buffer (≫ the caches) split over the engine's threads:
+    /// the rate at which a batch-1 pass can stream kernel banks from memory.
+    func memoryReadBandwidth() -> Double {
+        let count = 64 << 20
+        let buffer = [Float](repeating: 1, count: count)
+        var times: [Double] = []
+        var sink: Float = 0
+        for _ in 0..<7 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let chunks = Parallel.threads
+            var sums = [Float](repeating: 0, count: chunks)
+            buffer.withUnsafeBufferPointer { bp in
+                sums.withUnsafeMutableBufferPointer { sp in
+                    nonisolated(unsafe) let p = bp.baseAddress!, out = sp.baseAddress!
+                    Parallel.forEachChunk(count, maxChunks: chunks) { c, r in out[c] = streamSum(p + r.lowerBound, count: r.count) }
+                }
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            sink += sums.reduce(0, +)
+        }
+        precondition(sink > 0, "the read buffer holds ones")   // keeps the reads from being optimised away
+        times.sort()
+        return Double(count * MemoryLayout<Float>.stride) / times[times.count / 2] / 1e9
     }
 
     /// Median GFLOP/s of a 2048³ sgemm split over the engine's threads.
@@ -224,4 +280,22 @@ struct BenchCommand: ParsableCommand {
         times.sort()
         return 2 * Double(n * n * n) / times[times.count / 2] / 1e9
     }
+}
+
+/// Σ p[0..<count] with four independent 8-wide accumulators (enough loads in flight to keep
+/// the memory bus busy).
+private func streamSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    let raw = UnsafeRawPointer(p)
+    var i = 0
+    while i + 32 <= count {
+        a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        a1 += raw.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+        a2 += raw.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD8<Float>.self)
+        a3 += raw.loadUnaligned(fromByteOffset: (i + 24) * 4, as: SIMD8<Float>.self)
+        i += 32
+    }
+    var s = (a0 + a1 + a2 + a3).sum()
+    while i < count { s += p[i]; i += 1 }
+    return s
 }

@@ -10,16 +10,25 @@ final class DynamicConvTests: XCTestCase {
         let conv = ConvSpec(name: "dyn", inChannels: inC, outChannels: outC, kernel: 3, stride: stride, padding: 1,
                             groups: groups, bias: bias, routing: routing, kernels: k,
                             attention: AttentionSpec(hidden: 3, fc1Bias: fc1Bias, temperature: temperature))
-        let d = ModelDescription(family: "test", input: InputSpec(channels: inC, height: 7, width: 6),
-                                 normalization: Normalization(mean: Array(repeating: 0, count: inC),
-                                                              std: Array(repeating: 1, count: inC)),
-                                 classes: ["a", "b"],
-                                 layers: [.conv(conv), .globalAvgPool,
-                                          .linear(LinearSpec(name: "fc", inFeatures: outC, outFeatures: 2))])
+        let d = Self.oneConvModel(conv, height: 7, width: 6)
         return (d, NaiveModel.randomParameters(d, seed: seed))
     }
 
-    func layer(_ d: ModelDescription, _ p: [String: Tensor]) -> DynamicConv2d {
+    /// A classifier of one convolution `conv` (plus GAP + linear) on `height × width` inputs.
+    static func oneConvModel(_ conv: ConvSpec, height: Int, width: Int) -> ModelDescription {
+        let inC = conv.inChannels
+        return ModelDescription(family: "test", input: InputSpec(channels: inC, height: height, width: width),
+                                normalization: Normalization(mean: Array(repeating: 0, count: inC),
+                                                             std: Array(repeating: 1, count: inC)),
+                                classes: ["a", "b"],
+                                layers: [.conv(conv), .globalAvgPool,
+                                         .linear(LinearSpec(name: "fc", inFeatures: conv.outChannels, outFeatures: 2))])
+    }
+
+    func layer(_ d: ModelDescription, _ p: [String: Tensor]) -> DynamicConv2d { Self.layer(d, p) }
+
+    /// The layer "dyn" of a one-convolution model with parameters `p`.
+    static func layer(_ d: ModelDescription, _ p: [String: Tensor]) -> DynamicConv2d {
         guard case .conv(let c) = d.layers[0] else { fatalError() }
         return DynamicConv2d(spec: c, weight: p["dyn.weight"]!.data, bias: p["dyn.bias"]?.data,
                              fc1Weight: p["dyn.attention.fc1.weight"]!.data, fc1Bias: p["dyn.attention.fc1.bias"]?.data,

@@ -38,6 +38,40 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    /// The register-accumulating depthwise 3×3 kernel (`DepthwiseConv3x3`, stride 1 and 2) with
+    /// fused activations, on widths below, at and above the 8-wide vectors, odd and even sizes
+    /// and a 1×1 image, against the naive loop followed by the activation.
+    func testDepthwise3x3MatchesNaiveLoop() {
+        let sizes = [(1, 1), (2, 3), (7, 7), (9, 17), (16, 16), (13, 12), (5, 24)]
+        let activations: [ActivationKind?] = [nil, .relu, .relu6, .hardswish]
+        for (i, (h, w)) in sizes.enumerated() {
+            for stride in [1, 2] {
+                let c = 5
+                let g = ConvGeometry(inChannels: c, outChannels: c, height: h, width: w, kernel: 3, stride: stride,
+                                     padding: 1, groups: c)
+                XCTAssertTrue(DepthwiseConv3x3.applies(g))
+                let x = randomTensor([1, c, h, w], seed: UInt64(300 + i), scale: 3)
+                let wt = randomTensor([c, 1, 3, 3], seed: UInt64(400 + i))
+                let bias = randomTensor([c], seed: UInt64(500 + i)).data
+                let ref = Naive.conv(x, wt, bias: bias, stride: stride, padding: 1, groups: c)
+                for act in activations {
+                    var y = [Float](repeating: .nan, count: ref.count)
+                    x.data.withUnsafeBufferPointer { xp in wt.data.withUnsafeBufferPointer { wp in
+                        bias.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
+                            depthwiseConv2dSample(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bp.baseAddress!,
+                                                  y: yp.baseAddress!, activation: act)
+                        } }
+                    } }
+                    var expected = ref.data
+                    if let act { expected.withUnsafeMutableBufferPointer { Activation.apply(act, $0.baseAddress!, count: $0.count) } }
+                    for j in 0..<expected.count {
+                        XCTAssertEqual(y[j], expected[j], accuracy: 1e-4, "\(h)×\(w) stride \(stride) \(String(describing: act)) at \(j)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The implicit-GEMM convolution (phase planes, one GEMM per tap) over strides 1–3, kernels
     /// 3–5, paddings 0–2, odd sizes and an image smaller than the kernel, with bias and activation.
     func testImplicitGemmConvolutionMatchesNaiveLoop() {

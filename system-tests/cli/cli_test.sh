@@ -193,6 +193,12 @@ expect_error "eval on an empty test set" "holds no images" "$BIN" eval "$FIXTURE
 
 # Item 7 (CLI part): batch sizes are checked against the memory budget before allocating.
 expect_error "bench --batch 100000000" "batch 100000000 of dycnn needs about .*; the limit is" "$BIN" bench --batch 100000000 --no-peak
+# bench --architecture: a file that is missing, not a description, or an invalid one.
+echo '{"x": 1}' > "$TMP/not-architecture.json"
+expect_error "bench --architecture missing file" "no such file" "$BIN" bench --architecture "$TMP/none.json" --no-peak
+expect_error "bench --architecture not a description" "not a valid architecture JSON: missing field 'family'" "$BIN" bench --architecture "$TMP/not-architecture.json" --no-peak
+"$BIN" describe dycnn --json | sed 's/"height":28/"height":0/' > "$TMP/zero-height.json"
+expect_error "bench --architecture invalid description" "not a valid architecture JSON: input shape" "$BIN" bench --architecture "$TMP/zero-height.json" --no-peak
 expect_error "eval batch over the memory limit" "batch 1000 of dycnn needs about" env DYCONV_MEMORY_LIMIT_MB=2 "$BIN" eval "$FIXTURE" --sample --batch 1000
 expect_error "inspect batch over the memory limit" "of dycnn needs about" env DYCONV_MEMORY_LIMIT_MB=2 "$BIN" inspect "$FIXTURE" --sample --index $(seq 0 299)
 

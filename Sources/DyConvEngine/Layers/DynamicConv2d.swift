@@ -85,6 +85,17 @@ public struct DynamicConv2d: Sendable {
         return .columns
     }
 
+    /// Floats of every bank mixed per step of a group mix (4 banks × 16 KB stay in a core's cache).
+    static let mixBlock = 4096
+
+    /// Samples of one core's chunk whose kernels are mixed together: up to 8, as many as have
+    /// their mixed kernels within 16 M floats (64 MB); 1 when the banks (K·per floats) fit in a
+    /// core's cache anyway, where the next sample reads them from.
+    static func mixGroup(samples: Int, per: Int, kernels: Int) -> Int {
+        guard samples > 1, kernels * per > 1 << 18 else { return 1 }
+        return max(1, min(samples, 8, (16 << 20) / per))
+    }
+
     /// Number of kernels mixed (1 for a static convolution).
     public var kernels: Int { spec.isDynamic ? spec.kernels : 1 }
 
@@ -165,6 +176,9 @@ public struct DynamicConv2d: Sendable {
     public func convolve(_ x: Tensor, coefficients: [Float], parallel: Bool = true) -> Tensor {
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
+        if let banks = kernelBanks, Self.prefersKernelBanks(g, kernels: kernels) {
+            return convolveBanks(x, coefficients: coefficients, banks: banks, parallel: parallel)
+        }
         let k = kernels, out = spec.outChannels, per = g.weightCount
         var y = Tensor.uninitialized([n, out, g.outHeight, g.outWidth])
         let inStride = spec.inChannels * g.height * g.width
@@ -187,8 +201,10 @@ public struct DynamicConv2d: Sendable {
                     Parallel.forEachChunk(n, maxChunks: parallel ? Parallel.threads : 1) { _, samples in
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
                         // A dynamic layer mixes `per` floats whatever K is (K = 1 included); a static one
-                        // reads its single kernel in place and needs no buffer.
-                        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: spec.isDynamic ? max(per, 1) : 1)
+                        // reads its single kernel in place and needs no buffer. Several samples on one
+                        // core mix together (`mixGroup`), so the banks are read once for the group.
+                        let group = spec.isDynamic && !batchOne ? Self.mixGroup(samples: samples.count, per: per, kernels: k) : 1
+                        let mixed = UnsafeMutablePointer<Float>.allocate(capacity: spec.isDynamic ? max(group * per, 1) : 1)
                         let mixedBias = UnsafeMutablePointer<Float>.allocate(capacity: out)
                         defer { scratch.deallocate(); mixed.deallocate(); mixedBias.deallocate() }
                         // Implicit GEMM: the input buffer's borders are zeroed once and never written.
@@ -200,7 +216,26 @@ public struct DynamicConv2d: Sendable {
                         for s in samples {
                             // Aggregate the kernel (and bias) of this sample: W̃ = Σ a_k W_k.
                             let kernelPointer: UnsafePointer<Float>
-                            if spec.isDynamic {
+                            if spec.isDynamic && group > 1 {
+                                // The first sample of a group mixes the group's kernels, a block of every
+                                // bank at a time (the block stays in cache for the group's samples).
+                                let slot = (s - samples.lowerBound) % group
+                                if slot == 0 {
+                                    let members = min(group, samples.upperBound - s)
+                                    coefficients.withUnsafeBufferPointer { cp in
+                                        var b = 0
+                                        while b < per {
+                                            let count = min(Self.mixBlock, per - b)
+                                            for m in 0..<members {
+                                                Vec.mix(cp.baseAddress! + (s + m) * k, kernels: k, bank: wp + b, count: count,
+                                                        bankStride: per, into: mixed + m * per + b)
+                                            }
+                                            b += count
+                                        }
+                                    }
+                                }
+                                kernelPointer = UnsafePointer(mixed + slot * per)
+                            } else if spec.isDynamic {
                                 // mixed[per] = a[K] · W[K, per].
                                 coefficients.withUnsafeBufferPointer { cp in
                                     // A single sample with large banks (DY-MobileNetV2's 1×1 layers) mixes on all cores.
@@ -215,20 +250,8 @@ public struct DynamicConv2d: Sendable {
                             } else {
                                 kernelPointer = wp
                             }
-                            var biasPointer: UnsafePointer<Float>? = nil
-                            if bias != nil || shift != nil {
-                                for o in 0..<out { mixedBias[o] = shift?[o] ?? 0 }
-                                if let b = bias {
-                                    if spec.isDynamic {
-                                        for kk in 0..<k {
-                                            let ak = coefficients[s * k + kk]
-                                            for o in 0..<out { mixedBias[o] += ak * b[kk * out + o] }
-                                        }
-                                    } else {
-                                        for o in 0..<out { mixedBias[o] += b[o] }
-                                    }
-                                }
-                                biasPointer = UnsafePointer(mixedBias)
+                            let biasPointer = coefficients.withUnsafeBufferPointer { cp in
+                                mixBias(spec.isDynamic ? cp.baseAddress! + s * k : nil, into: mixedBias)
                             }
                             let ys = yp + s * outStride
                             // A large single sample splits its output channels over the cores.
@@ -248,8 +271,7 @@ public struct DynamicConv2d: Sendable {
                                 }
                             } else if batchOne && g.isDepthwise {
                                 depthwiseSplitOverChannels(g, x: xp + s * inStride, w: kernelPointer,
-                                                           bias: biasPointer, y: ys)
-                                if let act { Activation.apply(act, ys, count: outStride) }
+                                                           bias: biasPointer, activation: act, y: ys)
                             } else {
                                 conv2dSample(g, x: xp + s * inStride, w: kernelPointer, bias: biasPointer,
                                              y: ys, scratch: scratch, allowSplit: batchOne, activation: act)
@@ -286,7 +308,7 @@ extension DynamicConv2d {
 
 /// Depthwise convolution of one sample with its channels split over the cores.
 func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+                                bias: UnsafePointer<Float>?, activation: ActivationKind?, y: UnsafeMutablePointer<Float>) {
     let groupsPerChunk = g.groups
     nonisolated(unsafe) let x = x, w = w, bias = bias, y = y
     let chunks = g.multiplyAdds >= Parallel.streamingSplitThreshold ? Parallel.threads : 1
@@ -298,7 +320,7 @@ func depthwiseSplitOverChannels(_ g: ConvGeometry, x: UnsafePointer<Float>, w: U
         depthwiseConv2dSample(sub, x: x + r.lowerBound * g.groupIn * g.height * g.width,
                               w: w + r.lowerBound * g.groupOut * g.kernel * g.kernel,
                               bias: bias.map { $0 + r.lowerBound * g.groupOut },
-                              y: y + r.lowerBound * g.groupOut * g.outPixels)
+                              y: y + r.lowerBound * g.groupOut * g.outPixels, activation: activation)
     }
 }
 

@@ -140,12 +140,47 @@ public final class Model: @unchecked Sendable {
     /// Samples per depth-first slice for a batch: as many as keep one slice's work near 64 M
     /// multiply-adds (its activations stay in a core's cache: 6 images of `dycnn`, 1 of the
     /// ImageNet models), at most 16, and small enough that every core gets at least two slices
-    /// (`DYCONV_SLICE` overrides).
+    /// (`DYCONV_SLICE` overrides). A model whose kernel banks outweigh its work runs the batch in
+    /// one piece, layer by layer (`readsBanksOncePerBatch`).
     public func sliceSize(batch n: Int) -> Int {
         if let override = Self.sliceOverride { return override }
-        let cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
+        if n > 1 && readsBanksOncePerBatch { return n }
+        var cache = min(16, max(1, 64_000_000 / max(1, description.multiplyAdds())))
+        // Kernel banks far larger than the activations (DY-ResNet-18 at 224²: 45 M bank floats,
+        // 0.8 M in its largest activation): slices of 4 images mix their kernels together
+        // (`DynamicConv2d.mixGroup`), reading the banks from memory once per 4 images.
+        if hasHeavyBanks { cache = max(cache, 4) }
         let spread = max(1, (n + 2 * Parallel.threads - 1) / (2 * Parallel.threads))
         return min(cache, spread)
+    }
+
+    /// Whether the layers that run on their kernel banks (`DynamicConv2d.prefersKernelBanks`)
+    /// hold at least one bank float per 8 multiply-adds of the whole pass: then depth-first
+    /// slices would stream those banks from memory once per slice, where the whole batch reads
+    /// them once (kaijieshi7's `dy_resnet18` on 32×32 images: 42 M of 82 M).
+    var readsBanksOncePerBatch: Bool {
+        var banks = 0
+        description.forEachLayer { layer, shape, _ in
+            guard case .conv(let c) = layer, c.isDynamic, shape.count == 3 else { return }
+            let g = ConvGeometry(spec: c, height: shape[1], width: shape[2])
+            if DynamicConv2d.prefersKernelBanks(g, kernels: c.kernels) {
+                banks = CheckedSize.sum(banks, CheckedSize.product(c.kernels, g.weightCount) ?? Int.max) ?? Int.max
+            }
+        }
+        return banks > 0 && banks >= description.multiplyAdds() / 8
+    }
+
+    /// Whether the dynamic layers' banks (Σ K·|W|) hold at least 16 times the floats of the
+    /// largest activation of one image, and more than fits in the caches (4 M floats).
+    var hasHeavyBanks: Bool {
+        var banks = 0, largest = 0
+        description.forEachLayer { layer, _, output in
+            largest = max(largest, CheckedSize.product(output) ?? Int.max)
+            guard case .conv(let c) = layer, c.isDynamic else { return }
+            let weights = CheckedSize.product([c.kernels, c.outChannels, c.inChannels / max(1, c.groups), c.kernel, c.kernel])
+            banks = CheckedSize.sum(banks, weights ?? Int.max) ?? Int.max
+        }
+        return banks >= 4 << 20 && banks / 16 >= largest
     }
 
     private static let sliceOverride: Int? = {

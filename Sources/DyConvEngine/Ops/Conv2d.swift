@@ -133,8 +133,7 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
                          scratch: UnsafeMutablePointer<Float>?, allowSplit: Bool = false,
                          activation: ActivationKind? = nil) {
     if g.isDepthwise {
-        depthwiseConv2dSample(g, x: x, w: w, bias: bias, y: y)
-        if let activation { Activation.apply(activation, y, count: g.outChannels * g.outPixels) }
+        depthwiseConv2dSample(g, x: x, w: w, bias: bias, y: y, activation: activation)
         return
     }
     let np = g.outPixels
@@ -162,13 +161,21 @@ public func conv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePo
     }
 }
 
-/// Direct convolution where each output channel reads one input channel (depthwise).
+/// Direct convolution where each output channel reads one input channel (depthwise), then
+/// the activation, if any.
 ///
 /// Output channel o reads input channel o / (C_out / g). Shapes as in `conv2dSample`.
-/// Each output row is accumulated as k·k scaled input rows ("row axpy"), so the inner loop
-/// is contiguous (stride 1) and vectorizes; padding only narrows the column range.
+/// 3×3 kernels with padding 1 and stride 1 or 2 run in `DepthwiseConv3x3`. Otherwise each output
+/// row is accumulated as k·k scaled input rows ("row axpy"), so the inner loop is contiguous
+/// (stride 1) and vectorizes; padding only narrows the column range.
 public func depthwiseConv2dSample(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+                                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                  activation: ActivationKind? = nil) {
+    if DepthwiseConv3x3.applies(g) {
+        DepthwiseConv3x3.convolve(g, x: x, w: w, bias: bias, activation: activation, y: y)
+        return
+    }
+    defer { if let activation { Activation.apply(activation, y, count: g.outChannels * g.outPixels) } }
     let (h, wd, k, s, p) = (g.height, g.width, g.kernel, g.stride, g.padding)
     let (ho, wo) = (g.outHeight, g.outWidth)
     let multiplier = g.groupOut

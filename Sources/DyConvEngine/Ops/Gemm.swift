@@ -23,6 +23,16 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// y = A·x + y for a row-major M×K matrix A (leading dimension `lda`) through OpenBLAS's
+/// `sgemv`, x and y strided: a product with a single column streams A once, where `sgemm`
+/// would first copy it into its packed layout.
+@inline(__always)
+public func sgemvAccumulating(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>, incx: Int,
+                              y: UnsafeMutablePointer<Float>, incy: Int) {
+    guard m > 0, k > 0 else { return }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(k), 1, a, Int32(lda), x, Int32(incx), 1, y, Int32(incy))
+}
+
 /// Like `sgemm` (no transposes), but splits the N columns over the engine's threads when the
 /// product is large enough to pay for it. Used for single large samples (batch 1).
 public func sgemmSplittingColumns(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
