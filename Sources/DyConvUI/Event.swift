@@ -7,6 +7,8 @@ public enum Key: Hashable, Sendable {
     case enter, tab, backTab, backspace, escape
     /// Ctrl-C delivered as a key (raw mode) rather than as SIGINT.
     case interrupt
+    /// Function key F1…F12 (F1 help and F10 quit, as in htop and mc).
+    case function(Int)
 }
 
 /// Everything that can change the view state: input from the terminal, and results the

@@ -13,8 +13,8 @@ public let keyTable: [(keys: String, action: String)] = [
     ("d", "dataset view: accuracy, entropy per layer, τ sweep"),
     ("< >", "previous / next training epoch (snapshots)"),
     ("Tab", "next checkpoint (Shift-Tab: previous)"),
-    ("?", "this help (any key closes it)"),
-    ("q / Ctrl-C", "quit"),
+    ("? / F1", "this help (any other key but q closes it)"),
+    ("q / F10 / Ctrl-C", "quit"),
 ]
 
 /// The key table in a box over the middle of the screen.

@@ -12,7 +12,7 @@ public let temperatureRange: ClosedRange<Float> = Limits.temperature
 /// Pure: no I/O, no clock, no model. Key handling:
 /// ← → h l n p image · ↑ ↓ k j layer · + - ] [ τ · 0 trained τ · m mode · c same class ·
 /// x misclassified · g G first/last · / index · d dataset · < > epoch · Tab checkpoint ·
-/// ? help · q Ctrl-C quit; a click on an attention row selects that layer.
+/// ? F1 help · q F10 Ctrl-C quit; a click on an attention row selects that layer.
 public func update(_ state: inout ViewState, _ event: Event) -> [Effect] {
     switch event {
     case .key(let key):
@@ -70,14 +70,19 @@ public func update(_ state: inout ViewState, _ event: Event) -> [Effect] {
 
 /// Keys, dispatched by the current input mode (help shown, typing an index, normal).
 private func handleKey(_ state: inout ViewState, _ key: Key) -> [Effect] {
-    if key == .interrupt || key == .char("q") && state.gotoInput == nil {
+    if key == .interrupt || key == .function(10) || key == .char("q") && state.gotoInput == nil {
         state.quit = true
         return [.quit]
     }
     state.message = nil
     if state.showHelp {
-        // Any key closes the key table.
+        // Any key but the quit keys closes the key table (F1 and ? too: they toggle it).
         state.showHelp = false
+        return []
+    }
+    if key == .function(1) {
+        state.gotoInput = nil
+        state.showHelp = true
         return []
     }
     if state.gotoInput != nil { return handleGotoKey(&state, key) }

@@ -165,6 +165,7 @@ final class Terminal {
             case KEY_BTAB: return .key(.backTab)
             case KEY_BACKSPACE: return .key(.backspace)
             case KEY_ENTER: return .key(.enter)
+            case KEY_F0 + 1 ... KEY_F0 + 12: return .key(.function(Int(code - KEY_F0)))
             case keyResize:
                 let s = size
                 return .resize(width: s.width, height: s.height)

@@ -306,10 +306,25 @@ final class UpdateTests: XCTestCase {
         _ = update(&s, .key(.char("?")))
         XCTAssertEqual(update(&s, .click(x: 3, y: 3)), [])
         XCTAssertFalse(s.showHelp)
+        // F1 toggles it, also from the index prompt (which it cancels).
+        XCTAssertEqual(update(&s, .key(.function(1))), [])
+        XCTAssertTrue(s.showHelp)
+        XCTAssertEqual(update(&s, .key(.function(1))), [])
+        XCTAssertFalse(s.showHelp)
+        _ = update(&s, .key(.char("/")))
+        XCTAssertNotNil(s.gotoInput)
+        _ = update(&s, .key(.function(1)))
+        XCTAssertTrue(s.showHelp)
+        XCTAssertNil(s.gotoInput)
+        // Other function keys do nothing.
+        _ = update(&s, .key(.function(1)))
+        let before = s
+        XCTAssertEqual(update(&s, .key(.function(5))), [])
+        XCTAssertEqual(s, before)
     }
 
     func testQuitKeys() {
-        for key in [Key.char("q"), .interrupt] {
+        for key in [Key.char("q"), .interrupt, .function(10)] {
             var s = fresh()
             XCTAssertEqual(update(&s, .key(key)), [.quit])
             XCTAssertTrue(s.quit)
@@ -317,6 +332,12 @@ final class UpdateTests: XCTestCase {
         var s = fresh()
         _ = update(&s, .key(.char("?")))
         XCTAssertEqual(update(&s, .key(.char("q"))), [.quit], "q quits even over the help")
+        var t = fresh()
+        _ = update(&t, .key(.char("?")))
+        XCTAssertEqual(update(&t, .key(.function(10))), [.quit], "F10 quits even over the help")
+        var u = fresh()
+        _ = update(&u, .key(.char("/")))
+        XCTAssertEqual(update(&u, .key(.function(10))), [.quit], "F10 quits from the index prompt too")
     }
 
     func testUnknownKeyDoesNothing() {

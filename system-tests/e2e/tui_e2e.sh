@@ -248,6 +248,10 @@ check "? shows the help" "dyconv-tui keys"
 check "help lists the keys" "next misclassified image"
 keys Space
 if wait_gone "dyconv-tui keys" 5; then pass "any key closes the help"; else fail "help did not close" "$(capture)"; fi
+keys F1
+check "F1 shows the help" "dyconv-tui keys"
+keys F1
+if wait_gone "dyconv-tui keys" 5; then pass "F1 again closes it"; else fail "F1 did not close the help" "$(capture)"; fi
 
 keys x
 check "x finds a misclassified image" "misclassified image #[0-9]+|no misclassified image"
@@ -455,6 +459,12 @@ else
 fi
 keys q
 exited 0 "q after the soak"
+
+# --- F10 quits (as in htop and mc), with the terminal restored. ---
+start
+check "start for F10" "Image #0 "
+keys F10
+exited 0 "F10"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
