@@ -55,6 +55,9 @@ public enum Format {
         return s
     }
 
+    /// The widest `temperature(_:)` text of a τ within `Limits.temperature` (1e-4 → "0.0001", 1e5 → "100000").
+    public static let temperatureWidth = 6
+
     /// A temperature with three significant digits: 0.0512, 0.800, 1.25, 30.0, 125.
     public static func temperature(_ t: Float) -> String {
         let v = Double(t)

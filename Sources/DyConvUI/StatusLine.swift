@@ -1,13 +1,22 @@
 /// The τ of the current configuration as shown on screen, e.g. "τ 1.25 (trained 1.00)".
 func temperatureLabel(_ state: ViewState) -> String {
     guard let t = state.effectiveTemperature else { return "τ — (static)" }
+    return temperatureLabel(state, shown: Format.temperature(t), trained: state.isTrainedTemperature)
+}
+
+/// The widest `temperatureLabel` the state can show as τ changes: a changed τ of the widest
+/// text. The status line pads τ to it so that the segments after it stay put.
+func widestTemperatureLabel(_ state: ViewState) -> String {
+    guard state.effectiveTemperature != nil else { return "τ — (static)" }
+    return temperatureLabel(state, shown: String(repeating: "0", count: Format.temperatureWidth), trained: false)
+}
+
+private func temperatureLabel(_ state: ViewState, shown: String, trained: Bool) -> String {
+    let reference = Format.temperature(state.trainedTemperature ?? state.effectiveTemperature ?? 1)
     if let e = state.epoch {
-        return state.isTrainedTemperature
-            ? "τ \(Format.temperature(t)) (epoch \(e.epoch)'s)"
-            : "τ \(Format.temperature(t)) (epoch \(e.epoch)'s \(Format.temperature(state.trainedTemperature ?? t)))"
+        return trained ? "τ \(shown) (epoch \(e.epoch)'s)" : "τ \(shown) (epoch \(e.epoch)'s \(reference))"
     }
-    if state.isTrainedTemperature { return "τ \(Format.temperature(t)) (trained)" }
-    return "τ \(Format.temperature(t)) (trained \(Format.temperature(state.trainedTemperature ?? t)))"
+    return trained ? "τ \(shown) (trained)" : "τ \(shown) (trained \(reference))"
 }
 
 /// The top row: program, checkpoint (with its position among the opened ones), routing,
@@ -39,20 +48,24 @@ func renderHeader(_ ctx: RenderContext, into grid: inout CellGrid) {
 func renderStatusLine(_ ctx: RenderContext, into grid: inout CellGrid) {
     let r = ctx.layout.status, s = ctx.state, theme = ctx.theme
     grid.fill(r, " ", theme.statusBar)
+    let segments: [(label: String, value: String)] = [
+        ("", s.checkpoint.name + (s.epoch.map { " @epoch \($0.epoch)" } ?? "")),
+        ("", temperatureLabel(s)),
+        ("mode ", s.checkpoint.isStatic ? "—" : s.mode.rawValue),
+        ("forward ", ctx.result.map { Format.milliseconds($0.milliseconds) } ?? "…"),
+    ]
+    // τ keeps one width as it changes (its text is 3 to 6 characters, and "(trained 1.00)"
+    // appears once it differs), so the segments after it do not jump at every + or -: it is
+    // padded to its widest form, as far as the line has room beside the key hint.
+    let natural = 1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
+    let hint = r.width - natural >= 20 ? 17 : 8   // " ? help · q quit " or " ? help "
+    let tauText = segments[1].value.unicodeScalars.count
+    let tauPad = min(max(widestTemperatureLabel(s).unicodeScalars.count - tauText, 0), max(r.width - natural - hint - 1, 0))
     var x = r.x + 1
-    func segment(_ label: String, _ value: String) {
-        guard x < r.maxX else { return }
-        if x > r.x + 1 { x = grid.text(x, r.y, " │ ", theme.statusBar) }
-        if !label.isEmpty { x = grid.text(x, r.y, label, theme.statusBar) }
-        x = grid.text(x, r.y, value, theme.statusKey)
-    }
-    segment("", s.checkpoint.name + (s.epoch.map { " @epoch \($0.epoch)" } ?? ""))
-    segment("", temperatureLabel(s))
-    segment("mode ", s.checkpoint.isStatic ? "—" : s.mode.rawValue)
-    if let res = ctx.result {
-        segment("forward ", Format.milliseconds(res.milliseconds))
-    } else {
-        segment("forward ", "…")
+    for (i, segment) in segments.enumerated() where x < r.maxX {
+        if i > 0 { x = grid.text(x, r.y, " │ ", theme.statusBar) }
+        if !segment.label.isEmpty { x = grid.text(x, r.y, segment.label, theme.statusBar) }
+        x = grid.text(x, r.y, i == 1 ? Format.pad(segment.value, tauText + tauPad) : segment.value, theme.statusKey)
     }
 
     let right: String

@@ -340,6 +340,24 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(update(&u, .key(.function(10))), [.quit], "F10 quits from the index prompt too")
     }
 
+    /// The status line keeps its segments in place while τ changes: "mode" and "forward" start
+    /// at the same column for every τ from the widest text down (oracle: the column at τ = 1).
+    func testStatusLineSegmentsStayPutAsTauChanges() {
+        var s = fresh()
+        let bottom = s.height - 1
+        func column(_ word: String) -> Int? {
+            let row = render(s).row(bottom)
+            return row.range(of: word).map { row.distance(from: row.startIndex, to: $0.lowerBound) }
+        }
+        let mode = column("mode "), forward = column("forward ")
+        XCTAssertNotNil(mode)
+        for t: Float in [0.0001, 0.0512, 0.8, 12.5, 125, 100_000] {
+            s.temperature = t
+            XCTAssertEqual(column("mode "), mode, "τ \(t)")
+            XCTAssertEqual(column("forward "), forward, "τ \(t)")
+        }
+    }
+
     func testUnknownKeyDoesNothing() {
         var s = fresh()
         let before = s
