@@ -77,7 +77,14 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
             for c in 0..<columns where epochAt(c) <= place { mark = c }
             grid.put(r.x + labelWidth + mark, y, "▲", theme.point)
         } else {
-            grid.text(r.x + labelWidth + columns - 1, y, "▲ final", theme.point)
+            // The marker sits under the last column; its label goes to the right when there is
+            // room, else to the left, never across the panel's edge.
+            let markX = r.x + labelWidth + columns - 1
+            if markX + 7 <= r.maxX {
+                grid.text(markX, y, "▲ final", theme.point)
+            } else {
+                grid.text(max(markX - 6, r.x), y, "final ▲", theme.point)
+            }
         }
     }
 }

@@ -35,6 +35,31 @@ final class TrainingHistoryTests: XCTestCase {
         XCTAssertEqual(CheckpointSummary.history(snapshots: s([0, 3]), records: [bare[0], bare[3]], final: nil), [Fixture.epochs[0], Fixture.epochs[3]])
     }
 
+    /// The "final" marker's label stays inside the training panel at every size: to the right of
+    /// the marker when there is room, else to its left (it used to run across the panel edge).
+    func testFinalMarkerStaysInsideThePanel() {
+        // A 31-epoch run like the bundled checkpoint's: the sparklines fill the panel's width.
+        var long = Fixture.dynamic
+        long.history = (1...31).map {
+            EpochSummary(epoch: $0, epochs: 31, temperature: max(30 - Float($0 - 1) * 3, 1), testAccuracy: 0.8 + Float($0) / 200)
+        }
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 60)] {
+            var state = Fixture.state(checkpoints: [long])
+            state.width = w; state.height = h
+            let grid = render(state)
+            let r = Layout(state).detail   // the training history sits in the detail column
+            guard !r.isEmpty else { continue }
+            let rows = (r.y..<r.maxY).map { grid.row($0) }.filter { $0.contains("final") && $0.contains("▲") }
+            XCTAssertFalse(rows.isEmpty, "\(w)×\(h): no final marker")
+            for row in rows {
+                let cells = Array(row.unicodeScalars)
+                let inside = String(String.UnicodeScalarView(cells[r.x..<min(r.maxX, cells.count)]))
+                XCTAssertTrue(inside.contains("▲") && (inside.contains("▲ final") || inside.contains("final ▲")),
+                              "\(w)×\(h): '\(row)'")
+            }
+        }
+    }
+
     /// Oracle: the screens of `Fixture.dynamic`, whose four epochs all have a snapshot. With
     /// epoch 2's snapshot dropped, every line but the header's snapshot count is the same, at
     /// the final checkpoint and with each remaining snapshot selected.
