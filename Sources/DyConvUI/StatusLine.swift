@@ -58,7 +58,8 @@ func renderStatusLine(_ ctx: RenderContext, into grid: inout CellGrid) {
     // appears once it differs), so the segments after it do not jump at every + or -: it is
     // padded to its widest form, as far as the line has room beside the key hint.
     let natural = 1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
-    let hint = r.width - natural >= 20 ? 17 : 8   // " ? help · q quit " or " ? help "
+    let longHint = " ? help · q quit ", shortHint = " ? help "
+    let hint = (r.width - natural >= 20 ? longHint : shortHint).unicodeScalars.count
     let tauText = segments[1].value.unicodeScalars.count
     let tauPad = min(max(widestTemperatureLabel(s).unicodeScalars.count - tauText, 0), max(r.width - natural - hint - 1, 0))
     var x = r.x + 1
@@ -77,7 +78,7 @@ func renderStatusLine(_ ctx: RenderContext, into grid: inout CellGrid) {
         right = " " + m + " "
         rightStyle = theme.statusKey
     } else {
-        right = r.maxX - x >= 20 ? " ? help · q quit " : " ? help "
+        right = r.maxX - x >= 20 ? longHint : shortHint
         rightStyle = theme.statusBar
     }
     let n = right.unicodeScalars.count
