@@ -88,7 +88,8 @@ struct EvaluationJob: Sendable {
             let indices = Array(batch.indices)
             let trace = batch.trace
             inbox.post(.cloudPoints(CloudBatch(key: key.config, indices: indices,
-                                               layers: trace.layers.map(\.attention), kernels: trace.layers.map(\.kernels))))
+                                               layers: trace.layers.map(\.attention), entropies: trace.layers.map(\.entropy),
+                                               kernels: trace.layers.map(\.kernels))))
             let r = batch.result
             inbox.post(.evaluationProgress(EvaluationProgress(
                 key: key, done: r.images, total: batch.total, correct: r.correct,

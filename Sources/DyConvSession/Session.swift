@@ -96,6 +96,8 @@ public final class Session {
                 queue += update(&state, runForward())
             case .evaluate:
                 if let event = startEvaluation() { queue += update(&state, event) }
+            case .prefill:
+                break // the profile pass: not yet (issue #11)
             case .cancelEvaluation:
                 close()
             case .findMisclassified(let from):

@@ -27,18 +27,23 @@ public struct EpochSummary: Sendable, Equatable {
     public var trainAccuracy: Float?
     public var testAccuracy: Float?
     public var loss: Float?
+    /// Mean normalized entropy H/lnK per dynamic layer over the test set after that epoch,
+    /// by layer name (`TrainingRecord.entropy`): the training history's layers × epochs heat
+    /// map. nil when the record has none.
+    public var layerEntropy: [String: Float]?
 
     public init(epoch: Int, epochs: Int, temperature: Float?, trainAccuracy: Float? = nil,
-                testAccuracy: Float? = nil, loss: Float? = nil) {
+                testAccuracy: Float? = nil, loss: Float? = nil, layerEntropy: [String: Float]? = nil) {
         self.epoch = epoch; self.epochs = epochs; self.temperature = temperature
         self.trainAccuracy = trainAccuracy; self.testAccuracy = testAccuracy; self.loss = loss
+        self.layerEntropy = layerEntropy
     }
 
     /// The summary of a training record whose model runs at `temperature` (the τ its layers
     /// store; nil for a network without attention).
     public init(_ r: TrainingRecord, temperature: Float?) {
         self.init(epoch: r.epoch, epochs: r.epochs, temperature: temperature, trainAccuracy: r.trainAccuracy,
-                  testAccuracy: r.testAccuracy, loss: r.loss)
+                  testAccuracy: r.testAccuracy, loss: r.loss, layerEntropy: r.entropy)
     }
 }
 
@@ -92,7 +97,8 @@ public struct CheckpointSummary: Sendable, Equatable {
         for r in records + (final.map { [$0] } ?? []) {
             for e in r.history ?? [] where byEpoch[e.epoch] == nil {
                 byEpoch[e.epoch] = EpochSummary(epoch: e.epoch, epochs: r.epochs, temperature: hasTemperature ? e.temperature : nil,
-                                                trainAccuracy: e.trainAccuracy, testAccuracy: e.testAccuracy, loss: e.loss)
+                                                trainAccuracy: e.trainAccuracy, testAccuracy: e.testAccuracy, loss: e.loss,
+                                                layerEntropy: e.entropy)
             }
         }
         return byEpoch.keys.sorted().map { byEpoch[$0]! }
@@ -129,6 +135,12 @@ public struct DatasetSummary: Sendable, Equatable {
     public var classNames: [String]
     /// How many images (from index 0) the dataset view evaluates.
     public var evaluationLimit: Int
+    /// How many images (from index 0) the depth profile, the heat rows' dataset means and the
+    /// simplex clouds are computed over, in the background from launch and again after every
+    /// change of τ, mode, epoch or checkpoint: `min(count, profileDefault)` unless set.
+    public var profileLimit: Int
+    /// The profile's default size: about 0.3 s of engine time for the shipped models.
+    public static let profileDefault = 1000
     /// Number of images.
     public let count: Int
     /// How the images were prepared for the model when that changed them, e.g. "resized to
@@ -150,6 +162,7 @@ public struct DatasetSummary: Sendable, Equatable {
         self.name = name; self.labels = labels; self.classNames = classNames; self.note = note
         self.count = max(count, 0)
         self.evaluationLimit = min(max(evaluationLimit ?? self.count, 0), self.count)
+        self.profileLimit = min(DatasetSummary.profileDefault, self.count)
     }
 
     /// Whether the images carry labels.
@@ -173,17 +186,27 @@ public struct ConfigKey: Hashable, Sendable {
     public var epoch: Int?
     /// The τ given to the forward pass for every dynamic layer; nil = the layers' trained τ.
     public var temperature: Float?
+    /// τ of single dynamic layers by layer name (the user's per-layer τ, keys `{` `}`): these
+    /// win over `temperature` (`ForwardOptions.layerTemperatures`).
+    public var layerTemperatures: [String: Float]
     /// Aggregation mode.
     public var mode: AggregationMode
 
-    public init(checkpoint: Int, epoch: Int?, temperature: Float?, mode: AggregationMode) {
-        self.checkpoint = checkpoint; self.epoch = epoch; self.temperature = temperature; self.mode = mode
+    public init(checkpoint: Int, epoch: Int?, temperature: Float?, layerTemperatures: [String: Float] = [:],
+                mode: AggregationMode) {
+        self.checkpoint = checkpoint; self.epoch = epoch; self.temperature = temperature
+        self.layerTemperatures = layerTemperatures; self.mode = mode
     }
 
     /// The forward options of this configuration.
     public func forwardOptions(seed: UInt64 = 0) -> ForwardOptions {
-        ForwardOptions(temperature: temperature, mode: mode, seed: seed, collectTrace: true)
+        ForwardOptions(temperature: temperature, layerTemperatures: layerTemperatures, mode: mode, seed: seed,
+                       collectTrace: true)
     }
+
+    /// Whether `other` differs from this configuration only in τ, mode or epoch (same
+    /// checkpoint): the clouds then keep their points, marked stale, until recomputed.
+    public func sameNetwork(as other: ConfigKey) -> Bool { checkpoint == other.checkpoint }
 }
 
 /// The result of the real forward pass on the current image, as the session reports it.
@@ -229,13 +252,20 @@ public struct EvaluationProgress: Sendable, Equatable {
     public var correct: Int
     /// Sum over evaluated images of each dynamic layer's normalized entropy.
     public var entropySums: [Double]
+    /// Sum over evaluated images of each dynamic layer's Σ_k π_k (1 per image for softmax
+    /// routing; CondConv's Σr is free): the dataset view's mean Σr per layer.
+    public var massSums: [Double]
     /// Wall time so far.
     public var milliseconds: Double
 
-    public init(key: EvaluationKey, done: Int, total: Int, correct: Int, entropySums: [Double], milliseconds: Double = 0) {
+    public init(key: EvaluationKey, done: Int, total: Int, correct: Int, entropySums: [Double], massSums: [Double] = [],
+                milliseconds: Double = 0) {
         self.key = key; self.done = done; self.total = total; self.correct = correct
-        self.entropySums = entropySums; self.milliseconds = milliseconds
+        self.entropySums = entropySums; self.massSums = massSums; self.milliseconds = milliseconds
     }
+
+    /// Mean Σ_k π_k of layer `l` so far (CondConv: mean Σr).
+    public func meanMass(_ l: Int) -> Double? { done > 0 && l < massSums.count ? massSums[l] / Double(done) : nil }
 
     /// Whether every image has been evaluated.
     public var isFinished: Bool { done >= total }
@@ -261,13 +291,20 @@ public struct SweepKey: Hashable, Sendable {
     }
 }
 
-/// One point of the τ sweep: accuracy and mean entropy (over layers and images) at a τ.
+/// One point of the τ sweep: accuracy, and mean entropy per layer and over layers, at a τ
+/// given to every dynamic layer.
 public struct SweepPoint: Sendable, Equatable {
     public var temperature: Float
+    /// NaN for unlabelled images.
     public var accuracy: Double
+    /// Mean over layers of `layerEntropy`.
     public var meanEntropy: Double
-    public init(temperature: Float, accuracy: Double, meanEntropy: Double) {
+    /// Mean normalized entropy of each dynamic layer over the images (low layers first): the
+    /// sweep draws one line per layer, so the low-versus-high contrast stays visible.
+    public var layerEntropy: [Double]
+    public init(temperature: Float, accuracy: Double, meanEntropy: Double, layerEntropy: [Double] = []) {
         self.temperature = temperature; self.accuracy = accuracy; self.meanEntropy = meanEntropy
+        self.layerEntropy = layerEntropy
     }
 }
 
@@ -297,37 +334,6 @@ public struct SweepProgress: Sendable, Equatable {
     /// The τ values the dataset view sweeps: log-spaced from 0.1 to 30 (the paper's
     /// annealing start).
     public static let defaultTemperatures: [Float] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30]
-}
-
-/// The attention of the images seen so far under one configuration: the simplex view's cloud.
-public struct AttentionCloud: Sendable, Equatable {
-    /// Configuration the points belong to (π depends on checkpoint, τ and mode).
-    public private(set) var key: ConfigKey?
-    /// Per dynamic layer, the π of every point, concatenated (`count * K` values).
-    public private(set) var layers: [[Float]] = []
-    /// Image indices already in the cloud.
-    public private(set) var indices: Set<Int> = []
-    /// Most points kept.
-    public static let capacity = 10_000
-
-    public init() {}
-
-    /// Number of points.
-    public var count: Int { indices.count }
-
-    /// Empties the cloud and binds it to a configuration.
-    public mutating func reset(to key: ConfigKey?) {
-        self.key = key; layers = []; indices = []
-    }
-
-    /// Adds image `index`'s π (one slice per layer) if it belongs to `key` and is new.
-    public mutating func add(index: Int, attention: [ArraySlice<Float>], key: ConfigKey) {
-        if self.key != key { reset(to: key) }
-        guard !indices.contains(index), indices.count < AttentionCloud.capacity else { return }
-        if layers.count != attention.count { layers = Array(repeating: [], count: attention.count) }
-        indices.insert(index)
-        for (l, a) in attention.enumerated() { layers[l].append(contentsOf: a) }
-    }
 }
 
 /// The whole state of the visualizer: everything the renderer draws from.
@@ -360,8 +366,16 @@ public struct ViewState: Sendable, Equatable {
     public var selectedLayer: Int = 0
     /// The last forward pass of the current image.
     public var current: ForwardResult? = nil
-    /// The simplex view's cloud of previously seen images.
+    /// τ of single dynamic layers set by the user (keys `{` `}` on the selected layer), by
+    /// layer index; they win over `temperature`. Cleared by `0` and on a checkpoint change.
+    public var layerTemperatures: [Int: Float] = [:]
+    /// π of the first `dataset.profileLimit` images under the current configuration (or,
+    /// while they are recomputed, partly under the previous one): the depth profile, the
+    /// simplex clouds and the heat rows' dataset means.
     public var cloud = AttentionCloud()
+    /// How the simplex is drawn: the selected layer large or every layer side by side, and
+    /// the tetrahedron's rotation for K = 4.
+    public var simplexView = SimplexView()
     /// Whether the key table is shown.
     public var showHelp = false
     /// Whether the dataset view replaces the attention panels.
@@ -411,17 +425,28 @@ public struct ViewState: Sendable, Equatable {
     /// Whether the network runs at its trained τ.
     public var isTrainedTemperature: Bool { temperature == nil }
 
+    /// The τ dynamic layer `l` runs with: its own (`layerTemperatures`), else the shown τ;
+    /// nil for a static network.
+    public func temperature(ofLayer l: Int) -> Float? {
+        guard !checkpoint.isStatic else { return nil }
+        return layerTemperatures[l] ?? effectiveTemperature
+    }
+
     /// The configuration of the current forward pass.
     public var configKey: ConfigKey {
-        ConfigKey(checkpoint: checkpointIndex, epoch: epoch == nil ? nil : epochIndex,
-                  temperature: checkpoint.isStatic ? nil : (temperature ?? epoch?.temperature),
-                  mode: checkpoint.isStatic ? .attention : mode)
+        var perLayer: [String: Float] = [:]
+        if !checkpoint.isStatic {
+            for (l, t) in layerTemperatures where l >= 0 && l < checkpoint.layers.count { perLayer[checkpoint.layers[l].name] = t }
+        }
+        return ConfigKey(checkpoint: checkpointIndex, epoch: epoch == nil ? nil : epochIndex,
+                         temperature: checkpoint.isStatic ? nil : (temperature ?? epoch?.temperature),
+                         layerTemperatures: perLayer, mode: checkpoint.isStatic ? .attention : mode)
     }
 
     /// The dataset evaluation of the current configuration.
     public var evaluationKey: EvaluationKey { EvaluationKey(config: configKey, limit: dataset.evaluationLimit) }
 
-    /// The τ sweep of the current configuration.
+    /// The τ sweep of the current configuration (τ for every layer: per-layer τ left out).
     public var sweepKey: SweepKey {
         let c = configKey
         return SweepKey(checkpoint: c.checkpoint, epoch: c.epoch, mode: c.mode, limit: dataset.evaluationLimit)

@@ -173,7 +173,7 @@ final class Terminal {
                 var event = MEVENT()
                 guard getmouse(&event) == OK else { return nil }
                 if event.bstate & (button1Pressed | button1Clicked | button1Released) != 0 {
-                    return .click(x: Int(event.x), y: Int(event.y))
+                    return .mouse(MouseEvent(x: Int(event.x), y: Int(event.y)))
                 }
                 return nil
             default:

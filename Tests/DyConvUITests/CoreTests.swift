@@ -141,7 +141,7 @@ final class CoreTests: XCTestCase {
         // shared and this is a debug build, so the bound only catches a pathological regression
         // (release timings are measured by the e2e script and docs/PERFORMANCE.md, not asserted).
         var h = Harness(Fixture.state())
-        for i in 0..<40 { h.state.cloud.add(index: 1000 + i, attention: h.state.currentResult!.trace.layers.map { $0.attention(sample: 0) }, key: h.state.configKey) }
+        for i in 0..<40 { h.state.cloud.add(index: 1000 + i, attention: h.state.currentResult!.trace.layers.map { $0.attention(sample: 0) }, entropy: h.state.currentResult!.trace.layers.map { $0.entropy[0] }, key: h.state.configKey) }
         var grid = CellGrid(width: 0, height: 0)
         render(h.state, into: &grid)
         let clock = ContinuousClock()

@@ -48,6 +48,7 @@ final class NonFiniteTests: XCTestCase {
         if k > 0 {
             let batch = CloudBatch(key: s.configKey, indices: [10, 11, 12],
                                    layers: s.checkpoint.layers.map { _ in (0..<(3 * k)).map { poison[$0 % poison.count] } },
+                                   entropies: s.checkpoint.layers.map { _ in (0..<3).map { poison[$0 % poison.count] } },
                                    kernels: s.checkpoint.layers.map(\.kernels))
             _ = update(&s, .cloudPoints(batch))
         }

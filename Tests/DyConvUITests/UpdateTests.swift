@@ -58,7 +58,7 @@ final class UpdateTests: XCTestCase {
     func testTemperatureUpKeys() {
         for key in [Key.char("+"), .char("="), .char("]")] {
             var s = fresh()
-            XCTAssertEqual(update(&s, .key(key)), [.forward], "\(key)")
+            XCTAssertEqual(update(&s, .key(key)), [.forward, .prefill], "\(key)")
             XCTAssertEqual(s.temperature!, 1.25, accuracy: 1e-6)
             XCTAssertEqual(s.configKey.temperature!, 1.25, accuracy: 1e-6)
         }
@@ -67,7 +67,7 @@ final class UpdateTests: XCTestCase {
     func testTemperatureDownKeys() {
         for key in [Key.char("-"), .char("_"), .char("[")] {
             var s = fresh()
-            XCTAssertEqual(update(&s, .key(key)), [.forward], "\(key)")
+            XCTAssertEqual(update(&s, .key(key)), [.forward, .prefill], "\(key)")
             XCTAssertEqual(s.temperature!, 0.8, accuracy: 1e-6)
         }
     }
@@ -114,7 +114,7 @@ final class UpdateTests: XCTestCase {
     func testZeroRestoresTrainedTemperature() {
         var s = fresh()
         _ = update(&s, .key(.char("+")))
-        XCTAssertEqual(update(&s, .key(.char("0"))), [.forward])
+        XCTAssertEqual(update(&s, .key(.char("0"))), [.forward, .prefill])
         XCTAssertNil(s.temperature)
         XCTAssertEqual(update(&s, .key(.char("0"))), [], "already trained: nothing to do")
     }
@@ -123,7 +123,7 @@ final class UpdateTests: XCTestCase {
         var s = fresh()
         var seen: [AggregationMode] = [s.mode]
         for _ in 0..<AggregationMode.allCases.count {
-            XCTAssertEqual(update(&s, .key(.char("m"))), [.forward])
+            XCTAssertEqual(update(&s, .key(.char("m"))), [.forward, .prefill])
             seen.append(s.mode)
         }
         XCTAssertEqual(seen, [.attention, .average, .max, .shuffleImage, .shuffleAcross, .attention])
@@ -231,8 +231,8 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(update(&s, .key(.char("d"))), [.evaluate])
         XCTAssertTrue(s.showDataset)
         // While it is open, configuration changes re-evaluate.
-        XCTAssertEqual(update(&s, .key(.char("+"))), [.forward, .evaluate])
-        XCTAssertEqual(update(&s, .key(.char("m"))), [.forward, .evaluate])
+        XCTAssertEqual(update(&s, .key(.char("+"))), [.forward, .prefill, .evaluate])
+        XCTAssertEqual(update(&s, .key(.char("m"))), [.forward, .prefill, .evaluate])
         XCTAssertEqual(update(&s, .key(.right)), [.forward], "a new image does not change the evaluation")
         XCTAssertEqual(update(&s, .key(.char("d"))), [.cancelEvaluation])
         XCTAssertFalse(s.showDataset)
@@ -246,7 +246,7 @@ final class UpdateTests: XCTestCase {
         XCTAssertNil(s.epochIndex)
         XCTAssertEqual(update(&s, .key(.char(">"))), [])
         XCTAssertEqual(s.message, "already at the final checkpoint")
-        XCTAssertEqual(update(&s, .key(.char("<"))), [.forward])
+        XCTAssertEqual(update(&s, .key(.char("<"))), [.forward, .prefill])
         XCTAssertEqual(s.epochIndex, 3)
         XCTAssertEqual(s.configKey.epoch, 3)
         for _ in 0..<5 { _ = update(&s, .key(.char(","))) }
@@ -269,7 +269,7 @@ final class UpdateTests: XCTestCase {
         var s = fresh()
         _ = update(&s, .key(.char("<")))
         for _ in 0..<5 { _ = update(&s, .key(.down)) }
-        XCTAssertEqual(update(&s, .key(.tab)), [.forward])
+        XCTAssertEqual(update(&s, .key(.tab)), [.forward, .prefill])
         XCTAssertEqual(s.checkpointIndex, 1)
         XCTAssertNil(s.epochIndex, "switching checkpoint leaves the snapshots")
         XCTAssertEqual(s.selectedLayer, 5)
@@ -304,7 +304,7 @@ final class UpdateTests: XCTestCase {
         XCTAssertFalse(s.showHelp)
         XCTAssertEqual(s.imageIndex, 0)
         _ = update(&s, .key(.char("?")))
-        XCTAssertEqual(update(&s, .click(x: 3, y: 3)), [])
+        XCTAssertEqual(update(&s, .mouse(MouseEvent(x: 3, y: 3))), [])
         XCTAssertFalse(s.showHelp)
         // F1 toggles it, also from the index prompt (which it cancels).
         XCTAssertEqual(update(&s, .key(.function(1))), [])
@@ -377,13 +377,13 @@ final class UpdateTests: XCTestCase {
         var h = Harness(Fixture.state())
         let layout = Layout(h.state)
         let y = layout.row(ofLayer: 4, layerCount: 6, selected: 0)!
-        XCTAssertEqual(h.send(.click(x: layout.attention.x + 5, y: y)), [])
+        XCTAssertEqual(h.send(.mouse(MouseEvent(x: layout.attention.x + 5, y: y))), [])
         XCTAssertEqual(h.state.selectedLayer, 4)
         // The row is highlighted where it was clicked.
         XCTAssertEqual(h.screen[layout.attention.x, y].scalar, "▶")
         // Clicks elsewhere do nothing.
-        h.send(.click(x: 2, y: 5))
-        h.send(.click(x: layout.attention.x + 5, y: layout.attention.y))
+        h.send(.mouse(MouseEvent(x: 2, y: 5)))
+        h.send(.mouse(MouseEvent(x: layout.attention.x + 5, y: layout.attention.y)))
         XCTAssertEqual(h.state.selectedLayer, 4)
     }
 
@@ -399,7 +399,7 @@ final class UpdateTests: XCTestCase {
         XCTAssertLessThanOrEqual(first, 20)
         XCTAssertLessThan(20, first + layout.attentionVisibleRows)
         let y = layout.attention.y + Layout.attentionHeaderRows
-        _ = update(&s, .click(x: layout.attention.x + 3, y: y))
+        _ = update(&s, .mouse(MouseEvent(x: layout.attention.x + 3, y: y)))
         XCTAssertEqual(s.selectedLayer, first)
     }
 
@@ -426,8 +426,13 @@ final class UpdateTests: XCTestCase {
         _ = update(&s, .forwardCompleted(Fixture.result(for: s)))
         XCTAssertEqual(s.cloud.count, 2, "an image enters the cloud once")
         XCTAssertEqual(s.cloud.layers[0].count, 2 * 4)
-        // A new τ starts a new cloud.
+        // A new τ keeps the points, stale, and replaces them as they are recomputed.
         _ = update(&s, .key(.char("+")))
+        _ = update(&s, .forwardCompleted(Fixture.result(for: s)))
+        XCTAssertEqual(s.cloud.count, 2)
+        XCTAssertEqual(s.cloud.freshCount, 1)
+        // Another checkpoint empties the cloud.
+        _ = update(&s, .key(.tab))
         _ = update(&s, .forwardCompleted(Fixture.result(for: s)))
         XCTAssertEqual(s.cloud.count, 1)
     }
@@ -437,6 +442,7 @@ final class UpdateTests: XCTestCase {
         let key = s.configKey
         let batch = CloudBatch(key: key, indices: [10, 11, 12],
                                layers: Array(repeating: [Float](repeating: 0.25, count: 12), count: 6),
+                               entropies: Array(repeating: [Float](repeating: 1, count: 3), count: 6),
                                kernels: Array(repeating: 4, count: 6))
         _ = update(&s, .cloudPoints(batch))
         XCTAssertEqual(s.cloud.count, 3)
