@@ -33,6 +33,8 @@ public enum Charset: String, Sendable, CaseIterable {
             // Sparklines and level glyphs, low to high.
             "▁": "_", "▂": ".", "▃": ":", "▄": "-", "▅": "=", "▆": "+", "▇": "*",
             "▀": "\"",
+            // Heat-scale density glyphs (`HeatScale.glyphs`), low to high.
+            "░": ".", "▒": ":", "▓": "%",
             // Rules and boxes.
             "─": "-", "│": "|", "┃": "#", "┌": "+", "┐": "+", "└": "+", "┘": "+", "┤": "+", "┴": "+",
             // Markers.
