@@ -73,9 +73,6 @@ final class CoreTests: XCTestCase {
         // One-hot π is the vertex itself.
         let p = simplexPoint([0, 0, 1, 0] as [Float], vertices: simplexVertices(4))
         XCTAssertEqual(p.x, 0, accuracy: 1e-9); XCTAssertEqual(p.y, 1, accuracy: 1e-9)
-        // Sigmoid weights (1, 1, 0, 0) leave the square: |v1 + v2| = √2.
-        XCTAssertEqual(simplexExtent(4), 2.0.squareRoot(), accuracy: 1e-9)
-        XCTAssertEqual(simplexExtent(3), 1, accuracy: 1e-9)
         XCTAssertTrue(isOnSimplex([0.2, 0.3, 0.5] as [Float]))
         XCTAssertFalse(isOnSimplex([0.5, 0.5, 0.5] as [Float]))
         XCTAssertFalse(isOnSimplex([1.2, -0.2] as [Float]))
