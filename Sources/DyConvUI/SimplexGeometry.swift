@@ -78,7 +78,14 @@ public enum SimplexShape: Equatable, Sendable {
     case triangle
     /// K = 4: a regular tetrahedron in 3D, rotated and projected orthographically.
     case tetrahedron
-    /// K > 4: one spoke per kernel, π_k as the distance along spoke k (0 centre, 1 tip).
+    /// K > 4: one spoke per kernel, πₖ as the distance along spoke k (0 centre, 1 tip), with a
+    /// ring at 1/K where every spoke point of uniform π lies.
+    ///
+    /// What it preserves: every πₖ exactly, so the current image's polygon (its K spoke points
+    /// joined) determines π; a peaked π has one long spoke, a flat one sits on the ring, and no
+    /// two different π draw the same polygon. Its single mark (●) is the tip of its largest
+    /// share, max πₖ along spoke argmax — flat at 1/K, peaked far out. The cloud draws each
+    /// image's K spoke points: the per-kernel distributions, not which dots belong together.
     case radial
 
     public init(kernels k: Int) {
@@ -126,11 +133,14 @@ public struct SimplexProjection: Sendable {
     public let rotatedVertices: [Point3]
     /// The vertices on screen (the spoke tips for the radial plot).
     public let vertices: [ProjectedPoint]
+    /// The tilt of the tetrahedron (radians), which its bounds depend on.
+    public let pitch: Double
 
     /// The projection of K kernels, the tetrahedron turned by `yaw` and `pitch` (radians).
     public init(kernels k: Int, yaw: Double = 0, pitch: Double = 0) {
         kernels = max(k, 0)
         shape = SimplexShape(kernels: k)
+        self.pitch = pitch
         switch shape {
         case .single:
             rotatedVertices = []
@@ -150,14 +160,20 @@ public struct SimplexProjection: Sendable {
         self.init(kernels: k, yaw: view.yawRadians, pitch: view.pitchRadians)
     }
 
-    /// The unit-scale box the shape is fitted by: fixed per shape (not per rotation), so turning
-    /// the tetrahedron never rescales it.
+    /// The unit-scale box the shape is fitted by. For the tetrahedron, the box of every yaw at
+    /// this pitch, so turning it (r R) never rescales or shifts it: vertex 1 is on the yaw axis
+    /// at height cos(pitch); the base vertices run round a circle of radius √8/3 at height −1/3,
+    /// seen at heights −cos(pitch)/3 ± (√8/3)·|sin(pitch)|, across x ∈ [−√8/3, √8/3].
     public var bounds: (minX: Double, maxX: Double, minY: Double, maxY: Double) {
         switch shape {
         case .single: return (-1, 1, -1, 1)
         case .segment: return (0, 0, -1, 1)
         case .triangle: return (-(3.0.squareRoot()) / 2, 3.0.squareRoot() / 2, -1, 0.5)
-        case .tetrahedron, .radial: return (-1, 1, -1, 1)
+        case .radial: return (-1, 1, -1, 1)
+        case .tetrahedron:
+            let r = 8.0.squareRoot() / 3, c = cos(pitch), s = abs(sin(pitch))
+            let top = max(c, -c / 3 + r * s), bottom = min(c, -c / 3 - r * s)
+            return (-r, r, -top, -bottom)
         }
     }
 
@@ -186,29 +202,29 @@ public struct SimplexProjection: Sendable {
     /// for the tetrahedron); for the radial plot the point on the spoke of the largest share at
     /// that share. nil when it cannot be placed: a non-finite value, Σc ≤ 0, a length ≠ K.
     public func place<C: Collection>(_ c: C) -> ProjectedPoint? where C.Element == Float {
+        if let p = c.withContiguousStorageIfAvailable({ place(buffer: $0) }) { return p }
+        return Array(c).withUnsafeBufferPointer { place(buffer: $0) }
+    }
+
+    /// `place` of contiguous values: the one implementation, allocation-free for the cloud's
+    /// loop over thousands of points per frame.
+    public func place(buffer c: UnsafeBufferPointer<Float>) -> ProjectedPoint? {
         guard c.count == kernels, kernels > 0 else { return nil }
-        let sum = coefficientSum(c)
+        var sum = 0.0, x = 0.0, y = 0.0, z = 0.0
+        var best = 0, bestValue = -Double.infinity
+        for k in 0..<kernels {
+            let v = Double(c[k])
+            sum += v
+            x += v * vertices[k].x; y += v * vertices[k].y; z += v * vertices[k].depth
+            if v > bestValue { best = k; bestValue = v }
+        }
         guard sum.isFinite, sum > 1e-12 else { return nil }
         switch shape {
         case .single:
             return ProjectedPoint(x: 0, y: 0)
-        case .segment, .triangle:
-            var x = 0.0, y = 0.0
-            for (k, v) in c.enumerated() {
-                let w = Double(v) / sum
-                x += w * vertices[k].x; y += w * vertices[k].y
-            }
-            return ProjectedPoint(x: x, y: y)
-        case .tetrahedron:
-            var x = 0.0, y = 0.0, z = 0.0
-            for (k, v) in c.enumerated() {
-                let w = Double(v) / sum
-                x += w * vertices[k].x; y += w * vertices[k].y; z += w * vertices[k].depth
-            }
-            return ProjectedPoint(x: x, y: y, depth: z)
+        case .segment, .triangle, .tetrahedron:
+            return ProjectedPoint(x: x / sum, y: y / sum, depth: z / sum)
         case .radial:
-            var best = 0, bestValue = -Double.infinity
-            for (k, v) in c.enumerated() where Double(v) > bestValue { best = k; bestValue = Double(v) }
             let share = bestValue / sum
             return ProjectedPoint(x: share * vertices[best].x, y: share * vertices[best].y)
         }

@@ -142,6 +142,8 @@ private func drawCloud(_ canvas: inout BrailleCanvas, _ p: SimplexProjection, _ 
     let n = s.cloud.count
     let entropies = s.cloud.entropies[l], fresh = s.cloud.fresh
     stats.count = n
+    // The fresh points' styles by H/lnK in 1/32 steps (finer than any palette's), made once.
+    let heat = (0...32).map { theme.heatForeground(Double($0) / 32, fallback: theme.plain) }
     s.cloud.layers[l].withUnsafeBufferPointer { buf in
         for i in 0..<n {
             let slice = UnsafeBufferPointer(rebasing: buf[(i * k)..<((i + 1) * k)])
@@ -151,7 +153,8 @@ private func drawCloud(_ canvas: inout BrailleCanvas, _ p: SimplexProjection, _ 
                 let m = coefficientSum(slice)
                 if m.isFinite { stats.masses.append(m) }
             }
-            let style = fresh[i] ? theme.heatForeground(Double(h), fallback: theme.plain) : theme.cloud
+            let level = h.isFinite ? Int((min(max(h, 0), 1) * 32).rounded()) : 0
+            let style = fresh[i] ? heat[level] : theme.cloud
             func rank(_ q: ProjectedPoint) -> UInt8 {
                 let c = cellRank(q, shape: p.shape, entropy: h)
                 return fresh[i] ? UInt8(40 + 2 * c) : UInt8(10 + c / 4)
@@ -159,7 +162,7 @@ private func drawCloud(_ canvas: inout BrailleCanvas, _ p: SimplexProjection, _ 
             if p.shape == .radial {
                 guard let points = p.spokePoints(slice) else { continue }
                 for q in points { if let d = f.dot(q) { canvas.set(d.x, d.y, style: style, priority: rank(q)) } }
-            } else if let q = p.place(slice), let d = f.dot(q) {
+            } else if let q = p.place(buffer: slice), let d = f.dot(q) {
                 canvas.set(d.x, d.y, style: style, priority: rank(q))
             }
         }

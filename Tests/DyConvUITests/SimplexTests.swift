@@ -50,6 +50,21 @@ final class SimplexTests: XCTestCase {
         return try XCTUnwrap(m.first, file: file, line: line)
     }
 
+    /// Fills the cloud with the fixture's π of images `range` under the state's configuration
+    /// (as the background profile pass reports them).
+    static func fillCloud(_ s: inout ViewState, images range: Range<Int>) {
+        var t = s
+        var layers = [[Float]](repeating: [], count: s.layerCount), entropies = layers
+        for i in range {
+            t.imageIndex = i
+            for (l, lt) in Fixture.result(for: t).trace.layers.enumerated() {
+                layers[l] += lt.attention; entropies[l] += lt.entropy
+            }
+        }
+        _ = update(&s, .cloudPoints(CloudBatch(key: s.configKey, indices: Array(range), layers: layers, entropies: entropies,
+                                               kernels: s.checkpoint.layers.map(\.kernels))))
+    }
+
     // MARK: Peaked vs flat (the "done when")
 
     /// Oracle: (.5, 0, .5, 0), (0, .5, 0, .5) and uniform are three distinct points of the
@@ -150,6 +165,18 @@ final class SimplexTests: XCTestCase {
                 let hidden = p.edges.filter { !p.isFrontEdge($0.0, $0.1) }.count
                 XCTAssertLessThanOrEqual(hidden, 3, "yaw \(yaw) pitch \(pitch)")
             }
+        }
+        // The fitting box holds every vertex at every yaw of a pitch, and is reached (tight).
+        for pitch in -6...6 {
+            let b = SimplexProjection(kernels: 4, view: SimplexView(yaw: 0, pitch: pitch)).bounds
+            var lo = Double.infinity, hi = -Double.infinity
+            for yaw in 0..<24 {
+                for v in SimplexProjection(kernels: 4, view: SimplexView(yaw: yaw, pitch: pitch)).vertices {
+                    XCTAssertTrue(v.x >= b.minX - 1e-9 && v.x <= b.maxX + 1e-9 && v.y >= b.minY - 1e-9 && v.y <= b.maxY + 1e-9)
+                    lo = min(lo, v.y); hi = max(hi, v.y)
+                }
+            }
+            XCTAssertEqual(lo, b.minY, accuracy: 0.05); XCTAssertEqual(hi, b.maxY, accuracy: 0.05)
         }
         // The default view (30°, 15°): the one hidden edge is 3–4, behind vertices 1 and 2.
         let d = SimplexProjection(kernels: 4, view: SimplexView())
@@ -258,6 +285,21 @@ final class SimplexTests: XCTestCase {
         c.type("s")
         assertSnapshot(c.screen, named: "simplex-small-multiples-condconv-80x24")
         assertSnapshot(render(Self.state([0.6, 0.3, 0.1])), named: "simplex-k3")
+        // A cloud of 300 images, then τ ÷ 1.25³ with the first 150 recomputed: fresh points in
+        // their H/lnK colour, the rest stale (grey, "150 stale").
+        var d = Harness(Fixture.state())
+        Self.fillCloud(&d.state, images: 0..<300)
+        d.type("---")
+        Self.fillCloud(&d.state, images: 0..<150)
+        XCTAssertEqual(d.state.cloud.freshCount, 150)
+        assertSnapshot(d.screen, named: "simplex-cloud-stale")
+        XCTAssertTrue(d.screen.text.contains("300 images, 150 stale"))
+        d.type("s")
+        assertSnapshot(d.screen, named: "simplex-cloud-small-multiples")
+        var m = d
+        m.state.colorMode = .monochrome
+        m.state.charset = .ascii
+        assertSnapshot(m.screen, named: "simplex-cloud-small-multiples-ascii")
     }
 
     // MARK: Robustness
