@@ -420,12 +420,15 @@ private func renderSmallMultiples(_ ctx: RenderContext, layers: [LayerSummary], 
                  style: theme.heading, rule: theme.edge, right: count, rightStyle: theme.title)
 
     let selected = min(max(s.selectedLayer, 0), n - 1)
+    let names = tileNames(layers.map(\.name))
     for (i, l) in shown.enumerated() {
         let col = i % tiles.columns, row = i / tiles.columns
         let tile = Rect(x: area.x + col * (tiles.tileWidth + 1), y: area.y + row * tiles.tileHeight,
                         width: tiles.tileWidth, height: tiles.tileHeight)
         guard tile.maxY <= area.maxY, tile.maxX <= area.maxX else { continue }
-        renderTile(ctx, tile, layer: l, summary: layers[l], selected: l == selected, into: &grid)
+        // "*": this layer runs with its own τ ({ }).
+        let name = names[l] + (s.layerTemperatures[l] != nil ? "*" : "")
+        renderTile(ctx, tile, layer: l, summary: layers[l], name: name, selected: l == selected, into: &grid)
     }
 
     // Bottom row: the keys and the marks, as many as fit.
@@ -434,7 +437,7 @@ private func renderSmallMultiples(_ ctx: RenderContext, layers: [LayerSummary], 
     if layers.contains(where: { $0.kernels == 4 }) { parts.append("r R e E rotate") }
     parts.append("● this image")
     parts.append("dots: images, colour H/lnK")
-    if !s.layerTemperatures.isEmpty { parts.append("* per-layer τ set") }
+    if !s.layerTemperatures.isEmpty { parts.append("* own τ") }
     var legend = ""
     for p in parts {
         let next = legend.isEmpty ? p : legend + " · " + p
@@ -443,9 +446,27 @@ private func renderSmallMultiples(_ ctx: RenderContext, layers: [LayerSummary], 
     grid.text(r.x, r.maxY - 1, legend, theme.dim, maxWidth: r.width)
 }
 
+/// Short tile titles: the compact layer names without the leading and trailing components
+/// every layer shares ("features.9.conv.2" → "9.conv.2" in MobileNetV2, "layer2.1.conv" →
+/// "layer2.1" when every name ends in ".conv"), each keeping at least one component.
+func tileNames(_ names: [String]) -> [String] {
+    let parts = names.map { compactLayerPath($0).split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
+    guard parts.count >= 2, let shortest = parts.map(\.count).min(), shortest >= 2 else {
+        return names.map(compactLayerPath)
+    }
+    func shared(_ component: (([String]) -> String?)) -> Bool {
+        let first = component(parts[0])
+        return first != nil && parts.allSatisfy { component($0) == first }
+    }
+    var prefix = 0, suffix = 0
+    while prefix + suffix < shortest - 1, shared({ $0[prefix] }) { prefix += 1 }
+    while prefix + suffix < shortest - 1, shared({ $0[$0.count - 1 - suffix] }) { suffix += 1 }
+    return parts.map { $0[prefix..<($0.count - suffix)].joined(separator: ".") }
+}
+
 /// One tile of the small multiples.
-private func renderTile(_ ctx: RenderContext, _ tile: Rect, layer l: Int, summary: LayerSummary, selected: Bool,
-                        into grid: inout CellGrid) {
+private func renderTile(_ ctx: RenderContext, _ tile: Rect, layer l: Int, summary: LayerSummary, name: String,
+                        selected: Bool, into grid: inout CellGrid) {
     let s = ctx.state, theme = ctx.theme
     let k = summary.kernels
     let sigmoid = summary.routing == .sigmoid
@@ -456,7 +477,6 @@ private func renderTile(_ ctx: RenderContext, _ tile: Rect, layer l: Int, summar
         right += " Σ" + Format.fixed(s.cloud.profiles[l].meanMass, 2)
     }
     let rightWidth = right.unicodeScalars.count
-    let name = compactLayerPath(summary.name)
     grid.text(tile.x, tile.y, Format.clip(name, max(tile.width - rightWidth - 1, 1)), titleStyle)
     if rightWidth + 2 <= tile.width {
         grid.textRight(tile.maxX, tile.y, right, selected ? theme.selected : theme.dim)

@@ -263,7 +263,7 @@ final class SimplexTests: XCTestCase {
             let grid = render(s)
             let panel = (r.y..<r.maxY).map { y in String(String.UnicodeScalarView((r.x..<r.maxX).map { grid[$0, y].scalar })) }
             let text = panel.joined(separator: "\n")
-            XCTAssertTrue(text.contains("b0.") && text.contains("b50") && text.contains("b23"), "\(w)×\(h)\n\(text)")
+            XCTAssertTrue(text.contains("b0 ") && text.contains("b50 ") && text.contains("b23 "), "\(w)×\(h)\n\(text)")
             let tiles = TileGrid(width: r.width, height: r.height - 2, count: 51)
             XCTAssertTrue(text.contains(tiles.slots < 51 ? "\(tiles.slots) of 51 layers" : "51 layers"), "\(w)×\(h)\n\(text)")
             // The selected layer's title is highlighted.
@@ -274,6 +274,15 @@ final class SimplexTests: XCTestCase {
                 XCTFail("b23 tile")
             }
         }
+    }
+
+    /// Oracle: the names with the components every layer shares cut off, by hand.
+    func testTileNames() {
+        XCTAssertEqual(tileNames(["layer1.0.conv", "layer2.1.conv"]), ["layer1.0", "layer2.1"])
+        XCTAssertEqual(tileNames(["features.1.conv.0.0", "features.9.conv.2"]), ["1.conv.0.0", "9.conv.2"])
+        XCTAssertEqual(tileNames(["layer1.0.conv1", "layer1.0.conv2"]), ["conv1", "conv2"])
+        XCTAssertEqual(tileNames(["conv", "x.conv"]), ["conv", "x.conv"])
+        XCTAssertEqual(tileNames(["layer2.layers.0.conv1"]), ["layer2.0.conv1"])
     }
 
     func testSmallMultiplesSnapshots() {
@@ -296,6 +305,12 @@ final class SimplexTests: XCTestCase {
         XCTAssertTrue(d.screen.text.contains("300 images, 150 stale"))
         d.type("s")
         assertSnapshot(d.screen, named: "simplex-cloud-small-multiples")
+        // A layer with its own τ is starred in its tile and in the heading.
+        var own = d
+        own.press(.down)
+        own.type("{")
+        XCTAssertTrue(own.screen.text.contains("layer1.1*"), own.screen.text)
+        XCTAssertTrue(own.screen.text.contains("τ 0.512*"), own.screen.text)
         var m = d
         m.state.colorMode = .monochrome
         m.state.charset = .ascii
