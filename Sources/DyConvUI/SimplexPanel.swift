@@ -249,8 +249,8 @@ private func renderSelectedSimplex(_ ctx: RenderContext, layers: [LayerSummary],
                  stats: stats, shape: projection.shape, into: &grid)
 }
 
-/// Vertex (or spoke-tip) numbers just outside the shape, in the direction from its centre;
-/// hidden vertices of the tetrahedron dimmer.
+/// Vertex (or spoke-tip) numbers just outside the shape, in the direction from its centre; a
+/// vertex of the tetrahedron hidden behind it dimmer.
 private func drawVertexLabels(_ grid: inout CellGrid, _ p: SimplexProjection, _ f: CanvasFrame, origin: (x: Int, y: Int),
                               clip: Rect, _ theme: Theme) {
     for (i, v) in p.vertices.enumerated() {
@@ -265,7 +265,8 @@ private func drawVertexLabels(_ grid: inout CellGrid, _ p: SimplexProjection, _ 
         if ux < -0.3 { x -= n - 1 }
         let y = origin.y + ly / 4
         guard clip.contains(x: x, y: y), clip.contains(x: x + n - 1, y: y) else { continue }
-        let hidden = p.shape == .tetrahedron && v.depth < -0.05 && len < 0.9
+        // A vertex behind the solid: every edge to it is hidden.
+        let hidden = p.shape == .tetrahedron && (0..<4).allSatisfy { $0 == i || !p.isFrontEdge(min(i, $0), max(i, $0)) }
         grid.text(x, y, label, hidden ? theme.dim : theme.vertex)
     }
 }

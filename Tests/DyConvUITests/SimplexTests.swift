@@ -178,6 +178,12 @@ final class SimplexTests: XCTestCase {
             }
             XCTAssertEqual(lo, b.minY, accuracy: 0.05); XCTAssertEqual(hi, b.maxY, accuracy: 0.05)
         }
+        // Seen from straight above (pitch 90°) vertex 1 is in front and the base behind it: no edge
+        // hidden; from below (−90°) vertex 1 is behind the base, its three edges hidden.
+        let below = SimplexProjection(kernels: 4, view: SimplexView(yaw: 0, pitch: -6))
+        XCTAssertEqual(below.edges.filter { !below.isFrontEdge($0.0, $0.1) }.map { [$0.0, $0.1] }, [[0, 1], [0, 2], [0, 3]])
+        let above = SimplexProjection(kernels: 4, view: SimplexView(yaw: 0, pitch: 6))
+        XCTAssertTrue(above.edges.allSatisfy { above.isFrontEdge($0.0, $0.1) })
         // The default view (30°, 15°): the one hidden edge is 3–4, behind vertices 1 and 2.
         let d = SimplexProjection(kernels: 4, view: SimplexView())
         XCTAssertFalse(d.isFrontEdge(2, 3))
