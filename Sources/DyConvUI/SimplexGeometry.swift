@@ -26,16 +26,6 @@ public func simplexVertices(_ k: Int) -> [(x: Double, y: Double)] {
     }
 }
 
-/// Σ_k c_k v_k over the vertices: barycentric placement (exact on a triangle or segment).
-public func simplexPoint<C: Collection>(_ c: C, vertices: [(x: Double, y: Double)]) -> (x: Double, y: Double)
-where C.Element == Float {
-    var x = 0.0, y = 0.0
-    for (k, v) in c.enumerated() where k < vertices.count {
-        x += Double(v) * vertices[k].x; y += Double(v) * vertices[k].y
-    }
-    return (x, y)
-}
-
 /// Whether a coefficient vector is on the probability simplex (non-negative, Σ = 1 within `tolerance`).
 func isOnSimplex<C: Collection>(_ c: C, tolerance: Float = 0.02) -> Bool where C.Element == Float {
     var sum: Float = 0
