@@ -47,6 +47,8 @@ public enum Charset: String, Sendable, CaseIterable {
         for d in 0..<10 {
             if let sub = Unicode.Scalar(0x2080 + UInt32(d)), let digit = Unicode.Scalar(0x30 + UInt32(d)) { m[sub] = digit }
         }
+        // Subscript k (the simplex panel's "πₖ").
+        m["ₖ"] = "k"
         return m
     }()
 

@@ -120,13 +120,24 @@ public struct BrailleCanvas {
 
     /// A straight line of dots between two dot coordinates (Bresenham).
     public mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, style: Style, priority p: UInt8 = 1) {
+        stroke(x0, y0, x1, y1, every: 1, style: style, priority: p)
+    }
+
+    /// A dotted line: every `period`-th dot of `line` (a hidden edge, a guide).
+    public mutating func dottedLine(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, period: Int = 3, style: Style,
+                                    priority p: UInt8 = 1) {
+        stroke(x0, y0, x1, y1, every: max(period, 1), style: style, priority: p)
+    }
+
+    /// Bresenham from (x0, y0) to (x1, y1), setting every `every`-th dot (the first included).
+    private mutating func stroke(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, every: Int, style: Style, priority p: UInt8) {
         var x = x0, y = y0
         let dx = abs(x1 - x0), dy = -abs(y1 - y0)
         let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
         var err = dx + dy
         var steps = 0
         while steps < 100_000 {
-            set(x, y, style: style, priority: p)
+            if steps % every == 0 { set(x, y, style: style, priority: p) }
             if x == x1 && y == y1 { break }
             let e2 = 2 * err
             if e2 >= dy { err += dy; x += sx }
