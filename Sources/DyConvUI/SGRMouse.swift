@@ -18,11 +18,16 @@ public enum SGRMouse {
         case complete
         /// Not a mouse report (or too long to be one).
         case notMouse
+        /// `ESC [ M`: the start of a legacy X10 report (a terminal without SGR encoding),
+        /// whose three raw bytes follow; it is dropped, never read as keys (its bytes would
+        /// read as `[`, τ ÷ 1.25, and more).
+        case legacy
     }
 
     /// Classifies `bytes` (starting with ESC) as a report prefix, a whole report, or neither.
     public static func scan(_ bytes: [UInt8]) -> Scan {
         let prefix: [UInt8] = [0x1B, 0x5B, 0x3C]   // ESC [ <
+        if bytes == [0x1B, 0x5B, 0x4D] { return .legacy }   // ESC [ M
         for (i, b) in bytes.prefix(3).enumerated() where b != prefix[i] { return .notMouse }
         if bytes.count <= 3 { return .incomplete }
         guard bytes.count <= maximumLength else { return .notMouse }

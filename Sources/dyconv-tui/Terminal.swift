@@ -219,8 +219,18 @@ final class Terminal {
             }
             bytes.append(UInt8(ch))
         }
-        if SGRMouse.scan(bytes) == .complete {
+        switch SGRMouse.scan(bytes) {
+        case .complete:
             return SGRMouse.parse(bytes).map { .mouse($0) }
+        case .legacy:
+            // A terminal that ignored 1006: drop the report's three bytes (any values).
+            for _ in 0..<3 {
+                var ch: wint_t = 0
+                if wget_wch(window, &ch) == ERR { break }
+            }
+            return nil
+        default:
+            break
         }
         // Not a report: give back what followed the ESC (the queue returns the last pushed first).
         if let code = pendingCode { ungetch(code) }

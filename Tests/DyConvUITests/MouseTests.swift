@@ -36,6 +36,8 @@ final class MouseTests: XCTestCase {
         XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[<0;1")), .incomplete)
         XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[<0;1;1M")), .complete)
         XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[A")), .notMouse, "an arrow key is given back")
+        XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[M")), .legacy, "an X10 report is dropped, not read as keys")
+        XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[")), .incomplete)
         XCTAssertEqual(SGRMouse.scan(bytes("\u{1B}[<" + String(repeating: "1", count: 30))), .notMouse, "overlong")
     }
 
