@@ -70,6 +70,31 @@ final class LayoutTests: XCTestCase {
         }
     }
 
+    /// Panels drawn by other files than the layout's, whose overflows in some aggregation
+    /// modes the clip stops (reported, not yet fixed in their renderers): the simplex draws the
+    /// applied-coefficient mark ◆ of CondConv in mode max one row below its plot at 100×30.
+    static let panelsWithKnownOverflows: Set<String> = ["simplex"]
+
+    /// Oracle: as above (`clippedLog` names the panel of every dropped write), in each of the
+    /// five aggregation modes: the header, image, prediction, detail, separator, status line
+    /// and attention rows never write outside their rectangles.
+    func testNoOverflowInAnyMode() {
+        for (w, h) in LayoutTests.sizes {
+            for kind in ["dynamic", "condconv"] {
+                var harness = LayoutTests.harness(kind, w, h, .main)
+                for mode in 0..<5 {
+                    if mode > 0 { harness.type("m") }
+                    let grid = harness.screen
+                    let offending = grid.clippedLog.filter { entry in
+                        !LayoutTests.panelsWithKnownOverflows.contains { entry.hasPrefix($0 + " ") }
+                    }
+                    XCTAssertEqual(offending, [], "\(kind) \(w)×\(h) mode \(harness.state.mode.rawValue)")
+                    XCTAssertLessThan(grid.clippedLog.count, CellGrid.clippedLogLimit, "the log holds every dropped write")
+                }
+            }
+        }
+    }
+
     /// Oracle: the list — the z/π/applied table is on screen from 100×30 on (its
     /// column header " k … z … applied"), the image doubles (56 columns) at 200×60, and the
     /// right-hand plots get the extra width and height.
