@@ -204,18 +204,60 @@ public struct Rect: Hashable, Sendable {
 
 /// A width × height grid of cells: what the renderer draws and the presenter shows.
 ///
-/// Drawing is clipped to the grid (and to an optional clip rectangle), so panels never
-/// write outside their area. Every glyph must be a single-width scalar.
+/// Drawing is clipped to the grid and to the current clip rectangle (`withClip`): `render`
+/// draws each panel inside its layout rectangle, so a panel never writes outside its area.
+/// A write the clip drops is counted (`clippedWrites`, the first few in `clippedLog`), so the
+/// layout tests can assert that no panel tried to cross its border at any size.
+/// Every glyph must be a single-width scalar.
 public struct CellGrid: Equatable, Sendable {
     public private(set) var width: Int
     public private(set) var height: Int
     /// Row-major cells, `height * width`.
     public private(set) var cells: [Cell]
+    /// The rectangle writes are confined to (the whole grid outside `withClip`).
+    public private(set) var clip: Rect
+    /// The name of the current clip (the panel being drawn), for `clippedLog`.
+    public private(set) var clipName: String = ""
+    /// Writes inside the grid that the clip rectangle dropped since the last `reset`: a
+    /// renderer that wrote across its panel's border (0 when every panel kept to its rect).
+    public private(set) var clippedWrites = 0
+    /// The first `clippedLogLimit` dropped writes, as "panel (x,y) 'c'", to say which panel
+    /// overflowed where.
+    public private(set) var clippedLog: [String] = []
+    static let clippedLogLimit = 20
 
     /// A grid of blank cells.
     public init(width: Int, height: Int) {
         self.width = max(width, 0); self.height = max(height, 0)
         cells = [Cell](repeating: .blank, count: self.width * self.height)
+        clip = Rect(x: 0, y: 0, width: self.width, height: self.height)
+    }
+
+    /// Grids are equal when they show the same cells (the clip bookkeeping is not content).
+    public static func == (a: CellGrid, b: CellGrid) -> Bool {
+        a.width == b.width && a.height == b.height && a.cells == b.cells
+    }
+
+    /// Runs `body` with writes confined to `rect` (intersected with the current clip); writes
+    /// outside are dropped and counted under `name`. Clips nest; the previous one is restored.
+    public mutating func withClip(_ rect: Rect, _ name: String, _ body: (inout CellGrid) -> Void) {
+        let saved = clip, savedName = clipName
+        let x0 = max(rect.x, saved.x), y0 = max(rect.y, saved.y)
+        clip = Rect(x: x0, y: y0, width: min(rect.maxX, saved.maxX) - x0, height: min(rect.maxY, saved.maxY) - y0)
+        clipName = name
+        body(&self)
+        clip = saved; clipName = savedName
+    }
+
+    /// Whether a cell inside the grid may be written; counts (and logs) a dropped write.
+    @inline(__always)
+    private mutating func allowed(_ x: Int, _ y: Int, _ scalar: Unicode.Scalar) -> Bool {
+        if clip.contains(x: x, y: y) { return true }
+        clippedWrites += 1
+        if clippedLog.count < CellGrid.clippedLogLimit {
+            clippedLog.append("\(clipName) (\(x),\(y)) '\(Character(scalar))'")
+        }
+        return false
     }
 
     /// The whole grid as a rectangle.
@@ -232,6 +274,10 @@ public struct CellGrid: Equatable, Sendable {
             }
         }
         width = w; height = h
+        clip = Rect(x: 0, y: 0, width: w, height: h)
+        clipName = ""
+        clippedWrites = 0
+        clippedLog.removeAll(keepingCapacity: true)
     }
 
     /// The cell at column `x`, row `y` (must be inside the grid).
@@ -243,20 +289,31 @@ public struct CellGrid: Equatable, Sendable {
     /// Sets one cell; ignored outside the grid.
     @inline(__always)
     public mutating func put(_ x: Int, _ y: Int, _ scalar: Unicode.Scalar, _ style: Style) {
-        guard x >= 0, y >= 0, x < width, y < height else { return }
+        guard x >= 0, y >= 0, x < width, y < height, allowed(x, y, scalar) else { return }
         cells[y * width + x] = Cell(scalar, style: style)
     }
 
     /// Changes the style of one cell, keeping its character; ignored outside the grid.
     public mutating func restyle(_ x: Int, _ y: Int, _ transform: (inout Style) -> Void) {
-        guard x >= 0, y >= 0, x < width, y < height else { return }
+        guard x >= 0, y >= 0, x < width, y < height, clip.contains(x: x, y: y) else { return }
         transform(&cells[y * width + x].style)
     }
 
-    /// Fills a rectangle with one character and style.
+    /// Fills a rectangle with one character and style (the part inside the clip; the cells
+    /// outside it count as dropped writes).
     public mutating func fill(_ rect: Rect, _ scalar: Unicode.Scalar = " ", _ style: Style = .plain) {
-        let x0 = max(rect.x, 0), x1 = min(rect.maxX, width)
-        let y0 = max(rect.y, 0), y1 = min(rect.maxY, height)
+        let gx0 = max(rect.x, 0), gx1 = min(rect.maxX, width)
+        let gy0 = max(rect.y, 0), gy1 = min(rect.maxY, height)
+        guard gx0 < gx1, gy0 < gy1 else { return }
+        let x0 = max(gx0, clip.x), x1 = min(gx1, clip.maxX)
+        let y0 = max(gy0, clip.y), y1 = min(gy1, clip.maxY)
+        let inside = max(x1 - x0, 0) * max(y1 - y0, 0)
+        if inside < (gx1 - gx0) * (gy1 - gy0) {
+            clippedWrites += (gx1 - gx0) * (gy1 - gy0) - inside
+            if clippedLog.count < CellGrid.clippedLogLimit {
+                clippedLog.append("\(clipName) fill \(rect) beyond \(clip)")
+            }
+        }
         guard x0 < x1, y0 < y1 else { return }
         let cell = Cell(scalar, style: style)
         for y in y0..<y1 { for x in x0..<x1 { cells[y * width + x] = cell } }

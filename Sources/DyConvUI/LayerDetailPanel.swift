@@ -1,15 +1,13 @@
 /// The area under the prediction: the selected layer's numbers (z, π, applied coefficients)
-/// on top, the training history below it.
+/// on top, the training history below it, in the rectangles the layout gives them (the
+/// table keeps its 4 + K rows from 100×30 on; at 80×24 only the history has room).
 func renderDetailPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
-    let r = ctx.layout.detail
-    guard !r.isEmpty else { return }
-    let historyRows = ctx.state.checkpoint.epochs.isEmpty ? 3 : 6
-    let detailRows = r.height - historyRows - 1
-    if detailRows >= 4 {
-        renderLayerDetail(ctx, Rect(x: r.x, y: r.y, width: r.width, height: detailRows), into: &grid)
-        renderTrainingHistory(ctx, Rect(x: r.x, y: r.y + detailRows + 1, width: r.width, height: historyRows), into: &grid)
-    } else {
-        renderTrainingHistory(ctx, r, into: &grid)
+    let layout = ctx.layout
+    if !layout.layerTable.isEmpty {
+        grid.withClip(layout.layerTable, "layer detail") { renderLayerDetail(ctx, layout.layerTable, into: &$0) }
+    }
+    if !layout.history.isEmpty {
+        grid.withClip(layout.history, "history") { renderTrainingHistory(ctx, layout.history, into: &$0) }
     }
 }
 

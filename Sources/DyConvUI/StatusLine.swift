@@ -19,69 +19,129 @@ private func temperatureLabel(_ state: ViewState, shown: String, trained: Bool) 
     return trained ? "τ \(shown) (trained)" : "τ \(shown) (trained \(reference))"
 }
 
+/// The header's texts for a state and width: what `renderHeader` draws, and where the
+/// checkpoint tab label is (for `Layout.checkpointTab`), computed once for both.
+struct HeaderText {
+    static let program = " dyconv-tui "
+    /// The checkpoint's line, already clipped to its room.
+    let line: String
+    /// The image set on the right, or nil when there is no room for it.
+    let right: String?
+    /// The columns of "[i/n Tab]" when it is shown whole.
+    let tabColumns: Range<Int>?
+
+    init(_ s: ViewState, width: Int) {
+        let start = HeaderText.program.unicodeScalars.count
+        let cp = s.checkpoint
+        var line = " \(cp.name)"
+        var tab: Range<Int>?
+        if s.checkpoints.count > 1 {
+            let label = "[\(s.checkpointIndex + 1)/\(s.checkpoints.count) Tab]"
+            let at = line.unicodeScalars.count + 1
+            tab = at..<(at + label.unicodeScalars.count)
+            line += " " + label
+        }
+        var extras: [String] = []
+        if !cp.name.hasPrefix(cp.family) { extras.append(cp.family) }
+        extras.append(cp.routingLabel)
+        if !cp.isStatic { extras.append("\(cp.layers.count) dynamic layers") }
+        if let e = s.epoch { extras.append("snapshot epoch \(e.epoch)/\(e.epochs)") }
+        else if !cp.epochs.isEmpty { extras.append("\(cp.epochs.count) snapshots < >") }
+        var rightText = "\(s.dataset.name): \(s.dataset.count) images "
+        // How the images were prepared, when there is room beside the checkpoint's line.
+        let fullLine = line.unicodeScalars.count + extras.map { 3 + $0.unicodeScalars.count }.reduce(0, +)
+        if let note = s.dataset.note, width - start - fullLine - rightText.unicodeScalars.count - 4 > note.unicodeScalars.count {
+            rightText = "\(s.dataset.name): \(s.dataset.count) images · \(note) "
+        }
+        let room = max(width - start - rightText.unicodeScalars.count - 1, 0)
+        // The checkpoint's facts are added whole while they fit: a fact is left out rather
+        // than cut; only the name itself is cut when even it does not fit.
+        for extra in extras where line.unicodeScalars.count + 3 + extra.unicodeScalars.count <= room {
+            line += " · " + extra
+        }
+        let clipped = Format.clip(line, room)
+        self.line = clipped
+        right = room > 10 ? rightText : nil
+        // A cut line ends in "…": the tab counts only when it lies before the cut.
+        let whole = clipped.unicodeScalars.count == line.unicodeScalars.count ? room : room - 1
+        tabColumns = tab.flatMap { $0.upperBound <= whole ? (start + $0.lowerBound)..<(start + $0.upperBound) : nil }
+    }
+}
+
 /// The top row: program, checkpoint (with its position among the opened ones), routing,
 /// snapshot, and the images being browsed.
 func renderHeader(_ ctx: RenderContext, into grid: inout CellGrid) {
-    let r = ctx.layout.header, s = ctx.state, theme = ctx.theme
+    let r = ctx.layout.header, theme = ctx.theme
+    let head = HeaderText(ctx.state, width: r.width)
     grid.fill(r, " ", theme.statusBar)
-    var x = grid.text(r.x, r.y, " dyconv-tui ", theme.statusKey)
-    let cp = s.checkpoint
-    var line = " \(cp.name)"
-    if s.checkpoints.count > 1 { line += " [\(s.checkpointIndex + 1)/\(s.checkpoints.count) Tab]" }
-    if !cp.name.hasPrefix(cp.family) { line += " · \(cp.family)" }
-    line += " · \(cp.routingLabel)"
-    if !cp.isStatic { line += " · \(cp.layers.count) dynamic layers" }
-    if let e = s.epoch { line += " · snapshot epoch \(e.epoch)/\(e.epochs)" }
-    else if !cp.epochs.isEmpty { line += " · \(cp.epochs.count) snapshots < >" }
-    var rightText = "\(s.dataset.name): \(s.dataset.count) images "
-    // How the images were prepared, when there is room beside the checkpoint's line.
-    if let note = s.dataset.note, r.width - (x - r.x) - line.unicodeScalars.count - rightText.unicodeScalars.count - 4 > note.unicodeScalars.count {
-        rightText = "\(s.dataset.name): \(s.dataset.count) images · \(note) "
+    let x = grid.text(r.x, r.y, HeaderText.program, theme.statusKey)
+    grid.text(x, r.y, head.line, theme.statusBar, maxWidth: r.maxX - x)
+    if let right = head.right { grid.textRight(r.maxX, r.y, right, theme.statusBar) }
+}
+
+/// The status line's texts for a state and width: what `renderStatusLine` draws, and where
+/// "? help" is (for `Layout.helpLabel`), computed once for both.
+struct StatusLineText {
+    static let longHint = " ? help · q quit ", shortHint = " ? help "
+    /// The segments (checkpoint, τ padded, mode, forward) with their columns; `isValue` is
+    /// drawn in the key style.
+    let pieces: [(x: Int, text: String, isValue: Bool)]
+    /// The right-hand text (message, index prompt or key hint), its column and whether it is
+    /// a message (key style) rather than the hint.
+    let right: (x: Int, text: String, isMessage: Bool)
+    /// The columns of "? help" when the hint is shown.
+    let helpColumns: Range<Int>?
+
+    init(_ s: ViewState, width: Int) {
+        let result = s.currentResult
+        let segments: [(label: String, value: String)] = [
+            ("", s.checkpoint.name + (s.epoch.map { " @epoch \($0.epoch)" } ?? "")),
+            ("", temperatureLabel(s)),
+            ("mode ", s.checkpoint.isStatic ? "—" : s.mode.rawValue),
+            ("forward ", result.map { Format.milliseconds($0.milliseconds) } ?? "…"),
+        ]
+        // τ keeps one width as it changes (its text is 3 to 6 characters, and "(trained 1.00)"
+        // appears once it differs), so the segments after it do not jump at every + or -: it is
+        // padded to its widest form, as far as the line has room beside the key hint.
+        let natural = 1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
+        let hint = (width - natural >= 20 ? StatusLineText.longHint : StatusLineText.shortHint).unicodeScalars.count
+        let tauText = segments[1].value.unicodeScalars.count
+        let tauPad = min(max(widestTemperatureLabel(s).unicodeScalars.count - tauText, 0), max(width - natural - hint - 1, 0))
+        var pieces: [(x: Int, text: String, isValue: Bool)] = []
+        var x = 1
+        for (i, segment) in segments.enumerated() where x < width {
+            func add(_ t: String, _ isValue: Bool) { pieces.append((x, t, isValue)); x += t.unicodeScalars.count }
+            if i > 0 { add(" │ ", false) }
+            if !segment.label.isEmpty { add(segment.label, false) }
+            add(i == 1 ? Format.pad(segment.value, tauText + tauPad) : segment.value, true)
+        }
+        self.pieces = pieces
+        x = min(x, width)
+        let text: String, isMessage: Bool
+        if let input = s.gotoInput {
+            text = " go to image: \(input)▏ Enter ↵ · Esc "; isMessage = true
+        } else if let m = s.message {
+            text = " " + m + " "; isMessage = true
+        } else {
+            text = width - x >= 20 ? StatusLineText.longHint : StatusLineText.shortHint; isMessage = false
+        }
+        let start = max(width - text.unicodeScalars.count, x + 1)
+        right = (start, text, isMessage)
+        // "? help" starts one column into the hint; it counts when all of it is on the row.
+        let helpStart = start + 1, helpEnd = start + 1 + "? help".unicodeScalars.count
+        helpColumns = !isMessage && helpEnd <= width ? helpStart..<helpEnd : nil
     }
-    let room = r.width - (x - r.x) - rightText.unicodeScalars.count - 1
-    x = grid.text(x, r.y, Format.clip(line, max(room, 0)), theme.statusBar)
-    if room > 10 { grid.textRight(r.maxX, r.y, rightText, theme.statusBar) }
 }
 
 /// The bottom row: checkpoint, τ, mode, forward time; a message, the index being typed, or
 /// the key hint on the right.
 func renderStatusLine(_ ctx: RenderContext, into grid: inout CellGrid) {
-    let r = ctx.layout.status, s = ctx.state, theme = ctx.theme
+    let r = ctx.layout.status, theme = ctx.theme
+    let line = StatusLineText(ctx.state, width: r.width)
     grid.fill(r, " ", theme.statusBar)
-    let segments: [(label: String, value: String)] = [
-        ("", s.checkpoint.name + (s.epoch.map { " @epoch \($0.epoch)" } ?? "")),
-        ("", temperatureLabel(s)),
-        ("mode ", s.checkpoint.isStatic ? "—" : s.mode.rawValue),
-        ("forward ", ctx.result.map { Format.milliseconds($0.milliseconds) } ?? "…"),
-    ]
-    // τ keeps one width as it changes (its text is 3 to 6 characters, and "(trained 1.00)"
-    // appears once it differs), so the segments after it do not jump at every + or -: it is
-    // padded to its widest form, as far as the line has room beside the key hint.
-    let natural = 1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
-    let longHint = " ? help · q quit ", shortHint = " ? help "
-    let hint = (r.width - natural >= 20 ? longHint : shortHint).unicodeScalars.count
-    let tauText = segments[1].value.unicodeScalars.count
-    let tauPad = min(max(widestTemperatureLabel(s).unicodeScalars.count - tauText, 0), max(r.width - natural - hint - 1, 0))
-    var x = r.x + 1
-    for (i, segment) in segments.enumerated() where x < r.maxX {
-        if i > 0 { x = grid.text(x, r.y, " │ ", theme.statusBar) }
-        if !segment.label.isEmpty { x = grid.text(x, r.y, segment.label, theme.statusBar) }
-        x = grid.text(x, r.y, i == 1 ? Format.pad(segment.value, tauText + tauPad) : segment.value, theme.statusKey)
+    for piece in line.pieces {
+        grid.text(r.x + piece.x, r.y, piece.text, piece.isValue ? theme.statusKey : theme.statusBar, maxWidth: r.maxX - r.x - piece.x)
     }
-
-    let right: String
-    let rightStyle: Style
-    if let input = s.gotoInput {
-        right = " go to image: \(input)▏ Enter ↵ · Esc "
-        rightStyle = theme.statusKey
-    } else if let m = s.message {
-        right = " " + m + " "
-        rightStyle = theme.statusKey
-    } else {
-        right = r.maxX - x >= 20 ? longHint : shortHint
-        rightStyle = theme.statusBar
-    }
-    let n = right.unicodeScalars.count
-    let start = max(r.maxX - n, x + 1)
-    grid.text(start, r.y, right, rightStyle, maxWidth: r.maxX - start)
+    let start = r.x + line.right.x
+    grid.text(start, r.y, line.right.text, line.right.isMessage ? theme.statusKey : theme.statusBar, maxWidth: r.maxX - start)
 }

@@ -29,10 +29,10 @@ func handleKey(_ state: inout ViewState, _ key: Key) -> [Effect] {
     case .pageUp:
         return step(&state, by: -10)
     case .down, .char("j"):
-        selectLayer(&state, state.selectedLayer + 1)
+        stepLayer(&state, by: 1)
         return []
     case .up, .char("k"):
-        selectLayer(&state, state.selectedLayer - 1)
+        stepLayer(&state, by: -1)
         return []
     case .char("+"), .char("="), .char("]"):
         return scaleTemperature(&state, by: temperatureStep)
@@ -155,6 +155,14 @@ func jump(_ state: inout ViewState, to index: Int) -> [Effect] {
     guard i != state.imageIndex else { return [] }
     state.imageIndex = i
     return [.forward]
+}
+
+/// Moves the layer selection by `delta`, wrapping around the layers like the images do
+/// (↑ on the first layer selects the last); epochs, a timeline, stop at their ends instead.
+func stepLayer(_ state: inout ViewState, by delta: Int) {
+    let n = state.layerCount
+    guard n > 0 else { return }
+    state.selectedLayer = ((state.selectedLayer + delta) % n + n) % n
 }
 
 /// Selects a dynamic layer (clamped).

@@ -211,7 +211,7 @@ func installSignalHandlers() {
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         signal(sig) { s in
             if signalReceived != 0 {
-                if activeTerminalOpen != 0 { endwin() }
+                if activeTerminalOpen != 0 { restoreMouseReporting(); endwin() }
                 _exit(128 + s)
             }
             signalReceived = s
@@ -219,7 +219,7 @@ func installSignalHandlers() {
     }
     for sig in [SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE] {
         signal(sig) { s in
-            if activeTerminalOpen != 0 { endwin() }
+            if activeTerminalOpen != 0 { restoreMouseReporting(); endwin() }
             signal(s, SIG_DFL)
             raise(s)
         }

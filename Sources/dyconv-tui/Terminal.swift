@@ -6,14 +6,24 @@ import Glibc
 import Darwin
 #endif
 
-/// ncurses mouse masks (NCURSES_MOUSE_VERSION 2: 5 bits per button). The header builds them
-/// with function-like macros, which Swift cannot import.
-private let button1Released: mmask_t = 0o1
-private let button1Pressed: mmask_t = 0o2
-private let button1Clicked: mmask_t = 0o4
+/// The bytes that turn mouse reporting off (`SGRMouse.disable`), made before any signal can
+/// arrive so that the signal handlers only `write` them (async-signal-safe).
+nonisolated(unsafe) let mouseDisableBytes: [UInt8] = Array(SGRMouse.disable.utf8)
+
+/// Turns mouse reporting off: on every exit path (close, and the signal and crash handlers
+/// in Main.swift), before `endwin`, so the shell is not left receiving mouse reports.
+func restoreMouseReporting() {
+    mouseDisableBytes.withUnsafeBufferPointer { _ = write(1, $0.baseAddress, $0.count) }
+}
 
 /// The thin ncurses presenter: opens the screen, turns terminal input into `Event`s, and
 /// draws `CellGrid`s, sending only the cells that changed since the previous frame.
+///
+/// Mouse: SGR extended reports (DECSET 1006) of button presses only (DECSET 1000, no motion
+/// tracking), asked for and decoded here rather than by ncurses, whose decoding depends on
+/// the terminfo entry (`kmous`): the report `ESC [ < b ; x ; y M` reaches `readEvent` as an
+/// ESC followed by plain characters (`keyok` keeps ncurses from claiming its prefix), and
+/// `SGRMouse` decodes it. The modes are turned off again on every exit path.
 ///
 /// Colours: (foreground, background) combinations get ncurses colour pairs on first use
 /// (`init_extended_pair`), applied per cell through `setcchar` with the pair number in its
@@ -111,8 +121,12 @@ final class Terminal {
         curs_set(0)
         set_escdelay(25)
         wtimeout(window, 50)
-        mouseinterval(0)
-        mousemask(button1Pressed | button1Clicked, nil)
+        // No ncurses mouse: the reports are decoded by `readEvent` (see the type's comment).
+        mousemask(0, nil)
+        keyok(keyMouse, false)
+        _ = mouseDisableBytes.count
+        let enable = Array(SGRMouse.enable.utf8)
+        enable.withUnsafeBufferPointer { _ = write(1, $0.baseAddress, $0.count) }
         let colors = Int(tigetnum("colors"))
         if !forceMonochrome && has_colors() {
             start_color()
@@ -135,6 +149,7 @@ final class Terminal {
     func close() {
         guard isOpen else { return }
         isOpen = false
+        restoreMouseReporting()
         endwin()
         if !hasAlternateScreen, Terminal.hasCapability("clear"), let clear = tigetstr("clear") {
             putp(clear)
@@ -169,13 +184,6 @@ final class Terminal {
             case keyResize:
                 let s = size
                 return .resize(width: s.width, height: s.height)
-            case keyMouse:
-                var event = MEVENT()
-                guard getmouse(&event) == OK else { return nil }
-                if event.bstate & (button1Pressed | button1Clicked | button1Released) != 0 {
-                    return .mouse(MouseEvent(x: Int(event.x), y: Int(event.y)))
-                }
-                return nil
             default:
                 return nil
             }
@@ -184,12 +192,50 @@ final class Terminal {
         case 3: return .key(.interrupt)
         case 9: return .key(.tab)
         case 10, 13: return .key(.enter)
-        case 27: return .key(.escape)
+        case 27: return readEscape()
         case 8, 127: return .key(.backspace)
         default:
             guard let scalar = Unicode.Scalar(UInt32(ch)), ch >= 32 else { return nil }
             return .key(.char(scalar))
         }
+    }
+
+    /// After an ESC: an SGR mouse report (`ESC [ < b ; x ; y M`, already in ncurses' input
+    /// queue when the terminal sent one) becomes a mouse event (a release nothing); anything
+    /// else is the Escape key, and the bytes read after it are given back to ncurses to be
+    /// read as the keys they are.
+    private func readEscape() -> Event? {
+        var bytes: [UInt8] = [27]
+        var pendingCode: Int32?
+        while SGRMouse.scan(bytes) == .incomplete {
+            wtimeout(window, 10)
+            var ch: wint_t = 0
+            let r = wget_wch(window, &ch)
+            if r == ERR { break }
+            if r == KEY_CODE_YES || ch > 127 {
+                pendingCode = r == KEY_CODE_YES ? Int32(ch) : nil
+                if r != KEY_CODE_YES { unget_wch(wchar_t(ch)) }
+                break
+            }
+            bytes.append(UInt8(ch))
+        }
+        switch SGRMouse.scan(bytes) {
+        case .complete:
+            return SGRMouse.parse(bytes).map { .mouse($0) }
+        case .legacy:
+            // A terminal that ignored 1006: drop the report's three bytes (any values).
+            for _ in 0..<3 {
+                var ch: wint_t = 0
+                if wget_wch(window, &ch) == ERR { break }
+            }
+            return nil
+        default:
+            break
+        }
+        // Not a report: give back what followed the ESC (the queue returns the last pushed first).
+        if let code = pendingCode { ungetch(code) }
+        for b in bytes.dropFirst().reversed() { unget_wch(wchar_t(b)) }
+        return .key(.escape)
     }
 
     /// The ncurses colour number of a colour (-1 = default). Direct colour: the ANSI colours

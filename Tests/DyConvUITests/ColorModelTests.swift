@@ -288,9 +288,11 @@ final class ColorModelTests: XCTestCase {
         for (i, entry) in top.enumerated() {
             let row = grid.row(layout.prediction.y + 2 + i)
             let name = s.checkpoint.classes[entry.index]
-            // The first synonym, cut to the column (17 characters at this width).
+            // The first synonym, cut to the column (the panel's width less 13: 24 characters
+            // in the 37-column left column at this width).
+            let column = layout.prediction.width - 13
             let first = name.hasPrefix("great grey owl") ? "great grey owl \(entry.index)" : name
-            let expected = first.unicodeScalars.count <= 17 ? first : String(first.prefix(16)) + "…"
+            let expected = first.unicodeScalars.count <= column ? first : String(first.prefix(column - 1)) + "…"
             XCTAssertTrue(row.hasPrefix(expected), "\(row) vs \(expected)")
             XCTAssertTrue(row.contains(" " + Format.smallUnit(entry.probability) + "│"), row)
             XCTAssertFalse(row.contains(", "))

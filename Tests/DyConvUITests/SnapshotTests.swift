@@ -52,7 +52,11 @@ final class SnapshotTests: XCTestCase {
         assertSnapshot(h.screen, named: "mode-shuffle-across")
         let text = h.screen.text
         XCTAssertTrue(text.contains(" mixed with π of image #\(partner) "), "layer detail")
-        XCTAssertTrue(text.contains("mode shuffle-across · π of image #\(partner)"), "attention heading")
+        // The attention heading names the partner when it has room (the right area is 80
+        // columns at 120×40 beside the 37-column left column: the partner shows at 140).
+        var wide = h.state
+        wide.width = 140
+        XCTAssertTrue(render(wide).text.contains("mode shuffle-across · π of image #\(partner)"), "attention heading")
         // CondConv says r, and the other modes name no partner.
         h.press(.tab)
         XCTAssertTrue(h.screen.text.contains("mixed with r of image #\(partner)"), "CondConv")

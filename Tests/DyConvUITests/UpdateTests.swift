@@ -40,19 +40,22 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(s.imageIndex, 5)
     }
 
-    func testLayerSelectionKeysClamp() {
+    /// Oracle: the one wrapping rule (help text): layers wrap like images — ↓ on the last
+    /// layer selects the first, ↑ on the first the last.
+    func testLayerSelectionKeysWrap() {
         var s = fresh()
         for key in [Key.down, .char("j")] {
             XCTAssertEqual(update(&s, .key(key)), [])
         }
         XCTAssertEqual(s.selectedLayer, 2)
-        for _ in 0..<10 { _ = update(&s, .key(.down)) }
+        for _ in 0..<3 { _ = update(&s, .key(.down)) }
         XCTAssertEqual(s.selectedLayer, 5)
+        _ = update(&s, .key(.down))
+        XCTAssertEqual(s.selectedLayer, 0, "↓ on the last layer wraps to the first")
         _ = update(&s, .key(.up))
+        XCTAssertEqual(s.selectedLayer, 5, "↑ on the first layer wraps to the last")
         _ = update(&s, .key(.char("k")))
-        XCTAssertEqual(s.selectedLayer, 3)
-        for _ in 0..<10 { _ = update(&s, .key(.up)) }
-        XCTAssertEqual(s.selectedLayer, 0)
+        XCTAssertEqual(s.selectedLayer, 4)
     }
 
     func testTemperatureUpKeys() {

@@ -12,7 +12,9 @@
 # q / Ctrl-C / SIGTERM restore the terminal; NO_COLOR; 24-bit colour (direct terminfo, COLORTERM); quitting while the dataset view computes
 # (on the full test set in /usr/share/datasets/fashion-mnist when present); TERM=linux / vt100
 # (cleared on exit), dumb and unknown (refused), LANG=C / LC_ALL=C (ASCII rendering); the go-to
-# prompt; a bounded soak of 5,000 random keys with 50 resizes. Needs tmux, script and python3.
+# prompt; SGR mouse clicks (Tab label, ? help, wheel, layer row, epoch arrows) and the mouse
+# modes turned off on every exit; a bounded soak of 5,000 random keys with 50 resizes. Needs
+# tmux, script and python3.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -98,12 +100,36 @@ exited() {
   else
     fail "$2: terminal not restored" "$(cat "$WORK/stty" 2>/dev/null)"
   fi
+  if [ "$(mouse_modes)" = "0 0 0" ]; then pass "$2: mouse reporting turned off"
+  else fail "$2: mouse modes left on (sgr standard any: $(mouse_modes))"; fi
   if wait_for "SHELL-BACK" 5 && ! capture | grep -q "dyconv-tui"; then
     pass "$2: screen handed back to the shell"
   else
     fail "$2: screen not handed back" "$(capture)"
   fi
 }
+
+# locate TEXT: the 0-based column and row of TEXT's first occurrence on the screen (in
+# characters, as the terminal counts cells), or nothing.
+locate() {
+  capture | python3 -c 'import sys
+t = sys.argv[1]
+for y, line in enumerate(sys.stdin.read().split("\n")):
+    x = line.find(t)
+    if x >= 0:
+        print(x, y)
+        break' "$1"
+}
+# mouse BUTTON X Y: the SGR report (DECSET 1006) a terminal sends for a press of BUTTON (0
+# left, 64/65 wheel up/down) at the 0-based cell X, Y, written to the program's input.
+mouse() {
+  local hex
+  hex=$(printf '\033[<%d;%d;%dM' "$1" $(($2 + 1)) $(($3 + 1)) | od -An -tx1)
+  # shellcheck disable=SC2086
+  "${T[@]}" send-keys -t e2e -H $hex
+}
+# The pane's mouse modes as tmux tracks them: "sgr standard any" flags (1006, 1000, any).
+mouse_modes() { "${T[@]}" display -p -t e2e '#{mouse_sgr_flag} #{mouse_standard_flag} #{mouse_any_flag}' 2>/dev/null; }
 
 # The text of the first attention row (layer1.0), to compare π across τ values.
 attention_row() { capture | grep -E 'layer1\.0(\.conv)? ' | head -1; }
@@ -263,6 +289,37 @@ keys Tab
 check "Tab switches to the static network" "static network"
 keys Tab
 check "Tab wraps to the first checkpoint" "\[1/3 Tab\]"
+
+# --- Mouse: SGR reports of presses only (1006 + 1000, no motion tracking). ---
+if [ "$(mouse_modes)" = "1 1 1" ]; then pass "SGR mouse reporting of presses is on (1006, 1000)"
+else fail "mouse modes (sgr standard any): $(mouse_modes), expected 1 1 1"; fi
+read -r mx my < <(locate "[1/3 Tab]")
+mouse 0 "$mx" "$my"
+check "a click on the [1/3 Tab] label switches checkpoint" "\[2/3 Tab\]"
+read -r mx my < <(locate "[2/3 Tab]")
+mouse 0 "$mx" "$my"; mouse 0 "$mx" "$my"
+check "two more clicks wrap to the first checkpoint" "\[1/3 Tab\]"
+read -r mx my < <(locate "? help")
+mouse 0 "$((mx + 2))" "$my"
+check "a click on '? help' opens the help" "dyconv-tui keys"
+mouse 0 1 1
+if wait_gone "dyconv-tui keys" 5; then pass "any click closes the help"; else fail "a click did not close the help" "$(capture)"; fi
+shown=$(capture | grep -oE 'Image #[0-9]+' | head -1 | tr -dc 0-9)
+read -r mx my < <(locate "Image #")
+mouse 65 "$((mx + 4))" "$((my + 3))"
+check "the wheel down over the image steps to the next image" "Image #$((shown + 1)) "
+mouse 64 "$((mx + 4))" "$((my + 3))"
+check "the wheel up steps back" "Image #$shown "
+read -r mx my < <(locate "layer3.0")
+mouse 0 "$mx" "$my"
+check "a click on a layer row selects it" "▶ layer3\.0"
+if capture | grep -q "Training · final"; then
+  read -r mx my < <(locate "< >│")
+  mouse 0 "$mx" "$my"
+  check "a click on the training heading's < steps to the last snapshot" "Training · epoch"
+  mouse 0 "$((mx + 2))" "$my"
+  check "a click on > steps back to the final checkpoint" "Training · final"
+fi
 
 keys d
 check "d opens the dataset view" "Dataset · "
