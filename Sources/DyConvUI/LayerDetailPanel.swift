@@ -1,16 +1,37 @@
 /// The area under the prediction: the selected layer's numbers (z, π, applied coefficients)
-/// on top, the training history below it.
+/// on top, the training history below it. The layer table gets the rows it needs (title,
+/// τ line, column header, K kernels, Σ, the shuffle-across partner); the history gets what
+/// it wants (a row per layer of its heat map) when both fit, else at least its minimum, and
+/// any rows left over make its map taller.
 func renderDetailPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     let r = ctx.layout.detail
     guard !r.isEmpty else { return }
-    let historyRows = ctx.state.checkpoint.epochs.isEmpty ? 3 : 6
-    let detailRows = r.height - historyRows - 1
-    if detailRows >= 4 {
+    let history = HistoryModel(ctx.state)
+    let tableRows = layerDetailRowsWanted(ctx)
+    let historyRows: Int
+    if r.height >= tableRows + 1 + history.rowsWanted {
+        historyRows = r.height - tableRows - 1
+    } else if r.height >= tableRows + history.rowsMinimum {
+        historyRows = r.height - tableRows          // no gap: the history's heading rule separates them
+    } else {
+        historyRows = min(history.rowsMinimum, r.height)
+    }
+    let detailRows = r.height - historyRows
+    if detailRows >= min(4, tableRows) {
         renderLayerDetail(ctx, Rect(x: r.x, y: r.y, width: r.width, height: detailRows), into: &grid)
-        renderTrainingHistory(ctx, Rect(x: r.x, y: r.y + detailRows + 1, width: r.width, height: historyRows), into: &grid)
+        renderTrainingHistory(ctx, Rect(x: r.x, y: r.maxY - historyRows, width: r.width, height: historyRows), into: &grid)
     } else {
         renderTrainingHistory(ctx, r, into: &grid)
     }
+}
+
+/// Rows the layer table needs to show every kernel: title, τ line, column header, K rows, Σ,
+/// and the partner line in shuffle-across mode (the title and one line for a static network).
+func layerDetailRowsWanted(_ ctx: RenderContext) -> Int {
+    let s = ctx.state
+    guard !s.checkpoint.isStatic else { return 2 }
+    let k = s.checkpoint.layers[min(s.selectedLayer, s.checkpoint.layers.count - 1)].kernels
+    return 4 + k + (s.mode == .shuffleAcross ? 1 : 0)
 }
 
 /// The selected layer's routing logits z, attention π and the coefficients the
