@@ -56,9 +56,12 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     // The sweep chart wants heading, 3 plot rows, axis, labels, legend and the τ note; the
     // layer rows come first, the gaps last.
     let chartMinimum = 8
-    let listRoom = max(r.maxY - y - 1 - noteRows - chartMinimum, 1)
     let list = ctx.layout.layerList
     let totalRows = list.isGrouped ? list.rows.count : layers.count
+    // Every row when they fit beside the chart's minimum; else the list scrolls and shares the
+    // room with the chart (at most half for the list).
+    let room = r.maxY - y - 1 - noteRows
+    let listRoom = totalRows + chartMinimum <= room ? totalRows : max(min(room - chartMinimum, room / 2), 1)
     let spareGaps = r.maxY - y - 1 - noteRows - chartMinimum - totalRows
     if spareGaps >= 6 { y += 1 }     // blank lines only where the chart keeps a few plot rows more
 
