@@ -114,9 +114,13 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
                 } else {
                     x = grid.text(x, y, "…", theme.dim) + barWidth + 5
                 }
-                if layers[l].routing == .sigmoid, let m = eval?.meanMass(l), x + 9 <= r.maxX {
+                if layers[l].routing == .sigmoid, x + 9 <= r.maxX {
                     x = grid.text(x + 2, y, "Σr", theme.dim)
-                    grid.text(x + 1, y, Format.fixed(m, 2), abs(m - 1) > 0.05 ? theme.appliedPoint : theme.plain)
+                    if let m = eval?.meanMass(l) {
+                        grid.text(x + 1, y, Format.fixed(m, 2), abs(m - 1) > 0.05 ? theme.appliedPoint : theme.plain)
+                    } else {
+                        grid.text(x + 1, y, "…", theme.dim)      // not reported (yet) by the evaluation
+                    }
                 }
             }
             y += 1
@@ -237,9 +241,13 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
 
     // Text rows under the plot: legend (flowed) and the τ note.
     let legend = sweepLegend(ctx, series: series, width: r.width)
-    let note = sweepNote(ctx, points: points, width: r.width)
+    // The τ note in full (on two lines if need be), or short when the plot would lose rows.
+    var note = sweepNote(ctx, points: points, width: r.width, compact: false)
+    if note.count > 1, r.height - 3 - min(legend.count, 2) - note.count < 3 {
+        note = sweepNote(ctx, points: points, width: r.width, compact: true)
+    }
     let labelWidth = 5
-    let textRows = min(legend.count, 2) + min(note.count, 1)
+    let textRows = min(legend.count, 2) + min(note.count, 2)
     let chartRows = r.height - 3 - textRows          // heading, x axis, x labels
     let chartCols = r.width - labelWidth - 1
     guard chartRows >= 2, chartCols >= 10 else { return }
@@ -318,7 +326,7 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
         }
         y += 1
     }
-    for line in note.prefix(1) where y < r.maxY {
+    for line in note.prefix(2) where y < r.maxY {
         grid.text(r.x, y, Format.clip(line, r.width), theme.dim, maxWidth: r.width)
         y += 1
     }
@@ -363,8 +371,8 @@ private func sweepLegend(_ ctx: RenderContext, series: SweepSeries, width: Int) 
 
 /// The τ note: the best accuracy of the sweep and the accuracy at the current τ — from the
 /// sweep when the current τ is one of its values (and no per-layer τ is set), else from the
-/// dataset evaluation (the two agree at the trained τ).
-func sweepNote(_ ctx: RenderContext, points: [SweepPoint], width: Int) -> [String] {
+/// dataset evaluation (the two agree at the trained τ). `compact`: the short form for one line.
+func sweepNote(_ ctx: RenderContext, points: [SweepPoint], width: Int, compact: Bool) -> [String] {
     let s = ctx.state
     guard s.dataset.isLabelled else { return ["no labels: accuracy is not scored"] }
     guard !points.isEmpty else { return ["sweep computing…"] }
@@ -376,15 +384,16 @@ func sweepNote(_ ctx: RenderContext, points: [SweepPoint], width: Int) -> [Strin
         let tau = "τ \(Format.temperature(t).replacingTrailingZeros())"
         let onSweep = s.layerTemperatures.isEmpty
             ? points.first { abs($0.temperature - t) <= 1e-4 * max(abs(t), 1) && $0.accuracy.isFinite } : nil
-        let current = "current \(tau)\(s.layerTemperatures.isEmpty ? "" : " + layer τ")"
+        let current = compact ? "now" : "current \(tau)\(s.layerTemperatures.isEmpty ? "" : " + layer τ")"
         if let p = onSweep {
-            parts.append("\(current): \(Format.percent(p.accuracy))")
+            parts.append("\(current)\(compact ? "" : ":") \(Format.percent(p.accuracy))")
         } else if let acc = s.evaluation?.accuracy {
             // Not a τ of the sweep: the figure of the evaluation above (the two agree at the trained τ).
-            let running = s.evaluation?.isFinished == false ? ", running" : ""
-            parts.append("\(current): \(Format.percent(acc)) (from the evaluation\(running))")
+            let running = s.evaluation?.isFinished == false && !compact ? ", running" : ""
+            let source = compact ? "(evaluation)" : "(from the evaluation\(running))"
+            parts.append("\(current)\(compact ? "" : ":") \(Format.percent(acc)) \(source)")
         } else {
-            parts.append("\(current): evaluating…")
+            parts.append("\(current)\(compact ? "" : ":") evaluating…")
         }
     }
     return flowParts(parts, width: width)

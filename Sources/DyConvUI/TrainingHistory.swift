@@ -44,7 +44,8 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
     }
     var y = r.y + 1
     if plan.info {
-        grid.text(r.x, y, Format.clip(model.infoLine, r.width), theme.title)
+        // The parts that fit whole (loss is the first to go).
+        grid.text(r.x, y, flowParts(model.infoParts, width: r.width).first ?? "", theme.title, maxWidth: r.width)
         y += 1
     }
 
@@ -303,13 +304,13 @@ struct HistoryModel {
         return long.unicodeScalars.count <= width ? long : "Training · final"
     }
 
-    /// The shown network's τ and test accuracy.
-    var infoLine: String {
-        guard let e = shown else { return "" }
+    /// The shown network's τ, test accuracy and loss.
+    var infoParts: [String] {
+        guard let e = shown else { return [] }
         var parts = showsTau ? (e.temperature.map { ["τ \(Format.temperature($0))"] } ?? []) : []
         if let acc = e.testAccuracy { parts.append("test \(Format.percent(Double(acc)))") }
         if let loss = e.loss, loss.isFinite { parts.append("loss \(Format.fixed(loss, 3))") }
-        return parts.joined(separator: " · ")
+        return parts
     }
 
     /// The label at the end of the marker row.

@@ -174,6 +174,14 @@ final class DatasetViewTests: XCTestCase {
         let text = DatasetViewTests.rightLines(v).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
         XCTAssertTrue(text.contains("best 87.3% at τ 1"), text)
         XCTAssertTrue(text.contains("current τ 1.25: 85.0% (from the evaluation)"), text)
+        // At 80×24 the note keeps both figures, in its short form when the plot needs the row.
+        var small = DatasetViewTests.view(width: 80, height: 24)
+        small.type("+")
+        small.send(.evaluationProgress(EvaluationProgress(key: small.state.evaluationKey, done: 1000, total: 1000, correct: 850,
+                                                          entropySums: DatasetViewTests.entropySums)))
+        let lines = DatasetViewTests.rightLines(small).joined(separator: "\n")
+        XCTAssertTrue(lines.contains("best 87.3% at τ 1"), lines)
+        XCTAssertTrue(lines.contains("85.0% (evaluation)") || lines.contains("85.0% (from the evaluation)"), lines)
     }
 
     /// Oracle: the layout's right rect. At every size, colour mode and mode, with NaN and ∞
