@@ -149,6 +149,14 @@ final class TrainingHistoryTests: XCTestCase {
                 previous = m; epoch = expected
             }
             XCTAssertEqual(final - previous, 30, "epoch 0 to final spans the 31 columns (half cells: \(half))")
+            // And forward again with `>`, one snapshot per key press.
+            for expected in HistoryFixture.snapshotEpochs.dropFirst() {
+                h.type(">")
+                XCTAssertEqual(h.state.epoch?.epoch, expected)
+                guard let m = marker() else { return XCTFail("no marker at epoch \(expected)") }
+                XCTAssertEqual(m - previous, expected - epoch, "width \(width): \(epoch) → \(expected)")
+                previous = m; epoch = expected
+            }
         }
     }
 
