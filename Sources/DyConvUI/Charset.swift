@@ -40,6 +40,8 @@ public enum Charset: String, Sendable, CaseIterable {
             // Markers.
             "●": "o", "◂": "<", "◆": "x", "◉": "O", "▲": "^", "▶": ">", "✓": "v", "✗": "X", "⠂": ".",
             "←": "<", "→": ">", "↑": "^", "↓": "v", "↵": "<",
+            // Training history: half-cell epoch columns and their marks, the final epoch, window ends.
+            "▐": "+", "▘": "'", "▝": "'", "◇": "F", "‹": "<", "›": ">",
             // Symbols and punctuation.
             "π": "p", "τ": "t", "Σ": "S", "×": "x", "÷": "/", "—": "-", "–": "-", "…": "~",
         ]

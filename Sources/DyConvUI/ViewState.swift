@@ -86,14 +86,16 @@ public struct CheckpointSummary: Sendable, Equatable {
 
     /// The history of a run: every snapshot's summary (`snapshots`, from `records`), then the
     /// epochs the snapshots' and the final checkpoint's `TrainingRecord.history` add (snapshots
-    /// are kept only for some epochs, `SnapshotRetention`), by epoch. Empty without snapshots.
-    /// A network without attention (snapshots without τ) gets no τ for the added epochs either.
+    /// are kept only for some epochs, `SnapshotRetention`), by epoch. Without snapshots (a
+    /// checkpoint or a snapshot opened on its own) the final record's history alone, so the
+    /// history panel still draws the epochs that led to it.
+    /// A network without attention (snapshots without τ) gets no τ for the added epochs either
+    /// (without snapshots the UI leaves τ out for a static network itself).
     public static func history(snapshots: [EpochSummary], records: [TrainingRecord],
                                final: TrainingRecord?) -> [EpochSummary] {
-        guard !snapshots.isEmpty else { return [] }
         var byEpoch: [Int: EpochSummary] = [:]
         for s in snapshots { byEpoch[s.epoch] = s }
-        let hasTemperature = snapshots.contains { $0.temperature != nil }
+        let hasTemperature = snapshots.isEmpty || snapshots.contains { $0.temperature != nil }
         for r in records + (final.map { [$0] } ?? []) {
             for e in r.history ?? [] where byEpoch[e.epoch] == nil {
                 byEpoch[e.epoch] = EpochSummary(epoch: e.epoch, epochs: r.epochs, temperature: hasTemperature ? e.temperature : nil,

@@ -14,16 +14,23 @@ enum Fixture {
         layerNames.map { LayerSummary(name: $0, routing: routing, kernels: kernels, trainedTemperature: temperature) }
     }
 
+    /// Mean H/lnK of layer `l` after epoch `e` in `epochs`: 1 − l·e/40 (flat low layers, the
+    /// top layer sparser with every epoch), for the training history's heat map.
+    static func epochEntropy(_ e: Int) -> [String: Float] {
+        Dictionary(uniqueKeysWithValues: layerNames.enumerated().map { ($0.element, 1 - Float($0.offset * e) / 40) })
+    }
+
     static let epochs: [EpochSummary] = [
-        EpochSummary(epoch: 1, epochs: 4, temperature: 30, trainAccuracy: 0.61, testAccuracy: 0.70, loss: 1.1),
-        EpochSummary(epoch: 2, epochs: 4, temperature: 10.5, trainAccuracy: 0.78, testAccuracy: 0.80, loss: 0.7),
-        EpochSummary(epoch: 3, epochs: 4, temperature: 3.2, trainAccuracy: 0.84, testAccuracy: 0.85, loss: 0.5),
-        EpochSummary(epoch: 4, epochs: 4, temperature: 1, trainAccuracy: 0.88, testAccuracy: 0.87, loss: 0.4),
+        EpochSummary(epoch: 1, epochs: 4, temperature: 30, trainAccuracy: 0.61, testAccuracy: 0.70, loss: 1.1, layerEntropy: epochEntropy(1)),
+        EpochSummary(epoch: 2, epochs: 4, temperature: 10.5, trainAccuracy: 0.78, testAccuracy: 0.80, loss: 0.7, layerEntropy: epochEntropy(2)),
+        EpochSummary(epoch: 3, epochs: 4, temperature: 3.2, trainAccuracy: 0.84, testAccuracy: 0.85, loss: 0.5, layerEntropy: epochEntropy(3)),
+        EpochSummary(epoch: 4, epochs: 4, temperature: 1, trainAccuracy: 0.88, testAccuracy: 0.87, loss: 0.4, layerEntropy: epochEntropy(4)),
     ]
 
     static let dynamic = CheckpointSummary(name: "dycnn-dynamic", family: "dycnn", layers: layers(.softmax),
                                            classes: classNames, epochs: epochs,
-                                           training: EpochSummary(epoch: 4, epochs: 4, temperature: 1, testAccuracy: 0.87))
+                                           training: EpochSummary(epoch: 4, epochs: 4, temperature: 1, testAccuracy: 0.87,
+                                                                  layerEntropy: epochEntropy(4)))
     static let condconv = CheckpointSummary(name: "dycnn-condconv", family: "dycnn", layers: layers(.sigmoid), classes: classNames)
     static let staticNet = CheckpointSummary(name: "dycnn-static", family: "dycnn", layers: [], classes: classNames)
 

@@ -1,0 +1,225 @@
+import XCTest
+import DyConvEngine
+@testable import DyConvUI
+
+/// The dataset view (key `d`): mean Σr for CondConv, one sweep line per layer, the accuracy at
+/// the current τ, what an ablation mode does, and every layer row and legend whole at 80×24.
+final class DatasetViewTests: XCTestCase {
+    static let sizes = [(80, 24), (100, 30), (120, 40), (200, 60)]
+    static let entropySums: [Double] = [912, 850, 640, 512, 301, 150]
+    static let massSums: [Double] = [1810, 1604, 1400, 1300, 1000, 2000]
+
+    /// A 6-layer sweep whose layer l has H/lnK (i + 1)/9 · (1 − l/10) at the i-th τ: six
+    /// separate lines, low layers above.
+    static func sweepPoints(count: Int = 9) -> [SweepPoint] {
+        SweepProgress.defaultTemperatures.prefix(count).enumerated().map { i, t in
+            let layers = (0..<6).map { l in Double(i + 1) / 9 * (1 - Double(l) / 10) }
+            return SweepPoint(temperature: t, accuracy: [0.62, 0.75, 0.84, 0.873, 0.86, 0.80, 0.66, 0.52, 0.47][i],
+                              meanEntropy: layers.reduce(0, +) / 6, layerEntropy: layers)
+        }
+    }
+
+    /// The dataset view of checkpoint `checkpoint` at a size, with a finished (or running)
+    /// evaluation and sweep.
+    static func view(checkpoint: Int = 0, width: Int = 120, height: Int = 40, colorMode: ColorMode = .xterm256,
+                     mode: AggregationMode = .attention, running: Bool = false) -> Harness {
+        var s = Fixture.state(width: width, height: height, colorMode: colorMode)
+        s.checkpointIndex = checkpoint
+        var h = Harness(s)
+        if mode != .attention { while h.state.mode != mode { h.type("m") } }
+        h.type("d")
+        let done = running ? 300 : 1000
+        h.send(.evaluationProgress(EvaluationProgress(key: h.state.evaluationKey, done: done, total: 1000,
+                                                      correct: running ? 250 : 873,
+                                                      entropySums: entropySums.map { $0 * Double(done) / 1000 },
+                                                      massSums: checkpoint == 1 ? massSums.map { $0 * Double(done) / 1000 } : [],
+                                                      milliseconds: 420)))
+        h.send(.sweepProgress(SweepProgress(key: h.state.sweepKey, temperatures: SweepProgress.defaultTemperatures,
+                                            points: sweepPoints(count: running ? 6 : 9))))
+        return h
+    }
+
+    /// The right area's rows as text.
+    static func rightLines(_ h: Harness) -> [String] {
+        let r = Layout(h.state).right, g = h.screen
+        return (r.y..<r.maxY).map { String(String.UnicodeScalarView(g.row($0).unicodeScalars.dropFirst(r.x).prefix(r.width))) }
+    }
+
+    /// Oracle: the Σr sums given to `EvaluationProgress` ÷ images (1810 / 1000 = 1.81, …), at
+    /// every size, with the simplex note; a softmax network shows no Σr.
+    func testCondConvShowsMeanMassPerLayer() {
+        for (w, h) in DatasetViewTests.sizes {
+            let v = DatasetViewTests.view(checkpoint: 1, width: w, height: h)
+            let text = DatasetViewTests.rightLines(v).joined(separator: "\n")
+            for m in ["1.81", "1.60", "1.40", "1.30", "1.00", "2.00"] {
+                XCTAssertTrue(text.contains("Σr \(m)"), "\(w)×\(h): Σr \(m)\n\(text)")
+            }
+            XCTAssertTrue(text.contains("Σr = 1 would be the simplex"), "\(w)×\(h)\n\(text)")
+        }
+        XCTAssertFalse(DatasetViewTests.rightLines(DatasetViewTests.view()).joined().contains("Σr"))
+    }
+
+    /// Oracle: the number of layers. Each layer's line is drawn in its own colour of the heat
+    /// scale (truecolor) and its points carry its number 1…6; the legend names them.
+    func testSweepDrawsOneSeriesPerLayer() {
+        let v = DatasetViewTests.view(colorMode: .truecolor)
+        let r = Layout(v.state).right, g = v.screen, theme = Theme(.truecolor)
+        var colours = Set<Color>()
+        var marks = Set<Character>()
+        for y in r.y..<r.maxY {
+            for x in r.x..<r.maxX {
+                let c = g[x, y]
+                if (0x2800...0x28FF).contains(c.scalar.value) || ("1"..."6").contains(Character(c.scalar)) {
+                    colours.insert(c.style.foreground)
+                }
+                if ("1"..."6").contains(Character(c.scalar)), c.style.foreground != theme.axis.foreground { marks.insert(Character(c.scalar)) }
+            }
+        }
+        for l in 0..<6 {
+            let colour = theme.heatForeground(SweepSeries.scalePosition(l, of: 6), fallback: theme.seriesEntropy).foreground
+            XCTAssertTrue(colours.contains(colour), "layer \(l + 1)'s line colour")
+        }
+        XCTAssertEqual(Set((0..<6).map { SweepSeries.scalePosition($0, of: 6) }).count, 6, "six different colours")
+        XCTAssertEqual(marks, Set("123456"), "each layer's points numbered")
+        XCTAssertTrue(DatasetViewTests.rightLines(v).joined().contains("H/lnK of layer 1 2 3 4 5 6 (low→top)"))
+        XCTAssertEqual(SweepSeries(points: DatasetViewTests.sweepPoints(), layerCount: 6).entropy.count, 6)
+        // A sweep without per-layer entropy (older session): the mean line, named so.
+        XCTAssertEqual(SweepSeries(points: [SweepPoint(temperature: 1, accuracy: 0.5, meanEntropy: 0.5)], layerCount: 6).entropy.count, 1)
+    }
+
+    /// Oracle: the layer list. At 80×24 (and every size), in every mode and for CondConv, each
+    /// layer's row is on screen; with 20 layers the window holds the selected layer.
+    func testEveryLayerRowIsVisible() {
+        for (w, h) in DatasetViewTests.sizes {
+            for (checkpoint, mode) in [(0, AggregationMode.attention), (0, .shuffleAcross), (1, .attention), (1, .shuffleAcross)] {
+                let v = DatasetViewTests.view(checkpoint: checkpoint, width: w, height: h, mode: mode)
+                let text = DatasetViewTests.rightLines(v).joined(separator: "\n")
+                for name in Fixture.layerNames { XCTAssertTrue(text.contains(name), "\(w)×\(h) \(mode): \(name)\n\(text)") }
+            }
+        }
+        // Twenty layers in four stages: the selected one is in view, and the heading says where.
+        let names = (1...4).flatMap { s in (0..<5).map { "layer\(s).\($0).conv" } }
+        let big = CheckpointSummary(name: "big", family: "dycnn",
+                                    layers: names.map { LayerSummary(name: $0, routing: .softmax, kernels: 4, trainedTemperature: 1) },
+                                    classes: Fixture.classNames)
+        var s = Fixture.state(width: 80, height: 24, checkpoints: [big])
+        s.showDataset = true
+        for selected in [0, 9, 19] {
+            s.selectedLayer = selected
+            let r = Layout(s).right, g = render(s)
+            let text = (r.y..<r.maxY).map { g.row($0) }.joined(separator: "\n")
+            XCTAssertTrue(text.contains("▶ \(Layout(s).layerList.displayName(selected, names[selected]))"), "layer \(selected + 1)\n\(text)")
+            XCTAssertTrue(text.contains("of 20"), text)
+        }
+    }
+
+    /// Oracle: the text each line is built from. While the evaluation and the sweep run, at
+    /// every size, the headings and the counts are whole: the progress bars sit only in free cells.
+    func testProgressBarsNeverCoverText() {
+        for (w, h) in DatasetViewTests.sizes {
+            let lines = DatasetViewTests.rightLines(DatasetViewTests.view(width: w, height: h, running: true))
+            XCTAssertTrue(lines[0].hasPrefix("Dataset · sample · all 1000 images"), lines[0])
+            guard let acc = lines.first(where: { $0.hasPrefix("accuracy") }) else { return XCTFail("\(w)×\(h): no accuracy line") }
+            XCTAssertTrue(acc.contains("83.3% (250 / 300)") && acc.contains("300/1000"), "\(w)×\(h): \(acc)")
+            guard let chart = lines.first(where: { $0.hasPrefix("Accuracy and H/lnK") }) else { return XCTFail("\(w)×\(h): chart heading") }
+            XCTAssertTrue(chart.hasPrefix("Accuracy and H/lnK per layer against τ "), "\(w)×\(h): \(chart)")
+        }
+    }
+
+    /// Oracle: the legend's items. At every size, in CondConv and shuffle-across, every legend
+    /// item and note is whole: nothing in the view ends in "…".
+    func testLegendsAreNeverCut() {
+        for (w, h) in DatasetViewTests.sizes {
+            for (checkpoint, mode) in [(0, AggregationMode.shuffleAcross), (1, .attention), (0, .shuffleImage)] {
+                let lines = DatasetViewTests.rightLines(DatasetViewTests.view(checkpoint: checkpoint, width: w, height: h, mode: mode))
+                let text = lines.joined(separator: "\n")
+                XCTAssertFalse(text.contains("…"), "\(w)×\(h) \(mode)\n\(text)")
+                for item in ["● accuracy", "▲ current τ", "H/lnK of layer 1 2 3 4 5 6 (low→top)", "best 87.3% at τ 1"] {
+                    XCTAssertTrue(text.contains(item), "\(w)×\(h) \(mode): \(item)\n\(text)")
+                }
+            }
+        }
+    }
+
+    /// Oracle: the mode's definition (`ShuffleAcrossPartners(seed: 0)`). Shuffle-across says
+    /// that each image borrows the π of its partner, and that the partners are fixed by seed 0.
+    func testShuffleAcrossSaysWhoseAttentionIsBorrowed() {
+        for (w, h) in DatasetViewTests.sizes {
+            let lines = DatasetViewTests.rightLines(DatasetViewTests.view(width: w, height: h, mode: .shuffleAcross))
+            let flowed = lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            XCTAssertTrue(flowed.contains("mode shuffle-across: each image borrows the π of its partner image (partners fixed by seed 0)"),
+                          "\(w)×\(h)\n\(lines.joined(separator: "\n"))")
+        }
+    }
+
+    /// Oracle: the dataset summary — its name, and all of its images or the first N of them.
+    func testSaysWhichSetAndHowManyImages() {
+        var s = Fixture.state()
+        s.showDataset = true
+        XCTAssertTrue(render(s).text.contains("Dataset · sample · all 1000 images"))
+        s.dataset = DatasetSummary(name: "fashion-mnist test", labels: Fixture.dataset.labels!, classNames: Fixture.classNames,
+                                   evaluationLimit: 500)
+        XCTAssertTrue(render(s).text.contains("Dataset · fashion-mnist test · first 500 of 1000 images"))
+    }
+
+    /// Oracle: the sweep point at τ = 1 (87.3 %) and, at τ = 1.25 (not a sweep value), the
+    /// evaluation's 850 / 1000; the best stays the sweep's.
+    func testAccuracyAtTheCurrentTemperature() {
+        var v = DatasetViewTests.view()
+        XCTAssertTrue(DatasetViewTests.rightLines(v).joined().contains("best 87.3% at τ 1 · current τ 1: 87.3%"))
+        v.type("+")                                     // τ × 1.25
+        XCTAssertEqual(v.state.effectiveTemperature, 1.25)
+        v.send(.evaluationProgress(EvaluationProgress(key: v.state.evaluationKey, done: 1000, total: 1000, correct: 850,
+                                                      entropySums: DatasetViewTests.entropySums)))
+        let text = DatasetViewTests.rightLines(v).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        XCTAssertTrue(text.contains("best 87.3% at τ 1"), text)
+        XCTAssertTrue(text.contains("current τ 1.25: 85.0% (from the evaluation)"), text)
+        // At 80×24 the note keeps both figures, in its short form when the plot needs the row.
+        var small = DatasetViewTests.view(width: 80, height: 24)
+        small.type("+")
+        small.send(.evaluationProgress(EvaluationProgress(key: small.state.evaluationKey, done: 1000, total: 1000, correct: 850,
+                                                          entropySums: DatasetViewTests.entropySums)))
+        let lines = DatasetViewTests.rightLines(small).joined(separator: "\n")
+        XCTAssertTrue(lines.contains("best 87.3% at τ 1"), lines)
+        XCTAssertTrue(lines.contains("85.0% (evaluation)") || lines.contains("85.0% (from the evaluation)"), lines)
+    }
+
+    /// Oracle: the layout's right rect. At every size, colour mode and mode, with NaN and ∞
+    /// in every figure, the view draws only inside its rect and does not trap.
+    func testNothingOutsideTheRectAndNoTrapOnNaN() {
+        for (w, h) in DatasetViewTests.sizes + [(80, 30), (150, 24)] {
+            for checkpoint in 0..<3 {
+                for mode in ColorMode.allCases {
+                    var s = Fixture.state(width: w, height: h, colorMode: mode)
+                    s.checkpointIndex = checkpoint
+                    s.showDataset = true
+                    let key = s.evaluationKey
+                    s.evaluations[key] = EvaluationProgress(key: key, done: 10, total: 20, correct: 5,
+                                                            entropySums: [.nan, .infinity, -.infinity, 1, 2, 3],
+                                                            massSums: [.nan, .infinity, 3, 4, 5, 6])
+                    let bad = SweepProgress.defaultTemperatures.map {
+                        SweepPoint(temperature: $0, accuracy: .nan, meanEntropy: .infinity, layerEntropy: [.nan, .infinity, -1, 2, 0.5, 0.5])
+                    }
+                    s.sweeps[s.sweepKey] = SweepProgress(key: s.sweepKey, temperatures: SweepProgress.defaultTemperatures, points: bad)
+                    let ctx = RenderContext(s)
+                    var grid = CellGrid(width: w, height: h)
+                    renderDatasetView(ctx, into: &grid)
+                    let r = ctx.layout.right
+                    for y in 0..<h {
+                        for x in 0..<w where !(x >= r.x && x < r.maxX && y >= r.y && y < r.maxY) {
+                            if grid[x, y] != .blank { return XCTFail("\(w)×\(h) \(mode): (\(x), \(y)) drawn\n\(grid.text)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Oracle: the recorded text, inspected — CondConv and shuffle-across at 80×24, the sweep
+    /// running.
+    func testSnapshots() {
+        assertSnapshot(DatasetViewTests.view(checkpoint: 1, width: 80, height: 24).screen, named: "dataset-condconv-80x24")
+        assertSnapshot(DatasetViewTests.view(width: 80, height: 24, mode: .shuffleAcross, running: true).screen,
+                       named: "dataset-shuffle-across-80x24")
+    }
+}
