@@ -88,10 +88,11 @@ extension Session {
         try Limits.checkMemory(description.estimatedInferenceBytes(batch: batch), for: "\(name): a batch of \(batch) images")
     }
 
-    /// A session over given models and images (for tests and embedding).
+    /// A session over given models and images (for tests and embedding); `profileLimit`
+    /// overrides how many images the profile pass covers (`DatasetSummary.profileLimit`).
     public static func make(models: [(name: String, model: Model)], dataset: ImageDataset, datasetName: String = "images",
                             width: Int = 120, height: Int = 40, colorMode: ColorMode = .xterm256,
-                            limit: Int? = nil) throws -> Session {
+                            limit: Int? = nil, profileLimit: Int? = nil) throws -> Session {
         guard !models.isEmpty else { throw SessionError("no model given") }
         guard dataset.count > 0 else { throw SessionError("the image set has no images") }
         for m in models { try dataset.checkCompatible(with: m.model.description, name: datasetName, requireLabels: false) }
@@ -99,8 +100,10 @@ extension Session {
             OpenedCheckpoint(summary: CheckpointSummary(name: $0.name, description: $0.model.description),
                              path: $0.name, model: $0.model, snapshotPaths: [])
         }
+        var summary = datasetSummary(dataset, name: datasetName, limit: limit)
+        if let profileLimit { summary.profileLimit = min(max(profileLimit, 0), dataset.count) }
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
-                              dataset: datasetSummary(dataset, name: datasetName, limit: limit))
+                              dataset: summary)
         return Session(state: state, checkpoints: opened, dataset: dataset)
     }
 

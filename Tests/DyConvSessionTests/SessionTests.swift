@@ -16,10 +16,12 @@ final class SessionTests: XCTestCase {
                                 labels: (0..<n).map { ($0 * 3) % 10 }, classNames: FashionMNIST.classNames)
     }
 
-    static func session(_ families: [String] = ["dycnn"], limit: Int? = nil) throws -> (Session, [Model], ImageDataset) {
-        let data = try images()
+    static func session(_ families: [String] = ["dycnn"], limit: Int? = nil, profileLimit: Int? = nil,
+                        images n: Int = 60) throws -> (Session, [Model], ImageDataset) {
+        let data = try images(n)
         let models = try families.enumerated().map { i, f in Model.seededRandom(try Families.named(f), seed: UInt64(1 + i)) }
-        let s = try Session.make(models: zip(families, models).map { ($0, $1) }, dataset: data, limit: limit)
+        let s = try Session.make(models: zip(families, models).map { ($0, $1) }, dataset: data, limit: limit,
+                                 profileLimit: profileLimit)
         s.start()
         return (s, models, data)
     }
@@ -123,7 +125,7 @@ final class SessionTests: XCTestCase {
     }
 
     func testBackgroundEvaluationMatchesEvaluate() throws {
-        let (s, models, data) = try Self.session(limit: 50)
+        let (s, models, data) = try Self.session(limit: 50, profileLimit: 20)
         s.handle(.key(.char("d")))
         waitFor(s) { s.state.evaluation?.isFinished == true && s.state.sweep?.isFinished == true }
         let e = try XCTUnwrap(s.state.evaluation)
@@ -141,11 +143,124 @@ final class SessionTests: XCTestCase {
         let at30 = try XCTUnwrap(sweep.points.last)
         let oracle30 = try evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
         XCTAssertEqual(at30.meanEntropy, oracle30.layers.map(\.meanEntropy).reduce(0, +) / 6, accuracy: 1e-4)
+        // Per-layer entropy of each sweep point: evaluate() at that τ, layer by layer.
+        XCTAssertEqual(at30.layerEntropy.count, 6)
+        for (a, b) in zip(at30.layerEntropy, oracle30.layers.map(\.meanEntropy)) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+        for (a, b) in zip(atOne.layerEntropy, oracle.layers.map(\.meanEntropy)) { XCTAssertEqual(a, b, accuracy: 1e-9) }
         XCTAssertGreaterThan(at30.meanEntropy, sweep.points[0].meanEntropy)
-        // Evaluated images join the simplex cloud.
-        XCTAssertEqual(s.state.cloud.count, 50)
+        // Σπ per layer: 1 for softmax routing (EvaluationStatistics' meanMass).
+        for (l, layer) in oracle.layers.enumerated() { XCTAssertEqual(e.meanMass(l)!, layer.meanMass, accuracy: 1e-6) }
+        // The cloud is the profile pass's (its 20 images), not the evaluation's 50.
+        waitFor(s) { profileComplete(s, 20) }
+        XCTAssertEqual(s.state.cloud.count, 20)
         // The dataset view shows the result.
         XCTAssertTrue(render(s.state).text.contains(Format.percent(oracle.accuracy)))
+    }
+
+    // MARK: Profile pass
+
+    /// Whether the cloud holds exactly images 0..<n, all fresh under the current configuration.
+    func profileComplete(_ s: Session, _ n: Int) -> Bool {
+        s.state.cloud.count == n && s.state.cloud.isFresh && s.state.cloud.key == s.state.configKey && !s.isProfiling
+    }
+
+    /// Checks every point of the cloud against `oracle`, a direct forward pass of images
+    /// 0..<count in one batch: π and H/lnK per layer (to rounding: the pass runs in batches of 50).
+    func assertCloud(_ s: Session, equals oracle: ForwardTrace, file: StaticString = #filePath, line: UInt = #line) {
+        let cloud = s.state.cloud
+        XCTAssertEqual(cloud.kernels, oracle.layers.map(\.kernels), file: file, line: line)
+        for (p, index) in cloud.indices.enumerated() {
+            for (l, layer) in oracle.layers.enumerated() {
+                let got = Array(cloud.attention(point: p, layer: l)), want = Array(layer.attention(sample: index))
+                for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 1e-5, "image \(index) layer \(l)", file: file, line: line) }
+                XCTAssertEqual(cloud.entropies[l][p], layer.entropy[index], accuracy: 1e-5, file: file, line: line)
+            }
+        }
+    }
+
+    /// The profile pass starts at launch and covers exactly images 0..<profileLimit.
+    /// Oracle: `Model.forward` of those images in one batch at the trained τ.
+    func testProfilePassFillsTheCloudAtLaunch() throws {
+        let (s, models, data) = try Self.session(profileLimit: 40)
+        XCTAssertTrue(s.isProfiling, "started by start(), no key pressed")
+        waitFor(s) { profileComplete(s, 40) }
+        XCTAssertTrue(profileComplete(s, 40))
+        XCTAssertEqual(s.state.cloud.indices.sorted(), Array(0..<40), "the first profileLimit images, no others")
+        let direct = models[0].forward(data.batch(Array(0..<40), normalization: models[0].description.normalization))
+        assertCloud(s, equals: direct)
+        XCTAssertEqual(s.state.cloud.profiles.map(\.count), Array(repeating: 40, count: 6))
+        // Asked again for the same configuration: nothing to do.
+        s.handle(.key(.char("s")))
+        XCTAssertNil(s.startProfile())
+        XCTAssertFalse(s.isProfiling)
+    }
+
+    /// A τ change keeps the points, stale, until the new pass replaces them. Oracle: direct
+    /// forward of the images at the new τ (and the old points differ from it).
+    func testTemperatureChangeRecomputesTheProfile() throws {
+        let (s, models, data) = try Self.session()
+        waitFor(s) { profileComplete(s, 60) }
+        let norm = models[0].description.normalization
+        s.handle(.key(.char("-")))
+        let tau = try XCTUnwrap(s.state.configKey.temperature)
+        XCTAssertEqual(tau, 0.8, accuracy: 1e-6)
+        XCTAssertEqual(s.state.cloud.count, 60, "points kept")
+        XCTAssertEqual(s.state.cloud.freshCount, 1, "only the current image's forward pass is fresh yet")
+        XCTAssertTrue(s.isProfiling)
+        waitFor(s) { profileComplete(s, 60) }
+        let direct = models[0].forward(data.batch(Array(0..<60), normalization: norm), options: ForwardOptions(temperature: tau))
+        assertCloud(s, equals: direct)
+        let trained = models[0].forward(data.batch([5], normalization: norm))
+        XCTAssertNotEqual(Array(s.state.cloud.attention(point: s.state.cloud.indices.firstIndex(of: 5)!, layer: 5)),
+                          Array(trained.layers[5].attention(sample: 0)), "the trained-τ points were replaced")
+    }
+
+    /// The per-layer τ of the selected layer (`{`) reaches the engine in the profile pass.
+    /// Oracle: direct forward with `ForwardOptions.layerTemperatures`; the layers below it are
+    /// unchanged from the trained τ, the layer itself is not.
+    func testPerLayerTemperatureReachesTheProfile() throws {
+        let (s, models, data) = try Self.session()
+        s.handle(.key(.down)); s.handle(.key(.down))
+        s.handle(.key(.char("{")))
+        let perLayer = s.state.configKey.layerTemperatures
+        XCTAssertEqual(perLayer.count, 1)
+        waitFor(s) { profileComplete(s, 60) }
+        let norm = models[0].description.normalization
+        let direct = models[0].forward(data.batch(Array(0..<60), normalization: norm), options: ForwardOptions(layerTemperatures: perLayer))
+        assertCloud(s, equals: direct)
+        let trained = models[0].forward(data.batch(Array(0..<60), normalization: norm))
+        XCTAssertEqual(direct.layers[0].attention, trained.layers[0].attention)
+        XCTAssertNotEqual(direct.layers[2].attention, trained.layers[2].attention)
+    }
+
+    /// Quitting while the profile pass runs: `shutdown` cancels and joins it. Oracle: no job
+    /// unfinished afterwards, and the cloud stopped short of the 400 images (cancelled between
+    /// batches of 50).
+    func testShutdownWaitsForARunningProfile() throws {
+        let (s, _, _) = try Self.session(images: 400)
+        XCTAssertTrue(s.isProfiling)
+        XCTAssertGreaterThanOrEqual(s.unfinishedJobs, 1)
+        XCTAssertTrue(s.shutdown(timeout: 60))
+        XCTAssertEqual(s.unfinishedJobs, 0)
+        XCTAssertFalse(s.isBusy)
+        s.pollBackground()
+        XCTAssertLessThan(s.state.cloud.count, 400)
+    }
+
+    /// CondConv's Σr per layer in the dataset view. Oracle: `evaluate`'s meanMass (EvaluationStatistics)
+    /// times the images; Σr is not 1, unlike softmax's Σπ.
+    func testCondConvMassSums() throws {
+        let (s, models, data) = try Self.session(["dycnn-condconv"], limit: 30)
+        s.handle(.key(.char("d")))
+        waitFor(s) { s.state.evaluation?.isFinished == true }
+        let e = try XCTUnwrap(s.state.evaluation)
+        let oracle = try evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 30)
+        XCTAssertEqual(e.massSums.count, oracle.layers.count)
+        for (l, layer) in oracle.layers.enumerated() {
+            XCTAssertEqual(e.massSums[l], layer.meanMass * 30, accuracy: 1e-6 * max(1, layer.meanMass * 30))
+            XCTAssertNotEqual(layer.meanMass, 1, accuracy: 1e-3)
+        }
+        XCTAssertTrue(s.shutdown(timeout: 60))
     }
 
     func testChangingTemperatureRestartsEvaluation() throws {
@@ -156,7 +271,7 @@ final class SessionTests: XCTestCase {
         waitFor(s) { s.state.evaluation?.isFinished == true }
         XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
         s.handle(.key(.char("d")))
-        XCTAssertFalse(s.isBusy, "closing the dataset view stops the job")
+        XCTAssertFalse(s.isEvaluating, "closing the dataset view stops the job")
         // Joined, so no batch of it runs into the next test's timings.
         XCTAssertTrue(s.shutdown(timeout: 60))
     }
