@@ -322,12 +322,12 @@ final class SessionTests: XCTestCase {
         }
         try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: dir + "/run-snapshots/epoch-004.safetensors"))
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, imageIndex: 5, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, imageIndex: 5, warnings: &warnings)
         XCTAssertEqual(warnings.count, 1, "the broken snapshot is skipped with a warning")
         XCTAssertTrue(warnings[0].contains("epoch-004.safetensors"))
         XCTAssertEqual(s.state.checkpoint.name, "run")
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), taus)
-        XCTAssertEqual(s.state.dataset.name, "sample")
+        XCTAssertEqual(s.state.dataset.name, "bundled sample")
         s.start()
         XCTAssertEqual(s.state.imageIndex, 5)
         // Step to the first epoch: its model runs at its τ.
@@ -346,11 +346,11 @@ final class SessionTests: XCTestCase {
         func message(_ body: () throws -> Session) -> String {
             do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
-        let missing = message { try Session.open(checkpointPaths: [dir + "/nope.safetensors"], dataDirectory: nil, warnings: &warnings) }
+        let missing = message { try Session.open(checkpointPaths: [dir + "/nope.safetensors"], dataDirectory: nil, useSample: true, warnings: &warnings) }
         XCTAssertTrue(missing.contains("nope.safetensors"), missing)
         let garbage = dir + "/garbage.safetensors"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: garbage))
-        let bad = message { try Session.open(checkpointPaths: [garbage], dataDirectory: nil, warnings: &warnings) }
+        let bad = message { try Session.open(checkpointPaths: [garbage], dataDirectory: nil, useSample: true, warnings: &warnings) }
         XCTAssertTrue(bad.contains("garbage.safetensors"), bad)
         let good = dir + "/good.safetensors"
         try Model.seededRandom(Families.dycnn(), seed: 1).checkpoint().write(path: good)
@@ -358,18 +358,18 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(noData.contains("no-data"), noData)
         let emptyData = message { try Session.open(checkpointPaths: [good], dataDirectory: dir, warnings: &warnings) }
         XCTAssertTrue(emptyData.contains(dir), emptyData)
-        let index = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, imageIndex: 1000, warnings: &warnings) }
+        let index = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, imageIndex: 1000, warnings: &warnings) }
         XCTAssertTrue(index.contains("--index 1000"), index)
-        let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: -1, warnings: &warnings) }
+        let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, temperature: -1, warnings: &warnings) }
         XCTAssertTrue(tau.contains("--tau"), tau)
         // τ outside the engine's range (1e-39 passed "> 0 && finite" and gave NaN): one line
         // naming the range (oracle: Limits.temperatureRangeText).
         for t in [Float("1e-39")!, Float("1e-40")!, 1e6, .nan, .infinity, 0, -1] {
-            let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: t, warnings: &warnings) }
+            let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, temperature: t, warnings: &warnings) }
             XCTAssertTrue(m.hasPrefix("--tau") && m.contains(Limits.temperatureRangeText), m)
             XCTAssertFalse(m.contains("\n"), m)
         }
-        let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, randomFamilies: ["nonsense"], warnings: &warnings) }
+        let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, useSample: true, randomFamilies: ["nonsense"], warnings: &warnings) }
         XCTAssertTrue(family.contains("nonsense"), family)
         for m in [missing, bad, noData, emptyData, index, tau, family] { XCTAssertFalse(m.contains("\n"), m) }
     }
@@ -392,7 +392,7 @@ final class SessionTests: XCTestCase {
         try Model.seededRandom(description, seed: 1).checkpoint().write(path: path)
         var warnings: [String] = []
         do {
-            _ = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+            _ = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
             XCTFail("a 25 GB activation was accepted")
         } catch {
             XCTAssertTrue("\(error)".contains("big.safetensors"), "\(error)")
@@ -404,7 +404,7 @@ final class SessionTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: path, toPath: dir + "/run-snapshots/epoch-001.safetensors")
         warnings = []
-        let s = try Session.open(checkpointPaths: [good], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(warnings.count, 1, "\(warnings)")
         XCTAssertTrue(s.state.checkpoint.epochs.isEmpty)
     }
@@ -428,7 +428,7 @@ final class SessionTests: XCTestCase {
             try raw.write(path: file)
         }
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [5])
         XCTAssertEqual(warnings.count, 2, "\(warnings)")
         // Each names its file and the τ problem (the engine's reader refuses the architecture).
@@ -447,7 +447,7 @@ final class SessionTests: XCTestCase {
         let snap = dir + "/run-snapshots/epoch-001.safetensors"
         try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 1)).write(path: snap)
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         s.start()
         try Data("broken".utf8).write(to: URL(fileURLWithPath: snap))
         s.handle(.key(.char("<")))
@@ -485,7 +485,7 @@ final class SessionTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint.read(path: bad)) { XCTAssertEqual(($0 as? CheckpointError)?.kind, .nonFiniteValue) }
 
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(warnings, [])
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.epoch), [1, 2])
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [3, 1], "each snapshot's τ is its layers'")
