@@ -76,9 +76,11 @@ let backgroundNice: Int32 = 10
 /// first `limit` images (`DatasetSummary.profileLimit`), posted as `cloudPoints` batch by
 /// batch, for the depth profile, the simplex clouds and the heat rows' means.
 ///
-/// It goes through the one evaluation routine (`evaluate(model:…onBatch:)`, the engine's
-/// `Model.forward` with seed 0 and the dataset's shuffle-across partners), so each point is the
-/// π the forward pass of that image shows.
+/// Each batch is the engine call the current image's forward pass makes
+/// (`Model.forward(_:indices:options:partners:)`, seed 0, the dataset's shuffle-across
+/// partners), so a point is exactly the π that image shows when stepped to; both shuffles
+/// depend on the image, not on its batch. No labels or classifier head are needed, so it runs
+/// for any model the session opened (`evaluate` would refuse a headless one).
 struct ProfileJob: Sendable {
     let model: Model
     let dataset: ImageDataset
@@ -93,19 +95,21 @@ struct ProfileJob: Sendable {
 
     func run() {
         defer { token.finish() }
-        guard !token.isCancelled, limit > 0 else { return }
-        do {
-            _ = try evaluate(model: model, dataset: dataset, options: key.forwardOptions(seed: 0), limit: limit,
-                             batchSize: ProfileJob.batchSize) { batch in
-                let trace = batch.trace
-                inbox.post(.cloudPoints(CloudBatch(key: key, indices: Array(batch.indices),
-                                                   layers: trace.layers.map(\.attention), entropies: trace.layers.map(\.entropy),
-                                                   kernels: trace.layers.map(\.kernels),
-                                                   done: batch.result.images, total: batch.total)))
-                return !token.isCancelled
-            }
-        } catch {
+        let total = min(limit, dataset.count)
+        let options = key.forwardOptions(seed: 0)
+        let partners: ShuffleAcrossPartners?
+        do { partners = key.mode == .shuffleAcross ? try ShuffleAcrossPartners(count: dataset.count, seed: 0) : nil } catch {
             inbox.post(.failed("profile of the images: \(error)"))
+            return
+        }
+        var done = 0
+        while done < total, !token.isCancelled {
+            let indices = Array(done..<min(done + ProfileJob.batchSize, total))
+            let trace = model.forward(dataset, indices: indices, options: options, partners: partners)
+            done += indices.count
+            inbox.post(.cloudPoints(CloudBatch(key: key, indices: indices,
+                                               layers: trace.layers.map(\.attention), entropies: trace.layers.map(\.entropy),
+                                               kernels: trace.layers.map(\.kernels), done: done, total: total)))
         }
     }
 }

@@ -233,6 +233,27 @@ final class SessionTests: XCTestCase {
         XCTAssertNotEqual(direct.layers[2].attention, trained.layers[2].attention)
     }
 
+    /// In shuffle-across mode each point is what stepping to the image shows (its own π, in a
+    /// pass that mixes its kernels with its partner's). Oracle: the session's own forward pass
+    /// of the image, i.e. `Model.forward` of it alone with the dataset's partners (seed 0).
+    func testShuffleAcrossProfileMatchesTheImagesForwardPass() throws {
+        let (s, models, data) = try Self.session(profileLimit: 12)
+        for _ in 0..<4 { s.handle(.key(.char("m"))) }
+        XCTAssertEqual(s.state.mode, .shuffleAcross)
+        waitFor(s) { profileComplete(s, 12) }
+        let partners = try ShuffleAcrossPartners(count: data.count, seed: 0)
+        let options = ForwardOptions(mode: .shuffleAcross, seed: 0)
+        for i in [0, 7, 11] {
+            let p = try XCTUnwrap(s.state.cloud.indices.firstIndex(of: i))
+            let direct = models[0].forward(data, indices: [i], options: options, partners: partners)
+            for (l, layer) in direct.layers.enumerated() {
+                for (a, b) in zip(Array(s.state.cloud.attention(point: p, layer: l)), layer.attention) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5, "image \(i) layer \(l)")
+                }
+            }
+        }
+    }
+
     /// Quitting while the profile pass runs: `shutdown` cancels and joins it. Oracle: no job
     /// unfinished afterwards, and the cloud stopped short of the 400 images (cancelled between
     /// batches of 50).
