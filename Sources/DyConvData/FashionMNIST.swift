@@ -59,6 +59,23 @@ public enum FashionMNIST {
         try load(.test, directory: sampleDirectory())
     }
 
+    /// The images a command opens when it is given none: the Fashion-MNIST test set where the
+    /// Debian package installs it (`directory`), else the bundled 1000-image sample, with a note
+    /// saying so. `dyconv eval` / `inspect` and `dyconv-tui` all take their default from here,
+    /// so they show the same images and the same accuracy for a model.
+    ///
+    /// - Throws: as `load` (a test set that is there but unreadable is an error, not a fallback),
+    ///   or `loadSample()` when the sample is needed and missing.
+    public static func loadDefaultTestSet(directory: String = defaultDirectory) throws -> DefaultTestSet {
+        if isAvailable(.test, directory: directory) {
+            let dataset = try load(.test, directory: directory)
+            return DefaultTestSet(dataset: dataset, source: directory, name: "Fashion-MNIST test", note: nil)
+        }
+        let dataset = try loadSample()
+        return DefaultTestSet(dataset: dataset, source: "bundled sample", name: "bundled sample",
+                              note: "\(directory) not found, using the bundled \(dataset.count)-image sample")
+    }
+
     /// The bundled sample's directory (`<assets>/fashion-mnist-sample`).
     public static func sampleDirectory() throws -> String {
         Files.join(try Assets.directory(), sampleFolderName)
@@ -103,4 +120,22 @@ public enum FashionMNIST {
         }
         return (try find(split.imagesFileName), try find(split.labelsFileName))
     }
+}
+
+/// The images used when none are given (`FashionMNIST.loadDefaultTestSet`), and how to name them.
+public struct DefaultTestSet: Sendable {
+    /// The images: the full test set or the bundled sample.
+    public let dataset: ImageDataset
+    /// Where they were read from, for messages about the data: the test set's directory, or
+    /// "bundled sample".
+    public let source: String
+    /// What to call them on screen: "Fashion-MNIST test" or "bundled sample" (screens show
+    /// the number of images beside it).
+    public let name: String
+    /// Set when the full test set is not installed: "<directory> not found, using the bundled
+    /// 1000-image sample".
+    public let note: String?
+
+    /// Whether these are the bundled sample rather than the full test set.
+    public var isSample: Bool { note != nil }
 }

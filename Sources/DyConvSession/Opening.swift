@@ -6,7 +6,8 @@ import DyConvUI
 /// Opening a session: every input is checked here, before any screen opens.
 extension Session {
     /// Opens checkpoints (the bundled ones when `checkpointPaths` is empty) and images: the
-    /// bundled sample, the dataset in `dataDirectory` (`DatasetDiscovery`: an IDX folder, CIFAR
+    /// default test set (`FashionMNIST.loadDefaultTestSet`, as the CLI), the bundled sample
+    /// (`useSample`), the dataset in `dataDirectory` (`DatasetDiscovery`: an IDX folder, CIFAR
     /// batches, an ImageFolder tree, a flat folder of images) or the files `imagePaths`
     /// (unlabelled), resized to the first model's input and labelled by its classes
     /// (`DiscoveredDataset.matched(to:)`; a by-index match of differing names is a warning).
@@ -21,7 +22,7 @@ extension Session {
     /// bundled checkpoint is opened.
     /// `resizeShorterSide` is torchvision's `Resize(S)` for those images (`DatasetDiscovery`).
     public static func open(checkpointPaths: [String], dataDirectory: String?, imagePaths: [String] = [],
-                            resizeShorterSide: Int? = nil, imageIndex: Int? = nil,
+                            useSample: Bool = false, resizeShorterSide: Int? = nil, imageIndex: Int? = nil,
                             temperature: Float? = nil, limit: Int? = nil, randomFamilies: [String] = [], seed: UInt64 = 1,
                             width: Int = 120, height: Int = 40,
                             colorMode: ColorMode = .xterm256, warnings: inout [String]) throws -> Session {
@@ -40,9 +41,10 @@ extension Session {
             throw SessionError("\(p): no such checkpoint file")
         }
 
-        if dataDirectory != nil && !imagePaths.isEmpty {
-            throw SessionError("--data and --image exclude each other: give one of them")
-        }
+        // Two sources would silently mean one of them: say which to drop (as the CLI).
+        let given = [dataDirectory != nil ? "--data" : nil, imagePaths.isEmpty ? nil : "--image",
+                     useSample ? "--sample" : nil].compactMap { $0 }
+        if given.count > 1 { throw SessionError("\(given.joined(separator: " and ")) exclude each other: give one of them") }
         let dataset: ImageDataset
         let datasetName: String
         var preparation: String? = nil
@@ -51,10 +53,21 @@ extension Session {
             let reference = try paths.first.map { try Checkpoint.readMetadata(path: $0).description } ?? randomDescriptions[0]
             (dataset, datasetName, preparation) = try openImages(directory: dataDirectory, files: imagePaths,
                                                                  resize: resizeShorterSide, for: reference, warnings: &warnings)
-        } else {
+        } else if useSample {
             if resizeShorterSide != nil { throw SessionError("--resize applies to --data or --image images; give one of them") }
             dataset = try FashionMNIST.loadSample()
-            datasetName = "sample"
+            datasetName = "bundled sample"
+        } else {
+            if resizeShorterSide != nil { throw SessionError("--resize applies to --data or --image images; give one of them") }
+            // The CLI's default too: the full Fashion-MNIST test set when installed, else the
+            // bundled sample, named so the screen says which (its accuracy differs).
+            let set = try FashionMNIST.loadDefaultTestSet()
+            dataset = set.dataset
+            datasetName = set.name
+            if let note = set.note {
+                warnings.append(note)
+                preparation = "full test set not installed"
+            }
         }
         guard dataset.count > 0 else { throw SessionError("the image set has no images") }
 
@@ -88,10 +101,11 @@ extension Session {
         try Limits.checkMemory(description.estimatedInferenceBytes(batch: batch), for: "\(name): a batch of \(batch) images")
     }
 
-    /// A session over given models and images (for tests and embedding).
+    /// A session over given models and images (for tests and embedding); `profileLimit`
+    /// overrides how many images the profile pass covers (`DatasetSummary.profileLimit`).
     public static func make(models: [(name: String, model: Model)], dataset: ImageDataset, datasetName: String = "images",
                             width: Int = 120, height: Int = 40, colorMode: ColorMode = .xterm256,
-                            limit: Int? = nil) throws -> Session {
+                            limit: Int? = nil, profileLimit: Int? = nil) throws -> Session {
         guard !models.isEmpty else { throw SessionError("no model given") }
         guard dataset.count > 0 else { throw SessionError("the image set has no images") }
         for m in models { try dataset.checkCompatible(with: m.model.description, name: datasetName, requireLabels: false) }
@@ -99,8 +113,10 @@ extension Session {
             OpenedCheckpoint(summary: CheckpointSummary(name: $0.name, description: $0.model.description),
                              path: $0.name, model: $0.model, snapshotPaths: [])
         }
+        var summary = datasetSummary(dataset, name: datasetName, limit: limit)
+        if let profileLimit { summary.profileLimit = min(max(profileLimit, 0), dataset.count) }
         let state = ViewState(width: width, height: height, colorMode: colorMode, checkpoints: opened.map(\.summary),
-                              dataset: datasetSummary(dataset, name: datasetName, limit: limit))
+                              dataset: summary)
         return Session(state: state, checkpoints: opened, dataset: dataset)
     }
 

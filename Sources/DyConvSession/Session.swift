@@ -4,7 +4,8 @@ import DyConvData
 import DyConvUI
 
 /// The visualizer's engine side: owns the opened models and the images, runs the real
-/// forward pass for the current image, and the dataset evaluation on a background thread.
+/// forward pass for the current image, and on background threads the profile pass (π of the
+/// first `profileLimit` images under the current configuration) and the dataset evaluation.
 ///
 /// The UI thread calls `handle(_:)` with terminal events and `pollBackground()` once per
 /// frame; both apply events to `state` through the pure `update` and perform the effects
@@ -18,6 +19,8 @@ public final class Session {
     let dataset: ImageDataset
     let inbox = EventInbox()
     private var job: (key: EvaluationKey, token: CancelToken)?
+    /// The profile pass (`ProfileJob`) of a configuration, running or finished.
+    private var profile: (key: ConfigKey, token: CancelToken)?
     /// Every background job started and not yet seen finished, cancelled ones included: a job
     /// cancelled by closing the dataset view may still be inside its last batch, and quitting
     /// must wait for it too (`shutdown`).
@@ -34,8 +37,8 @@ public final class Session {
 
     // MARK: Running
 
-    /// Runs the first forward pass (call once before drawing).
-    public func start() { perform([.forward]) }
+    /// Runs the first forward pass and starts the profile pass (call once before drawing).
+    public func start() { perform([.forward, .prefill]) }
 
     /// Applies an event (key, click, resize) and performs the effects; returns false once
     /// the user asked to quit.
@@ -54,7 +57,13 @@ public final class Session {
     }
 
     /// Whether a background job is running (the presenter then polls more often).
-    public var isBusy: Bool { job.map { !$0.token.isCancelled && !$0.token.isFinished } ?? false }
+    public var isBusy: Bool { isEvaluating || isProfiling }
+
+    /// Whether the dataset evaluation (and τ sweep) is running.
+    var isEvaluating: Bool { job.map { !$0.token.isCancelled && !$0.token.isFinished } ?? false }
+
+    /// Whether the profile pass is running.
+    var isProfiling: Bool { profile.map { !$0.token.isCancelled && !$0.token.isFinished } ?? false }
 
     /// Changes the colour mode (the presenter knows it only after the terminal opened).
     public func setColorMode(_ mode: ColorMode) { state.colorMode = mode }
@@ -62,7 +71,8 @@ public final class Session {
     /// Changes the charset (the presenter finds it from the locale at start-up).
     public func setCharset(_ charset: Charset) { state.charset = charset }
 
-    /// Asks the background job to stop (it does after its current batch) without waiting.
+    /// Asks the dataset evaluation to stop (it does after its current batch) without waiting;
+    /// the profile pass goes on.
     public func close() {
         job?.token.cancel()
         job = nil
@@ -78,6 +88,7 @@ public final class Session {
     @discardableResult
     public func shutdown(timeout: Double) -> Bool {
         close()
+        cancelProfile()
         for t in started { t.cancel() }
         let deadline = Date(timeIntervalSinceNow: timeout)
         var all = true
@@ -97,13 +108,14 @@ public final class Session {
             case .evaluate:
                 if let event = startEvaluation() { queue += update(&state, event) }
             case .prefill:
-                break // the profile pass: not yet (issue #11)
+                if let event = startProfile() { queue += update(&state, event) }
             case .cancelEvaluation:
                 close()
             case .findMisclassified(let from):
                 queue += update(&state, findMisclassified(from: from))
             case .quit:
                 close()
+                cancelProfile()
             }
         }
     }
@@ -188,10 +200,37 @@ public final class Session {
         started.append(token)
         let job = EvaluationJob(model: model, dataset: dataset, key: key, sweepKey: sweepKey,
                                 runEvaluation: !evaluationDone, runSweep: !sweepDone, inbox: inbox, token: token)
-        let thread = Thread { job.run() }
-        thread.qualityOfService = .utility
-        thread.stackSize = 4 << 20
-        thread.start()
+        startBackgroundThread { job.run() }
         return nil
+    }
+
+    /// Starts the profile pass of the current configuration unless it is running, or its
+    /// points are all in the cloud and fresh; a pass of another configuration is cancelled
+    /// (it stops after its current batch of `ProfileJob.batchSize`). Returns the failure to
+    /// report when the model cannot be loaded.
+    func startProfile() -> Event? {
+        let key = state.configKey
+        let limit = state.dataset.profileLimit
+        if let profile, profile.key == key, !profile.token.isCancelled, !profile.token.isFinished { return nil }
+        cancelProfile()
+        // A static network has no attention to profile.
+        guard !state.checkpoint.isStatic, limit > 0 else { return nil }
+        let cloud = state.cloud
+        if cloud.key == key, cloud.isFresh, cloud.count >= limit { return nil }
+        let model: Model
+        do { model = try self.model(for: key) } catch { return .failed("cannot load snapshot: \(error)") }
+        let token = CancelToken()
+        profile = (key, token)
+        started.append(token)
+        let job = ProfileJob(model: model, dataset: dataset, key: key, limit: limit, inbox: inbox, token: token)
+        startBackgroundThread { job.run() }
+        return nil
+    }
+
+    /// Asks the profile pass to stop after its current batch, without waiting.
+    private func cancelProfile() {
+        profile?.token.cancel()
+        profile = nil
+        started.removeAll { $0.isFinished }
     }
 }

@@ -28,8 +28,11 @@ struct DyConvTUI: ParsableCommand {
     @Argument(help: ArgumentHelp("Checkpoint files (.safetensors). Default: the bundled checkpoints in assets/.", valueName: "checkpoint"))
     var checkpoints: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled); resized and centre-cropped to the model's input. Default: the bundled 1000-image sample.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled); resized and centre-cropped to the model's input. Default, as dyconv eval: the Fashion-MNIST test set in /usr/share/datasets/fashion-mnist when installed, else the 1000-image sample bundled in assets/ (the screen names which).", valueName: "dir"))
     var data: String?
+
+    @Flag(name: .long, help: "Use the 1000-image sample bundled in assets/ instead of the full test set.")
+    var sample = false
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Image files (PNG, JPEG, PPM/PGM), unlabelled; resized and centre-cropped to the model's input.", valueName: "file"))
     var image: [String] = []
@@ -85,7 +88,7 @@ struct DyConvTUI: ParsableCommand {
         let session: Session
         do {
             session = try Session.open(checkpointPaths: checkpoints, dataDirectory: data, imagePaths: image,
-                                       resizeShorterSide: resize, imageIndex: index,
+                                       useSample: sample, resizeShorterSide: resize, imageIndex: index,
                                        temperature: tau, limit: limit, randomFamilies: random, seed: seed,
                                        warnings: &warnings)
         } catch {

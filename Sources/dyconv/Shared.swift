@@ -5,7 +5,7 @@ import Foundation
 
 /// Options shared by the commands that read images.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled).",
+    @Option(name: .long, help: ArgumentHelp("Folder of images: IDX files (any names, raw or .gz), CIFAR-10/100 binary batches, an ImageFolder tree (one sub-folder per class) or a flat folder of images (unlabelled). Default, as dyconv-tui: the Fashion-MNIST test set in /usr/share/datasets/fashion-mnist when installed, else the 1000-image sample bundled in assets/.",
                                             valueName: "dir"))
     var data: String?
 
@@ -28,8 +28,8 @@ struct DataOptions: ParsableArguments {
     }
 
     /// The images for `model`: `--image` files or the `--data` folder (`DatasetDiscovery`, resized
-    /// to the model's input, labels matched to its classes), else the Debian Fashion-MNIST
-    /// folder, else the bundled sample. Notes and the label-matching warning go to stderr
+    /// to the model's input, labels matched to its classes), else `FashionMNIST.loadDefaultTestSet`
+    /// (the Debian Fashion-MNIST folder, else the bundled sample). Notes and the label-matching warning go to stderr
     /// (notes only when not `quiet`).
     func testSet(for description: ModelDescription, quiet: Bool = false) throws -> (dataset: ImageDataset, source: String) {
         if sample { return (try FashionMNIST.loadSample(), "bundled sample") }
@@ -39,11 +39,10 @@ struct DataOptions: ParsableArguments {
         } else if !image.isEmpty {
             found = try DatasetDiscovery.load(imageFiles: image, input: description.input, resizeShorterSide: resize)
         } else {
-            if FashionMNIST.isAvailable(.test) {
-                return (try FashionMNIST.load(.test), FashionMNIST.defaultDirectory)
-            }
-            if !quiet { note("\(FashionMNIST.defaultDirectory) not found, using the bundled 1000-image sample") }
-            return (try FashionMNIST.loadSample(), "bundled sample")
+            // The one default shared with dyconv-tui: the full test set, else the sample.
+            let set = try FashionMNIST.loadDefaultTestSet()
+            if let text = set.note, !quiet { note(text) }
+            return (set.dataset, set.source)
         }
         let (dataset, match) = try found.matched(to: description.classes)
         if !quiet {

@@ -122,3 +122,53 @@ final class OpeningImagesTests: XCTestCase {
         for m in [both, missing, short] { XCTAssertFalse(m.contains("\n"), m) }
     }
 }
+
+/// The default images, shared with the CLI (`FashionMNIST.loadDefaultTestSet`).
+final class DefaultImagesTests: XCTestCase {
+    /// Oracle: what is installed. The full test set (10000 images) when its files are in the
+    /// Debian folder, else the bundled 1000-image sample with a note; the TUI names which.
+    func testTheTUIOpensTheCLIsDefaultTestSet() throws {
+        let path = try Session.bundledCheckpointPaths()[0]
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let cli = try FashionMNIST.loadDefaultTestSet()
+        XCTAssertEqual(s.state.dataset.count, cli.dataset.count)
+        XCTAssertEqual(s.state.dataset.labels, cli.dataset.labels)
+        XCTAssertEqual(s.state.dataset.profileLimit, 1000)
+        if FashionMNIST.isAvailable(.test) {
+            XCTAssertEqual(cli.dataset.count, 10_000)
+            XCTAssertEqual(s.state.dataset.name, "Fashion-MNIST test")
+            XCTAssertNil(s.state.dataset.note)
+            XCTAssertEqual(cli.source, FashionMNIST.defaultDirectory)
+            XCTAssertTrue(warnings.isEmpty, "\(warnings)")
+        } else {
+            XCTAssertEqual(s.state.dataset.name, "bundled sample")
+            XCTAssertEqual(s.state.dataset.note, "full test set not installed")
+            XCTAssertTrue(warnings.contains { $0.contains("not found, using the bundled 1000-image sample") }, "\(warnings)")
+        }
+        // The status line says which set it is.
+        XCTAssertTrue(render(s.state).text.contains("\(s.state.dataset.name): \(s.state.dataset.count) images"))
+    }
+
+    /// Without the test set's files: the sample, with a note naming where they were looked for.
+    func testMissingTestSetFallsBackToTheSample() throws {
+        let set = try FashionMNIST.loadDefaultTestSet(directory: "/nonexistent/fashion-mnist")
+        XCTAssertTrue(set.isSample)
+        XCTAssertEqual(set.dataset.count, 1000)
+        XCTAssertEqual(set.name, "bundled sample")
+        XCTAssertEqual(set.source, "bundled sample")
+        XCTAssertEqual(set.note, "/nonexistent/fashion-mnist not found, using the bundled 1000-image sample")
+    }
+
+    /// `--sample` forces the sample and excludes `--data`. Oracle: `FashionMNIST.loadSample()`.
+    func testSampleFlag() throws {
+        let path = try Session.bundledCheckpointPaths()[0]
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
+        XCTAssertEqual(s.state.dataset.name, "bundled sample")
+        XCTAssertEqual(s.state.dataset.labels, try FashionMNIST.loadSample().labels)
+        XCTAssertThrowsError(try Session.open(checkpointPaths: [path], dataDirectory: "/tmp", useSample: true, warnings: &warnings)) {
+            XCTAssertTrue("\($0)".contains("--data and --sample exclude each other"), "\($0)")
+        }
+    }
+}

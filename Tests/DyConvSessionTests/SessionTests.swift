@@ -16,10 +16,12 @@ final class SessionTests: XCTestCase {
                                 labels: (0..<n).map { ($0 * 3) % 10 }, classNames: FashionMNIST.classNames)
     }
 
-    static func session(_ families: [String] = ["dycnn"], limit: Int? = nil) throws -> (Session, [Model], ImageDataset) {
-        let data = try images()
+    static func session(_ families: [String] = ["dycnn"], limit: Int? = nil, profileLimit: Int? = nil,
+                        images n: Int = 60) throws -> (Session, [Model], ImageDataset) {
+        let data = try images(n)
         let models = try families.enumerated().map { i, f in Model.seededRandom(try Families.named(f), seed: UInt64(1 + i)) }
-        let s = try Session.make(models: zip(families, models).map { ($0, $1) }, dataset: data, limit: limit)
+        let s = try Session.make(models: zip(families, models).map { ($0, $1) }, dataset: data, limit: limit,
+                                 profileLimit: profileLimit)
         s.start()
         return (s, models, data)
     }
@@ -123,7 +125,7 @@ final class SessionTests: XCTestCase {
     }
 
     func testBackgroundEvaluationMatchesEvaluate() throws {
-        let (s, models, data) = try Self.session(limit: 50)
+        let (s, models, data) = try Self.session(limit: 50, profileLimit: 20)
         s.handle(.key(.char("d")))
         waitFor(s) { s.state.evaluation?.isFinished == true && s.state.sweep?.isFinished == true }
         let e = try XCTUnwrap(s.state.evaluation)
@@ -141,11 +143,145 @@ final class SessionTests: XCTestCase {
         let at30 = try XCTUnwrap(sweep.points.last)
         let oracle30 = try evaluate(model: models[0], dataset: data, options: ForwardOptions(temperature: 30), limit: 50)
         XCTAssertEqual(at30.meanEntropy, oracle30.layers.map(\.meanEntropy).reduce(0, +) / 6, accuracy: 1e-4)
+        // Per-layer entropy of each sweep point: evaluate() at that τ, layer by layer.
+        XCTAssertEqual(at30.layerEntropy.count, 6)
+        for (a, b) in zip(at30.layerEntropy, oracle30.layers.map(\.meanEntropy)) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+        for (a, b) in zip(atOne.layerEntropy, oracle.layers.map(\.meanEntropy)) { XCTAssertEqual(a, b, accuracy: 1e-9) }
         XCTAssertGreaterThan(at30.meanEntropy, sweep.points[0].meanEntropy)
-        // Evaluated images join the simplex cloud.
-        XCTAssertEqual(s.state.cloud.count, 50)
+        // Σπ per layer: 1 for softmax routing (EvaluationStatistics' meanMass).
+        for (l, layer) in oracle.layers.enumerated() { XCTAssertEqual(e.meanMass(l)!, layer.meanMass, accuracy: 1e-6) }
+        // The cloud is the profile pass's (its 20 images), not the evaluation's 50.
+        waitFor(s) { profileComplete(s, 20) }
+        XCTAssertEqual(s.state.cloud.count, 20)
         // The dataset view shows the result.
         XCTAssertTrue(render(s.state).text.contains(Format.percent(oracle.accuracy)))
+    }
+
+    // MARK: Profile pass
+
+    /// Whether the cloud holds exactly images 0..<n, all fresh under the current configuration.
+    func profileComplete(_ s: Session, _ n: Int) -> Bool {
+        s.state.cloud.count == n && s.state.cloud.isFresh && s.state.cloud.key == s.state.configKey && !s.isProfiling
+    }
+
+    /// Checks every point of the cloud against `oracle`, a direct forward pass of images
+    /// 0..<count in one batch: π and H/lnK per layer (to rounding: the pass runs in batches of 50).
+    func assertCloud(_ s: Session, equals oracle: ForwardTrace, file: StaticString = #filePath, line: UInt = #line) {
+        let cloud = s.state.cloud
+        XCTAssertEqual(cloud.kernels, oracle.layers.map(\.kernels), file: file, line: line)
+        for (p, index) in cloud.indices.enumerated() {
+            for (l, layer) in oracle.layers.enumerated() {
+                let got = Array(cloud.attention(point: p, layer: l)), want = Array(layer.attention(sample: index))
+                for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 1e-5, "image \(index) layer \(l)", file: file, line: line) }
+                XCTAssertEqual(cloud.entropies[l][p], layer.entropy[index], accuracy: 1e-5, file: file, line: line)
+            }
+        }
+    }
+
+    /// The profile pass starts at launch and covers exactly images 0..<profileLimit.
+    /// Oracle: `Model.forward` of those images in one batch at the trained τ.
+    func testProfilePassFillsTheCloudAtLaunch() throws {
+        let (s, models, data) = try Self.session(profileLimit: 40)
+        XCTAssertTrue(s.isProfiling, "started by start(), no key pressed")
+        waitFor(s) { profileComplete(s, 40) }
+        XCTAssertTrue(profileComplete(s, 40))
+        XCTAssertEqual(s.state.cloud.indices.sorted(), Array(0..<40), "the first profileLimit images, no others")
+        let direct = models[0].forward(data.batch(Array(0..<40), normalization: models[0].description.normalization))
+        assertCloud(s, equals: direct)
+        XCTAssertEqual(s.state.cloud.profiles.map(\.count), Array(repeating: 40, count: 6))
+        // Asked again for the same configuration: nothing to do.
+        s.handle(.key(.char("s")))
+        XCTAssertNil(s.startProfile())
+        XCTAssertFalse(s.isProfiling)
+    }
+
+    /// A τ change keeps the points, stale, until the new pass replaces them. Oracle: direct
+    /// forward of the images at the new τ (and the old points differ from it).
+    func testTemperatureChangeRecomputesTheProfile() throws {
+        let (s, models, data) = try Self.session()
+        waitFor(s) { profileComplete(s, 60) }
+        let norm = models[0].description.normalization
+        s.handle(.key(.char("-")))
+        let tau = try XCTUnwrap(s.state.configKey.temperature)
+        XCTAssertEqual(tau, 0.8, accuracy: 1e-6)
+        XCTAssertEqual(s.state.cloud.count, 60, "points kept")
+        XCTAssertEqual(s.state.cloud.freshCount, 1, "only the current image's forward pass is fresh yet")
+        XCTAssertTrue(s.isProfiling)
+        waitFor(s) { profileComplete(s, 60) }
+        let direct = models[0].forward(data.batch(Array(0..<60), normalization: norm), options: ForwardOptions(temperature: tau))
+        assertCloud(s, equals: direct)
+        let trained = models[0].forward(data.batch([5], normalization: norm))
+        XCTAssertNotEqual(Array(s.state.cloud.attention(point: s.state.cloud.indices.firstIndex(of: 5)!, layer: 5)),
+                          Array(trained.layers[5].attention(sample: 0)), "the trained-τ points were replaced")
+    }
+
+    /// The per-layer τ of the selected layer (`{`) reaches the engine in the profile pass.
+    /// Oracle: direct forward with `ForwardOptions.layerTemperatures`; the layers below it are
+    /// unchanged from the trained τ, the layer itself is not.
+    func testPerLayerTemperatureReachesTheProfile() throws {
+        let (s, models, data) = try Self.session()
+        s.handle(.key(.down)); s.handle(.key(.down))
+        s.handle(.key(.char("{")))
+        let perLayer = s.state.configKey.layerTemperatures
+        XCTAssertEqual(perLayer.count, 1)
+        waitFor(s) { profileComplete(s, 60) }
+        let norm = models[0].description.normalization
+        let direct = models[0].forward(data.batch(Array(0..<60), normalization: norm), options: ForwardOptions(layerTemperatures: perLayer))
+        assertCloud(s, equals: direct)
+        let trained = models[0].forward(data.batch(Array(0..<60), normalization: norm))
+        XCTAssertEqual(direct.layers[0].attention, trained.layers[0].attention)
+        XCTAssertNotEqual(direct.layers[2].attention, trained.layers[2].attention)
+    }
+
+    /// In shuffle-across mode each point is what stepping to the image shows (its own π, in a
+    /// pass that mixes its kernels with its partner's). Oracle: the session's own forward pass
+    /// of the image, i.e. `Model.forward` of it alone with the dataset's partners (seed 0).
+    func testShuffleAcrossProfileMatchesTheImagesForwardPass() throws {
+        let (s, models, data) = try Self.session(profileLimit: 12)
+        for _ in 0..<4 { s.handle(.key(.char("m"))) }
+        XCTAssertEqual(s.state.mode, .shuffleAcross)
+        waitFor(s) { profileComplete(s, 12) }
+        let partners = try ShuffleAcrossPartners(count: data.count, seed: 0)
+        let options = ForwardOptions(mode: .shuffleAcross, seed: 0)
+        for i in [0, 7, 11] {
+            let p = try XCTUnwrap(s.state.cloud.indices.firstIndex(of: i))
+            let direct = models[0].forward(data, indices: [i], options: options, partners: partners)
+            for (l, layer) in direct.layers.enumerated() {
+                for (a, b) in zip(Array(s.state.cloud.attention(point: p, layer: l)), layer.attention) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5, "image \(i) layer \(l)")
+                }
+            }
+        }
+    }
+
+    /// Quitting while the profile pass runs: `shutdown` cancels and joins it. Oracle: no job
+    /// unfinished afterwards, and the cloud stopped short of the 400 images (cancelled between
+    /// batches of 50).
+    func testShutdownWaitsForARunningProfile() throws {
+        let (s, _, _) = try Self.session(images: 400)
+        XCTAssertTrue(s.isProfiling)
+        XCTAssertGreaterThanOrEqual(s.unfinishedJobs, 1)
+        XCTAssertTrue(s.shutdown(timeout: 60))
+        XCTAssertEqual(s.unfinishedJobs, 0)
+        XCTAssertFalse(s.isBusy)
+        s.pollBackground()
+        XCTAssertLessThan(s.state.cloud.count, 400)
+    }
+
+    /// CondConv's Σr per layer in the dataset view. Oracle: `evaluate`'s meanMass (EvaluationStatistics)
+    /// times the images; Σr is not 1, unlike softmax's Σπ.
+    func testCondConvMassSums() throws {
+        let (s, models, data) = try Self.session(["dycnn-condconv"], limit: 30)
+        s.handle(.key(.char("d")))
+        waitFor(s) { s.state.evaluation?.isFinished == true }
+        let e = try XCTUnwrap(s.state.evaluation)
+        let oracle = try evaluate(model: models[0], dataset: data, options: ForwardOptions(), limit: 30)
+        XCTAssertEqual(e.massSums.count, oracle.layers.count)
+        for (l, layer) in oracle.layers.enumerated() {
+            XCTAssertEqual(e.massSums[l], layer.meanMass * 30, accuracy: 1e-6 * max(1, layer.meanMass * 30))
+            XCTAssertNotEqual(layer.meanMass, 1, accuracy: 1e-3)
+        }
+        XCTAssertTrue(s.shutdown(timeout: 60))
     }
 
     func testChangingTemperatureRestartsEvaluation() throws {
@@ -156,7 +292,7 @@ final class SessionTests: XCTestCase {
         waitFor(s) { s.state.evaluation?.isFinished == true }
         XCTAssertEqual(s.state.evaluation?.key.config.temperature, 0.8)
         s.handle(.key(.char("d")))
-        XCTAssertFalse(s.isBusy, "closing the dataset view stops the job")
+        XCTAssertFalse(s.isEvaluating, "closing the dataset view stops the job")
         // Joined, so no batch of it runs into the next test's timings.
         XCTAssertTrue(s.shutdown(timeout: 60))
     }
@@ -207,12 +343,12 @@ final class SessionTests: XCTestCase {
         }
         try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: dir + "/run-snapshots/epoch-004.safetensors"))
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, imageIndex: 5, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, imageIndex: 5, warnings: &warnings)
         XCTAssertEqual(warnings.count, 1, "the broken snapshot is skipped with a warning")
         XCTAssertTrue(warnings[0].contains("epoch-004.safetensors"))
         XCTAssertEqual(s.state.checkpoint.name, "run")
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), taus)
-        XCTAssertEqual(s.state.dataset.name, "sample")
+        XCTAssertEqual(s.state.dataset.name, "bundled sample")
         s.start()
         XCTAssertEqual(s.state.imageIndex, 5)
         // Step to the first epoch: its model runs at its τ.
@@ -231,11 +367,11 @@ final class SessionTests: XCTestCase {
         func message(_ body: () throws -> Session) -> String {
             do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
-        let missing = message { try Session.open(checkpointPaths: [dir + "/nope.safetensors"], dataDirectory: nil, warnings: &warnings) }
+        let missing = message { try Session.open(checkpointPaths: [dir + "/nope.safetensors"], dataDirectory: nil, useSample: true, warnings: &warnings) }
         XCTAssertTrue(missing.contains("nope.safetensors"), missing)
         let garbage = dir + "/garbage.safetensors"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: garbage))
-        let bad = message { try Session.open(checkpointPaths: [garbage], dataDirectory: nil, warnings: &warnings) }
+        let bad = message { try Session.open(checkpointPaths: [garbage], dataDirectory: nil, useSample: true, warnings: &warnings) }
         XCTAssertTrue(bad.contains("garbage.safetensors"), bad)
         let good = dir + "/good.safetensors"
         try Model.seededRandom(Families.dycnn(), seed: 1).checkpoint().write(path: good)
@@ -243,18 +379,18 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(noData.contains("no-data"), noData)
         let emptyData = message { try Session.open(checkpointPaths: [good], dataDirectory: dir, warnings: &warnings) }
         XCTAssertTrue(emptyData.contains(dir), emptyData)
-        let index = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, imageIndex: 1000, warnings: &warnings) }
+        let index = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, imageIndex: 1000, warnings: &warnings) }
         XCTAssertTrue(index.contains("--index 1000"), index)
-        let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: -1, warnings: &warnings) }
+        let tau = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, temperature: -1, warnings: &warnings) }
         XCTAssertTrue(tau.contains("--tau"), tau)
         // τ outside the engine's range (1e-39 passed "> 0 && finite" and gave NaN): one line
         // naming the range (oracle: Limits.temperatureRangeText).
         for t in [Float("1e-39")!, Float("1e-40")!, 1e6, .nan, .infinity, 0, -1] {
-            let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, temperature: t, warnings: &warnings) }
+            let m = message { try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, temperature: t, warnings: &warnings) }
             XCTAssertTrue(m.hasPrefix("--tau") && m.contains(Limits.temperatureRangeText), m)
             XCTAssertFalse(m.contains("\n"), m)
         }
-        let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, randomFamilies: ["nonsense"], warnings: &warnings) }
+        let family = message { try Session.open(checkpointPaths: [], dataDirectory: nil, useSample: true, randomFamilies: ["nonsense"], warnings: &warnings) }
         XCTAssertTrue(family.contains("nonsense"), family)
         for m in [missing, bad, noData, emptyData, index, tau, family] { XCTAssertFalse(m.contains("\n"), m) }
     }
@@ -277,7 +413,7 @@ final class SessionTests: XCTestCase {
         try Model.seededRandom(description, seed: 1).checkpoint().write(path: path)
         var warnings: [String] = []
         do {
-            _ = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+            _ = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
             XCTFail("a 25 GB activation was accepted")
         } catch {
             XCTAssertTrue("\(error)".contains("big.safetensors"), "\(error)")
@@ -289,7 +425,7 @@ final class SessionTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/run-snapshots", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: path, toPath: dir + "/run-snapshots/epoch-001.safetensors")
         warnings = []
-        let s = try Session.open(checkpointPaths: [good], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [good], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(warnings.count, 1, "\(warnings)")
         XCTAssertTrue(s.state.checkpoint.epochs.isEmpty)
     }
@@ -313,7 +449,7 @@ final class SessionTests: XCTestCase {
             try raw.write(path: file)
         }
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [5])
         XCTAssertEqual(warnings.count, 2, "\(warnings)")
         // Each names its file and the τ problem (the engine's reader refuses the architecture).
@@ -332,7 +468,7 @@ final class SessionTests: XCTestCase {
         let snap = dir + "/run-snapshots/epoch-001.safetensors"
         try Model.seededRandom(Families.dycnn(), seed: 3).checkpoint(training: TrainingRecord(epoch: 1, epochs: 1)).write(path: snap)
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         s.start()
         try Data("broken".utf8).write(to: URL(fileURLWithPath: snap))
         s.handle(.key(.char("<")))
@@ -370,7 +506,7 @@ final class SessionTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint.read(path: bad)) { XCTAssertEqual(($0 as? CheckpointError)?.kind, .nonFiniteValue) }
 
         var warnings: [String] = []
-        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, warnings: &warnings)
+        let s = try Session.open(checkpointPaths: [path], dataDirectory: nil, useSample: true, warnings: &warnings)
         XCTAssertEqual(warnings, [])
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.epoch), [1, 2])
         XCTAssertEqual(s.state.checkpoint.epochs.map(\.temperature), [3, 1], "each snapshot's τ is its layers'")

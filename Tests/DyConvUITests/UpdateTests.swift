@@ -455,6 +455,55 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(s.cloud.count, 3, "points of another configuration are ignored")
     }
 
+    /// A profile batch of `indices` under `key`: π of kernel `hot` set to `value` (the rest
+    /// share 1 − value), H/lnK `entropy`, 6 layers of K = 4 (the fixture's dynamic network).
+    func profileBatch(_ key: ConfigKey, _ indices: [Int], hot: Int = 0, value: Float = 0.25, entropy: Float = 1) -> CloudBatch {
+        let pi = (0..<4).map { $0 == hot ? value : (1 - value) / 3 }
+        return CloudBatch(key: key, indices: indices,
+                          layers: Array(repeating: Array(indices.map { _ in pi }.joined()), count: 6),
+                          entropies: Array(repeating: [Float](repeating: entropy, count: indices.count), count: 6),
+                          kernels: Array(repeating: 4, count: 6), done: indices.count, total: 1000)
+    }
+
+    /// The profile's batches after a τ change: the old points stay (stale) and turn fresh as
+    /// the new pass reports them; a late batch of the old configuration (a cancelled pass)
+    /// changes nothing. Oracle: the counts and values of the batches sent.
+    func testProfileBatchesTurnStalePointsFresh() {
+        var s = fresh()
+        let old = s.configKey
+        _ = update(&s, .cloudPoints(profileBatch(old, [0, 1, 2, 3], value: 0.25)))
+        XCTAssertEqual(s.cloud.count, 4)
+        XCTAssertEqual(s.cloud.freshCount, 4)
+        XCTAssertEqual(update(&s, .key(.char("-"))), [.forward, .prefill])
+        let new = s.configKey
+        XCTAssertNotEqual(new, old)
+        _ = update(&s, .cloudPoints(profileBatch(new, [0, 1], hot: 2, value: 0.9, entropy: 0.3)))
+        XCTAssertEqual(s.cloud.count, 4, "points kept")
+        XCTAssertEqual(s.cloud.freshCount, 2)
+        XCTAssertFalse(s.cloud.isFresh)
+        XCTAssertEqual(Array(s.cloud.attention(point: 0, layer: 3))[2], 0.9, "replaced in place")
+        XCTAssertEqual(Array(s.cloud.attention(point: 3, layer: 3))[0], 0.25, "stale point kept as it was")
+        // A late batch of the cancelled pass (old τ) is ignored: images 2, 3 stay stale.
+        _ = update(&s, .cloudPoints(profileBatch(old, [2, 3], value: 0.5)))
+        XCTAssertEqual(s.cloud.freshCount, 2)
+        XCTAssertEqual(Array(s.cloud.attention(point: 3, layer: 3))[0], 0.25)
+        _ = update(&s, .cloudPoints(profileBatch(new, [2, 3], hot: 2, value: 0.9, entropy: 0.3)))
+        XCTAssertTrue(s.cloud.isFresh)
+        XCTAssertEqual(s.cloud.freshCount, 4)
+        // The profiles follow the batches: every H/lnK is now 0.3.
+        XCTAssertEqual(s.cloud.profiles.count, 6)
+        XCTAssertEqual(s.cloud.profiles[5].sortedEntropy, [0.3, 0.3, 0.3, 0.3])
+    }
+
+    /// Images from `profileLimit` on never enter the cloud. Oracle: the limit set.
+    func testProfileBatchIndicesBeyondTheLimitAreIgnored() {
+        var s = fresh()
+        s.dataset.profileLimit = 3
+        _ = update(&s, .cloudPoints(profileBatch(s.configKey, [1, 2, 3, 4])))
+        XCTAssertEqual(s.cloud.indices, [1, 2])
+        XCTAssertEqual(s.cloud.profiles.first?.count, 2)
+    }
+
     func testProgressEventsAreStoredByKey() {
         var s = fresh()
         let p = EvaluationProgress(key: s.evaluationKey, done: 10, total: 100, correct: 7, entropySums: [5, 6])

@@ -59,8 +59,9 @@ public enum Parallel {
                                     _ body: (Int, Range<Int>) -> Void) {
         let chunks = max(1, min(count, maxChunks))
         let range = { (c: Int) in (count * c / chunks)..<(count * (c + 1) / chunks) }
-        if chunks == 1 || threads == 1 || busy.add(1) != 1 {
-            if chunks > 1 && threads > 1 { busy.add(-1) }
+        let inline = chunks == 1 || threads == 1 || isSerialThread
+        if inline || busy.add(1) != 1 {
+            if !inline { busy.add(-1) }
             for c in 0..<chunks where !range(c).isEmpty { body(c, range(c)) }
             return
         }
@@ -79,6 +80,31 @@ public enum Parallel {
             }
         }
     }
+
+    /// Runs `body` with every `forEachChunk` made on the calling thread inline, one chunk after
+    /// another (nested calls included), so the work never touches the shared workers.
+    ///
+    /// For background work beside an interactive forward pass (the visualizer's profile pass and
+    /// dataset view): on the workers it would occupy every core, and a foreground pass could not
+    /// take the workers while the background held them (it would run inline on a contended
+    /// core). Serial, it keeps to its own thread, which the caller can run at a lower priority.
+    /// The chunks are the same (`maxChunks` still decides them); only where they run changes.
+    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, previous) }
+        return try body()
+    }
+
+    /// Whether the calling thread is inside `serially`.
+    public static var isSerialThread: Bool { pthread_getspecific(serialKey) != nil }
+
+    /// The thread-specific flag of `serially` (non-nil inside it).
+    private static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Calls of `forEachChunk` currently using the workers (0 or 1; more means "run inline").
     private static let busy = SharedCounter()
