@@ -68,6 +68,14 @@ public final class Session {
     /// Changes the colour mode (the presenter knows it only after the terminal opened).
     public func setColorMode(_ mode: ColorMode) { state.colorMode = mode }
 
+    /// The simplex view the first screen opens with for a terminal of `width × height`: every
+    /// layer side by side (small multiples, the flat-low / sparse-high picture in one glance)
+    /// from 100×30 on, where each tile still has room for its cloud; the selected layer alone
+    /// below. The user's `s` decides from then on.
+    public func chooseInitialSimplexView(width: Int, height: Int) {
+        state.simplexView.smallMultiples = !state.checkpoint.isStatic && width >= 100 && height >= 30
+    }
+
     /// Changes the charset (the presenter finds it from the locale at start-up).
     public func setCharset(_ charset: Charset) { state.charset = charset }
 

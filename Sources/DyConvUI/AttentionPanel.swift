@@ -203,6 +203,16 @@ func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
             textRight(&grid, r.x + cols.medianX + cols.medianWidth, y, text, glyphStyle(theme.dim), within: r.x..<rowEnd)
         }
     }
+    // Footer: how to read the rows (the claim is the fall of the profile from top to bottom).
+    if Layout.attentionFooterRows > 0 {
+        let fy = r.maxY - 1
+        let key = ["profile: H/lnK of each image, 1.00 = flat (kernels alike), left = sparser · ● this image",
+                   "profile: H/lnK per image · 1.00 = flat, left = sparser · ● this image",
+                   "H/lnK: 1.00 flat, left sparser · ● this image", "1.00 flat · left sparser"]
+        if let text = key.first(where: { $0.unicodeScalars.count <= r.width - 2 }) {
+            grid.text(r.x + 2, fy, text, theme.dim, maxWidth: r.width - 2)
+        }
+    }
     if geometry.scrolls {
         let totalRows = list.isGrouped ? list.rows.count : layerCount
         let first = list.isGrouped ? list.firstRow(visible: rows.count, selected: s.selectedLayer)

@@ -89,7 +89,10 @@ public struct Layout: Equatable, Sendable {
 
     /// Rows the layer detail table needs: heading, routing line, column header, one row per
     /// kernel, Σ (2 rows for a static network: heading and "static network").
-    static func layerTableRows(kernels: Int) -> Int { kernels > 0 ? 4 + kernels : 2 }
+    /// In shuffle-across mode one more: the row naming the partner image whose π was applied.
+    static func layerTableRows(kernels: Int, partnerRow: Bool = false) -> Int {
+        kernels > 0 ? 4 + kernels + (partnerRow ? 1 : 0) : 2
+    }
 
     /// Rows the training history wants: heading, summary, τ and accuracy sparklines and the
     /// marker row with per-epoch snapshots, else heading and summary (and a spare row).
@@ -100,7 +103,8 @@ public struct Layout: Equatable, Sendable {
     /// `kernels` kernels, images of `imageWidth × imageHeight` pixels, `topK` classes under
     /// the prediction and a checkpoint with (`hasEpochs`) or without training snapshots.
     public init(width: Int, height: Int, layerCount: Int, imageWidth: Int = 28, imageHeight: Int = 28,
-                layerNames: [String]? = nil, topK: Int = 3, kernels: Int = 4, hasEpochs: Bool = false) {
+                layerNames: [String]? = nil, topK: Int = 3, kernels: Int = 4, hasEpochs: Bool = false,
+                partnerRow: Bool = false) {
         self.width = width; self.height = height
         self.topK = max(topK, 0)
         fits = width >= Layout.minimumWidth && height >= Layout.minimumHeight
@@ -112,7 +116,7 @@ public struct Layout: Equatable, Sendable {
         // gap, then the layer table and the history (a gap between them).
         let predictionRows = 2 + self.topK
         let rest = main.height - 1 - 1 - predictionRows - 1
-        let tableRows = Layout.layerTableRows(kernels: layerCount == 0 ? 0 : max(kernels, 1))
+        let tableRows = Layout.layerTableRows(kernels: layerCount == 0 ? 0 : max(kernels, 1), partnerRow: partnerRow)
         let historyWanted = Layout.historyRowsWanted(hasEpochs: hasEpochs), historyMinimum = 2
         let imageMinimum = Layout.minimumImageRows
         // The first plan that leaves the image its minimum: everything; the history cut to
@@ -146,7 +150,9 @@ public struct Layout: Equatable, Sendable {
         // else the table gets it all).
         if plan.table > 0, detail.height >= plan.table + 1 + historyMinimum {
             var d = detail
-            (layerTable, d) = d.splitTop(detail.height - max(min(detail.height - plan.table - 1, historyWanted), historyMinimum) - 1)
+            // The table keeps exactly its rows; the history gets every row left (a taller
+            // layers × epochs map at large sizes).
+            (layerTable, d) = d.splitTop(plan.table)
             (_, d) = d.splitTop(1)
             history = d
         } else if plan.table > 0, detail.height >= plan.table {
@@ -178,7 +184,8 @@ public struct Layout: Equatable, Sendable {
                   imageWidth: img?.width ?? 28, imageHeight: img?.height ?? 28,
                   layerNames: state.checkpoint.layers.map(\.name), topK: Layout.topK(classCount: classCount),
                   kernels: state.checkpoint.layers.map(\.kernels).max() ?? 0,
-                  hasEpochs: !state.checkpoint.epochs.isEmpty)
+                  hasEpochs: !state.checkpoint.epochs.isEmpty,
+                  partnerRow: !state.checkpoint.isStatic && state.mode == .shuffleAcross)
         guard fits else { return }
         let head = HeaderText(state, width: width)
         if let tab = head.tabColumns { checkpointTab = Rect(x: tab.lowerBound, y: header.y, width: tab.count, height: 1) }

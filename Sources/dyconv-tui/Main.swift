@@ -150,6 +150,7 @@ struct DyConvTUI: ParsableCommand {
         session.setColorMode(terminal.colorMode)
         let size = terminal.size
         session.handle(.resize(width: size.width, height: size.height))
+        session.chooseInitialSimplexView(width: size.width, height: size.height)
         session.start()
         var grid = CellGrid(width: 0, height: 0)
         render(session.state, into: &grid)
