@@ -200,6 +200,70 @@ check "start screen shows the attention panel" "layer1\.0"
 check "status line shows trained τ" "τ [0-9.]+ \(trained\)"
 check "forward time shown" "forward [0-9.]+ ms"
 
+# --- The paper's claim on the first screen, with no key pressed: the depth profile (H/lnK of the
+# first 1000 test images per layer, one shared axis) falls from the lowest to the top layer. ---
+check "the profile pass covers 1000 images without a key" "H/lnK over 1000 images" 30
+if wait_gone "profiling|recomputing" 30; then pass "the profile pass finishes"; else fail "the profile pass did not finish" "$(capture)"; fi
+# profile_centres: per layer row (low layers first), the mass centre of the histogram glyphs
+# ▁…█ (weights 1…8) in H/lnK units: the axis' columns are those under the tick labels (from
+# the first label's column, its value, to the end of the last one, 1.00), so centres read
+# before and after a τ change compare even when the axis rescales.
+profile_centres() {
+  capture | python3 -c '
+import re, sys
+lines = sys.stdin.read().split("\n")
+levels = {c: i + 1 for i, c in enumerate("▁▂▃▄▅▆▇█")}
+head = next(l for l in lines if "H/lnK" in l and re.search(r"\d\.\d\d +\d\.\d\d", l))
+ticks = [m.start() for m in re.finditer(r"\d\.\d\d", head)]
+lo, hi = ticks[0], head.rfind("1.00") + 4
+start = float(head[lo:lo + 4])   # the axis runs from the first tick label to 1.00
+out = []
+for l in lines:
+    if not re.match(r".*│ [▶ ] layer\S+ ", l):
+        continue
+    seg = l[lo:hi]
+    w = [(i, levels[c]) for i, c in enumerate(seg) if c in levels]
+    if w:
+        f = sum(i * v for i, v in w) / sum(v for _, v in w) / max(len(seg) - 1, 1)
+        out.append("%.3f" % (start + f * (1 - start)))
+print(" ".join(out))'
+}
+centres="$(profile_centres)"
+if python3 -c 'import sys; c = [float(x) for x in sys.argv[1:]]; sys.exit(not (len(c) >= 6 and c[0] > c[-1] + 0.05 and sum(c[:3]) > sum(c[-3:])))' $centres; then
+  pass "the depth profile falls from the lowest to the top layer (mass centres: $centres)"
+else
+  fail "the depth profile does not fall from the lowest to the top layer (mass centres: '$centres')" "$(capture)"
+fi
+check "the first screen shows every layer's cloud side by side" "Simplex · every layer, low → high"
+# The top layer's cloud (the last tile) changes as τ falls: - - - recomputes the 1000 images.
+top_tile() { capture | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+rows = [i for i, l in enumerate(lines) if "layer3.1" in l and "│ " in l and "▶" not in l and "conv" not in l]
+if rows:
+    i = rows[-1]; x = lines[i].index("layer3.1")
+    print("\n".join(l[x:x + 26] for l in lines[i + 1:i + 12]))'; }
+before_tile="$(top_tile)"
+keys - - -
+check "- - - recomputes the profile at the new τ" "τ 0\.51[0-9]* \(trained" 10
+wait_gone "recomputing" 30
+after_tile="$(top_tile)"
+if [ -n "$before_tile" ] && [ "$before_tile" != "$after_tile" ]; then pass "the top layer's cloud changes after - - -"
+else fail "the top layer's cloud did not change after - - -" "before:
+$before_tile
+after:
+$after_tile"; fi
+after_centres="$(profile_centres)"
+if python3 -c 'import sys; a, b = sys.argv[1].split(), sys.argv[2].split(); sys.exit(not (len(a) == len(b) and float(b[-1]) < float(a[-1])))' "$centres" "$after_centres"; then
+  pass "smaller τ moves the top layer's profile left (sparser): $centres → $after_centres"
+else
+  fail "the top layer's profile did not move left at smaller τ ('$centres' → '$after_centres')" "$(capture)"
+fi
+keys 0
+check "0 goes back to the trained τ" "τ [0-9.]+ \(trained\)"
+keys s
+check "s shows the selected layer's simplex alone" "Simplex · layer1\.0"
+
 ms="$(status_line | grep -Eo 'forward [0-9.]+ ms' | grep -Eo '[0-9.]+' | head -1)"
 if [ "$RELEASE" = 1 ]; then
   # Median of several key presses (the first pass warms caches).
@@ -324,7 +388,7 @@ fi
 keys d
 check "d opens the dataset view" "Dataset · "
 check "dataset evaluation finishes" "accuracy +[0-9.]+% \([0-9]+ / [0-9]+\) +in " 120
-check "τ sweep chart appears" "Accuracy and mean entropy against τ"
+check "τ sweep chart appears" "Accuracy and H/lnK per layer against τ"
 keys d
 check "d closes the dataset view" "Simplex · "
 
