@@ -125,7 +125,10 @@ func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     guard layerCount > 0 else {
         grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Attention per dynamic layer", style: theme.heading,
                      rule: theme.edge)
-        grid.text(r.x, r.y + 2, Format.clip("static network: every convolution has one kernel, nothing is routed", r.width), theme.dim)
+        for (i, line) in wrapWords("static network: every convolution has one kernel, nothing is routed", width: r.width).enumerated()
+        where r.y + 2 + i < r.maxY {
+            grid.text(r.x, r.y + 2 + i, line, theme.dim)
+        }
         return
     }
     let sigmoid = layers.first?.routing == .sigmoid

@@ -127,3 +127,38 @@ extension Format {
         return String(fixed(Double(value), 3).dropFirst())
     }
 }
+
+// MARK: - Flowing text into a width (panels never cut a sentence they can wrap)
+
+/// `parts` joined with " · " onto lines of at most `width` cells; a part starts a new line
+/// rather than being cut (only a part wider than a whole line is clipped).
+func flowParts(_ parts: [String], width: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for part in parts where !part.isEmpty {
+        let candidate = current.isEmpty ? part : current + " · " + part
+        if candidate.unicodeScalars.count <= width || current.isEmpty {
+            current = candidate
+        } else {
+            lines.append(current); current = part
+        }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines.map { Format.clip($0, width) }
+}
+
+/// `text` wrapped at spaces onto lines of at most `width` cells.
+func wrapWords(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ") {
+        let candidate = current.isEmpty ? String(word) : current + " " + word
+        if candidate.unicodeScalars.count <= width || current.isEmpty {
+            current = candidate
+        } else {
+            lines.append(current); current = String(word)
+        }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines.map { Format.clip($0, max(width, 0)) }
+}

@@ -45,7 +45,10 @@ func renderSimplexPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     let layers = ctx.state.checkpoint.layers
     guard !layers.isEmpty else {
         grid.heading(Rect(x: r.x, y: r.y, width: r.width, height: 1), "Simplex", style: theme.heading, rule: theme.edge)
-        grid.text(r.x, r.y + 2, Format.clip("no dynamic layer: a static network has no attention simplex", r.width), theme.dim)
+        for (i, line) in wrapWords("no dynamic layer: a static network has no attention simplex", width: r.width).enumerated()
+        where r.y + 2 + i < r.maxY {
+            grid.text(r.x, r.y + 2 + i, line, theme.dim)
+        }
         return
     }
     if ctx.state.simplexView.smallMultiples {
@@ -312,7 +315,7 @@ private func renderLegend(_ ctx: RenderContext, _ box: Rect, layer l: Int, kerne
     } else {
         marks.append(.text("computing…", theme.dim))
     }
-    if s.mode != .attention { marks.append(.mark("◆", theme.appliedPoint, "applied (\(s.mode.rawValue))", theme.plain)) }
+    if s.mode != .attention { marks.append(.mark("◆", theme.appliedPoint, "applied by the mode", theme.plain)) }
     let stale = stats.stale > 0 ? ", \(stats.stale) stale" : ""
     marks.append(.mark("⠂", theme.cloud, "\(stats.count) image\(stats.count == 1 ? "" : "s")\(stale)", theme.plain))
 
