@@ -209,7 +209,8 @@ func renderAttentionPanel(_ ctx: RenderContext, into grid: inout CellGrid) {
     // Footer: how to read the rows (the claim is the fall of the profile from top to bottom).
     if Layout.attentionFooterRows > 0 {
         let fy = r.maxY - 1
-        let key = ["profile: H/lnK of each image, 1.00 = flat (kernels alike), left = sparser · ● this image",
+        let key = ["profile: H/lnK of each image, 1.00 = flat (kernels alike), left = sparser · marked bar / ●: this image",
+                   "profile: H/lnK per image · 1.00 = flat, left = sparser · marked bar / ●: this image",
                    "profile: H/lnK per image · 1.00 = flat, left = sparser · ● this image",
                    "H/lnK: 1.00 flat, left sparser · ● this image", "1.00 flat · left sparser"]
         if let text = key.first(where: { $0.unicodeScalars.count <= r.width - 2 }) {

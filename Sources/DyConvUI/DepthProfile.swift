@@ -48,9 +48,11 @@ struct ProfileAxis: Equatable {
             if let q = p.quantile(ProfileAxis.lowQuantile), q.isFinite { low = min(low, Double(q)) }
         }
         guard low.isFinite else { self.init(lowerHundredths: 50, width: width); return }
-        // Clamped before the conversion to Int, so nothing can trap.
-        let twentieths = (min(max(low, 0), 1) * 20).rounded(.down)
-        self.init(lowerHundredths: Int(twentieths) * 5, width: width)
+        // Three fixed left ends, not the data's own: a τ or mode change then rarely rescales
+        // the axis, so the rows visibly slide as the recompute replaces their points (the
+        // axis is what the eye compares against). 0.50 keeps 0.85 vs 1.00 a third of the axis.
+        let lower = low >= 0.5 ? 50 : low >= 0.25 ? 25 : 0
+        self.init(lowerHundredths: lower, width: width)
     }
 
     /// The axis from `lowerHundredths` (rounded down to the tick step, by at most 0.05) to 1.
@@ -70,7 +72,9 @@ struct ProfileAxis: Equatable {
     /// 1 (and above) in the last; nil for NaN or an empty axis.
     func column(of v: Double) -> Int? {
         guard width > 0, v.isFinite else { return nil }
-        let f = (v - lower) / (1 - lower) * Double(width)
+        // A hair above, so a tick value exactly on a cell edge (0.70 on a 0.60–1.00 axis of 44
+        // cells: 10.9999…) lands in its cell, not the one before.
+        let f = (v - lower) / (1 - lower) * Double(width) + 1e-9
         guard let c = plotCoordinate(f.rounded(.down)) else { return f > 0 ? width - 1 : 0 }
         return min(max(c, 0), width - 1)
     }
@@ -167,8 +171,18 @@ func drawProfileRow(_ grid: inout CellGrid, x: Int, y: Int, axis: ProfileAxis, g
             grid.put(x + i, y, "·", styles.grid)
         }
     }
+    // The current image: its bin's bar drawn in the marker's style (reversed without colour),
+    // so the marker never hides the bar it sits on (the flat layers' one tall bin at 1.00);
+    // ● only on an empty bin, ◂ left of the axis.
     if let current, let c = axis.column(of: Double(current)) {
         let left = Double(current) < axis.lower
-        grid.put(x + c, y, left ? "◂" : "●", styles.marker)
+        if !left, c < counts.count, counts[c] > 0, peak > 0 {
+            let eighths = min(max((8 * counts[c] + peak - 1) / peak, 1), 8)
+            var style = styles.marker
+            if style.foreground.isDefault { style = style.with(.reverse) }
+            grid.put(x + c, y, CellGrid.verticalEighths[eighths - 1], style)
+        } else {
+            grid.put(x + c, y, left ? "◂" : "●", styles.marker)
+        }
     }
 }

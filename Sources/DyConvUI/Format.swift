@@ -162,3 +162,15 @@ func wrapWords(_ text: String, width: Int) -> [String] {
     if !current.isEmpty { lines.append(current) }
     return lines.map { Format.clip($0, max(width, 0)) }
 }
+
+extension Format {
+    /// `s` cut to `width` columns at the front, with "…" first: for names whose end tells them
+    /// apart (`features.14.conv.1` → `…14.conv.1`).
+    static func clipLeading(_ s: String, _ width: Int) -> String {
+        let scalars = s.unicodeScalars
+        guard width > 0 else { return "" }
+        guard scalars.count > width else { return s }
+        guard width > 1 else { return "…" }
+        return "…" + String(String.UnicodeScalarView(scalars.suffix(width - 1)))
+    }
+}

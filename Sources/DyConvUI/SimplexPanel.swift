@@ -305,7 +305,7 @@ private func renderLegend(_ ctx: RenderContext, _ box: Rect, layer l: Int, kerne
     var head: [LegendRow] = [.text(what, theme.title)]
     if shape == .radial { head.append(.text("ring: uniform 1/\(k)", theme.dim)) }
     let tau = lt?.temperature ?? s.temperature(ofLayer: l)
-    let own = s.layerTemperatures[l] != nil ? " (layer's)" : ""
+    let own = s.layerTemperatures[l] != nil ? "*" : ""
     head.append(.text("\(sigmoid ? "sigmoid" : "softmax") · τ \(tau.map { Format.temperature($0) } ?? "–")\(own)", theme.dim))
 
     var marks: [LegendRow] = []
@@ -481,7 +481,9 @@ private func renderTile(_ ctx: RenderContext, _ tile: Rect, layer l: Int, summar
         right += " Σ" + Format.fixed(s.cloud.profiles[l].meanMass, 2)
     }
     let rightWidth = right.unicodeScalars.count
-    grid.text(tile.x, tile.y, Format.clip(name, max(tile.width - rightWidth - 1, 1)), titleStyle)
+    // Cut at the front: the end of a deep net's name is what tells tiles apart
+    // ("…14.conv.1", not "features…" on every tile).
+    grid.text(tile.x, tile.y, Format.clipLeading(name, max(tile.width - rightWidth - 1, 1)), titleStyle)
     if rightWidth + 2 <= tile.width {
         grid.textRight(tile.maxX, tile.y, right, selected ? theme.selected : theme.dim)
     }

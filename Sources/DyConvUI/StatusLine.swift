@@ -8,15 +8,20 @@ func temperatureLabel(_ state: ViewState) -> String {
 /// text. The status line pads τ to it so that the segments after it stay put.
 func widestTemperatureLabel(_ state: ViewState) -> String {
     guard state.effectiveTemperature != nil else { return "τ — (static)" }
-    return temperatureLabel(state, shown: String(repeating: "0", count: Format.temperatureWidth), trained: false)
+    return temperatureLabel(state, shown: String(repeating: "0", count: Format.temperatureWidth), trained: false,
+                            ownLayers: max(state.layerTemperatures.count, 1))
 }
 
-private func temperatureLabel(_ state: ViewState, shown: String, trained: Bool) -> String {
+private func temperatureLabel(_ state: ViewState, shown: String, trained: Bool, ownLayers: Int? = nil) -> String {
     let reference = Format.temperature(state.trainedTemperature ?? state.effectiveTemperature ?? 1)
+    // Layers with their own τ (`{` `}`) are counted, so the status line never claims the
+    // trained τ while one layer runs at another.
+    let n = ownLayers ?? state.layerTemperatures.count
+    let own = n > 0 ? " +\(n) layer τ" : ""
     if let e = state.epoch {
-        return trained ? "τ \(shown) (epoch \(e.epoch)'s)" : "τ \(shown) (epoch \(e.epoch)'s \(reference))"
+        return (trained ? "τ \(shown) (epoch \(e.epoch)'s)" : "τ \(shown) (epoch \(e.epoch)'s \(reference))") + own
     }
-    return trained ? "τ \(shown) (trained)" : "τ \(shown) (trained \(reference))"
+    return (trained ? "τ \(shown) (trained)" : "τ \(shown) (trained \(reference))") + own
 }
 
 /// The header's texts for a state and width: what `renderHeader` draws, and where the
@@ -94,16 +99,22 @@ struct StatusLineText {
 
     init(_ s: ViewState, width: Int) {
         let result = s.currentResult
-        let segments: [(label: String, value: String)] = [
+        var segments: [(label: String, value: String)] = [
             ("", s.checkpoint.name + (s.epoch.map { " @epoch \($0.epoch)" } ?? "")),
             ("", temperatureLabel(s)),
             ("mode ", s.checkpoint.isStatic ? "—" : s.mode.rawValue),
             ("forward ", result.map { Format.milliseconds($0.milliseconds) } ?? "…"),
         ]
+        // Whole segments give way (forward time first, then the mode: the header and the panels
+        // show it too) rather than being cut mid-word beside the short key hint.
+        func naturalWidth() -> Int {
+            1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
+        }
+        while segments.count > 2, naturalWidth() + StatusLineText.shortHint.unicodeScalars.count > width { segments.removeLast() }
         // τ keeps one width as it changes (its text is 3 to 6 characters, and "(trained 1.00)"
         // appears once it differs), so the segments after it do not jump at every + or -: it is
         // padded to its widest form, as far as the line has room beside the key hint.
-        let natural = 1 + segments.map { ($0.label + $0.value).unicodeScalars.count }.reduce(0, +) + 3 * (segments.count - 1)
+        let natural = naturalWidth()
         let hint = (width - natural >= 20 ? StatusLineText.longHint : StatusLineText.shortHint).unicodeScalars.count
         let tauText = segments[1].value.unicodeScalars.count
         let tauPad = min(max(widestTemperatureLabel(s).unicodeScalars.count - tauText, 0), max(width - natural - hint - 1, 0))
@@ -115,9 +126,8 @@ struct StatusLineText {
             if !segment.label.isEmpty { add(segment.label, false) }
             add(i == 1 ? Format.pad(segment.value, tauText + tauPad) : segment.value, true)
         }
-        self.pieces = pieces
         x = min(x, width)
-        let text: String, isMessage: Bool
+        var text: String, isMessage: Bool
         if let input = s.gotoInput {
             text = " go to image: \(input)▏ Enter ↵ · Esc "; isMessage = true
         } else if let m = s.message {
@@ -125,7 +135,16 @@ struct StatusLineText {
         } else {
             text = width - x >= 20 ? StatusLineText.longHint : StatusLineText.shortHint; isMessage = false
         }
-        let start = max(width - text.unicodeScalars.count, x + 1)
+        // A message too long for the room beside the segments takes the whole line (it answers
+        // the key just pressed; the segments are back at the next key), cut with "…" only when
+        // even the whole line is too short.
+        if isMessage, text.unicodeScalars.count > width - x - 1 {
+            pieces.removeAll()
+            x = 0
+            text = Format.clip(text, max(width, 0))
+        }
+        self.pieces = pieces
+        let start = max(width - text.unicodeScalars.count, x == 0 ? 0 : x + 1)
         right = (start, text, isMessage)
         // "? help" starts one column into the hint; it counts when all of it is on the row.
         let helpStart = start + 1, helpEnd = start + 1 + "? help".unicodeScalars.count

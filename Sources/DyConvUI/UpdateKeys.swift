@@ -234,6 +234,11 @@ func stepEpoch(_ state: inout ViewState, by delta: Int) -> [Effect] {
     // Positions 0..<count are snapshots, count is the final checkpoint.
     let position = state.epochIndex ?? epochs.count
     let next = min(max(position + delta, 0), epochs.count)
+    // The snapshot of the final checkpoint's own epoch shows the same network: say so, or the
+    // key press looks as if it did nothing.
+    if let last = state.checkpoint.training?.epoch, next < epochs.count, epochs[next].epoch == last {
+        state.message = "snapshot of epoch \(last): the same epoch as the final checkpoint"
+    }
     guard next != position else {
         state.message = delta < 0 ? "already at the first snapshot" : "already at the final checkpoint"
         return []

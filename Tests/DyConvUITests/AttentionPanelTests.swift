@@ -107,11 +107,11 @@ final class AttentionPanelTests: XCTestCase {
         }
     }
 
-    /// Layer 0's H/lnK all ≈ 0.99 and layer 5's spread over 0.6–0.9: the axis starts at the
-    /// 1 % quantile over all layers rounded down to 0.05, and layer 0's mass is drawn right
-    /// of all of layer 5's. Oracle, by hand: layer 5's 1 % quantile is 0.6 + 0.3 · 0.01 ≈ 0.603 →
-    /// axis 0.60–1.00; layer 0's points (0.985–0.995) fall in the cells from
-    /// ⌊(0.985 − 0.6) / 0.4 · w⌋, layer 5's (0.6–0.9) up to ⌊(0.9 − 0.6) / 0.4 · w⌋.
+    /// Layer 0's H/lnK all ≈ 0.99 and layer 5's spread over 0.6–0.9: the axis starts at 0.50
+    /// (the lowest layer's 1 % quantile is ≥ 0.5; the left ends are 0.50, 0.25 or 0), and layer
+    /// 0's mass is drawn right of all of layer 5's. Oracle, by hand: layer 5's 1 % quantile is
+    /// 0.6 + 0.3 · 0.01 ≈ 0.603 → axis 0.50–1.00; layer 0's points (0.985–0.995) fall in the
+    /// cells from ⌊(0.985 − 0.5) / 0.5 · w⌋, layer 5's (0.6–0.9) up to ⌊(0.9 − 0.5) / 0.5 · w⌋.
     func testProfileDrawsLowLayersRightOfTopLayers() {
         for mode in [ColorMode.xterm256, .monochrome] {
             for (w, h) in [(80, 24), (120, 40), (200, 60)] {
@@ -129,8 +129,8 @@ final class AttentionPanelTests: XCTestCase {
                 let harness = ProfileFixture.harness(width: w, height: h, colorMode: mode) { ProfileFixture.entropies(for: $0, values) }
                 let s = harness.state
                 let g = geometry(s), layout = Layout(s), grid = render(s)
-                XCTAssertEqual(g.axis.lowerHundredths, 60)
-                XCTAssertTrue(grid.row(layout.attention.y + 1).contains("0.60"))
+                XCTAssertEqual(g.axis.lowerHundredths, 50)
+                XCTAssertTrue(grid.row(layout.attention.y + 1).contains("0.50"))
                 XCTAssertTrue(grid.row(layout.attention.y + 1).contains("1.00"))
                 let pw = g.axis.width
                 XCTAssertGreaterThanOrEqual(pw, AttentionColumns.minimumProfile, "\(w)×\(h)")
@@ -140,13 +140,14 @@ final class AttentionPanelTests: XCTestCase {
                 }
                 let top = barColumns(5), low = barColumns(0)
                 XCTAssertFalse(top.isEmpty); XCTAssertFalse(low.isEmpty)
-                let lowStart = Int((0.985 - 0.6) / 0.4 * Double(pw))
-                let topEnd = Int((0.9 - 0.6) / 0.4 * Double(pw))
+                let lowStart = Int((0.985 - 0.5) / 0.5 * Double(pw))
+                let topEnd = Int((0.9 - 0.5) / 0.5 * Double(pw))
                 XCTAssertGreaterThanOrEqual(low.min()!, lowStart - 1, "\(w)×\(h): \(low)")
                 XCTAssertLessThanOrEqual(top.max()!, topEnd, "\(w)×\(h): \(top)")
                 XCTAssertGreaterThan(low.min()!, top.max()!, "\(w)×\(h)")
                 // Layer 5's points are spread evenly: its histogram covers most of 0.6–0.9.
-                XCTAssertGreaterThanOrEqual(top.count, topEnd * 3 / 4, "\(w)×\(h): \(top)")
+                let topStart = Int((0.6 - 0.5) / 0.5 * Double(pw))
+                XCTAssertGreaterThanOrEqual(top.count, (topEnd - topStart) * 3 / 4, "\(w)×\(h): \(top)")
             }
         }
     }
@@ -173,9 +174,10 @@ final class AttentionPanelTests: XCTestCase {
         XCTAssertTrue(render(s).row(layout.attention.y + 1).contains(ProfileAxis.label(axis.lowerHundredths)))
     }
 
-    /// The ● of the current image lands in the cell of its H/lnK on the axis. Oracle: the
-    /// fixture's π of each layer, its `normalizedEntropy`, and the cell ⌊(H − lo) / (1 − lo) · w⌋
-    /// computed here from the axis' ends.
+    /// The current image's mark lands in the cell of its H/lnK on the axis: the bar of that
+    /// cell drawn in the marker's colour (the bar is never hidden), or ● on an empty cell.
+    /// Oracle: the fixture's π of each layer, its `normalizedEntropy`, and the cell
+    /// ⌊(H − lo) / (1 − lo) · w⌋ computed here from the axis' ends.
     func testCurrentImageMarkerColumn() {
         for (w, h) in [(80, 24), (120, 40), (200, 60)] {
             let harness = ProfileFixture.harness(width: w, height: h)
@@ -187,10 +189,14 @@ final class AttentionPanelTests: XCTestCase {
                 let hl = Double(normalizedEntropy(trace.layers[l].attention))
                 let y = layout.row(ofLayer: l, layerCount: 6, selected: 0)!
                 let x0 = layout.attention.x + g.columns.profileX
-                let markers = (0..<pw).filter { grid[x0 + $0, y].scalar == "●" || grid[x0 + $0, y].scalar == "◂" }
+                let point = Theme(s.colorMode).point.foreground
+                let markers = (0..<pw).filter {
+                    let c = grid[x0 + $0, y]
+                    return c.scalar == "●" || c.scalar == "◂" || (CellGrid.verticalEighths.contains(c.scalar) && c.style.foreground == point)
+                }
                 let expected = hl < lo ? 0 : min(Int(((hl - lo) / (1 - lo) * Double(pw)).rounded(.down)), pw - 1)
                 XCTAssertEqual(markers, [expected], "layer \(l) H/lnK \(hl) on \(lo)–1 at \(w)×\(h): \(grid.row(y))")
-                XCTAssertEqual(grid[x0 + expected, y].scalar, hl < lo ? "◂" : "●")
+                if hl < lo { XCTAssertEqual(grid[x0 + expected, y].scalar, "◂") }
                 // The number is printed too.
                 XCTAssertTrue(grid.row(y).contains(Format.unit(Float(hl))), grid.row(y))
             }
