@@ -98,6 +98,16 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
         let massWidth = isCondConv ? 9 : 0                    // "  Σr 1.81"
         let nameWidth = min(names.map { $0.unicodeScalars.count }.max() ?? 8, 18, max(r.width - 16 - massWidth, 4))
         let barWidth = max(min(r.width - nameWidth - 9 - massWidth, 40), 1)
+        // The bars start at the depth profile's left end (0.50, 0.25 or 0 for the layers' means),
+        // not at 0: on a 0…1 bar 0.86 and 1.00 look alike, which is the contrast that matters.
+        let means = (0..<layers.count).compactMap { eval?.meanEntropy($0) }.filter(\.isFinite)
+        let floor = means.isEmpty ? 0.5 : (means.min()! >= 0.5 ? 0.5 : means.min()! >= 0.25 ? 0.25 : 0)
+        if y < r.maxY, !means.isEmpty, r.x + 3 + nameWidth + barWidth <= r.maxX {
+            let x = r.x + 3 + nameWidth
+            grid.text(x, y, Format.fixed(floor, 2), theme.axis)
+            grid.textRight(x + barWidth, y, "1.00", theme.axis)
+            y += 1
+        }
         for row in window where y < r.maxY {
             switch row {
             case .stage(let name, let range):
@@ -109,7 +119,8 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
                 if l == s.selectedLayer { grid.put(r.x, y, "▶", theme.title) }
                 var x = r.x + 3 + nameWidth
                 if let h = eval?.meanEntropy(l) {
-                    grid.bar(x, y, width: barWidth, fraction: h, fill: theme.entropyBar, track: theme.barTrack)
+                    grid.bar(x, y, width: barWidth, fraction: h.isFinite ? min(max((h - floor) / (1 - floor), 0), 1) : 0,
+                             fill: theme.entropyBar, track: theme.barTrack)
                     x = grid.text(x + barWidth + 1, y, Format.fixed(h, 3), theme.plain)
                 } else {
                     x = grid.text(x, y, "…", theme.dim) + barWidth + 5

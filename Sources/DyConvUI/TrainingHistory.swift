@@ -34,6 +34,13 @@ func renderTrainingHistory(_ ctx: RenderContext, _ r: Rect, into grid: inout Cel
         return
     }
     var plan = model.plan(rows: r.height)
+    // Two rows (80×24, 100×30 beside the z/π table): the heading and the numbers of the shown
+    // epoch say more than a marker row without the strip it marks.
+    if r.height <= 2 {
+        guard r.height == 2 else { return }
+        grid.text(r.x, r.y + 1, flowParts(model.infoParts, width: r.width).first ?? "", theme.title, maxWidth: r.width)
+        return
+    }
     let rows = HistoryRows(layerNames: model.layerNames, maxRows: plan.mapRows)
     if rows.rows.count < plan.mapRows {
         // Grouped by stage in fewer rows than planned: the rows left over go to the text lines.
