@@ -41,7 +41,7 @@ public enum Charset: String, Sendable, CaseIterable {
             "●": "o", "◂": "<", "◆": "x", "◉": "O", "▲": "^", "▶": ">", "✓": "v", "✗": "X", "⠂": ".",
             "←": "<", "→": ">", "↑": "^", "↓": "v", "↵": "<",
             // Training history: half-cell epoch columns and their marks, the final epoch, window ends.
-            "▐": "+", "▘": "'", "▝": "'", "◇": "F", "‹": "<", "›": ">",
+            "▐": "+", "▘": "'", "▝": "'", "◇": "F", "‹": "(", "›": ")",
             // Symbols and punctuation.
             "π": "p", "τ": "t", "Σ": "S", "×": "x", "÷": "/", "—": "-", "–": "-", "…": "~",
         ]

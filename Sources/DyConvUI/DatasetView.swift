@@ -201,14 +201,28 @@ struct SweepSeries {
     let isPerLayer: Bool
 
     init(points: [SweepPoint], layerCount: Int) {
-        let perLayer = layerCount > 0 && !points.isEmpty && points.allSatisfy { $0.layerEntropy.count == layerCount }
+        // Per layer also before the first point (the legend then names the lines to come).
+        let perLayer = layerCount > 0 && points.allSatisfy { $0.layerEntropy.count == layerCount }
         isPerLayer = perLayer
         entropy = perLayer ? (0..<layerCount).map { l in points.map { $0.layerEntropy[l] } } : [points.map(\.meanEntropy)]
     }
 
-    /// The heat-scale position of layer `l`'s line: low layers near 0.1, the top layer at 1.
+    /// The position of layer `l`'s line on the depth ramp: the lowest layer at 0, the top at 1.
     static func scalePosition(_ l: Int, of count: Int) -> Double {
-        count > 1 ? 0.1 + 0.9 * Double(l) / Double(count - 1) : 1
+        count > 1 ? Double(l) / Double(count - 1) : 1
+    }
+
+    /// The style of layer `l`'s line: a light-blue → magenta ramp over depth, deliberately not
+    /// the HeatScale, whose colours mean an H/lnK value everywhere else (yellow = flat).
+    static func depthStyle(_ l: Int, of count: Int, theme: Theme) -> Style {
+        switch theme.mode {
+        case .truecolor, .xterm256:
+            let ramp = [117, 75, 33, 63, 99, 135, 171, 207]
+            let i = Int((scalePosition(l, of: count) * Double(ramp.count - 1)).rounded())
+            return Style(foreground: .index(ramp[min(max(i, 0), ramp.count - 1)]), attributes: .bold)
+        case .ansi8, .monochrome:
+            return theme.seriesEntropy
+        }
     }
 
     /// The one-cell mark of layer `l`'s points: its number for up to nine layers, else "1"
@@ -279,7 +293,7 @@ func renderSweepChart(_ ctx: RenderContext, _ r: Rect, into grid: inout CellGrid
         while yy < canvas.dotHeight { canvas.set(x, yy, style: theme.axis, priority: 0); yy += 2 }
     }
     func style(ofLayer l: Int) -> Style {
-        series.isPerLayer ? theme.heatForeground(SweepSeries.scalePosition(l, of: layerCount), fallback: theme.seriesEntropy)
+        series.isPerLayer ? SweepSeries.depthStyle(l, of: layerCount, theme: theme)
             : theme.seriesEntropy
     }
     for (l, values) in series.entropy.enumerated() {
@@ -358,8 +372,7 @@ private func sweepLegend(_ ctx: RenderContext, series: SweepSeries, width: Int) 
         for l in shown {
             let label = count <= 9 ? "\(l + 1)" : (l == 0 ? "1=L1" : "N=L\(count)")
             item.append(StyledText(text: " ", style: theme.plain))
-            item.append(StyledText(text: label, style: theme.heatForeground(SweepSeries.scalePosition(l, of: count),
-                                                                             fallback: theme.seriesEntropy)))
+            item.append(StyledText(text: label, style: SweepSeries.depthStyle(l, of: count, theme: theme)))
         }
         item.append(StyledText(text: " (low→top)", style: theme.dim))
         items.append(item)

@@ -440,7 +440,9 @@ private func renderSmallMultiples(_ ctx: RenderContext, layers: [LayerSummary], 
     var parts = anySigmoid ? ["◉ off the simplex, at r/Σr", "s: one layer"] : ["s: one layer"]
     if layers.contains(where: { $0.kernels == 4 }) { parts.append("r R e E rotate") }
     parts.append("● this image")
-    parts.append("dots: images, colour H/lnK")
+    // What the colours and the tile numbers mean (no colour: the dots carry position only).
+    parts.append(HeatScale.color(0, mode: theme.mode) != nil ? "dots: images, colour H/lnK" : "dots: images")
+    parts.append("n.nn: mean H/lnK")
     if !s.layerTemperatures.isEmpty { parts.append("* own τ") }
     var legend = ""
     for p in parts {

@@ -76,10 +76,10 @@ final class DatasetViewTests: XCTestCase {
             }
         }
         for l in 0..<6 {
-            let colour = theme.heatForeground(SweepSeries.scalePosition(l, of: 6), fallback: theme.seriesEntropy).foreground
+            let colour = SweepSeries.depthStyle(l, of: 6, theme: theme).foreground
             XCTAssertTrue(colours.contains(colour), "layer \(l + 1)'s line colour")
         }
-        XCTAssertEqual(Set((0..<6).map { SweepSeries.scalePosition($0, of: 6) }).count, 6, "six different colours")
+        XCTAssertEqual(Set((0..<6).map { SweepSeries.depthStyle($0, of: 6, theme: theme).foreground }).count, 6, "six different colours")
         XCTAssertEqual(marks, Set("123456"), "each layer's points numbered")
         XCTAssertTrue(DatasetViewTests.rightLines(v).joined().contains("H/lnK of layer 1 2 3 4 5 6 (low→top)"))
         XCTAssertEqual(SweepSeries(points: DatasetViewTests.sweepPoints(), layerCount: 6).entropy.count, 6)
