@@ -101,6 +101,10 @@ func handleKey(_ state: inout ViewState, _ key: Key) -> [Effect] {
             return [.cancelEvaluation]
         }
         return []
+    case .char(let c) where c.properties.isAlphabetic || c.properties.numericType != nil || c.isASCII && c.value > 32:
+        // A printable key that means nothing here says so, rather than seeming to be lost.
+        state.message = "\(Character(c)) does nothing here · ? lists the keys"
+        return []
     default:
         return []
     }

@@ -361,11 +361,18 @@ final class UpdateTests: XCTestCase {
         }
     }
 
-    func testUnknownKeyDoesNothing() {
+    /// An unbound printable key changes nothing but says so (no effect, no other state change).
+    func testUnknownKeyDoesNothingButSaysSo() {
         var s = fresh()
-        let before = s
+        var before = s
         XCTAssertEqual(update(&s, .key(.char("Z"))), [])
+        XCTAssertEqual(s.message, "Z does nothing here · ? lists the keys")
+        before.message = s.message
         XCTAssertEqual(s, before)
+        // Non-printable keys stay silent.
+        s.message = nil
+        XCTAssertEqual(update(&s, .key(.function(5))), [])
+        XCTAssertNil(s.message)
     }
 
     func testMessageClearedByNextKey() {
