@@ -131,8 +131,9 @@ mouse() {
 # The pane's mouse modes as tmux tracks them: "sgr standard any" flags (1006, 1000, any).
 mouse_modes() { "${T[@]}" display -p -t e2e '#{mouse_sgr_flag} #{mouse_standard_flag} #{mouse_any_flag}' 2>/dev/null; }
 
-# The text of the first attention row (layer1.0), to compare π across τ values.
-attention_row() { capture | grep -E 'layer1\.0(\.conv)? ' | head -1; }
+# The π values and H/lnK of the first attention row (layer1.0), to compare π across τ values
+# (not the rest of the row: its depth profile changes while the background pass recomputes).
+attention_row() { capture | grep -oE '│ [▶ ] layer1\.0(\.conv)? +[0-9. ]+' | head -1; }
 status_line() { capture | tail -1; }
 
 echo "dyconv-tui end-to-end: $BIN with $MODE"
