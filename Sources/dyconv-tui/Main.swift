@@ -167,7 +167,10 @@ struct DyConvTUI: ParsableCommand {
                 guard session.handle(event) else { return timings }
                 dirty = true
             }
-            if session.pollBackground() { dirty = true }
+            // A frame that answers input shows its effect alone; what background jobs posted
+            // meanwhile is applied in the next frame (at most 50 ms later), so a burst of
+            // recomputed points never delays the answer to a key.
+            if !dirty, session.pollBackground() { dirty = true }
             if dirty {
                 let renderAt = clock.now
                 render(session.state, into: &grid)
