@@ -3,6 +3,8 @@
 #
 #   tools/train_recipes.sh shipped [OUT_DIR]   dynamic (+ per-epoch snapshots), static, CondConv
 #   tools/train_recipes.sh sweep   [OUT_DIR]   recipe variants of the dynamic model (see below)
+#   tools/train_recipes.sh repro-a [OUT_DIR]   issue #12, group A: seeds 1 and 2 of the shipped
+#                                              dynamic / static / CondConv recipes (seed 0 is shipped)
 #   tools/train_recipes.sh list                print the commands without running them
 #
 # OUT_DIR defaults to assets/ for `shipped` and /tmp/dyconv-sweep for `sweep`. Every run writes
@@ -41,14 +43,28 @@ sweep_runs=(
   "tau-end-0.3|--model dycnn --epochs 30 --tau-epochs 5 --tau-end 0.3"
 )
 
+# Issue #12, group A: the shipped recipes (16/32/64, K = 4, 30 epochs) at seeds 1 and 2, for
+# "dynamic vs static vs CondConv over ≥ 3 seeds" (seed 0 is the shipped checkpoints). About
+# 18 min each on this 2-core machine; OUT_DIR defaults to /work/runs12, outside the work tree.
+repro_a_runs=(
+  "w-dyn-s1|--model dycnn --epochs 30 --tau-epochs 5 --seed 1"
+  "w-static-s1|--model dycnn-static --epochs 30 --seed 1"
+  "w-cond-s1|--model dycnn-condconv --epochs 30 --tau-epochs 5 --seed 1"
+  "w-dyn-s2|--model dycnn --epochs 30 --tau-epochs 5 --seed 2"
+  "w-static-s2|--model dycnn-static --epochs 30 --seed 2"
+  "w-cond-s2|--model dycnn-condconv --epochs 30 --tau-epochs 5 --seed 2"
+)
+
 case "$mode" in
   shipped) runs=("${shipped_runs[@]}"); out=${1:-assets} ;;
+  repro-a) runs=("${repro_a_runs[@]}"); out=${1:-/work/runs12} ;;
   sweep) runs=("${sweep_runs[@]}"); out=${1:-/tmp/dyconv-sweep} ;;
   list)
     for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
     for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
+    for r in "${repro_a_runs[@]}"; do echo "repro-a: $DYCONV train --out /work/runs12/${r%%|*}.safetensors ${r#*|}"; done
     exit 0 ;;
-  *) echo "usage: $0 shipped|sweep|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 shipped|sweep|repro-a|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
 esac
 shift || true
 extra=("$@")
