@@ -111,6 +111,54 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(Families.dycnn().multiplyAdds(), convs + attention)
     }
 
+    /// Oracle: a hand count of `dyresnet` 8/16/32 × 3 blocks, K = 4, on 28×28 — the figures
+    /// `dyconv describe` prints (its parameters include the BatchNorm running statistics).
+    ///
+    /// Convolutions, MA = out·H'W'·(in·k²) at the output size (28², 14², 7²):
+    ///   conv1 1→8                            8·784·9              =    56,448
+    ///   layer1: 6 × 8→8                      6·8·784·72           = 2,709,504
+    ///   layer2: 8→16 /2, 5 × 16→16           16·196·(72 + 5·144)  = 2,483,712
+    ///           downsample.0 1×1 8→16 /2      16·196·8             =    25,088
+    ///   layer3: 16→32 /2, 5 × 32→32          32·49·(144 + 5·288)  = 2,483,712
+    ///           downsample.0 1×1 16→32 /2     32·49·16             =    25,088
+    ///   fc 32→10                                                    =       320
+    ///   static total                                                = 7,783,872
+    /// Each dynamic conv adds its attention FCs in·h + h·K (h = max(in/4, 4)) and Σπ_k W_k = K·|W|:
+    ///   layer1: 6 × (8·4 + 4·4 + 4·576)                             =    14,112
+    ///   layer2: (8·4 + 4·4 + 4·1152) + 5 × (16·4 + 4·4 + 4·2304)    =    51,136
+    ///   layer3: (16·4 + 4·4 + 4·4608) + 5 × (32·8 + 8·4 + 4·9216)   =   204,272
+    ///   dynamic total                                               = 8,053,392 (+3.5 %)
+    /// Parameters, static: conv weights 72 + 6·576 + (1152 + 5·2304) + (4608 + 5·9216) = 66,888,
+    ///   downsample.0 128 + 512, BatchNorm 4 tensors × (8 + 6·8 + 7·16 + 7·32) = 1,568,
+    ///   fc 320 + 10 → 69,426.
+    /// Dynamic: a block conv holds K·|W| + in·h + h·K + K (fc2 bias) instead of |W|:
+    ///   6·(2304 + 32 + 16 + 4) + (4608 + 32 + 16 + 4) + 5·(9216 + 64 + 16 + 4)
+    ///   + (18,432 + 64 + 16 + 4) + 5·(36,864 + 256 + 32 + 4) = 14,136 + 51,160 + 204,296 = 269,592,
+    ///   + conv1 72 + downsample.0 640 + BatchNorm 1,568 + fc 330 → 272,202.
+    func testCostOfDyresnet() throws {
+        func parameters(_ d: ModelDescription) -> Int { d.parameterShapes().reduce(0) { $0 + $1.shape.reduce(1, *) } }
+        let dynamic = try Families.named("dyresnet"), condconv = try Families.named("dyresnet-condconv")
+        let twin = try Families.named("dyresnet-static")
+        XCTAssertEqual(dynamic.multiplyAdds(), 8_053_392)
+        XCTAssertEqual(parameters(dynamic), 272_202)
+        XCTAssertEqual(condconv.multiplyAdds(), 8_053_392)   // sigmoid routing: the same tensors and work
+        XCTAssertEqual(parameters(condconv), 272_202)
+        XCTAssertEqual(twin.multiplyAdds(), 7_783_872)
+        XCTAssertEqual(parameters(twin), 69_426)
+        // 18 dynamic layers, the 3×3 convs in depth order; the shortcuts stay static.
+        let names = (1...3).flatMap { s in (0..<3).flatMap { b in ["layer\(s).\(b).conv1", "layer\(s).\(b).conv2"] } }
+        XCTAssertEqual(dynamic.dynamicConvolutions.map(\.name), names)
+        XCTAssertEqual(condconv.dynamicConvolutions.map(\.routing), Array(repeating: .sigmoid, count: 18))
+        XCTAssertEqual(twin.dynamicConvolutions.count, 0)
+        let shapes = Dictionary(uniqueKeysWithValues: dynamic.parameterShapes().map { ($0.name, $0.shape) })
+        XCTAssertEqual(shapes["layer2.0.downsample.0.weight"], [16, 8, 1, 1])
+        XCTAssertEqual(shapes["layer3.0.conv1.weight"], [4, 32, 16, 3, 3])
+        XCTAssertNil(shapes["layer1.0.downsample.0.weight"], "stage 1 keeps its shape: identity shortcut")
+        XCTAssertEqual(try dynamic.validate(), [10])
+        // ResNet-(6n+2): n blocks per stage give 6n dynamic layers.
+        XCTAssertEqual(Families.dyresnet(blocks: 2).dynamicConvolutions.count, 12)
+    }
+
     func testModelRejectsBadParameters() {
         let d = Families.dycnn(widths: [4, 8, 8])
         var p = Model.seededParameters(d, seed: 1)

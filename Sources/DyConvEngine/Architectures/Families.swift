@@ -1,4 +1,4 @@
-/// Builders for the model families: `dycnn`, `dy-resnet18` and `dy-mobilenetv2`,
+/// Builders for the model families: `dycnn`, `dyresnet`, `dy-resnet18` and `dy-mobilenetv2`,
 /// each with dynamic (softmax), CondConv (sigmoid) and static variants.
 public enum Families {
     /// Fashion-MNIST class names, in label order.
@@ -55,6 +55,59 @@ public enum Families {
         layers.append(.globalAvgPool)
         layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classes.count)))
         let family = routing == .softmax ? "dycnn" : (routing == .sigmoid ? "dycnn-condconv" : "dycnn-static")
+        return ModelDescription(family: family, input: InputSpec(channels: 1, height: 28, width: 28),
+                                normalization: fashionMNISTNormalization, classes: classes, layers: layers)
+    }
+
+    /// A CIFAR-style ResNet-(6n+2) for 28×28 grayscale images (He et al. 2016, §4.2), n = `blocks`.
+    ///
+    /// A static 3×3 stem (`conv1`, `bn1`, ReLU), then three stages of `blocks` BasicBlocks
+    /// (`layer{1,2,3}.{b}.conv1` 3×3 – `bn1` – ReLU – `conv2` 3×3 – `bn2`, residual add, ReLU;
+    /// stride 2 at the first block of stages 2 and 3: 28 → 14 → 7), global average pooling and
+    /// `fc`. The blocks' 3×3 convolutions have the given routing; the projection shortcut of a
+    /// block that changes the shape (`downsample.0` 1×1 + `downsample.1` BN) is static, so the
+    /// dynamic layers are exactly the 3×3 convolutions, in depth order (2·3·`blocks` of them).
+    /// The defaults (8/16/32, 3 blocks) are the ResNet-20 layout at half its CIFAR widths: 18 dynamic layers.
+    public static func dyresnet(widths: [Int] = [8, 16, 32], blocks: Int = 3, routing: Routing = .softmax,
+                                kernels: Int = 4, temperature: Float = 1,
+                                classes: [String] = fashionMNISTClasses) -> ModelDescription {
+        precondition(widths.count == 3, "dyresnet needs three widths")
+        precondition(blocks >= 1, "dyresnet needs at least one block per stage")
+        var layers: [LayerSpec] = [
+            .conv(conv("conv1", 1, widths[0], kernel: 3, routing: .static, kernels: 1, temperature: 1)),
+            .batchNorm(BatchNormSpec(name: "bn1", channels: widths[0])),
+            .activation(.relu),
+        ]
+        var inC = widths[0]
+        for (stage, width) in widths.enumerated() {
+            for block in 0..<blocks {
+                let name = "layer\(stage + 1).\(block)"
+                let stride = (stage > 0 && block == 0) ? 2 : 1
+                let body: [LayerSpec] = [
+                    .conv(conv("\(name).conv1", inC, width, kernel: 3, stride: stride, routing: routing,
+                               kernels: kernels, temperature: temperature)),
+                    .batchNorm(BatchNormSpec(name: "\(name).bn1", channels: width)),
+                    .activation(.relu),
+                    .conv(conv("\(name).conv2", width, width, kernel: 3, routing: routing,
+                               kernels: kernels, temperature: temperature)),
+                    .batchNorm(BatchNormSpec(name: "\(name).bn2", channels: width)),
+                ]
+                var shortcut: [LayerSpec] = []
+                if stride != 1 || inC != width {
+                    shortcut = [
+                        .conv(conv("\(name).downsample.0", inC, width, kernel: 1, stride: stride, routing: .static,
+                                   kernels: 1, temperature: 1)),
+                        .batchNorm(BatchNormSpec(name: "\(name).downsample.1", channels: width)),
+                    ]
+                }
+                layers.append(.residual(body: body, shortcut: shortcut))
+                layers.append(.activation(.relu))
+                inC = width
+            }
+        }
+        layers.append(.globalAvgPool)
+        layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classes.count)))
+        let family = routing == .softmax ? "dyresnet" : (routing == .sigmoid ? "dyresnet-condconv" : "dyresnet-static")
         return ModelDescription(family: family, input: InputSpec(channels: 1, height: 28, width: 28),
                                 normalization: fashionMNISTNormalization, classes: classes, layers: layers)
     }
@@ -190,6 +243,7 @@ public enum Families {
     /// The family names `named(_:)` accepts.
     public static let available: [String] = [
         "dycnn", "dycnn-static", "dycnn-condconv", "dycnn-small",
+        "dyresnet", "dyresnet-static", "dyresnet-condconv",
         "dy-resnet18", "resnet18", "condconv-resnet18",
         "dy-mobilenetv2", "dy-mobilenetv2-0.5", "dy-mobilenetv2-0.35", "mobilenetv2", "condconv-mobilenetv2",
     ]
@@ -201,6 +255,9 @@ public enum Families {
         case "dycnn-static": return dycnn(routing: .static)
         case "dycnn-condconv": return dycnn(routing: .sigmoid)
         case "dycnn-small": return dycnn(widths: [8, 16, 32])
+        case "dyresnet": return dyresnet()
+        case "dyresnet-static": return dyresnet(routing: .static)
+        case "dyresnet-condconv": return dyresnet(routing: .sigmoid)
         case "dy-resnet18": return resnet18()
         case "resnet18": return resnet18(routing: .static)
         case "condconv-resnet18": return resnet18(routing: .sigmoid)
