@@ -28,10 +28,19 @@ public enum AttentionInit: String, Codable, Sendable, CaseIterable {
 /// changes. `validate()` checks every value and names the offending option.
 public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Model family: `dycnn` (softmax dynamic convolution), `dycnn-static`, `dycnn-condconv`
-    /// (sigmoid routing), or any other name `Families.named` knows (then `widths`/`kernels` are ignored).
+    /// (sigmoid routing), the deeper `dyresnet`, `dyresnet-static`, `dyresnet-condconv`, or any
+    /// other name `Families.named` knows (then `widths`/`kernels`/`blocks` are ignored).
     public var model: String = "dycnn"
-    /// Channel widths of the three `dycnn` stages.
+    /// Channel widths of the three `dycnn` or `dyresnet` stages.
     public var widths: [Int] = [16, 32, 64]
+    /// BasicBlocks per stage of a `dyresnet` model (ResNet-(6·blocks+2)); ignored by the others.
+    ///
+    /// A newer key: configs written before it decode with this default, and no older run needs
+    /// another value (they are `dycnn` or named-family runs, which ignore it), so training states
+    /// keep version 2. It is encoded only where it means something (a `dyresnet` model, or a
+    /// value other than the default), so a `dycnn` run's config JSON — the state's
+    /// `dyconv.config`, the checkpoint's `dyconv.recipe` — stays byte-identical to older dyconv's.
+    public var blocks: Int = 3
     /// Kernels K per dynamic convolution.
     public var kernels: Int = 4
     /// Number of epochs.
@@ -79,9 +88,29 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case model, widths, kernels, epochs, batchSize, learningRate, minLearningRate, momentum, nesterov
+        case model, widths, blocks, kernels, epochs, batchSize, learningRate, minLearningRate, momentum, nesterov
         case weightDecay, normWeightDecay, attentionWeightDecay, attentionLRMultiplier, schedule, warmupEpochs
         case temperatureStart, temperatureEnd, temperatureEpochs, attentionInit, flip, shift, seed, threads
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model); try c.encode(widths, forKey: .widths)
+        if Self.dyresnetFamilies.contains(model) || blocks != TrainingConfig().blocks {
+            try c.encode(blocks, forKey: .blocks)
+        }
+        try c.encode(kernels, forKey: .kernels)
+        try c.encode(epochs, forKey: .epochs); try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(learningRate, forKey: .learningRate); try c.encode(minLearningRate, forKey: .minLearningRate)
+        try c.encode(momentum, forKey: .momentum); try c.encode(nesterov, forKey: .nesterov)
+        try c.encode(weightDecay, forKey: .weightDecay); try c.encode(normWeightDecay, forKey: .normWeightDecay)
+        try c.encode(attentionWeightDecay, forKey: .attentionWeightDecay)
+        try c.encode(attentionLRMultiplier, forKey: .attentionLRMultiplier)
+        try c.encode(schedule, forKey: .schedule); try c.encode(warmupEpochs, forKey: .warmupEpochs)
+        try c.encode(temperatureStart, forKey: .temperatureStart); try c.encode(temperatureEnd, forKey: .temperatureEnd)
+        try c.encode(temperatureEpochs, forKey: .temperatureEpochs); try c.encode(attentionInit, forKey: .attentionInit)
+        try c.encode(flip, forKey: .flip); try c.encode(shift, forKey: .shift); try c.encode(seed, forKey: .seed)
+        try c.encode(threads, forKey: .threads)
     }
 
     public init(from decoder: Decoder) throws {
@@ -90,7 +119,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
         }
-        try read(.model, &d.model); try read(.widths, &d.widths); try read(.kernels, &d.kernels)
+        try read(.model, &d.model); try read(.widths, &d.widths); try read(.blocks, &d.blocks)
+        try read(.kernels, &d.kernels)
         try read(.epochs, &d.epochs); try read(.batchSize, &d.batchSize)
         try read(.learningRate, &d.learningRate); try read(.minLearningRate, &d.minLearningRate)
         try read(.momentum, &d.momentum); try read(.nesterov, &d.nesterov)
@@ -108,8 +138,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// The most epochs a run may have.
     public static let maxEpochs = 100_000
 
-    /// The model families with configurable widths and K.
+    /// The `dycnn` families (configurable widths and K).
     public static let dycnnFamilies = ["dycnn", "dycnn-static", "dycnn-condconv"]
+    /// The `dyresnet` families (configurable widths, K and blocks).
+    public static let dyresnetFamilies = ["dyresnet", "dyresnet-static", "dyresnet-condconv"]
+    /// The model families whose widths and K come from the config.
+    public static let configurableFamilies = dycnnFamilies + dyresnetFamilies
+    /// The range of `blocks`: up to ResNet-98, far beyond what a 2-core run trains.
+    public static let blocksRange = 1...16
 
     /// Checks every option; throws `TrainingError` naming the first bad one.
     ///
@@ -120,15 +156,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         func finite(_ v: Float) -> Bool { v.isFinite }
         if !checkingModel {
             // The model comes from elsewhere; only the optimisation settings matter.
-        } else if Self.dycnnFamilies.contains(model) {
+        } else if Self.configurableFamilies.contains(model) {
             guard widths.count == 3, widths.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else {
                 throw fail("widths must be three integers in 1...4096, got \(widths)")
             }
             guard kernels >= 1 && kernels <= 64 else { throw fail("kernels (K) must be in 1...64, got \(kernels)") }
         } else {
             do { _ = try Families.named(model) } catch {
-                throw fail("unknown model '\(model)' (use \(Self.dycnnFamilies.joined(separator: ", ")) or one of \(Families.available.joined(separator: ", ")))")
+                throw fail("unknown model '\(model)' (use \(Self.configurableFamilies.joined(separator: ", ")) or one of \(Families.available.joined(separator: ", ")))")
             }
+        }
+        // Checked for every model (a recipe with blocks 0 is a mistake even where it is ignored).
+        guard Self.blocksRange.contains(blocks) else {
+            throw fail("blocks must be in \(Self.blocksRange.lowerBound)...\(Self.blocksRange.upperBound), got \(blocks)")
         }
         guard epochs >= 1 && epochs <= Self.maxEpochs else { throw fail("epochs must be in 1...\(Self.maxEpochs), got \(epochs)") }
         guard batchSize >= 2 && batchSize <= 65_536 else {
@@ -167,6 +207,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case "dycnn": description = Families.dycnn(widths: widths, routing: .softmax, kernels: kernels, temperature: temperatureEnd)
         case "dycnn-static": description = Families.dycnn(widths: widths, routing: .static, kernels: kernels, temperature: temperatureEnd)
         case "dycnn-condconv": description = Families.dycnn(widths: widths, routing: .sigmoid, kernels: kernels, temperature: temperatureEnd)
+        case "dyresnet", "dyresnet-static", "dyresnet-condconv":
+            let routing: Routing = model == "dyresnet" ? .softmax : (model == "dyresnet-static" ? .static : .sigmoid)
+            description = Families.dyresnet(widths: widths, blocks: blocks, routing: routing, kernels: kernels,
+                                            temperature: temperatureEnd)
         default: description = try Families.named(model)
         }
         description.setAttentionTemperature(temperatureEnd)

@@ -293,10 +293,14 @@ extension Trainer {
         }
     }
 
-    /// What `Limits.checkMemory` names: "training dycnn 4096/4096/4096 K=64 at batch 128".
+    /// What `Limits.checkMemory` names: "training dycnn 4096/4096/4096 K=64 at batch 128",
+    /// "training dyresnet 8/16/32 ×3 blocks K=4 at batch 128".
     static func memoryLabel(config: TrainingConfig, description: ModelDescription) -> String {
+        let widths = config.widths.map(String.init).joined(separator: "/")
         let model = TrainingConfig.dycnnFamilies.contains(config.model)
-            ? "\(config.model) \(config.widths.map(String.init).joined(separator: "/")) K=\(config.kernels)"
+            ? "\(config.model) \(widths) K=\(config.kernels)"
+            : TrainingConfig.dyresnetFamilies.contains(config.model)
+            ? "\(config.model) \(widths) ×\(config.blocks) blocks K=\(config.kernels)"
             : description.family
         return "training \(model) at batch \(config.batchSize)"
     }

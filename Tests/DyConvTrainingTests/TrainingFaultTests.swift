@@ -211,6 +211,7 @@ final class TrainingFaultTests: XCTestCase {
             ("epochs 0", { $0.epochs = 0 }), ("epochs huge", { $0.epochs = Int.max }),
             ("widths 0", { $0.widths = [0, 4, 8] }), ("widths huge", { $0.widths = [4, 4, 1 << 40] }),
             ("widths two", { $0.widths = [4, 4] }), ("kernels 0", { $0.kernels = 0 }), ("kernels 65", { $0.kernels = 65 }),
+            ("blocks 0", { $0.blocks = 0 }), ("blocks 17", { $0.blocks = 17 }),
             ("batch 1", { $0.batchSize = 1 }), ("batch huge", { $0.batchSize = 1 << 20 }),
             ("lr 0", { $0.learningRate = 0 }), ("lr nan", { $0.learningRate = .nan }), ("lr inf", { $0.learningRate = .infinity }),
             ("momentum 1", { $0.momentum = 1 }), ("momentum -0.1", { $0.momentum = -0.1 }),
