@@ -4,11 +4,11 @@ import DyConvEngine
 import DyConvTraining
 import Foundation
 
-/// `dyconv train`: train a dycnn model on Fashion-MNIST with temperature annealing.
+/// `dyconv train`: train a dycnn or dyresnet model on Fashion-MNIST with temperature annealing.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a dycnn model (dynamic, static or CondConv) on Fashion-MNIST.",
+        abstract: "Train a dycnn or dyresnet model (dynamic, static or CondConv) on Fashion-MNIST.",
         discussion: """
             Writes the checkpoint atomically at the end of every epoch (FILE), with the exact \
             training state beside it (FILE.state) so that --resume continues a stopped run \
@@ -32,14 +32,16 @@ struct TrainCommand: ParsableCommand {
 
     // The settings of the run are optional so that `--resume` can tell which were given: given
     // with --resume they must match the saved run (except --epochs, which changes its length).
-    @Option(name: .long, help: "dycnn, dycnn-static or dycnn-condconv (default: \(Self.recipe.model)).")
+    @Option(name: .long, help: "dycnn, dycnn-static, dycnn-condconv (6 dynamic layers), or the deeper dyresnet, dyresnet-static, dyresnet-condconv (ResNet-(6·blocks+2)) (default: \(Self.recipe.model)).")
     var model: String?
     @Option(name: .long, help: "Epochs, 1...\(TrainingConfig.maxEpochs) (default: \(Self.recipe.epochs)); with --resume, the run's new total.")
     var epochs: Int?
     @Option(name: .long, help: ArgumentHelp("The checkpoint to write (.safetensors).", valueName: "file"))
     var out: String
-    @Option(name: .long, parsing: .upToNextOption, help: "Widths of the three stages, each 1...4096 (default: \(Self.recipe.widths.map(String.init).joined(separator: " "))).")
+    @Option(name: .long, parsing: .upToNextOption, help: "Widths of the three stages, each 1...4096 (default for every family: \(Self.recipe.widths.map(String.init).joined(separator: " ")); dyresnet's planned size is 8 16 32).")
     var widths: [Int] = []   // empty: not given
+    @Option(name: .long, help: "BasicBlocks per stage of a dyresnet model, \(TrainingConfig.blocksRange.lowerBound)...\(TrainingConfig.blocksRange.upperBound) (default: \(Self.recipe.blocks), i.e. ResNet-20 with 18 dynamic layers).")
+    var blocks: Int?
     @Option(name: .long, help: "Kernels K per dynamic layer, 1...64 (default: \(Self.recipe.kernels)).")
     var kernels: Int?
     @Option(name: .long, help: "Images per step, 2...65536 (default: \(Self.recipe.batchSize)).")
@@ -94,6 +96,7 @@ struct TrainCommand: ParsableCommand {
         if let model { c.model = model }
         if let epochs { c.epochs = epochs }
         if !widths.isEmpty { c.widths = widths }
+        if let blocks { c.blocks = blocks }
         if let kernels { c.kernels = kernels }
         if let batch { c.batchSize = batch }
         if let lr { c.learningRate = lr }
@@ -136,6 +139,7 @@ struct TrainCommand: ParsableCommand {
         let text: (Float) -> String = { formatNumber($0) }
         check("--model", model, saved.model) { $0 }
         check("--widths", widths.isEmpty ? nil : widths, saved.widths) { $0.map(String.init).joined(separator: " ") }
+        check("--blocks", blocks, saved.blocks) { String($0) }
         check("--kernels", kernels, saved.kernels) { String($0) }
         check("--batch", batch, saved.batchSize) { String($0) }
         check("--lr", lr, saved.learningRate, text)
@@ -222,7 +226,8 @@ struct TrainCommand: ParsableCommand {
             trainer = try Trainer(config: try config(), train: train, test: test)
         }
         let c = trainer.config
-        print("training \(c.model) widths \(c.widths) K=\(c.kernels), \(train.count) images, batch \(c.batchSize), "
+        let blocksText = TrainingConfig.dyresnetFamilies.contains(c.model) ? " blocks \(c.blocks)" : ""
+        print("training \(c.model) widths \(c.widths)\(blocksText) K=\(c.kernels), \(train.count) images, batch \(c.batchSize), "
               + "\(c.epochs) epochs, τ \(formatNumber(c.temperatureStart))→\(formatNumber(c.temperatureEnd)) over "
               + "\(formatNumber(c.temperatureEpochs)) epochs, \(c.threads) threads")
         if let path = files.snapshot(epoch: 0), trainer.epoch == 0 && trainer.iterationInEpoch == 0 {

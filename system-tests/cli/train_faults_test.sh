@@ -56,6 +56,8 @@ expect_error "train --widths two" "widths" "$BIN" train --data data "${OUT[@]}" 
 expect_error "train --widths huge" "widths" "$BIN" train --data data "${OUT[@]}" --widths 4 4 5000
 expect_error "train --kernels 0" "kernels" "$BIN" train "${TINY[@]}" "${OUT[@]}" --kernels 0
 expect_error "train --kernels 65" "kernels" "$BIN" train "${TINY[@]}" "${OUT[@]}" --kernels 65
+expect_error "train --blocks 0" "blocks must be in 1...16" "$BIN" train "${TINY[@]}" "${OUT[@]}" --model dyresnet --blocks 0
+expect_error "train --blocks 17" "blocks must be in 1...16" "$BIN" train "${TINY[@]}" "${OUT[@]}" --model dyresnet --blocks 17
 expect_error "train --batch 1" "batch" "$BIN" train --data data "${OUT[@]}" --batch 1
 expect_error "train --batch 0" "batch" "$BIN" train --data data "${OUT[@]}" --batch 0
 expect_error "train --batch huge" "batch" "$BIN" train --data data "${OUT[@]}" --batch 65537
@@ -151,12 +153,20 @@ expect_error "--resume a truncated state" "cut.safetensors.state: training state
 "$BIN" train "${TINY[@]}" --epochs 2 --out straight.safetensors --resume > out.txt 2> err.txt
 rc=$?
 { [ $rc -eq 0 ] && grep -q "already trained 2/2 epochs" out.txt; } && ok || bad "finished run: rc=$rc $(cat out.txt err.txt)"
-expect_error "--resume --widths" "--widths 8 8 8 \(saved: 4 4 8\), --kernels 2 \(saved: 4\) differ from the saved run" \
-    "$BIN" train --data data --out straight.safetensors --resume --widths 8 8 8 --kernels 2
+expect_error "--resume --widths" "--widths 8 8 8 \(saved: 4 4 8\), --blocks 2 \(saved: 3\), --kernels 2 \(saved: 4\) differ from the saved run" \
+    "$BIN" train --data data --out straight.safetensors --resume --widths 8 8 8 --blocks 2 --kernels 2
 expect_error "--resume --epochs fewer" "already trained 2 epochs" "$BIN" train --data data --out straight.safetensors --resume --epochs 1
 "$BIN" train --data data --out straight.safetensors --resume --epochs 3 > out.txt 2> err.txt
 rc=$?
 { [ $rc -eq 0 ] && grep -q "epoch   3/3" out.txt; } && ok || bad "--resume --epochs 3: rc=$rc $(cat err.txt)"
+
+# --- dyresnet: --blocks reaches the model (6·blocks dynamic layers) and the state. ---
+"$BIN" train "${TINY[@]}" --model dyresnet --blocks 1 --kernels 2 --epochs 1 --out r.safetensors > out.txt 2> err.txt
+rc=$?
+{ [ $rc -eq 0 ] && grep -q "^training dyresnet widths \[4, 4, 8\] blocks 1 K=2" out.txt \
+    && "$BIN" describe r.safetensors | grep -q "dynamic layers: 6"; } && ok || bad "train dyresnet --blocks 1: rc=$rc $(cat out.txt err.txt)"
+expect_error "--resume dyresnet --blocks" "--blocks 2 \(saved: 1\) differ from the saved run" \
+    "$BIN" train --data data --out r.safetensors --resume --blocks 2
 
 # --- SIGINT and SIGTERM: save, one line with the resume command, exit 128 + signal. ---
 interrupt() {   # interrupt SIGNAL EXPECTED_RC OUT
