@@ -118,6 +118,39 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(large.attention.height, Layout.attentionHeaderRows + 6 + Layout.attentionFooterRows)
     }
 
+    /// A dyresnet checkpoint (issue #12): 18 dynamic layers, three times dycnn's.
+    static let dyresnet = CheckpointSummary(
+        name: "dyresnet-dynamic", family: "dyresnet",
+        layers: (1...3).flatMap { s in (0..<3).flatMap { b in ["conv1", "conv2"].map { "layer\(s).\(b).\($0)" } } }
+            .map { LayerSummary(name: $0, routing: .softmax, kernels: 4, trainedTemperature: 1) },
+        classes: Fixture.classNames)
+
+    /// Oracle: as `testNoTextCrossesAPanelBorder` (the clip's count of dropped writes), for the
+    /// 18 layers of a dyresnet checkpoint at every size, on the main screen, the dataset view
+    /// and the help, in every aggregation mode; the layout still fits at 80×24, where the
+    /// attention rows (mode attention) show the first stage and say "layers 1–6 of 18".
+    func testEighteenLayersFitAtEverySize() {
+        for (w, h) in LayoutTests.sizes {
+            for screen in Screen.allCases {
+                var harness = Harness(Fixture.state(width: w, height: h, checkpoints: [LayoutTests.dyresnet]))
+                if screen == .dataset { harness.type("d") }
+                if screen == .help { harness.type("?") }
+                for mode in 0..<(screen == .main ? 5 : 1) {
+                    if mode > 0 { harness.type("m") }
+                    let name = "dyresnet \(w)×\(h) \(screen.rawValue) mode \(harness.state.mode.rawValue)"
+                    XCTAssertTrue(Layout(harness.state).fits, name)
+                    let grid = harness.screen
+                    XCTAssertEqual(grid.clippedWrites, 0, "\(name): \(grid.clippedLog.joined(separator: "; "))")
+                    if screen == .main {
+                        // The rows are grouped by stage, and scroll where they do not all fit.
+                        XCTAssertTrue(grid.text.contains("layer1 layers 1–6"), "\(name): stage heading")
+                        if w == 80 && mode == 0 { XCTAssertTrue(grid.text.contains("layers 1–6 of 18"), "\(name): scroll position") }
+                    }
+                }
+            }
+        }
+    }
+
     /// The twelve main screens as text: `layout-<kind>-<w>x<h>`.
     func testMainScreenSnapshots() {
         for (w, h) in LayoutTests.sizes {
