@@ -36,6 +36,8 @@ expect_ok "compact-snapshots keeps the shipped 11" "kept 11 of 11 snapshots" \
 if diff -r "$ROOT/assets/dycnn-dynamic-snapshots" "$TMP/compact" >/dev/null; then ok "compact-snapshots is idempotent"
 else bad "compact-snapshots is idempotent"; fi
 expect_ok "describe dycnn" "dynamic layers: 6" "$BIN" describe dycnn
+expect_ok "describe dyresnet" "parameters: 272202, multiply-adds per image: 8053392" "$BIN" describe dyresnet
+expect_ok "describe dyresnet: 18 dynamic layers" "dynamic layers: 18" "$BIN" describe dyresnet
 expect_ok "describe --json round-trips" '"family":"dycnn"' "$BIN" describe dycnn --json
 expect_ok "inspect two images" "layer3.1.conv" "$BIN" inspect "$FIXTURE" --sample --index 0 3
 expect_ok "inspect shows label and prediction" "label Ankle boot" "$BIN" inspect "$FIXTURE" --sample --index 0
