@@ -78,12 +78,30 @@ public enum Families {
             .batchNorm(BatchNormSpec(name: "bn1", channels: widths[0])),
             .activation(.relu),
         ]
-        var inC = widths[0]
+        let inC = appendBasicBlocks(to: &layers, inChannels: widths[0], widths: widths, blocks: blocks, routing: routing,
+                                    shortcutRouting: .static, kernels: kernels, temperature: temperature)
+        layers.append(.globalAvgPool)
+        layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classes.count)))
+        let family = routing == .softmax ? "dyresnet" : (routing == .sigmoid ? "dyresnet-condconv" : "dyresnet-static")
+        return ModelDescription(family: family, input: InputSpec(channels: 1, height: 28, width: 28),
+                                normalization: fashionMNISTNormalization, classes: classes, layers: layers)
+    }
+
+    /// Appends the stages of torchvision-style BasicBlocks shared by `dyresnet` and `resnet18`:
+    /// per stage (`layer1`, `layer2`, …) `blocks` blocks of 3×3 conv (`conv1`, stride 2 at the
+    /// first block of every stage but the first) – BN – ReLU – 3×3 conv (`conv2`) – BN, a
+    /// residual add with a 1×1 conv + BN projection (`downsample.0/1`) where the shape changes,
+    /// then ReLU. The 3×3 convolutions get `routing`, the projection `shortcutRouting`.
+    /// Returns the channels of the last stage.
+    static func appendBasicBlocks(to layers: inout [LayerSpec], inChannels: Int, widths: [Int], blocks: Int,
+                                  routing: Routing, shortcutRouting: Routing, kernels: Int,
+                                  temperature: Float) -> Int {
+        var inC = inChannels
         for (stage, width) in widths.enumerated() {
             for block in 0..<blocks {
                 let name = "layer\(stage + 1).\(block)"
                 let stride = (stage > 0 && block == 0) ? 2 : 1
-                let body: [LayerSpec] = [
+                let main: [LayerSpec] = [
                     .conv(conv("\(name).conv1", inC, width, kernel: 3, stride: stride, routing: routing,
                                kernels: kernels, temperature: temperature)),
                     .batchNorm(BatchNormSpec(name: "\(name).bn1", channels: width)),
@@ -95,21 +113,17 @@ public enum Families {
                 var shortcut: [LayerSpec] = []
                 if stride != 1 || inC != width {
                     shortcut = [
-                        .conv(conv("\(name).downsample.0", inC, width, kernel: 1, stride: stride, routing: .static,
-                                   kernels: 1, temperature: 1)),
+                        .conv(conv("\(name).downsample.0", inC, width, kernel: 1, stride: stride, routing: shortcutRouting,
+                                   kernels: kernels, temperature: temperature)),
                         .batchNorm(BatchNormSpec(name: "\(name).downsample.1", channels: width)),
                     ]
                 }
-                layers.append(.residual(body: body, shortcut: shortcut))
+                layers.append(.residual(body: main, shortcut: shortcut))
                 layers.append(.activation(.relu))
                 inC = width
             }
         }
-        layers.append(.globalAvgPool)
-        layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classes.count)))
-        let family = routing == .softmax ? "dyresnet" : (routing == .sigmoid ? "dyresnet-condconv" : "dyresnet-static")
-        return ModelDescription(family: family, input: InputSpec(channels: 1, height: 28, width: 28),
-                                normalization: fashionMNISTNormalization, classes: classes, layers: layers)
+        return inC
     }
 
     /// ResNet-18 (torchvision layout and names) with every convolution except `conv1` dynamic.
@@ -125,33 +139,8 @@ public enum Families {
             .activation(.relu),
             .maxPool(PoolSpec(kernel: 3, stride: 2, padding: 1)),
         ]
-        var inC = widths[0]
-        for (stage, width) in widths.enumerated() {
-            for block in 0..<2 {
-                let name = "layer\(stage + 1).\(block)"
-                let stride = (stage > 0 && block == 0) ? 2 : 1
-                let body: [LayerSpec] = [
-                    .conv(conv("\(name).conv1", inC, width, kernel: 3, stride: stride, routing: routing,
-                               kernels: kernels, temperature: temperature)),
-                    .batchNorm(BatchNormSpec(name: "\(name).bn1", channels: width)),
-                    .activation(.relu),
-                    .conv(conv("\(name).conv2", width, width, kernel: 3, routing: routing,
-                               kernels: kernels, temperature: temperature)),
-                    .batchNorm(BatchNormSpec(name: "\(name).bn2", channels: width)),
-                ]
-                var shortcut: [LayerSpec] = []
-                if stride != 1 || inC != width {
-                    shortcut = [
-                        .conv(conv("\(name).downsample.0", inC, width, kernel: 1, stride: stride, routing: routing,
-                                   kernels: kernels, temperature: temperature)),
-                        .batchNorm(BatchNormSpec(name: "\(name).downsample.1", channels: width)),
-                    ]
-                }
-                layers.append(.residual(body: body, shortcut: shortcut))
-                layers.append(.activation(.relu))
-                inC = width
-            }
-        }
+        let inC = appendBasicBlocks(to: &layers, inChannels: widths[0], widths: widths, blocks: 2, routing: routing,
+                                    shortcutRouting: routing, kernels: kernels, temperature: temperature)
         layers.append(.globalAvgPool)
         layers.append(.linear(LinearSpec(name: "fc", inFeatures: inC, outFeatures: classCount)))
         return ModelDescription(family: prefixed("resnet18", routing),
