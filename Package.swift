@@ -7,7 +7,9 @@
 //     → DyConvTorch (PyTorch `torch.save` files read without Python; ZIPFoundation for the zip)
 //     → DyConvImport (PyTorch state_dicts of public layouts → dyconv checkpoints: presets, mapping files)
 //     → DyConvData (IDX / Fashion-MNIST, evaluation) → DyConvTraining (backward passes, trainer)
-//   DyConvEngine → DyConvUI (pure view state + update + render to a cell grid; the engine only)
+//   DyConvFigures (SVG writer, charts, the viridis scale; depends on nothing)
+//   DyConvEngine + DyConvFigures → DyConvUI (pure view state + update + render to a cell grid)
+//   DyConvData + DyConvTraining + DyConvFigures → DyConvReport (report.json, report.md, SVG figures)
 //   DyConvData + DyConvUI → DyConvSession (checkpoints and snapshots, model cache, background evaluation)
 //     → executables: `dyconv` (CLI: engine, data, training) and `dyconv-tui` (ncurses presenter: session, UI, engine)
 import PackageDescription
@@ -60,15 +62,23 @@ let package = Package(
                 exclude: ["README.md", "Images/README.md"], swiftSettings: optimize),
         // Training: backward passes, optimiser, temperature annealing, trainer loop.
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
+        // Figures: a small deterministic SVG writer, axes and charts, and the one colour scale
+        // (viridis) that the UI shares. Depends on nothing.
+        .target(name: "DyConvFigures", swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
-        .target(name: "DyConvUI", dependencies: ["DyConvEngine"], exclude: ["README.md"], swiftSettings: optimize),
+        .target(name: "DyConvUI", dependencies: ["DyConvEngine", "DyConvFigures"], exclude: ["README.md"], swiftSettings: optimize),
         // Session: performs the UI core's effects with real models, images and files; background evaluation.
         .target(name: "DyConvSession", dependencies: ["DyConvEngine", "DyConvData", "DyConvUI"],
                 exclude: ["README.md"], swiftSettings: optimize),
 
+        // Report: evaluates checkpoints (modes, τ sweep, snapshots), groups them by recipe, and
+        // writes report.json, report.md and the SVG figures of the paper's claims.
+        .target(name: "DyConvReport", dependencies: ["DyConvEngine", "DyConvData", "DyConvTraining", "DyConvFigures"],
+                swiftSettings: optimize),
+
         // Executables.
         .executableTarget(name: "dyconv", dependencies: [
-            "DyConvEngine", "DyConvData", "DyConvTraining", "DyConvImport",
+            "DyConvEngine", "DyConvData", "DyConvTraining", "DyConvImport", "DyConvReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
         .executableTarget(name: "dyconv-tui", dependencies: [
@@ -94,6 +104,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DyConvTrainingTests", dependencies: ["DyConvTraining", "DyConvTestSupport"]),
         .testTarget(name: "DyConvUITests", dependencies: ["DyConvUI"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "DyConvFiguresTests", dependencies: ["DyConvFigures"]),
+        .testTarget(name: "DyConvReportTests", dependencies: ["DyConvReport", "DyConvFigures", "DyConvData", "DyConvEngine",
+                                                            "DyConvTestSupport"]),
         .testTarget(name: "DyConvSessionTests", dependencies: ["DyConvSession", "DyConvUI", "DyConvData", "DyConvEngine"]),
     ]
 )

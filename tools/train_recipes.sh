@@ -5,6 +5,12 @@
 #   tools/train_recipes.sh sweep   [OUT_DIR]   recipe variants of the dynamic model (see below)
 #   tools/train_recipes.sh repro-a [OUT_DIR]   issue #12, group A: seeds 1 and 2 of the shipped
 #                                              dynamic / static / CondConv recipes (seed 0 is shipped)
+#   tools/train_recipes.sh repro-b [OUT_DIR]   group B: narrow 8/16/32, seeds 0-2: dynamic, static, CondConv,
+#                                              and dynamic at constant τ 1 and constant τ 30
+#   tools/train_recipes.sh repro-c [OUT_DIR]   group C: narrow K sweep (K = 1, 2, 8; K = 4 is group B) and
+#                                              CondConv at constant τ 1, seeds 0-2
+#   tools/train_recipes.sh repro-d [OUT_DIR]   group D: the deep dyresnet (8/16/32, 3 blocks, 18 dynamic
+#                                              layers) and its static twin, seeds 0-2, with snapshots
 #   tools/train_recipes.sh list                print the commands without running them
 #
 # OUT_DIR defaults to assets/ for `shipped` and /tmp/dyconv-sweep for `sweep`. Every run writes
@@ -55,16 +61,59 @@ repro_a_runs=(
   "w-cond-s2|--model dycnn-condconv --epochs 30 --tau-epochs 5 --seed 2"
 )
 
+# Issue #12, group D: the deep model (ResNet-20 layout at 8/16/32, 18 dynamic layers) and its static
+# twin, seeds 0-2, in pairs so that a stop leaves complete pairs. Snapshots every 10 epochs after τ
+# has annealed (the training-history view and the report's training curves).
+repro_d_runs=()
+for s in 0 1 2; do
+  repro_d_runs+=(
+    "d-dyn-s$s|--model dyresnet --widths 8 16 32 --blocks 3 --epochs 30 --tau-epochs 5 --seed $s --snapshots @OUT@/d-dyn-s$s-snapshots --snapshot-every 10"
+    "d-static-s$s|--model dyresnet-static --widths 8 16 32 --blocks 3 --epochs 30 --seed $s --snapshots @OUT@/d-static-s$s-snapshots --snapshot-every 10"
+  )
+done
+
+# Issue #12, group B: the narrow widths 8/16/32 (about 6 min a run), seeds 0-2: item 1 (dynamic,
+# static, CondConv trained alike), item 5 (τ annealed 30 → 1 vs constant 1 vs constant 30) and
+# item 6 (softmax vs sigmoid routing: n-dyn vs n-cond).
+repro_b_runs=()
+for s in 0 1 2; do
+  repro_b_runs+=(
+    "n-dyn-s$s|--model dycnn --widths 8 16 32 --epochs 30 --tau-epochs 5 --seed $s"
+    "n-static-s$s|--model dycnn-static --widths 8 16 32 --epochs 30 --seed $s"
+    "n-cond-s$s|--model dycnn-condconv --widths 8 16 32 --epochs 30 --tau-epochs 5 --seed $s"
+    "n-tau1-s$s|--model dycnn --widths 8 16 32 --epochs 30 --tau-start 1 --tau-end 1 --tau-epochs 0 --seed $s"
+    "n-tau30-s$s|--model dycnn --widths 8 16 32 --epochs 30 --tau-start 30 --tau-end 30 --tau-epochs 0 --seed $s"
+  )
+done
+
+# Issue #12, group C: item 4, K in {1, 2, 8} at the narrow widths (K = 4 is n-dyn), and CondConv with
+# the CondConv paper's own recipe (no temperature), seeds 0-2.
+repro_c_runs=()
+for s in 0 1 2; do
+  for k in 1 2 8; do
+    repro_c_runs+=("n-k$k-s$s|--model dycnn --widths 8 16 32 --epochs 30 --tau-epochs 5 --kernels $k --seed $s")
+  done
+  repro_c_runs+=("n-cond-tau1-s$s|--model dycnn-condconv --widths 8 16 32 --epochs 30 --tau-start 1 --tau-end 1 --tau-epochs 0 --seed $s")
+done
+
 case "$mode" in
   shipped) runs=("${shipped_runs[@]}"); out=${1:-assets} ;;
   repro-a) runs=("${repro_a_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-b) runs=("${repro_b_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-c) runs=("${repro_c_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-d) runs=("${repro_d_runs[@]}"); out=${1:-/work/runs12} ;;
   sweep) runs=("${sweep_runs[@]}"); out=${1:-/tmp/dyconv-sweep} ;;
   list)
     for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
     for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
-    for r in "${repro_a_runs[@]}"; do echo "repro-a: $DYCONV train --out /work/runs12/${r%%|*}.safetensors ${r#*|}"; done
+    for g in a b c d; do
+      declare -n group="repro_${g}_runs"
+      for r in "${group[@]}"; do
+        echo "repro-$g: $DYCONV train --out /work/runs12/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|/work/runs12|g"
+      done
+    done
     exit 0 ;;
-  *) echo "usage: $0 shipped|sweep|repro-a|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 shipped|sweep|repro-a|repro-b|repro-c|repro-d|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
 esac
 shift || true
 extra=("$@")

@@ -382,7 +382,7 @@ public final class Trainer {
             imagesPerSecond: counters.epochSeconds > 0 ? Float(Double(counters.epochImages) / counters.epochSeconds) : 0,
             trainSeconds: counters.epochSeconds,
             evalSeconds: evalSeconds,
-            layers: evaluation.layers)
+            layers: evaluation.layers.map(\.withoutClassMeans))
         history.append(metrics)
         counters.startNextEpoch()
         plan = nil

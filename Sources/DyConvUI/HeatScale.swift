@@ -1,3 +1,5 @@
+import DyConvFigures
+
 /// One colour scale for every value in 0…1 drawn as a colour on screen: π in the heat rows,
 /// H/lnK in the depth profile, the simplex points and the training history's layers × epochs
 /// map. A sequential scale (viridis: dark violet → blue → green → yellow) that stays ordered in
@@ -8,14 +10,9 @@
 /// - 8 colours, monochrome (and ASCII, after transliteration): a density ramp of glyphs
 ///   (`heatGlyph`), so the order is still visible without colour.
 public enum HeatScale {
-    /// viridis at 0, 1/8, …, 1.
-    static let stops: [(UInt8, UInt8, UInt8)] = [
-        (68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
-        (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37),
-    ]
-
-    /// The 256-colour entries nearest the stops.
-    static let palette: [Color] = stops.map { Color.nearest256($0.0, $0.1, $0.2) }
+    /// The 256-colour entries nearest the stops of `Viridis` (DyConvFigures: the same scale as
+    /// the report's figures).
+    static let palette: [Color] = Viridis.stops.map { Color.nearest256($0.red, $0.green, $0.blue) }
 
     /// Density glyphs, low to high, for modes without colour scales.
     public static let glyphs: [Unicode.Scalar] = [" ", "░", "▒", "▓", "█"]
@@ -28,12 +25,8 @@ public enum HeatScale {
         let v = clamp(f)
         switch mode {
         case .truecolor:
-            let x = v * Double(stops.count - 1)
-            let i = min(Int(x), stops.count - 2)
-            let t = x - Double(i)
-            func mix(_ a: UInt8, _ b: UInt8) -> UInt8 { UInt8((Double(a) * (1 - t) + Double(b) * t).rounded()) }
-            let a = stops[i], b = stops[i + 1]
-            return .rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+            let c = Viridis.rgb(v)
+            return .rgb(c.red, c.green, c.blue)
         case .xterm256:
             return palette[Int((v * Double(palette.count - 1)).rounded())]
         case .ansi8, .monochrome:

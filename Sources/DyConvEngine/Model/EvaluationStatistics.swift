@@ -26,13 +26,23 @@ public struct LayerAttentionSummary: Sendable, Codable, Equatable {
     public var meanAttention: [Double]
     /// Mean Σ_k π_k: 1 for softmax routing, free (Σr) for sigmoid routing.
     public var meanMass: Double
+    /// The distribution of the per-image normalized entropy (`EntropyHistogram.box`): what the
+    /// report's box plots and the visualizer's dataset view draw. Nil in results that did not
+    /// come from an `EvaluationAccumulator` (older JSON, a diverged run) and when no image was added.
+    public var entropyBox: EntropyBox?
+    /// Mean π_k per true class: `meanAttentionByClass[c][k]` over the images labelled `c`
+    /// (`[]` for a class with no image). Nil for unlabelled images and in older JSON.
+    public var meanAttentionByClass: [[Double]]?
 
-    public init(name: String, meanEntropy: Double, meanMaxAttention: Double, meanAttention: [Double], meanMass: Double) {
+    public init(name: String, meanEntropy: Double, meanMaxAttention: Double, meanAttention: [Double], meanMass: Double,
+                entropyBox: EntropyBox? = nil, meanAttentionByClass: [[Double]]? = nil) {
         self.name = name
         self.meanEntropy = meanEntropy
         self.meanMaxAttention = meanMaxAttention
         self.meanAttention = meanAttention
         self.meanMass = meanMass
+        self.entropyBox = entropyBox
+        self.meanAttentionByClass = meanAttentionByClass
     }
 
     /// Decodes what `encode(to:)` writes. The per-layer statistics in training states written
@@ -46,6 +56,97 @@ public struct LayerAttentionSummary: Sendable, Codable, Equatable {
         meanMaxAttention = try c.decode(Double.self, forKey: .meanMaxAttention)
         meanAttention = try c.decodeIfPresent([Double].self, forKey: .meanAttention) ?? []
         meanMass = try c.decodeIfPresent(Double.self, forKey: .meanMass) ?? 0
+        entropyBox = try c.decodeIfPresent(EntropyBox.self, forKey: .entropyBox)
+        meanAttentionByClass = try c.decodeIfPresent([[Double]].self, forKey: .meanAttentionByClass)
+    }
+
+    /// The summary without the per-class means (what a training history keeps per epoch: the
+    /// box is five numbers, the per-class table classes × K).
+    public var withoutClassMeans: LayerAttentionSummary {
+        var s = self
+        s.meanAttentionByClass = nil
+        return s
+    }
+}
+
+/// Five quantiles of a distribution of normalized entropies (each in [0, 1]), as box plots draw
+/// them: whiskers p5…p95, box q1…q3, the median. Quantiles are nearest-rank
+/// (`EntropyHistogram.quantile`).
+public struct EntropyBox: Sendable, Codable, Equatable {
+    public var p5: Double
+    public var q1: Double
+    public var median: Double
+    public var q3: Double
+    public var p95: Double
+
+    public init(p5: Double, q1: Double, median: Double, q3: Double, p95: Double) {
+        self.p5 = p5; self.q1 = q1; self.median = median; self.q3 = q3; self.p95 = p95
+    }
+}
+
+/// Per-image normalized entropies H/lnK of one layer, counted in `binCount` equal bins over
+/// [0, 1], so its memory does not grow with the dataset; the quantiles are good to half a bin
+/// (0.0005), and exact at the extremes: a quantile is the centre of its bin, clamped to the
+/// smallest and largest value added (so a layer whose images are all exactly 1 reports 1).
+///
+/// Values outside [0, 1] (rounding) fall in the end bins; NaN (a diverged model) is counted in
+/// `nonFinite` and left out of the quantiles.
+public struct EntropyHistogram: Sendable, Equatable {
+    /// Bins over [0, 1].
+    public static let binCount = 1000
+    /// Images per bin: bin b holds the values in [b, b+1) / binCount (the last also holds 1).
+    public private(set) var counts: [Int]
+    /// Finite values added.
+    public private(set) var count = 0
+    /// NaN values added (not in `counts`).
+    public private(set) var nonFinite = 0
+    /// The smallest and largest finite value added (nil before the first).
+    public private(set) var minimum: Double?
+    public private(set) var maximum: Double?
+
+    public init() { counts = [Int](repeating: 0, count: Self.binCount) }
+
+    /// Counts one image's normalized entropy.
+    public mutating func add(_ value: Float) {
+        guard value.isFinite else { nonFinite += 1; return }
+        let v = Double(value)
+        let b = Swift.min(Swift.max(Int((v * Double(Self.binCount)).rounded(.down)), 0), Self.binCount - 1)
+        counts[b] += 1
+        count += 1
+        minimum = Swift.min(minimum ?? v, v)
+        maximum = Swift.max(maximum ?? v, v)
+    }
+
+    /// Adds every count of `other` (another part of the same dataset).
+    public mutating func merge(_ other: EntropyHistogram) {
+        for b in counts.indices { counts[b] += other.counts[b] }
+        count += other.count
+        nonFinite += other.nonFinite
+        if let lo = other.minimum { minimum = Swift.min(minimum ?? lo, lo) }
+        if let hi = other.maximum { maximum = Swift.max(maximum ?? hi, hi) }
+    }
+
+    /// The nearest-rank `p`-quantile (p in [0, 1]): the value of rank ⌈p·count⌉ (at least 1) in
+    /// sorted order, as the centre of its bin clamped to [minimum, maximum]. Nil when empty.
+    public func quantile(_ p: Double) -> Double? {
+        guard count > 0, let lo = minimum, let hi = maximum else { return nil }
+        let rank = Swift.max(1, Int((Swift.min(Swift.max(p, 0), 1) * Double(count)).rounded(.up)))
+        var seen = 0
+        for (b, c) in counts.enumerated() {
+            seen += c
+            if seen >= rank {
+                let centre = (Double(b) + 0.5) / Double(Self.binCount)
+                return Swift.min(Swift.max(centre, lo), hi)
+            }
+        }
+        return hi
+    }
+
+    /// p5, q1, median, q3 and p95; nil when empty.
+    public var box: EntropyBox? {
+        guard let p5 = quantile(0.05), let q1 = quantile(0.25), let m = quantile(0.5),
+              let q3 = quantile(0.75), let p95 = quantile(0.95) else { return nil }
+        return EntropyBox(p5: p5, q1: q1, median: m, q3: q3, p95: p95)
     }
 }
 
@@ -123,6 +224,12 @@ public struct EvaluationAccumulator: Sendable {
     private var maxSums: [Double]
     private var massSums: [Double]
     private var attentionSums: [[Double]]
+    /// Per layer, the distribution of the per-image normalized entropy.
+    public private(set) var entropyHistograms: [EntropyHistogram]
+    /// Per layer and class, Σ π_k over the labelled images of that class, and images per class
+    /// (grown to the model's class count at the first labelled batch).
+    private var classAttentionSums: [[[Double]]]
+    private var classCounts: [Int] = []
 
     /// An empty accumulator for `model`'s dynamic layers.
     public init(model: Model) {
@@ -138,6 +245,8 @@ public struct EvaluationAccumulator: Sendable {
         maxSums = entropySums
         massSums = entropySums
         attentionSums = kernels.map { [Double](repeating: 0, count: $0) }
+        entropyHistograms = [EntropyHistogram](repeating: EntropyHistogram(), count: layerNames.count)
+        classAttentionSums = [[[Double]]](repeating: [], count: layerNames.count)
     }
 
     /// Adds one batch: `trace` of a classifier with one trace layer per dynamic layer
@@ -159,18 +268,28 @@ public struct EvaluationAccumulator: Sendable {
                 }
             }
             scored += n
+            if classCounts.count < classes {
+                classCounts += [Int](repeating: 0, count: classes - classCounts.count)
+                for l in classAttentionSums.indices {
+                    classAttentionSums[l] += [[Double]](repeating: [Double](repeating: 0, count: kernels[l]),
+                                                        count: classes - classAttentionSums[l].count)
+                }
+            }
+            for label in labels { classCounts[label] += 1 }
         }
         for (l, layer) in trace.layers.enumerated() {
             let k = layer.kernels
             precondition(k == kernels[l], "EvaluationAccumulator.add: layer \(layer.name) has \(k) kernels, expected \(kernels[l])")
             for row in 0..<n {
                 entropySums[l] += Double(layer.entropy[row])
+                entropyHistograms[l].add(layer.entropy[row])
                 var largest: Float = 0, mass: Float = 0
                 for j in 0..<k {
                     let v = layer.attention[row * k + j]
                     largest = max(largest, v)
                     mass += v
                     attentionSums[l][j] += Double(v)
+                    if let labels { classAttentionSums[l][labels[row]][j] += Double(v) }
                 }
                 maxSums[l] += Double(largest)
                 massSums[l] += Double(mass)
@@ -184,9 +303,18 @@ public struct EvaluationAccumulator: Sendable {
         let n = Double(max(images, 1))
         let layers = layerNames.indices.map {
             LayerAttentionSummary(name: layerNames[$0], meanEntropy: entropySums[$0] / n, meanMaxAttention: maxSums[$0] / n,
-                                  meanAttention: attentionSums[$0].map { $0 / n }, meanMass: massSums[$0] / n)
+                                  meanAttention: attentionSums[$0].map { $0 / n }, meanMass: massSums[$0] / n,
+                                  entropyBox: entropyHistograms[$0].box,
+                                  meanAttentionByClass: scored > 0 ? classMeans(layer: $0) : nil)
         }
         return EvaluationResult(temperature: temperature, mode: mode, images: images, correct: correct,
                                 loss: lossSum / Double(max(scored, 1)), layers: layers, scored: scored)
+    }
+
+    /// Mean π_k per class of layer `l` (`[]` for a class with no image).
+    private func classMeans(layer l: Int) -> [[Double]] {
+        classAttentionSums[l].enumerated().map { c, sums in
+            classCounts[c] > 0 ? sums.map { $0 / Double(classCounts[c]) } : []
+        }
     }
 }

@@ -1,0 +1,228 @@
+import DyConvEngine
+
+// The numbers of a `dyconv report`, as written to report.json (schema "dyconv-report/1").
+//
+// `Report` is the one value the three outputs are made from: `ReportMeasurement` fills it from
+// checkpoints and a dataset (through the one `evaluate(model:dataset:…)` routine), the figures
+// (`ReportFigures`) and report.md (`ReportMarkdown`) only read it. A test can therefore build a
+// `Report` by hand and check a figure or a table without evaluating anything.
+//
+// Worked example (two checkpoints of one recipe at seeds 0 and 1, one static twin):
+//   checkpoints[0] = dycnn seed 0, checkpoints[1] = dycnn seed 1, checkpoints[2] = dycnn-static seed 0
+//   groups[0] = { label "dycnn K=4 softmax", checkpoints [0, 1], seeds [0, 1], accuracy {mean, min, max, sd, n: 2} }
+//   groups[1] = { label "dycnn-static", checkpoints [2], … }
+//   comparisons = [{ kind: dynamicVsStatic, members: [{group 0, value "dynamic"}, {group 1, value "static"}],
+//                    pairs: [{seeds [0], deltas [+0.004], …}] }]
+
+/// Everything `dyconv report` measured, in checkpoint order as given.
+public struct Report: Sendable, Codable, Equatable {
+    /// "dyconv-report/1".
+    public var schema: String
+    /// The dataset the checkpoints were evaluated on.
+    public var data: DataInfo
+    /// The settings of the measurement.
+    public var settings: Settings
+    /// One entry per checkpoint, in the order given on the command line.
+    public var checkpoints: [CheckpointReport]
+    /// Checkpoints of the same recipe but for the seed, in order of first appearance.
+    public var groups: [GroupReport]
+    /// Sets of groups whose recipes differ in exactly one respect (K, τ schedule, routing).
+    public var comparisons: [Comparison]
+    /// The figures written, in the order report.md shows them.
+    public var figures: [FigureInfo]
+
+    public static let schemaName = "dyconv-report/1"
+
+    public init(data: DataInfo, settings: Settings, checkpoints: [CheckpointReport], groups: [GroupReport],
+                comparisons: [Comparison], figures: [FigureInfo] = []) {
+        schema = Self.schemaName
+        self.data = data; self.settings = settings; self.checkpoints = checkpoints; self.groups = groups
+        self.comparisons = comparisons; self.figures = figures
+    }
+
+    /// The dataset: its display name (e.g. "Fashion-MNIST test set") and the images evaluated.
+    public struct DataInfo: Sendable, Codable, Equatable {
+        public var name: String
+        public var images: Int
+        /// Class names when the dataset has them (the columns of the by-class heat map).
+        public var classNames: [String]?
+        public init(name: String, images: Int, classNames: [String]? = nil) {
+            self.name = name; self.images = images; self.classNames = classNames
+        }
+    }
+
+    /// The τ values of the inference sweep, the aggregation modes of the ablation and the shuffle seed.
+    public struct Settings: Sendable, Codable, Equatable {
+        public var temperatures: [Float]
+        public var modes: [AggregationMode]
+        public var seed: UInt64
+        public init(temperatures: [Float], modes: [AggregationMode], seed: UInt64) {
+            self.temperatures = temperatures; self.modes = modes; self.seed = seed
+        }
+    }
+}
+
+/// One checkpoint: what it is, what it costs, how it evaluates and how it was trained.
+public struct CheckpointReport: Sendable, Codable, Equatable {
+    /// The path as given (the figures print `name` only, so they do not depend on where the files are).
+    public var path: String
+    /// The file name without `.safetensors` (e.g. "dycnn-dynamic").
+    public var name: String
+    /// The training recipe's model family (`dyconv.recipe` "model", e.g. "dycnn-condconv"), or
+    /// "imported" for a checkpoint without a recipe.
+    public var family: String
+    /// Routing of its dynamic layers: "softmax" (dynamic convolution), "sigmoid" (CondConv), or
+    /// "static" when it has none.
+    public var routing: String
+    /// K of its dynamic layers (0 for a static model; the largest when they differ).
+    public var kernels: Int
+    /// Widths, blocks and other recipe fields, as `key=value` strings in key order (seed and threads
+    /// excluded): the grouping key's parts.
+    public var recipe: [String]?
+    /// The recipe's seed, nil without a recipe.
+    public var seed: Int?
+    /// Index into `Report.groups`.
+    public var group: Int
+    /// Parameters and multiply-adds per image, as `dyconv describe` counts them.
+    public var parameters: Int
+    public var multiplyAdds: Int
+    /// The τ the dynamic layers were trained to (nil for a static model).
+    public var trainedTemperature: Float?
+    /// Evaluations at the trained τ in every mode of `Settings.modes` (attention first), then in
+    /// attention mode at each τ of `Settings.temperatures`. `EvaluationResult.temperature` is nil
+    /// for the trained τ.
+    public var evaluations: [EvaluationResult]
+    /// The training record's figures per epoch (empty without one).
+    public var history: [TrainingRecord.Epoch]
+    /// Per-epoch snapshots found beside the checkpoint (`Snapshots.list(for:)`), evaluated at
+    /// their own τ in attention mode: the training curves' boxes. Empty when there are none.
+    public var snapshots: [SnapshotReport]
+
+    public init(path: String, name: String, family: String, routing: String, kernels: Int, recipe: [String]?, seed: Int?,
+                group: Int, parameters: Int, multiplyAdds: Int, trainedTemperature: Float?,
+                evaluations: [EvaluationResult], history: [TrainingRecord.Epoch], snapshots: [SnapshotReport] = []) {
+        self.path = path; self.name = name; self.family = family; self.routing = routing; self.kernels = kernels
+        self.recipe = recipe; self.seed = seed; self.group = group; self.parameters = parameters
+        self.multiplyAdds = multiplyAdds; self.trainedTemperature = trainedTemperature
+        self.evaluations = evaluations; self.history = history; self.snapshots = snapshots
+    }
+
+    /// The evaluation at the trained τ in attention mode (the checkpoint as trained).
+    public var trained: EvaluationResult? {
+        evaluations.first { $0.temperature == nil && $0.mode == .attention }
+    }
+
+    /// The evaluation at the trained τ in `mode`.
+    public func evaluation(mode: AggregationMode) -> EvaluationResult? {
+        evaluations.first { $0.temperature == nil && $0.mode == mode }
+    }
+
+    /// The evaluations in attention mode at a global τ, in increasing τ.
+    public var temperatureSweep: [EvaluationResult] {
+        evaluations.filter { $0.temperature != nil && $0.mode == .attention }.sorted { $0.temperature! < $1.temperature! }
+    }
+}
+
+/// One per-epoch snapshot of a training run, evaluated as it was at that epoch.
+public struct SnapshotReport: Sendable, Codable, Equatable {
+    public var epoch: Int
+    public var evaluation: EvaluationResult
+    public init(epoch: Int, evaluation: EvaluationResult) { self.epoch = epoch; self.evaluation = evaluation }
+}
+
+/// Mean, smallest, largest and sample standard deviation of values over seeds (sd 0 for one value).
+public struct SeedStatistics: Sendable, Codable, Equatable {
+    public var n: Int
+    public var mean: Double
+    public var min: Double
+    public var max: Double
+    public var sd: Double
+    public init(n: Int, mean: Double, min: Double, max: Double, sd: Double) {
+        self.n = n; self.mean = mean; self.min = min; self.max = max; self.sd = sd
+    }
+}
+
+/// Checkpoints that share a recipe except for the seed.
+public struct GroupReport: Sendable, Codable, Equatable {
+    /// The recipe without seed and threads (`CheckpointReport.recipe` joined by " "), or the
+    /// checkpoint's path for one without a recipe.
+    public var key: String
+    /// A short human label, e.g. "dycnn 8/16/32 K=4 τ 30→1/5".
+    public var label: String
+    /// Indices into `Report.checkpoints`, in increasing seed.
+    public var checkpoints: [Int]
+    public var seeds: [Int]
+    public var family: String
+    public var routing: String
+    public var kernels: Int
+    public var parameters: Int
+    public var multiplyAdds: Int
+    /// Test accuracy at the trained τ over the seeds.
+    public var accuracy: SeedStatistics
+    /// Accuracy per aggregation mode (`AggregationMode.rawValue`) over the seeds.
+    public var ablation: [String: SeedStatistics]
+    /// Per dynamic layer (execution order), mean normalized entropy at the trained τ over the seeds.
+    public var layerNames: [String]
+    public var entropy: [SeedStatistics]
+
+    public init(key: String, label: String, checkpoints: [Int], seeds: [Int], family: String, routing: String, kernels: Int,
+                parameters: Int, multiplyAdds: Int, accuracy: SeedStatistics, ablation: [String: SeedStatistics],
+                layerNames: [String], entropy: [SeedStatistics]) {
+        self.key = key; self.label = label; self.checkpoints = checkpoints; self.seeds = seeds; self.family = family
+        self.routing = routing; self.kernels = kernels; self.parameters = parameters; self.multiplyAdds = multiplyAdds
+        self.accuracy = accuracy; self.ablation = ablation; self.layerNames = layerNames; self.entropy = entropy
+    }
+}
+
+/// Groups whose recipes differ in one respect only: the paper's comparisons.
+public struct Comparison: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// A dynamic model against its static twin (item 1: accuracy per multiply-add).
+        case dynamicVsStatic
+        /// Dynamic models differing only in K (item 4).
+        case kernels
+        /// Dynamic models differing only in the training τ schedule (item 5).
+        case temperatureSchedule
+        /// Softmax attention against sigmoid routing, trained alike (item 6).
+        case softmaxVsSigmoid
+    }
+    public var kind: Kind
+    /// The groups compared, each with the value of what differs ("K=2", "τ 30→1 over 5 epochs",
+    /// "softmax", "static"), in a fixed order (increasing K; annealed, constant 1, constant 30; …).
+    public var members: [Member]
+    /// For two members: per shared seed, accuracy(first) − accuracy(second).
+    public var pairs: PairedDifference?
+
+    public struct Member: Sendable, Codable, Equatable {
+        public var group: Int
+        public var value: String
+        public init(group: Int, value: String) { self.group = group; self.value = value }
+    }
+
+    public init(kind: Kind, members: [Member], pairs: PairedDifference? = nil) {
+        self.kind = kind; self.members = members; self.pairs = pairs
+    }
+}
+
+/// Accuracy differences of two groups on the seeds both have.
+public struct PairedDifference: Sendable, Codable, Equatable {
+    public var seeds: [Int]
+    /// accuracy(first) − accuracy(second), per seed, in accuracy units (0.004 = 0.4 points).
+    public var deltas: [Double]
+    public var meanDelta: Double
+    /// Seeds on which the first is ahead (delta > 0).
+    public var wins: Int
+    public init(seeds: [Int], deltas: [Double], meanDelta: Double, wins: Int) {
+        self.seeds = seeds; self.deltas = deltas; self.meanDelta = meanDelta; self.wins = wins
+    }
+}
+
+/// A figure file of the report.
+public struct FigureInfo: Sendable, Codable, Equatable {
+    /// File name inside the output folder, e.g. "entropy-per-layer.svg".
+    public var file: String
+    public var title: String
+    /// One or two sentences: what is drawn and how to read it (report.md prints it under the image).
+    public var caption: String
+    public init(file: String, title: String, caption: String) { self.file = file; self.title = title; self.caption = caption }
+}
