@@ -126,6 +126,11 @@ struct TrainCommand: ParsableCommand {
         if let seed { c.seed = seed }
         if let threads { c.threads = threads }
         do { try c.validate() } catch { throw ValidationError("\(error)") }
+        // The other families have a fixed depth; accepting --blocks there would silently train
+        // something other than what was asked for.
+        if blocks != nil && !TrainingConfig.dyresnetFamilies.contains(c.model) {
+            throw ValidationError("--blocks shapes the dyresnet models only; \(c.model) has a fixed depth")
+        }
         return c
     }
 

@@ -58,6 +58,8 @@ expect_error "train --kernels 0" "kernels" "$BIN" train "${TINY[@]}" "${OUT[@]}"
 expect_error "train --kernels 65" "kernels" "$BIN" train "${TINY[@]}" "${OUT[@]}" --kernels 65
 expect_error "train --blocks 0" "blocks must be in 1...16" "$BIN" train "${TINY[@]}" "${OUT[@]}" --model dyresnet --blocks 0
 expect_error "train --blocks 17" "blocks must be in 1...16" "$BIN" train "${TINY[@]}" "${OUT[@]}" --model dyresnet --blocks 17
+expect_error "train dycnn --blocks 2" "--blocks shapes the dyresnet models only; dycnn has a fixed depth" \
+    "$BIN" train "${TINY[@]}" "${OUT[@]}" --model dycnn --blocks 2
 expect_error "train --batch 1" "batch" "$BIN" train --data data "${OUT[@]}" --batch 1
 expect_error "train --batch 0" "batch" "$BIN" train --data data "${OUT[@]}" --batch 0
 expect_error "train --batch huge" "batch" "$BIN" train --data data "${OUT[@]}" --batch 65537
