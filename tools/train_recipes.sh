@@ -17,7 +17,8 @@
 # NAME.safetensors, NAME.safetensors.state and NAME.log (the per-epoch lines); a run whose
 # checkpoint already has all epochs is skipped, a stopped one is resumed (--resume), so the script
 # can be interrupted and restarted. Extra arguments after OUT_DIR are passed to every run
-# (e.g. --threads 2 --data /usr/share/datasets/fashion-mnist).
+# (e.g. --threads 2 --data /usr/share/datasets/fashion-mnist). ONLY=REGEX runs only the runs whose
+# name matches (e.g. ONLY='-s0$' for seed 0 of a group), so groups can be interleaved by seed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -140,6 +141,7 @@ mkdir -p "$out"
 
 for r in "${runs[@]}"; do
   name=${r%%|*}
+  if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
   args=${r#*|}
   args=${args//@OUT@/$out}
   ckpt="$out/$name.safetensors"
