@@ -94,7 +94,7 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     let headings = drawsBoxes
         ? ["H/lnK per layer \(over): p5 ─ q1 ▆ median ┃ q3 ▆ ─ p95", "H/lnK \(over): p5 ─ q1 ▆ median ┃ q3 ▆ ─ p95",
            "H/lnK \(over): ─ p5–p95 ▆ q1–q3 ┃ median", "H/lnK of \(eval?.done ?? 0) images: ─ p5–p95 ▆ q1–q3 ┃ median",
-           "H/lnK: ─ p5–p95 ▆ q1–q3 ┃ median", "H/lnK ┃ median"]
+           "H/lnK: ─ p5–p95 ▆ q1–q3 ┃ median", "H/lnK ─p5–p95 ▆q1–q3 ┃median", "H/lnK ┃ median"]
         : isCondConv ? ["Mean H/lnK and Σr per layer", "H/lnK and Σr"]
                      : ["Mean normalized entropy H/lnK per layer", "Mean H/lnK per layer", "H/lnK"]
     let heading = headings.map { $0 + span }.first { $0.unicodeScalars.count + (scrolls ? 4 : 0) <= r.width } ?? "H/lnK" + span

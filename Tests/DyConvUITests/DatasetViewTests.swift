@@ -227,7 +227,7 @@ final class DatasetViewTests: XCTestCase {
     }
 
     /// Oracle: the recorded text, inspected — CondConv and shuffle-across at 80×24, the sweep
-    /// running; the box rows at 200×60, and in ASCII at 80×24 and 120×40.
+    /// running; the box rows at 200×60, in ASCII at 80×24 and 120×40, and for 18 layers.
     func testSnapshots() {
         assertSnapshot(DatasetViewTests.view(checkpoint: 1, width: 80, height: 24).screen, named: "dataset-condconv-80x24")
         assertSnapshot(DatasetViewTests.view(width: 80, height: 24, mode: .shuffleAcross, running: true).screen,
@@ -236,6 +236,13 @@ final class DatasetViewTests: XCTestCase {
         assertSnapshot(DatasetViewTests.view(width: 80, height: 24, charset: .ascii).screen, named: "dataset-boxes-ascii-80x24")
         assertSnapshot(DatasetViewTests.view(checkpoint: 1, width: 120, height: 40, colorMode: .monochrome, charset: .ascii).screen,
                        named: "dataset-boxes-condconv-ascii-120x40")
+        // 18 layers grouped by stage (a window of them at 80×24), boxes at the extremes.
+        for (w, h) in [(80, 24), (100, 30)] {
+            var deep = Harness(Fixture.state(width: w, height: h, checkpoints: [LayoutTests.dyresnet]))
+            deep.type("d")
+            LayoutTests.sendBoxes(&deep)
+            assertSnapshot(deep.screen, named: "dataset-boxes-dyresnet-\(w)x\(h)")
+        }
     }
 
     /// The layer rows of a view: (layer index, the row's text from the bar's first cell, the
