@@ -146,7 +146,8 @@ struct EvaluationJob: Sendable {
     /// The evaluation of the configuration over its first `key.limit` images, batch by batch,
     /// through the one evaluation routine (`evaluate(model:…onBatch:)`); returns false when
     /// cancelled. Each batch posts the result so far (the dataset view fills in as it runs):
-    /// accuracy, and per layer the sums of H/lnK and of Σπ (CondConv's Σr). The simplex
+    /// accuracy, and per layer the sums of H/lnK and of Σπ (CondConv's Σr) and the H/lnK box
+    /// (`LayerAttentionSummary.entropyBox`, what `dyconv report` draws). The simplex
     /// clouds are the profile pass's (`ProfileJob`), not this job's.
     func evaluateProgressively(elapsed: () -> Double) throws -> Bool {
         if token.isCancelled { return false }
@@ -158,7 +159,7 @@ struct EvaluationJob: Sendable {
             inbox.post(.evaluationProgress(EvaluationProgress(
                 key: key, done: r.images, total: batch.total, correct: r.correct,
                 entropySums: r.layers.map { $0.meanEntropy * n }, massSums: r.layers.map { $0.meanMass * n },
-                milliseconds: elapsed())))
+                milliseconds: elapsed(), entropyBoxes: r.layers.map(\.entropyBox))))
             return !token.isCancelled
         }
         return !token.isCancelled

@@ -12,9 +12,13 @@ import DyConvEngine
 ///   image borrows the π of its partner, the pairs fixed by seed 0);
 /// - accuracy at the current τ and mode, with a progress bar while the background evaluation
 ///   runs (beside the text, never over it);
-/// - per layer, the mean normalized entropy H/lnK and, for CondConv (sigmoid gates), the mean
-///   Σr (Σr = 1 would be the simplex): every layer row, or a window that follows the selected
-///   layer when they do not all fit;
+/// - per layer, the distribution of the normalized entropy H/lnK over the evaluated images as a
+///   box row — whiskers p5–p95, box q1–q3, median — with the median and (where it fits) the
+///   mean as numbers: the same boxes, from the same routine and images, as `dyconv report`'s
+///   entropy figure and `eval --json`'s `entropyBox` (an evaluation that reports no boxes
+///   draws the mean as a bar). For CondConv (sigmoid gates) also the mean Σr (Σr = 1 would be
+///   the simplex). Every layer row, or a window that follows the selected layer when they do
+///   not all fit;
 /// - the τ sweep: accuracy and one H/lnK line per layer against τ (log axis), low layers at
 ///   one end of the heat scale and top layers at the other (and numbered at their points), the
 ///   current τ marked, with the best accuracy and the accuracy at the current τ.
@@ -81,11 +85,19 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
         let shown = window.compactMap { row -> Int? in if case .layer(let l) = row { return l } else { return nil } }
         if let a = shown.min(), let b = shown.max() { span = " · \(a + 1)–\(b + 1) of \(layers.count)" }
     }
+    // Per layer the distribution of H/lnK over the evaluated images when the evaluation
+    // reports it (`EvaluationProgress.entropyBoxes`: the report's boxes), else the means.
+    let boxes = (0..<layers.count).map { eval?.entropyBox($0) }
+    let drawsBoxes = boxes.contains { $0 != nil }
     // The longest heading that leaves room for the rule and the ↑↓ hint.
-    let heading = (isCondConv ? ["Mean H/lnK and Σr per layer", "H/lnK and Σr"]
-                              : ["Mean normalized entropy H/lnK per layer", "Mean H/lnK per layer", "H/lnK"])
-        .map { $0 + span }
-        .first { $0.unicodeScalars.count + (scrolls ? 4 : 0) <= r.width } ?? "H/lnK" + span
+    let over = "over \(eval?.done ?? 0) images"
+    let headings = drawsBoxes
+        ? ["H/lnK per layer \(over): p5 ─ q1 ▆ median ┃ q3 ▆ ─ p95", "H/lnK \(over): p5 ─ q1 ▆ median ┃ q3 ▆ ─ p95",
+           "H/lnK \(over): ─ p5–p95 ▆ q1–q3 ┃ median", "H/lnK of \(eval?.done ?? 0) images: ─ p5–p95 ▆ q1–q3 ┃ median",
+           "H/lnK: ─ p5–p95 ▆ q1–q3 ┃ median", "H/lnK ─p5–p95 ▆q1–q3 ┃median", "H/lnK ┃ median"]
+        : isCondConv ? ["Mean H/lnK and Σr per layer", "H/lnK and Σr"]
+                     : ["Mean normalized entropy H/lnK per layer", "Mean H/lnK per layer", "H/lnK"]
+    let heading = headings.map { $0 + span }.first { $0.unicodeScalars.count + (scrolls ? 4 : 0) <= r.width } ?? "H/lnK" + span
     if y < r.maxY {
         grid.heading(Rect(x: r.x, y: y, width: r.width, height: 1), heading, style: theme.heading, rule: theme.edge,
                      right: scrolls ? "↑↓" : nil, rightStyle: theme.dim)
@@ -97,28 +109,53 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
         let names = layers.enumerated().map { list.isGrouped ? list.displayName($0.offset, $0.element.name) : $0.element.name }
         let massWidth = isCondConv ? 9 : 0                    // "  Σr 1.81"
         let nameWidth = min(names.map { $0.unicodeScalars.count }.max() ?? 8, 18, max(r.width - 16 - massWidth, 4))
-        let barWidth = max(min(r.width - nameWidth - 9 - massWidth, 40), 1)
-        // The bars start at the depth profile's left end (0.50, 0.25 or 0 for the layers' means),
-        // not at 0: on a 0…1 bar 0.86 and 1.00 look alike, which is the contrast that matters.
-        let means = (0..<layers.count).compactMap { eval?.meanEntropy($0) }.filter(\.isFinite)
-        let floor = means.isEmpty ? 0.5 : (means.min()! >= 0.5 ? 0.5 : means.min()! >= 0.25 ? 0.25 : 0)
-        if y < r.maxY, !means.isEmpty, r.x + 3 + nameWidth + barWidth <= r.maxX {
-            let x = r.x + 3 + nameWidth
-            grid.text(x, y, Format.fixed(floor, 2), theme.axis)
-            grid.textRight(x + barWidth, y, "1.00", theme.axis)
+        // Box rows may grow wider than mean bars: more cells, finer quantiles.
+        let cap = drawsBoxes ? 64 : 40
+        let plainWidth = max(min(r.width - nameWidth - 9 - massWidth, cap), 1)
+        // Beside a box the median is the number; the mean follows where the box keeps 20 cells.
+        let withMean = min(r.width - nameWidth - 15 - massWidth, cap)
+        let showsMean = drawsBoxes && withMean >= 20
+        let barWidth = showsMean ? withMean : plainWidth
+        let meanWidth = showsMean ? 6 : 0                     // " 0.905"
+        // The axis starts at the depth profile's left end (0.50, 0.25 or 0: the first at or below
+        // every layer's p5, or mean without boxes), not at 0: on a 0…1 bar 0.86 and 1.00 look
+        // alike, which is the contrast that matters.
+        let lows = (drawsBoxes ? boxes.compactMap { $0?.p5 } : (0..<layers.count).compactMap { eval?.meanEntropy($0) })
+            .filter(\.isFinite)
+        let floor = lows.isEmpty ? 0.5 : (lows.min()! >= 0.5 ? 0.5 : lows.min()! >= 0.25 ? 0.25 : 0)
+        let barX = r.x + 3 + nameWidth
+        if y < r.maxY, !lows.isEmpty, barX + barWidth <= r.maxX {
+            grid.text(barX, y, Format.fixed(floor, 2), theme.axis)
+            grid.textRight(barX + barWidth, y, "1.00", theme.axis)
+            // Column titles over the numbers, where they fit.
+            if drawsBoxes, barX + barWidth + 7 <= r.maxX {
+                grid.text(barX + barWidth + 1, y, "median", theme.dim)
+                if showsMean, barX + barWidth + 12 <= r.maxX { grid.textRight(barX + barWidth + 12, y, "mean", theme.dim) }
+            }
             y += 1
         }
         for row in window where y < r.maxY {
             switch row {
             case .stage(let name, let range):
-                drawStageHeading(&grid, x: r.x, y: y, width: min(r.width, nameWidth + barWidth + 10 + massWidth), name: name,
+                drawStageHeading(&grid, x: r.x, y: y, width: min(r.width, nameWidth + barWidth + 10 + meanWidth + massWidth), name: name,
                                  range: range, theme: theme)
             case .layer(let l):
                 grid.text(r.x + 2, y, Format.pad(names[l], nameWidth), l == s.selectedLayer ? theme.title : theme.plain,
                           maxWidth: nameWidth)
                 if l == s.selectedLayer { grid.put(r.x, y, "▶", theme.title) }
-                var x = r.x + 3 + nameWidth
-                if let h = eval?.meanEntropy(l) {
+                var x = barX
+                if drawsBoxes {
+                    // The box row; a layer without a box (no finite H/lnK: a diverged model) keeps
+                    // the empty track and "nan".
+                    if let b = boxes[l] {
+                        drawEntropyBox(&grid, b, x: barX, y: y, width: barWidth, floor: floor, theme: theme)
+                    } else {
+                        grid.bar(barX, y, width: barWidth, fraction: 0, fill: theme.entropyBar, track: theme.barTrack)
+                    }
+                    grid.text(barX + barWidth + 1, y, Format.fixed(boxes[l]?.median ?? .nan, 3), theme.plain)
+                    if showsMean, let h = eval?.meanEntropy(l) { grid.text(barX + barWidth + 7, y, Format.fixed(h, 3), theme.dim) }
+                    x = barX + barWidth + 6 + meanWidth
+                } else if let h = eval?.meanEntropy(l) {
                     grid.bar(x, y, width: barWidth, fraction: h.isFinite ? min(max((h - floor) / (1 - floor), 0), 1) : 0,
                              fill: theme.entropyBar, track: theme.barTrack)
                     x = grid.text(x + barWidth + 1, y, Format.fixed(h, 3), theme.plain)
@@ -143,6 +180,34 @@ func renderDatasetView(_ ctx: RenderContext, into grid: inout CellGrid) {
     }
     if r.maxY - y > chartMinimum + 4 { y += 1 }
     renderSweepChart(ctx, Rect(x: r.x, y: y, width: r.width, height: r.maxY - y), into: &grid)
+}
+
+/// One layer's box row on the axis floor…1, `width` cells from `x`: the dotted track, whiskers
+/// `─` from p5 to p95 and the box `▆` from q1 to q3 (both in the entropy-bar colour), the
+/// median `┃` in the title colour over them. A value is in the cell whose range holds it
+/// (1.00 in the last one); values below the floor sit in the first.
+func drawEntropyBox(_ grid: inout CellGrid, _ box: EntropyBox, x: Int, y: Int, width: Int, floor: Double, theme: Theme) {
+    guard width > 0 else { return }
+    // A non-finite quantile (only from a hand-made box; the histogram's are finite) draws no part.
+    func cell(_ v: Double) -> Int? {
+        guard v.isFinite else { return nil }
+        let f = min(max((v - floor) / (1 - floor), 0), 1)
+        return min(Int((f * Double(width)).rounded(.down)), width - 1)
+    }
+    let median = cell(box.median)
+    let boxCells = cell(box.q1).flatMap { a in cell(box.q3).map { a...max(a, $0) } }
+    let whiskerCells = cell(box.p5).flatMap { a in cell(box.p95).map { a...max(a, $0) } }
+    for i in 0..<width {
+        if i == median {
+            grid.put(x + i, y, "┃", theme.title)
+        } else if boxCells?.contains(i) == true {
+            grid.put(x + i, y, "▆", theme.entropyBar)
+        } else if whiskerCells?.contains(i) == true {
+            grid.put(x + i, y, "─", theme.entropyBar)
+        } else {
+            grid.put(x + i, y, "·", theme.barTrack)
+        }
+    }
 }
 
 /// What an ablation mode does, in a sentence (nil for the normal mode).

@@ -259,12 +259,22 @@ public struct EvaluationProgress: Sendable, Equatable {
     public var massSums: [Double]
     /// Wall time so far.
     public var milliseconds: Double
+    /// Per dynamic layer, the distribution of the per-image H/lnK over the images so far
+    /// (`LayerAttentionSummary.entropyBox` of the evaluation's result: the same routine,
+    /// images and nearest-rank quantiles as `dyconv report` and `eval --json`), nil where the
+    /// evaluation had no finite value; empty when not reported (the view then draws means).
+    /// Not `LayerProfile.quantile`, which sorts the profile pass's 1000 points exactly.
+    public var entropyBoxes: [EntropyBox?]
 
     public init(key: EvaluationKey, done: Int, total: Int, correct: Int, entropySums: [Double], massSums: [Double] = [],
-                milliseconds: Double = 0) {
+                milliseconds: Double = 0, entropyBoxes: [EntropyBox?] = []) {
         self.key = key; self.done = done; self.total = total; self.correct = correct
         self.entropySums = entropySums; self.massSums = massSums; self.milliseconds = milliseconds
+        self.entropyBoxes = entropyBoxes
     }
+
+    /// The H/lnK box of layer `l` so far (nil before the first batch or when not reported).
+    public func entropyBox(_ l: Int) -> EntropyBox? { done > 0 && l < entropyBoxes.count ? entropyBoxes[l] : nil }
 
     /// Mean Σ_k π_k of layer `l` so far (CondConv: mean Σr).
     public func meanMass(_ l: Int) -> Double? { done > 0 && l < massSums.count ? massSums[l] / Double(done) : nil }

@@ -85,7 +85,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// One τ × mode result: accuracy, speed, and per layer the mean entropy, mean max and mean sum
-    /// of the coefficients (π for softmax attention, r for CondConv's sigmoid routing).
+    /// of the coefficients (π for softmax attention, r for CondConv's sigmoid routing), and the
+    /// median entropy over the images.
     func printResult(_ r: EvaluationResult, seconds: Double, source: String, routing: [String: Routing]) {
         let t = r.temperature.map { formatNumber($0) } ?? "trained"
         // Unlabelled images (--image, a flat folder): the attention statistics without accuracy.
@@ -99,20 +100,46 @@ struct EvalCommand: ParsableCommand {
             let s = (routing[l.name] ?? .softmax).coefficientSymbol()
             if s != symbol {
                 symbol = s
-                print("  " + "layer".rightPad(nameWidth) + " entropy          max \(s)    Σ\(s)")
+                print("  " + "layer".rightPad(nameWidth) + " entropy          max \(s)    Σ\(s)  median")
             }
+            // The median of the per-image entropy (`--json`'s entropyBox has the whole box).
             print("  " + l.name.rightPad(nameWidth) + " " + NumberText.fixed(l.meanEntropy, 3) + " " + bar(l.meanEntropy, width: 10)
-                  + " " + NumberText.fixed(l.meanMaxAttention, 3) + " " + NumberText.fixed(l.meanMass, 2, width: 5))
+                  + " " + NumberText.fixed(l.meanMaxAttention, 3) + " " + NumberText.fixed(l.meanMass, 2, width: 5)
+                  + "  " + (l.entropyBox.map { NumberText.fixed($0.median, 3) } ?? "  —"))
         }
     }
 }
 
 /// The `--json` output of `eval` (schema: docs/CLI-JSON.md).
 struct EvalJSON: Encodable {
+    /// The nearest-rank quantiles of the per-image H/lnK (`EntropyBox`, what `dyconv report`
+    /// and the TUI's dataset view draw).
+    struct Box: Encodable {
+        let p5: JSONNumber, q1: JSONNumber, median: JSONNumber, q3: JSONNumber, p95: JSONNumber
+        init(_ b: EntropyBox) {
+            p5 = JSONNumber(b.p5); q1 = JSONNumber(b.q1); median = JSONNumber(b.median); q3 = JSONNumber(b.q3); p95 = JSONNumber(b.p95)
+        }
+    }
     struct Layer: Encodable {
         let name: String, routing: String
         let meanNormalizedEntropy: JSONNumber, meanMaxAttention: JSONNumber, meanAttention: [JSONNumber]
         let meanAttentionSum: JSONNumber
+        /// Null when no image had a finite H/lnK (a diverged model).
+        let entropyBox: Box?
+        /// [class][k]; `[]` for a class with no image; null for unlabelled images.
+        let meanAttentionByClass: [[JSONNumber]]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, routing, meanNormalizedEntropy, meanMaxAttention, meanAttention, meanAttentionSum, entropyBox, meanAttentionByClass
+        }
+        func encode(to encoder: Encoder) throws {   // null is written, not left out: every row has the same keys
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name); try c.encode(routing, forKey: .routing)
+            try c.encode(meanNormalizedEntropy, forKey: .meanNormalizedEntropy)
+            try c.encode(meanMaxAttention, forKey: .meanMaxAttention); try c.encode(meanAttention, forKey: .meanAttention)
+            try c.encode(meanAttentionSum, forKey: .meanAttentionSum)
+            try c.encode(entropyBox, forKey: .entropyBox); try c.encode(meanAttentionByClass, forKey: .meanAttentionByClass)
+        }
     }
     struct Row: Encodable {
         /// `correct` and `accuracy` are null for unlabelled images.
@@ -140,7 +167,8 @@ struct EvalJSON: Encodable {
                 layers: r.layers.map { l in
                     Layer(name: l.name, routing: (routing[l.name] ?? .softmax).rawValue,
                           meanNormalizedEntropy: JSONNumber(l.meanEntropy), meanMaxAttention: JSONNumber(l.meanMaxAttention),
-                          meanAttention: l.meanAttention.json, meanAttentionSum: JSONNumber(l.meanMass))
+                          meanAttention: l.meanAttention.json, meanAttentionSum: JSONNumber(l.meanMass),
+                          entropyBox: l.entropyBox.map(Box.init), meanAttentionByClass: l.meanAttentionByClass.map { $0.map(\.json) })
                 })
         }
     }

@@ -157,6 +157,45 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(render(s.state).text.contains(Format.percent(oracle.accuracy)))
     }
 
+    /// Issue #12: the dataset view's per-layer H/lnK boxes are the report's. Oracle: a direct
+    /// `evaluate(model:dataset:options:limit:)` — the one routine `dyconv report` and `eval --json`
+    /// call — on the shipped checkpoints and the bundled sample, at the same τ and mode, its
+    /// `layers[l].entropyBox`. The boxes must be identical (same images, same per-image values,
+    /// same histogram), at a non-trained τ in an ablation mode and for CondConv, and they must
+    /// differ between layers (so a box posted for the wrong layer would fail).
+    func testDatasetViewBoxesAreTheReportsBoxes() throws {
+        let assets = try Assets.directory()
+        let paths = ["dycnn-dynamic", "dycnn-condconv"].map { Files.join(assets, $0 + ".safetensors") }
+        var warnings: [String] = []
+        let s = try Session.open(checkpointPaths: paths, dataDirectory: nil, useSample: true, limit: 60, warnings: &warnings)
+        s.start()
+        defer { XCTAssertTrue(s.shutdown(timeout: 60)) }
+        let sample = try FashionMNIST.loadSample()
+        let models = try paths.map { try Checkpoint.read(path: $0).makeModel() }
+        s.handle(.key(.char("d")))
+        s.handle(.key(.char("-")))                                  // τ 0.8 for every layer
+        for _ in 0..<3 { s.handle(.key(.char("m"))) }              // shuffle-image
+        for (i, model) in models.enumerated() {
+            if i > 0 { s.handle(.key(.tab)) }
+            waitFor(s) { s.state.checkpointIndex == i && s.state.evaluation?.isFinished == true }
+            let e = try XCTUnwrap(s.state.evaluation, paths[i])
+            XCTAssertEqual(e.key.config.temperature, 0.8)
+            XCTAssertEqual(e.key.config.mode, .shuffleImage)
+            XCTAssertEqual(e.done, 60)
+            let oracle = try evaluate(model: model, dataset: sample,
+                                      options: ForwardOptions(temperature: 0.8, mode: .shuffleImage, seed: 0), limit: 60)
+            XCTAssertEqual(e.entropyBoxes.count, oracle.layers.count)
+            for (l, layer) in oracle.layers.enumerated() {
+                XCTAssertNotNil(layer.entropyBox)
+                XCTAssertEqual(e.entropyBox(l), layer.entropyBox, "\(paths[i]) \(layer.name)")
+            }
+            XCTAssertGreaterThan(Set(oracle.layers.compactMap { $0.entropyBox?.median }).count, 1, "layers differ")
+            // And the view draws them: each layer's median as its number.
+            let text = render(s.state).text
+            for layer in oracle.layers { XCTAssertTrue(text.contains(Format.fixed(layer.entropyBox!.median, 3)), "\(layer.name)\n\(text)") }
+        }
+    }
+
     // MARK: Profile pass
 
     /// Whether the cloud holds exactly images 0..<n, all fresh under the current configuration.

@@ -8,6 +8,12 @@ final class DatasetViewTests: XCTestCase {
     static let sizes = [(80, 24), (100, 30), (120, 40), (200, 60)]
     static let entropySums: [Double] = [912, 850, 640, 512, 301, 150]
     static let massSums: [Double] = [1810, 1604, 1400, 1300, 1000, 2000]
+    /// Per layer p5, q1, median, q3 and p95 of H/lnK: spread around each layer's mean
+    /// (entropySums ÷ 1000), low layers near 1, the top layer near 0.
+    static let boxes: [EntropyBox] = [[0.780, 0.880, 0.930, 0.965, 0.990], [0.700, 0.800, 0.860, 0.910, 0.960],
+                                      [0.420, 0.560, 0.650, 0.730, 0.830], [0.300, 0.430, 0.520, 0.600, 0.700],
+                                      [0.120, 0.220, 0.300, 0.380, 0.480], [0.030, 0.090, 0.140, 0.200, 0.290]]
+        .map { EntropyBox(p5: $0[0], q1: $0[1], median: $0[2], q3: $0[3], p95: $0[4]) }
 
     /// A 6-layer sweep whose layer l has H/lnK (i + 1)/9 · (1 − l/10) at the i-th τ: six
     /// separate lines, low layers above.
@@ -22,9 +28,11 @@ final class DatasetViewTests: XCTestCase {
     /// The dataset view of checkpoint `checkpoint` at a size, with a finished (or running)
     /// evaluation and sweep.
     static func view(checkpoint: Int = 0, width: Int = 120, height: Int = 40, colorMode: ColorMode = .xterm256,
-                     mode: AggregationMode = .attention, running: Bool = false) -> Harness {
+                     mode: AggregationMode = .attention, running: Bool = false, charset: Charset = .unicode,
+                     boxes: [EntropyBox?] = boxes) -> Harness {
         var s = Fixture.state(width: width, height: height, colorMode: colorMode)
         s.checkpointIndex = checkpoint
+        s.charset = charset
         var h = Harness(s)
         if mode != .attention { while h.state.mode != mode { h.type("m") } }
         h.type("d")
@@ -33,7 +41,7 @@ final class DatasetViewTests: XCTestCase {
                                                       correct: running ? 250 : 873,
                                                       entropySums: entropySums.map { $0 * Double(done) / 1000 },
                                                       massSums: checkpoint == 1 ? massSums.map { $0 * Double(done) / 1000 } : [],
-                                                      milliseconds: 420)))
+                                                      milliseconds: 420, entropyBoxes: boxes)))
         h.send(.sweepProgress(SweepProgress(key: h.state.sweepKey, temperatures: SweepProgress.defaultTemperatures,
                                             points: sweepPoints(count: running ? 6 : 9))))
         return h
@@ -196,7 +204,10 @@ final class DatasetViewTests: XCTestCase {
                     let key = s.evaluationKey
                     s.evaluations[key] = EvaluationProgress(key: key, done: 10, total: 20, correct: 5,
                                                             entropySums: [.nan, .infinity, -.infinity, 1, 2, 3],
-                                                            massSums: [.nan, .infinity, 3, 4, 5, 6])
+                                                            massSums: [.nan, .infinity, 3, 4, 5, 6],
+                                                            entropyBoxes: [EntropyBox(p5: .nan, q1: .infinity, median: -.infinity, q3: 2, p95: -1),
+                                                                           nil, EntropyBox(p5: 1, q1: 1, median: 1, q3: 1, p95: 1),
+                                                                           EntropyBox(p5: 0, q1: 0, median: 0, q3: 0, p95: 0)])
                     let bad = SweepProgress.defaultTemperatures.map {
                         SweepPoint(temperature: $0, accuracy: .nan, meanEntropy: .infinity, layerEntropy: [.nan, .infinity, -1, 2, 0.5, 0.5])
                     }
@@ -216,10 +227,119 @@ final class DatasetViewTests: XCTestCase {
     }
 
     /// Oracle: the recorded text, inspected — CondConv and shuffle-across at 80×24, the sweep
-    /// running.
+    /// running; the box rows at 200×60, in ASCII at 80×24 and 120×40, and for 18 layers.
     func testSnapshots() {
         assertSnapshot(DatasetViewTests.view(checkpoint: 1, width: 80, height: 24).screen, named: "dataset-condconv-80x24")
         assertSnapshot(DatasetViewTests.view(width: 80, height: 24, mode: .shuffleAcross, running: true).screen,
                        named: "dataset-shuffle-across-80x24")
+        assertSnapshot(DatasetViewTests.view(width: 200, height: 60).screen, named: "dataset-boxes-200x60")
+        assertSnapshot(DatasetViewTests.view(width: 80, height: 24, charset: .ascii).screen, named: "dataset-boxes-ascii-80x24")
+        assertSnapshot(DatasetViewTests.view(checkpoint: 1, width: 120, height: 40, colorMode: .monochrome, charset: .ascii).screen,
+                       named: "dataset-boxes-condconv-ascii-120x40")
+        // 18 layers grouped by stage (a window of them at 80×24), boxes at the extremes.
+        for (w, h) in [(80, 24), (100, 30)] {
+            var deep = Harness(Fixture.state(width: w, height: h, checkpoints: [LayoutTests.dyresnet]))
+            deep.type("d")
+            LayoutTests.sendBoxes(&deep)
+            assertSnapshot(deep.screen, named: "dataset-boxes-dyresnet-\(w)x\(h)")
+        }
+    }
+
+    /// The layer rows of a view: (layer index, the row's text from the bar's first cell, the
+    /// bar's first column and width), the bar located by the axis row's "0.00" … "1.00".
+    static func boxRows(_ v: Harness) -> (rows: [(Int, String)], barX: Int, barWidth: Int, y: [Int])? {
+        let lines = rightLines(v)
+        guard let axis = lines.firstIndex(where: { $0.contains("0.00") && $0.contains("1.00") }) else { return nil }
+        let text = lines[axis]
+        guard let start = text.range(of: "0.00"), let end = text.range(of: "1.00") else { return nil }
+        let barX = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: start.lowerBound)
+        let barWidth = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: end.upperBound) - barX
+        var rows: [(Int, String)] = [], ys: [Int] = []
+        for (i, line) in lines.enumerated().dropFirst(axis + 1) {
+            guard let l = Fixture.layerNames.firstIndex(where: { line.contains($0) }) else { break }
+            rows.append((l, String(String.UnicodeScalarView(line.unicodeScalars.dropFirst(barX)))))
+            ys.append(Layout(v.state).right.y + i)
+        }
+        return (rows, barX, barWidth, ys)
+    }
+
+    /// Oracle: each layer's box as given (`boxes`), placed by hand on the 0…1 axis of the
+    /// row — the value v is in cell ⌊v·width⌋ — at every size: the median `┃` in its cell, the
+    /// box `▆` from q1's to q3's cell, whiskers `─` out to p5 and p95, the track `·` beyond,
+    /// then the median as a number (and the mean where it is shown); the heading says what the
+    /// glyphs are and over how many images. ASCII: `#`, `+`, `-` in the same cells.
+    func testBoxRowsDrawTheQuantiles() throws {
+        for (w, h) in DatasetViewTests.sizes {
+            for charset in Charset.allCases {
+                let v = DatasetViewTests.view(width: w, height: h, charset: charset)
+                let text = DatasetViewTests.rightLines(v).joined(separator: "\n")
+                let found = try XCTUnwrap(DatasetViewTests.boxRows(v), "\(w)×\(h)\n\(text)")
+                XCTAssertEqual(found.rows.map(\.0), Array(0..<6), "\(w)×\(h): every layer\n\(text)")
+                XCTAssertTrue(text.contains("H/lnK") && (text.contains("median") || charset == .ascii), "\(w)×\(h)\n\(text)")
+                XCTAssertTrue(text.contains(charset == .ascii ? "p5 - q1 + median # q3 + - p95" : "p5 ─ q1 ▆ median ┃ q3 ▆ ─ p95")
+                              || text.contains(charset == .ascii ? "- p5-p95 + q1-q3 # median" : "─ p5–p95 ▆ q1–q3 ┃ median"),
+                              "\(w)×\(h) heading\n\(text)")
+                XCTAssertTrue(text.contains("over 1000 images") || text.contains("of 1000 images:"), "\(w)×\(h)\n\(text)")
+                let width = found.barWidth
+                for (l, row) in found.rows {
+                    let b = DatasetViewTests.boxes[l]
+                    let cells = Array(row.unicodeScalars.prefix(width)).map { charset == .ascii ? $0 : Charset.ascii($0) }
+                    func cell(_ x: Double) -> Int { min(Int(x * Double(width)), width - 1) }
+                    for (i, c) in cells.enumerated() {
+                        let want: Unicode.Scalar = i == cell(b.median) ? "#" : (cell(b.q1)...cell(b.q3)).contains(i) ? "+"
+                            : (cell(b.p5)...cell(b.p95)).contains(i) ? "-" : "."
+                        XCTAssertEqual(c, want, "\(w)×\(h) \(charset) layer \(l) cell \(i) of \(width): \(row)")
+                    }
+                    let numbers = row.unicodeScalars.dropFirst(width).split(separator: " ").map { String(String.UnicodeScalarView($0)) }
+                    XCTAssertEqual(numbers.first, Format.fixed(b.median, 3), "\(w)×\(h) layer \(l): \(row)")
+                    if numbers.count > 1 {
+                        XCTAssertEqual(numbers[1], Format.fixed(DatasetViewTests.entropySums[l] / 1000, 3), "\(w)×\(h) layer \(l): mean")
+                    }
+                }
+                // From 120 columns the mean is shown beside the median, with both columns named.
+                if w >= 120 { XCTAssertTrue(text.contains("median mean"), "\(w)×\(h)\n\(text)") }
+            }
+        }
+    }
+
+    /// Oracle: the theme's roles. The median is drawn in the title style and the box in the
+    /// entropy-bar style in every colour mode; without colour (monochrome) they still differ
+    /// (bold title), so the median stands out of the box.
+    func testBoxRowStyles() throws {
+        for mode in ColorMode.allCases {
+            let v = DatasetViewTests.view(colorMode: mode)
+            let theme = Theme(mode)
+            let found = try XCTUnwrap(DatasetViewTests.boxRows(v))
+            let g = v.screen, x0 = Layout(v.state).right.x + found.barX
+            var median = 0, box = 0
+            for y in found.y {
+                for x in x0..<(x0 + found.barWidth) {
+                    let c = g[x, y]
+                    if c.scalar == "┃" { XCTAssertEqual(c.style, theme.title, "\(mode)"); median += 1 }
+                    if c.scalar == "▆" { XCTAssertEqual(c.style, theme.entropyBar, "\(mode)"); box += 1 }
+                }
+            }
+            XCTAssertEqual(median, 6, "\(mode): one median per layer")
+            XCTAssertGreaterThan(box, 6, "\(mode)")
+            XCTAssertNotEqual(theme.title, theme.entropyBar, "\(mode)")
+        }
+    }
+
+    /// Oracle: the fallback's definition. An evaluation that reports no boxes (an older
+    /// session) draws each layer's mean as a bar under the "Mean … H/lnK" heading; a layer
+    /// without a box (no finite H/lnK) keeps an empty track and "nan" beside the others' boxes.
+    func testWithoutBoxesTheMeansAreDrawn() {
+        let plain = DatasetViewTests.rightLines(DatasetViewTests.view(boxes: [])).joined(separator: "\n")
+        XCTAssertTrue(plain.contains("Mean normalized entropy H/lnK per layer"), plain)
+        XCTAssertFalse(plain.contains("┃") || plain.contains("▆"), plain)
+        XCTAssertTrue(plain.contains("0.912"), plain)
+        var partial: [EntropyBox?] = DatasetViewTests.boxes
+        partial[2] = nil
+        let text = DatasetViewTests.rightLines(DatasetViewTests.view(boxes: partial)).joined(separator: "\n")
+        let row = text.split(separator: "\n").first { $0.contains(Fixture.layerNames[2]) }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("nan") && !row.contains("┃"), row)
+        let rows = text.split(separator: "\n").filter { line in Fixture.layerNames.contains { line.contains($0) } }
+        XCTAssertEqual(rows.count, 6, text)
+        XCTAssertEqual(rows.filter { $0.contains("┃") }.count, 5, text)
     }
 }

@@ -3,9 +3,10 @@ import DyConvEngine
 @testable import DyConvUI
 
 /// The layout at the four sizes the issue names (80×24, 100×30, 120×40, 200×60), for the
-/// dynamic, CondConv and static checkpoints, on the main screen, the dataset view and the
-/// help: no panel writes across its border (the clip counts every dropped write), the
-/// separator is intact on every row, headings fit, and the panels grow with the terminal.
+/// dynamic, CondConv and static checkpoints, on the main screen, the dataset view (with a box
+/// row per layer) and the help: no panel writes across its border (the clip counts every
+/// dropped write), the separator is intact on every row, headings fit, and the panels grow
+/// with the terminal.
 final class LayoutTests: XCTestCase {
     static let sizes = [(80, 24), (100, 30), (120, 40), (200, 60)]
     /// CondConv and static checkpoints with a training record (no snapshots): their one-line
@@ -26,10 +27,23 @@ final class LayoutTests: XCTestCase {
         var harness = Harness(s)
         switch screen {
         case .main: break
-        case .dataset: harness.type("d")
+        case .dataset: harness.type("d"); sendBoxes(&harness)
         case .help: harness.type("?")
         }
         return harness
+    }
+
+    /// A finished evaluation with an H/lnK box per layer (issue #12's box rows), the extremes
+    /// included: a box over all of 0…1, one all at 1, a NaN median, and a layer without a box.
+    static func sendBoxes(_ harness: inout Harness) {
+        let n = harness.state.checkpoint.layers.count
+        let kinds: [EntropyBox?] = [EntropyBox(p5: 0, q1: 0.2, median: 0.5, q3: 0.8, p95: 1),
+                                    EntropyBox(p5: 1, q1: 1, median: 1, q3: 1, p95: 1),
+                                    EntropyBox(p5: 0.3, q1: 0.4, median: .nan, q3: 0.6, p95: 0.7), nil]
+        harness.send(.evaluationProgress(EvaluationProgress(
+            key: harness.state.evaluationKey, done: 1000, total: 1000, correct: 870,
+            entropySums: (0..<n).map { Double(500 + 10 * $0) }, massSums: [Double](repeating: 1500, count: n),
+            milliseconds: 420, entropyBoxes: (0..<n).map { kinds[$0 % kinds.count] })))
     }
 
     /// Oracle: `CellGrid.clippedWrites` counts every write a panel made outside its layout
@@ -65,6 +79,9 @@ final class LayoutTests: XCTestCase {
                     // shorten it there (TrainingHistory.swift, not the layout).
                     if w >= 100 { XCTAssertFalse(text.contains("te…"), "\(name): training summary cut") }
                     XCTAssertFalse(text.contains("shuffle-im…"), "\(name): legend cut")
+                    if screen == .dataset && kind != "static" {
+                        XCTAssertTrue(text.contains("median") && text.contains("┃"), "\(name): box rows\n\(text)")
+                    }
                 }
             }
         }
@@ -133,7 +150,7 @@ final class LayoutTests: XCTestCase {
         for (w, h) in LayoutTests.sizes {
             for screen in Screen.allCases {
                 var harness = Harness(Fixture.state(width: w, height: h, checkpoints: [LayoutTests.dyresnet]))
-                if screen == .dataset { harness.type("d") }
+                if screen == .dataset { harness.type("d"); LayoutTests.sendBoxes(&harness) }
                 if screen == .help { harness.type("?") }
                 for mode in 0..<(screen == .main ? 5 : 1) {
                     if mode > 0 { harness.type("m") }
@@ -141,6 +158,7 @@ final class LayoutTests: XCTestCase {
                     XCTAssertTrue(Layout(harness.state).fits, name)
                     let grid = harness.screen
                     XCTAssertEqual(grid.clippedWrites, 0, "\(name): \(grid.clippedLog.joined(separator: "; "))")
+                    if screen == .dataset { XCTAssertTrue(grid.text.contains("median") && grid.text.contains("┃"), "\(name): box rows") }
                     if screen == .main {
                         // The rows are grouped by stage, and scroll where they do not all fit.
                         XCTAssertTrue(grid.text.contains("layer1 layers 1–6"), "\(name): stage heading")

@@ -66,8 +66,15 @@ rows = d["results"]
 assert len(rows) == 6, len(rows)
 assert all(r["images"] == 100 and 0 <= r["accuracy"] <= 1 for r in rows)
 assert all(len(r["layers"]) == 6 for r in rows)
+# Issue #12: the per-layer H/lnK box (ordered, in [0, 1]) and mean π per class (10 classes of K).
+for r in rows:
+    for l in r["layers"]:
+        b = l["entropyBox"]
+        assert sorted(b) == ["median", "p5", "p95", "q1", "q3"], b
+        assert 0 <= b["p5"] <= b["q1"] <= b["median"] <= b["q3"] <= b["p95"] <= 1, b
+        assert len(l["meanAttentionByClass"]) == 10 and all(len(c) in (0, len(l["meanAttention"])) for c in l["meanAttentionByClass"])
 PY
-then ok "eval --json: every τ × mode row"; else bad "eval --json" "$(head -c 300 "$TMP/err")"; fi
+then ok "eval --json: every τ × mode row, with entropyBox and meanAttentionByClass"; else bad "eval --json" "$(head -c 300 "$TMP/err")"; fi
 expect_ok "inspect --layer-tau" "layer3.1.conv     0.1" "$BIN" inspect "$FIXTURE" --sample --layer-tau layer3.1.conv=0.1
 expect_error "unknown --layer-tau layer" "no dynamic layer 'bogus'" "$BIN" inspect "$FIXTURE" --sample --layer-tau bogus=0.1
 expect_ok "eval text" "accuracy" "$BIN" eval "$FIXTURE" --sample --limit 50
@@ -448,8 +455,9 @@ expect_ok "eval --data flat folder: attention only" "no labels, attention only (
 if python3 -c "
 import json, sys
 r = json.load(open(sys.argv[1]))['results'][0]
-assert r['images'] == 1 and r['correct'] is None and r['accuracy'] is None and len(r['layers']) == 6, r" "$TMP/unlabelled.json"
-then ok "eval --image --json: accuracy null, layers present"; else bad "eval --image --json"; fi
+assert r['images'] == 1 and r['correct'] is None and r['accuracy'] is None and len(r['layers']) == 6, r
+assert all(l['meanAttentionByClass'] is None and l['entropyBox']['p5'] == l['entropyBox']['p95'] for l in r['layers']), r['layers'][0]" "$TMP/unlabelled.json"
+then ok "eval --image --json: accuracy null, layers present, no class table"; else bad "eval --image --json"; fi
 expect_error "--image missing file" "missing.png: no such file" "$BIN" inspect "$FIXTURE" --image "$TMP/missing.png"
 expect_error "--image not an image" "not-an-image.png" "$BIN" inspect "$FIXTURE" --image "$TMP/not-an-image.png"
 expect_error "--image a folder" "is a folder" "$BIN" eval "$FIXTURE" --image "$TMP/flat"
