@@ -86,8 +86,8 @@ public struct EntropyBox: Sendable, Codable, Equatable {
 
 /// Per-image normalized entropies H/lnK of one layer, counted in `binCount` equal bins over
 /// [0, 1], so its memory does not grow with the dataset; the quantiles are good to half a bin
-/// (0.0005), and exact at the extremes: a quantile is the centre of its bin, clamped to the
-/// smallest and largest value added (so a layer whose images are all exactly 1 reports 1).
+/// (0.0005): a quantile is the centre of its bin, clamped to the smallest and largest value added
+/// (so a layer whose images are all exactly 1 reports 1, not the bin centre 0.9995).
 ///
 /// Values outside [0, 1] (rounding) fall in the end bins; NaN (a diverged model) is counted in
 /// `nonFinite` and left out of the quantiles.
