@@ -46,13 +46,19 @@ public struct BoxPlotChart: Chart {
 
     func labels(slot: Double) -> CategoryLabels { CategoryLabels(items.map(\.label), slot: slot) }
 
+    /// Guide labels go right of the plot, where no box can hide them.
+    var rightMargin: Double {
+        8 + (guides.map { SVGText.width($0.label, size: FontSize.note) + 4 }.max() ?? 0)
+    }
+
     /// The plot area (inside axes and labels) for `frame`.
     public func plotArea(in frame: Frame) -> Frame {
         let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-        let width = Swift.max(1, frame.width - left - 8)
+        let right = rightMargin
+        let width = Swift.max(1, frame.width - left - right)
         let slot = width / Double(Swift.max(1, items.count))
         let bottom = labels(slot: slot).height + (xTitle == nil ? 0 : FontSize.axisTitle + 6)
-        return frame.inset(top: AxisPainter.titleHeight(title) + 6, left: left, bottom: bottom, right: 8)
+        return frame.inset(top: AxisPainter.titleHeight(title) + 6, left: left, bottom: bottom, right: right)
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
@@ -63,8 +69,8 @@ public struct BoxPlotChart: Chart {
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             for g in guides where yAxis.contains(g.value) {
                 let y = yAxis.position(g.value, from: plot.maxY, to: plot.y)
-                doc.line(x1: plot.x, y1: y, x2: plot.maxX, y2: y, stroke: Palette.muted, width: 1, dash: [5, 3])
-                doc.text(g.label, x: plot.maxX - 2, y: y - 3, size: FontSize.note, anchor: .end, fill: Palette.muted)
+                doc.line(x1: plot.x, y1: y, x2: plot.maxX + 3, y2: y, stroke: Palette.muted, width: 1, dash: [5, 3])
+                doc.text(g.label, x: plot.maxX + 5, y: y + FontSize.note * 0.35, size: FontSize.note, fill: Palette.muted)
             }
             let slot = plot.width / Double(Swift.max(1, items.count))
             let boxWidth = Swift.min(slot * 0.6, 28)

@@ -32,8 +32,7 @@ public struct HeatMapChart: Chart {
     static let barWidth = 12.0
 
     func rightMargin() -> Double {
-        let widest = colorAxis.ticks.map { SVGText.width(colorAxis.label($0), size: FontSize.tick) }.max() ?? 0
-        return 14 + Self.barWidth + 6 + widest + (colorTitle == nil ? 0 : FontSize.axisTitle + 8)
+        14 + Self.barWidth + 6 + AxisPainter.tickLabelWidth(colorAxis) + (colorTitle == nil ? 0 : FontSize.axisTitle + 8)
     }
 
     func rowLabelSize(rowHeight: Double) -> Double { Swift.min(FontSize.tick, Swift.max(7, rowHeight - 1)) }
@@ -68,7 +67,9 @@ public struct HeatMapChart: Chart {
                     let x = plot.x + Double(c) * cw, y = plot.y + Double(r) * rh
                     let v = r < values.count && c < values[r].count ? values[r][c] : nil
                     if let v, v.isFinite {
-                        doc.rect(x: x, y: y, width: cw, height: rh, fill: Palette.viridis(colorAxis.fraction(v)))
+                        // 0.4 px wider and taller than the cell: the next cell covers the overlap,
+                        // and anti-aliasing leaves no light seam between cells.
+                        doc.rect(x: x, y: y, width: cw + 0.4, height: rh + 0.4, fill: Palette.viridis(colorAxis.fraction(v)))
                     } else {
                         doc.rect(x: x, y: y, width: cw, height: rh, fill: Palette.noData)
                         doc.line(x1: x, y1: y + rh, x2: x + cw, y2: y, stroke: "#9A9A9A", width: 0.75)

@@ -28,9 +28,12 @@ public struct ScatterChart: Chart {
     public var yAxis: Axis
     public var xTitle: String?
     public var yTitle: String?
+    /// Join each series' points in increasing x with a line (for a sweep such as K = 1, 2, 4, 8).
+    public var connect: Bool
 
     public init(title: String?, items: [Item], seriesNames: [String], styles: [SeriesStyle]? = nil, xAxis: Axis, yAxis: Axis,
-                xTitle: String? = nil, yTitle: String? = nil) {
+                xTitle: String? = nil, yTitle: String? = nil, connect: Bool = false) {
+        self.connect = connect
         self.title = title; self.items = items; self.seriesNames = seriesNames
         self.styles = styles ?? seriesNames.indices.map { Palette.style($0) }
         self.xAxis = xAxis; self.yAxis = yAxis; self.xTitle = xTitle; self.yTitle = yTitle
@@ -57,6 +60,12 @@ public struct ScatterChart: Chart {
                         into: &doc)
             AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
             AxisPainter.drawX(xAxis, plot: plot, title: xTitle, into: &doc, grid: true)
+            if connect {
+                for series in Set(items.map(\.series)).sorted() {
+                    let points = items.filter { $0.series == series }.sorted { $0.x < $1.x }.map { Point(px($0.x), py($0.y)) }
+                    doc.polyline(points: points, stroke: style(series).color, width: 1.5, dash: style(series).dash)
+                }
+            }
             var placed: [Frame] = []
             for item in items {
                 let p = Point(px(item.x), py(item.y))

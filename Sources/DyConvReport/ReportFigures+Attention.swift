@@ -38,8 +38,7 @@ extension ReportFigures {
             }
             let chart = BoxPlotChart(title: "\(c.name) (\(c.routing), K=\(c.kernels))", items: items, yAxis: axis,
                                      yTitle: "H / ln K",
-                                     guides: [Guide(value: 0.95, label: "0.95 issue goal (lowest layers ≥)"),
-                                              Guide(value: 0.70, label: "0.70 issue goal (top layer ≤)")])
+                                     guides: [Guide(value: 0.95, label: "issue goal"), Guide(value: 0.70, label: "issue goal")])
             chart.draw(into: &doc, frame: grid.frame(i))
         }
         return Figure(info: info, document: doc)
@@ -89,7 +88,7 @@ extension ReportFigures {
             let chart = HeatMapChart(title: "\(c.name) (\(c.routing), K=\(k))", rowLabels: layers.map(\.name),
                                      groupLabels: names, columnsPerGroup: k, subLabels: (1...k).map(String.init),
                                      values: rows, colorAxis: colorAxis,
-                                     colorTitle: c.routing == "sigmoid" ? "mean r_k / Σr" : "mean π_k")
+                                     colorTitle: c.routing == "sigmoid" ? "mean r / Σr" : "mean π")
             chart.draw(into: &doc, frame: grid.frame(i))
         }
         return Figure(info: info, document: doc)
@@ -110,7 +109,10 @@ extension ReportFigures {
         let sweeps = report.checkpoints.filter { isDynamic($0) && !$0.temperatureSweep.isEmpty }
         guard !sweeps.isEmpty else { return nil }
         let taus = sweeps.flatMap { $0.temperatureSweep.compactMap { $0.temperature.map(Double.init) } } + sweeps.compactMap { $0.trainedTemperature.map(Double.init) }
-        let xAxis = Axis.fitting(taus.filter { $0 > 0 }, kind: .log10)
+        // Ticks at the swept τ values themselves (labels that would collide are skipped).
+        let positive = taus.filter { $0 > 0 }
+        let fitted = Axis.fitting(positive, kind: .log10)
+        let xAxis = Axis(kind: .log10, lower: fitted.lower, upper: fitted.upper, ticks: Array(Set(positive)).sorted())
         let trained = Array(Set(sweeps.compactMap { $0.trainedTemperature.map(Double.init) }.filter { $0 > 0 })).sorted()
         let markers = trained.map { LineChart.MarkerLine(x: $0, label: "trained τ = \(SVGNumber.trimmed($0))") }
 

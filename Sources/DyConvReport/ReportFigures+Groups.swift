@@ -115,10 +115,10 @@ extension ReportFigures {
             let title = members.first.map { "\($0.group.family), \(members.map(\.value).joined(separator: " · "))" }
             ScatterChart(title: title.map { "Accuracy: \($0)" }, items: acc, seriesNames: [], styles: [style], xAxis: xAxis,
                          yAxis: accuracyAxis(acc.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.15),
-                         xTitle: "K (log scale)", yTitle: "test accuracy")
+                         xTitle: "K (log scale)", yTitle: "test accuracy", connect: true)
                 .draw(into: &doc, frame: Frame(x: 10, y: y, width: half, height: rowHeight))
             ScatterChart(title: "Top-layer H / ln K", items: ent, seriesNames: [], styles: [style], xAxis: xAxis,
-                         yAxis: Axis(lower: 0, upper: 1), xTitle: "K (log scale)", yTitle: "H / ln K")
+                         yAxis: Axis(lower: 0, upper: 1), xTitle: "K (log scale)", yTitle: "H / ln K", connect: true)
                 .draw(into: &doc, frame: Frame(x: 22 + half, y: y, width: half, height: rowHeight))
         }
         return Figure(info: info, document: doc)

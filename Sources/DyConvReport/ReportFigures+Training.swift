@@ -85,8 +85,11 @@ extension ReportFigures {
                                     color: Palette.depthRamp(n - 1, of: n), offset: 3.5))
             }
         }
+        // y fitted to the lines and boxes (capped at 0…1), so slow drifts stay visible.
+        let values = series.flatMap { $0.points.map(\.y) } + glyphs.flatMap { [$0.box.p5, $0.box.p95] }
+        let yAxis = Axis.fitting(values.isEmpty ? [0, 1] : values + [1], maxTicks: 6, clampTo: 0...1)
         LineChart(title: "Mean H / ln K per dynamic layer (lowest light → top dark)", series: series, xAxis: xAxis,
-                  yAxis: Axis(lower: 0, upper: 1), xTitle: "epoch", yTitle: "H / ln K", glyphs: glyphs, legend: false)
+                  yAxis: yAxis, xTitle: "epoch", yTitle: "H / ln K", glyphs: glyphs, legend: false)
             .draw(into: &doc, frame: frame)
     }
 }
