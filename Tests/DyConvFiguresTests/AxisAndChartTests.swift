@@ -90,4 +90,23 @@ final class AxisAndChartTests: XCTestCase {
         XCTAssertNotEqual(Palette.style(8), Palette.style(0))
         XCTAssertEqual(Palette.hex((68, 1, 84)), "#440154")
     }
+
+    /// Oracle: the numbers stated in README.md's worked example (two panels, 720 px).
+    func testReadmeExample() {
+        let grid = PanelGrid(count: 2, width: 720, minPanelWidth: 330, panelHeight: 260, top: 36)
+        var doc = SVGDocument(width: 720, height: grid.height(), title: "Entropy", desc: "What it shows.")
+        drawFigureHeading("Entropy", width: 720, into: &doc)
+        let axis = Axis(lower: 0, upper: 1)
+        XCTAssertEqual(axis.ticks.map(axis.label), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
+        for (i, name) in ["dynamic", "condconv"].enumerated() {
+            BoxPlotChart(title: name,
+                         items: [.init(label: "conv1", box: BoxValues(p5: 0.97, q1: 0.98, median: 0.99, q3: 1, p95: 1)),
+                                 .init(label: "conv6", box: BoxValues(p5: 0.5, q1: 0.7, median: 0.8, q3: 0.85, p95: 0.9))],
+                         yAxis: axis, yTitle: "H / ln K", guides: [Guide(value: 0.95, label: "issue goal")])
+                .draw(into: &doc, frame: grid.frame(i))
+        }
+        XCTAssertEqual(grid.frame(0), Frame(x: 10, y: 36, width: 344, height: 260))
+        XCTAssertEqual(grid.frame(1), Frame(x: 366, y: 36, width: 344, height: 260))
+        XCTAssertTrue(doc.render().hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"306\""))
+    }
 }
