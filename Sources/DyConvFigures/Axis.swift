@@ -165,6 +165,11 @@ public struct Axis: Sendable {
         start + (end - start) * fraction(value)
     }
 
+    /// `position` of `value` clamped to the domain first (a whisker beyond the axis ends at its edge).
+    public func clampedPosition(_ value: Double, from start: Double, to end: Double) -> Double {
+        position(Swift.min(Swift.max(value, lower), upper), from: start, to: end)
+    }
+
     public func contains(_ value: Double) -> Bool {
         let f = fraction(value)
         return f >= -1e-9 && f <= 1 + 1e-9

@@ -44,11 +44,10 @@ public struct BarChart: Chart {
     func labels(slot: Double) -> CategoryLabels { CategoryLabels(groups.map(\.label), slot: slot, maxLength: 110) }
 
     public func plotArea(in frame: Frame) -> Frame {
-        let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-        let width = Swift.max(1, frame.width - left - 8)
-        let top = AxisPainter.titleHeight(title) + Legend.height(legendEntries, width: frame.width - left) + (note == nil ? 4 : 16)
+        let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
+        let width = Swift.max(1, frame.width - m.left - 8)
         let bottom = labels(slot: width / Double(Swift.max(1, groups.count))).height
-        return frame.inset(top: top, left: left, bottom: bottom, right: 8)
+        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: bottom, right: 8)
     }
 
     func valueText(_ v: Double) -> String {
@@ -61,17 +60,14 @@ public struct BarChart: Chart {
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
         let plot = plotArea(in: frame)
-        func py(_ v: Double) -> Double { yAxis.position(Swift.min(Swift.max(v, yAxis.lower), yAxis.upper), from: plot.maxY, to: plot.y) }
+        func py(_ v: Double) -> Double { yAxis.clampedPosition(v, from: plot.maxY, to: plot.y) }
         doc.group(label: title) { doc in
-            AxisPainter.drawTitle(title, frame: frame, into: &doc)
-            let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-            Legend.draw(legendEntries, x: frame.x + left, y: frame.y + AxisPainter.titleHeight(title), width: frame.width - left,
-                        into: &doc)
+            AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
+                                   into: &doc)
             if let note {
                 doc.text(SVGText.abbreviate(note, maxWidth: plot.width, size: FontSize.note), x: plot.x, y: plot.y - 5,
                          size: FontSize.note, fill: Palette.muted)
             }
-            AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             if yAxis.lower != 0 { AxisPainter.drawBreak(plot: plot, into: &doc) }
             let slot = plot.width / Double(Swift.max(1, groups.count))

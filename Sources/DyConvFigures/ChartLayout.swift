@@ -106,6 +106,24 @@ public enum AxisPainter {
     /// Space a panel title takes.
     public static func titleHeight(_ title: String?) -> Double { title == nil ? 4 : FontSize.panelTitle + 8 }
 
+    /// The top margin and left margin of an x–y chart with `title`, a legend of `legend` and
+    /// the y axis: what `drawHeader` draws in.
+    public static func headerMargins(title: String?, legend: [LegendEntry], yAxis: Axis, yTitle: String?,
+                                     frame: Frame) -> (top: Double, left: Double) {
+        let left = leftMargin(yAxis, title: yTitle)
+        return (titleHeight(title) + Legend.height(legend, width: frame.width - left), left)
+    }
+
+    /// What every x–y chart draws first: the panel title, the legend under it, and the y axis
+    /// with its grid and title.
+    public static func drawHeader(title: String?, legend: [LegendEntry], yAxis: Axis, yTitle: String?, frame: Frame,
+                                  plot: Frame, into doc: inout SVGDocument) {
+        drawTitle(title, frame: frame, into: &doc)
+        let left = leftMargin(yAxis, title: yTitle)
+        Legend.draw(legend, x: frame.x + left, y: frame.y + titleHeight(title), width: frame.width - left, into: &doc)
+        drawY(yAxis, plot: plot, title: yTitle, into: &doc)
+    }
+
     /// The "axis does not start at zero" mark: a small zigzag across the bottom of the y axis.
     public static func drawBreak(plot: Frame, into doc: inout SVGDocument) {
         let x = plot.x, y = plot.maxY - 8
@@ -115,6 +133,18 @@ public enum AxisPainter {
         doc.polyline(points: [Point(x - 5, y + 3), Point(x - 2, y), Point(x + 2, y + 6), Point(x + 5, y + 3)],
                      stroke: Palette.axis, width: 1)
     }
+}
+
+/// A plot area with its two axes: data → pixels (y clamped to its axis, so a whisker beyond the
+/// axis ends at the edge).
+public struct PlotMap: Sendable {
+    public let plot: Frame
+    public let xAxis: Axis
+    public let yAxis: Axis
+    public init(plot: Frame, xAxis: Axis, yAxis: Axis) { self.plot = plot; self.xAxis = xAxis; self.yAxis = yAxis }
+    public func x(_ v: Double) -> Double { xAxis.position(v, from: plot.x, to: plot.maxX) }
+    public func y(_ v: Double) -> Double { yAxis.clampedPosition(v, from: plot.maxY, to: plot.y) }
+    public func point(_ p: Point) -> Point { Point(x(p.x), y(p.y)) }
 }
 
 /// Labels of equally spaced categories under a plot: horizontal when they fit their slot,

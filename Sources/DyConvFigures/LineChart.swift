@@ -69,56 +69,52 @@ public struct LineChart: Chart {
     }
 
     public func plotArea(in frame: Frame) -> Frame {
-        let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-        let legendHeight = Legend.height(legendEntries, width: frame.width - left)
-        let top = AxisPainter.titleHeight(title) + legendHeight + (markers.isEmpty ? 4 : 14)
-        return frame.inset(top: top, left: left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10 + endLabelWidth)
+        let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
+        return frame.inset(top: m.top + (markers.isEmpty ? 4 : 14), left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle),
+                           right: 10 + endLabelWidth)
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
         let plot = plotArea(in: frame)
-        func px(_ x: Double) -> Double { xAxis.position(x, from: plot.x, to: plot.maxX) }
-        func py(_ y: Double) -> Double { yAxis.position(Swift.min(Swift.max(y, yAxis.lower), yAxis.upper), from: plot.maxY, to: plot.y) }
+        let map = PlotMap(plot: plot, xAxis: xAxis, yAxis: yAxis)
         doc.group(label: title) { doc in
-            AxisPainter.drawTitle(title, frame: frame, into: &doc)
-            let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-            Legend.draw(legendEntries, x: frame.x + left, y: frame.y + AxisPainter.titleHeight(title), width: frame.width - left,
-                        into: &doc)
-            AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
+            AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
+                                   into: &doc)
             AxisPainter.drawX(xAxis, plot: plot, title: xTitle, into: &doc)
             for m in markers where xAxis.contains(m.x) {
-                let x = px(m.x)
+                let x = map.x(m.x)
                 doc.line(x1: x, y1: plot.y - 4, x2: x, y2: plot.maxY, stroke: m.color, width: 1, dash: [4, 3])
                 let w = SVGText.width(m.label, size: FontSize.note)
                 let anchor: SVGDocument.Anchor = x + w / 2 > plot.maxX ? .end : (x - w / 2 < plot.x ? .start : .middle)
                 doc.text(m.label, x: x, y: plot.y - 6, size: FontSize.note, anchor: anchor, fill: m.color)
             }
             for g in glyphs where xAxis.contains(g.x) {
-                let x = px(g.x) + g.offset, w = 2.5
-                doc.line(x1: x, y1: py(g.box.p95), x2: x, y2: py(g.box.p5), stroke: g.color, width: 1)
-                doc.rect(x: x - w, y: py(g.box.q3), width: 2 * w, height: py(g.box.q1) - py(g.box.q3), fill: "#FFFFFF",
+                let x = map.x(g.x) + g.offset, w = 2.5
+                doc.line(x1: x, y1: map.y(g.box.p95), x2: x, y2: map.y(g.box.p5), stroke: g.color, width: 1)
+                doc.rect(x: x - w, y: map.y(g.box.q3), width: 2 * w, height: map.y(g.box.q1) - map.y(g.box.q3), fill: "#FFFFFF",
                          stroke: g.color, strokeWidth: 1)
-                doc.line(x1: x - w, y1: py(g.box.median), x2: x + w, y2: py(g.box.median), stroke: g.color, width: 1.5)
+                doc.line(x1: x - w, y1: map.y(g.box.median), x2: x + w, y2: map.y(g.box.median), stroke: g.color, width: 1.5)
             }
             for s in series {
                 let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (xAxis.kind == .linear || $0.x > 0) }
-                    .map { Point(px($0.x), py($0.y)) }
+                    .map(map.point)
                 if pts.count > 1 { doc.polyline(points: pts, stroke: s.style.color, width: s.lineWidth, dash: s.style.dash) }
                 if s.showMarkers || pts.count == 1 {
                     for p in pts { s.style.marker.draw(into: &doc, at: p, size: 3, color: s.style.color) }
                 }
             }
-            drawEndLabels(plot: plot, py: py, px: px, into: &doc)
+            drawEndLabels(map, into: &doc)
         }
     }
 
     /// End labels right of the plot, pushed apart to at least one line each; when they cannot all
     /// fit, every n-th is kept (the first and last always).
-    func drawEndLabels(plot: Frame, py: (Double) -> Double, px: (Double) -> Double, into doc: inout SVGDocument) {
+    func drawEndLabels(_ map: PlotMap, into doc: inout SVGDocument) {
+        let plot = map.plot
         var labelled: [(y: Double, text: String, color: String, lastX: Double)] = []
         for s in series {
             guard let text = s.endLabel, let last = s.points.last(where: { $0.x.isFinite && $0.y.isFinite }) else { continue }
-            labelled.append((py(last.y), text, s.style.color, px(last.x)))
+            labelled.append((map.y(last.y), text, s.style.color, map.x(last.x)))
         }
         guard !labelled.isEmpty else { return }
         let line = FontSize.note + 1

@@ -44,36 +44,31 @@ public struct ScatterChart: Chart {
     var legendEntries: [LegendEntry] { seriesNames.enumerated().map { LegendEntry($0.element, style: style($0.offset), glyph: .marker) } }
 
     public func plotArea(in frame: Frame) -> Frame {
-        let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-        let top = AxisPainter.titleHeight(title) + Legend.height(legendEntries, width: frame.width - left) + 4
-        return frame.inset(top: top, left: left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10)
+        let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
+        return frame.inset(top: m.top + 4, left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10)
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
         let plot = plotArea(in: frame)
-        func px(_ x: Double) -> Double { xAxis.position(x, from: plot.x, to: plot.maxX) }
-        func py(_ y: Double) -> Double { yAxis.position(Swift.min(Swift.max(y, yAxis.lower), yAxis.upper), from: plot.maxY, to: plot.y) }
+        let map = PlotMap(plot: plot, xAxis: xAxis, yAxis: yAxis)
         doc.group(label: title) { doc in
-            AxisPainter.drawTitle(title, frame: frame, into: &doc)
-            let left = AxisPainter.leftMargin(yAxis, title: yTitle)
-            Legend.draw(legendEntries, x: frame.x + left, y: frame.y + AxisPainter.titleHeight(title), width: frame.width - left,
-                        into: &doc)
-            AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
+            AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
+                                   into: &doc)
             AxisPainter.drawX(xAxis, plot: plot, title: xTitle, into: &doc, grid: true)
             if connect {
                 for series in Set(items.map(\.series)).sorted() {
-                    let points = items.filter { $0.series == series }.sorted { $0.x < $1.x }.map { Point(px($0.x), py($0.y)) }
+                    let points = items.filter { $0.series == series }.sorted { $0.x < $1.x }.map { Point(map.x($0.x), map.y($0.y)) }
                     doc.polyline(points: points, stroke: style(series).color, width: 1.5, dash: style(series).dash)
                 }
             }
             var placed: [Frame] = []
             for item in items {
-                let p = Point(px(item.x), py(item.y))
+                let p = Point(map.x(item.x), map.y(item.y))
                 let s = style(item.series)
                 if let lo = item.yMin, let hi = item.yMax {
-                    doc.line(x1: p.x, y1: py(hi), x2: p.x, y2: py(lo), stroke: s.color, width: 1)
-                    doc.line(x1: p.x - 3, y1: py(hi), x2: p.x + 3, y2: py(hi), stroke: s.color, width: 1)
-                    doc.line(x1: p.x - 3, y1: py(lo), x2: p.x + 3, y2: py(lo), stroke: s.color, width: 1)
+                    doc.line(x1: p.x, y1: map.y(hi), x2: p.x, y2: map.y(lo), stroke: s.color, width: 1)
+                    doc.line(x1: p.x - 3, y1: map.y(hi), x2: p.x + 3, y2: map.y(hi), stroke: s.color, width: 1)
+                    doc.line(x1: p.x - 3, y1: map.y(lo), x2: p.x + 3, y2: map.y(lo), stroke: s.color, width: 1)
                 }
                 s.marker.draw(into: &doc, at: p, size: 4, color: s.color)
                 placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))
@@ -81,7 +76,7 @@ public struct ScatterChart: Chart {
             // Labels after all markers, so a label box also avoids every marker.
             let size = FontSize.note
             for item in items {
-                let p = Point(px(item.x), py(item.y))
+                let p = Point(map.x(item.x), map.y(item.y))
                 let w = SVGText.width(item.label, size: size), h = size + 2
                 let candidates = [Frame(x: p.x + 7, y: p.y - h / 2, width: w, height: h),
                                   Frame(x: p.x - 7 - w, y: p.y - h / 2, width: w, height: h),

@@ -80,14 +80,17 @@ extension ReportFigures {
 
     // MARK: (f) k-sweep.svg
 
-    /// The members of `comparison` that exist, with their groups.
-    static func memberGroups(_ report: Report, _ comparison: Comparison) -> [(value: String, group: GroupReport)] {
-        comparison.members.compactMap { m in group(report, m.group).map { (m.value, $0) } }
+    /// Per comparison of `kind` with at least one existing member: its members that exist, with
+    /// their groups.
+    static func comparisons(_ report: Report, _ kind: Comparison.Kind) -> [[(value: String, group: GroupReport)]] {
+        report.comparisons.filter { $0.kind == kind }.map { comparison in
+            comparison.members.compactMap { m in group(report, m.group).map { (m.value, $0) } }
+        }.filter { !$0.isEmpty }
     }
 
     /// Per `.kernels` comparison: accuracy and top-layer mean entropy against K.
     static func kernelSweep(_ report: Report) -> Figure? {
-        let sweeps = report.comparisons.filter { $0.kind == .kernels }.map { memberGroups(report, $0) }.filter { !$0.isEmpty }
+        let sweeps = comparisons(report, .kernels)
         guard !sweeps.isEmpty else { return nil }
         let rowHeight = 280.0
         let info = FigureInfo(
@@ -129,9 +132,8 @@ extension ReportFigures {
     /// Per `.temperatureSchedule` comparison: final accuracy per schedule (bars, min–max), and
     /// test accuracy per epoch, averaged over each group's checkpoints.
     static func temperatureSchedule(_ report: Report) -> Figure? {
-        let comparisons = report.comparisons.filter { $0.kind == .temperatureSchedule }.map { memberGroups(report, $0) }
-            .filter { !$0.isEmpty }
-        guard !comparisons.isEmpty else { return nil }
+        let sets = comparisons(report, .temperatureSchedule)
+        guard !sets.isEmpty else { return nil }
         let rowHeight = 300.0
         let info = FigureInfo(
             file: "tau-schedule.svg", title: "Training temperature schedules",
@@ -139,8 +141,8 @@ extension ReportFigures {
                 + "(mean over seeds, whisker min–max; the y axis is zoomed and starts where marked). Right: test accuracy "
                 + "after each epoch, the mean over the group's checkpoints of their training history (epochs that some "
                 + "seeds lack average the others).")
-        var doc = document(info, height: headingHeight + Double(comparisons.count) * (rowHeight + 12) + 10)
-        for (row, members) in comparisons.enumerated() {
+        var doc = document(info, height: headingHeight + Double(sets.count) * (rowHeight + 12) + 10)
+        for (row, members) in sets.enumerated() {
             let y = headingHeight + Double(row) * (rowHeight + 12)
             let barWidth = 250.0
             let bars = members.map { m in
