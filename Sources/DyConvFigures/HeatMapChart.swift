@@ -107,7 +107,7 @@ public struct HeatMapChart: Chart {
             let labels = groupLabels(slot: gw)
             labels.draw(centres: (0..<groupLabels.count).map { plot.x + (Double($0) + 0.5) * gw }, y: y, into: &doc)
             if let columnTitle {
-                doc.text(columnTitle, x: plot.x + plot.width / 2, y: frame.maxY - 2, size: FontSize.axisTitle,
+                doc.text(columnTitle, x: plot.x + plot.width / 2, y: y + labels.height + FontSize.axisTitle, size: FontSize.axisTitle,
                          anchor: .middle, fill: Palette.axis)
             }
             drawColorBar(plot: plot, into: &doc)
@@ -121,7 +121,7 @@ public struct HeatMapChart: Chart {
         let h = plot.height / Double(steps)
         for i in 0..<steps {
             let f = (Double(i) + 0.5) / Double(steps)
-            doc.rect(x: x, y: plot.maxY - Double(i + 1) * h, width: Self.barWidth, height: h + 0.3, fill: Palette.viridis(f))
+            doc.rect(x: x, y: plot.maxY - Double(i + 1) * h, width: Self.barWidth, height: i == 0 ? h : h + 1, fill: Palette.viridis(f))
         }
         doc.rect(x: x, y: plot.y, width: Self.barWidth, height: plot.height, stroke: Palette.axis, strokeWidth: 0.75)
         let bar = Frame(x: x, y: plot.y, width: Self.barWidth, height: plot.height)

@@ -49,8 +49,12 @@ extension ReportFigures {
     /// Mean π_k given the true class, rows = layers, columns = class × kernel, one panel per
     /// dynamic checkpoint whose trained evaluation has the per-class table.
     static func attentionByClass(_ report: Report) -> Figure? {
+        // Sizes come from a file: more than 64 kernels or 1,000 classes cannot be drawn legibly in
+        // 720 px anyway, and would make the cell table huge; such checkpoints are left out.
         let panels = report.checkpoints.filter { c in
-            isDynamic(c) && (c.trained?.layers.contains { ($0.meanAttentionByClass?.isEmpty == false) } ?? false)
+            isDynamic(c) && c.kernels <= 64
+                && (c.trained?.layers.contains { ($0.meanAttentionByClass?.isEmpty == false) } ?? false)
+                && (c.trained?.layers.allSatisfy { ($0.meanAttentionByClass?.count ?? 0) <= 1000 } ?? false)
         }
         guard !panels.isEmpty else { return nil }
         let classCount = panels.compactMap { $0.trained?.layers.compactMap { $0.meanAttentionByClass?.count }.max() }.max() ?? 0
@@ -88,7 +92,8 @@ extension ReportFigures {
             let chart = HeatMapChart(title: "\(c.name) (\(c.routing), K=\(k))", rowLabels: layers.map(\.name),
                                      groupLabels: names, columnsPerGroup: k, subLabels: (1...k).map(String.init),
                                      values: rows, colorAxis: colorAxis,
-                                     colorTitle: c.routing == "sigmoid" ? "mean r / Σr" : "mean π")
+                                     colorTitle: c.routing == "sigmoid" ? "mean r / Σr" : "mean π",
+                                     rowTitle: "dynamic layer", columnTitle: "true class; kernels 1…\(k) within each")
             chart.draw(into: &doc, frame: grid.frame(i))
         }
         return Figure(info: info, document: doc)

@@ -25,7 +25,7 @@ extension ReportFigures {
             caption: "One block per checkpoint with a training history (from its own metadata). Left: test accuracy after "
                 + "each epoch. Right: the training τ at the end of each epoch (log scale; dynamic checkpoints only). Below: "
                 + "mean normalised entropy H/ln K per dynamic layer and epoch, one line per layer from the lowest (light) "
-                + "to the top (dark), labelled at its end; where per-epoch snapshots were evaluated, small boxes "
+                + "to the top (dark), labelled at its end (y axis fitted to the data); where per-epoch snapshots were evaluated, small boxes "
                 + "(p5–p95, q1–q3, median) show the lowest layer's (left) and top layer's (right) distribution at that epoch.")
         var doc = document(info, height: total)
         var y = headingHeight

@@ -154,7 +154,12 @@ final class ReportFiguresTests: XCTestCase {
         r.checkpoints[1].group = 42
         r.groups[1].accuracy.mean = .nan
         r.checkpoints[0].history[3].testAccuracy = .infinity
-        for figure in ReportFigures.render(r) {
+        r.checkpoints[1].kernels = Int.max  // classes × K would overflow: the panel is left out
+        let figures = ReportFigures.render(r)
+        let attention = figures.first { $0.info.file == "attention-by-class.svg" }?.svg ?? ""
+        XCTAssertTrue(attention.contains("aria-label=\"dycnn-k4 (softmax, K=4)\""))
+        XCTAssertFalse(attention.contains("dycnn-k2"))
+        for figure in figures {
             XCTAssertFalse(figure.svg.lowercased().contains("nan"), figure.info.file)
             XCTAssertFalse(figure.svg.contains("inf\""), figure.info.file)
         }
