@@ -58,21 +58,27 @@ public enum Ticks {
     }
 
     /// Log10 ticks inside [lower, upper] (both > 0): the powers of ten when there are three or
-    /// more, else the 1-2-5 multiples, else the two ends.
+    /// more, else the 1-2-5 multiples when three or more, else the 1…9 multiples, else the two ends.
     public static func log10(_ lower: Double, _ upper: Double) -> [Double] {
         let (lo, hi) = ordered(Swift.max(lower, 1e-12), Swift.max(upper, 1e-12))
         let e0 = Int(decimalLog(lo).rounded(.down)), e1 = Int(decimalLog(hi).rounded(.up))
         guard e1 - e0 <= 40 else { return [lo, hi] }
-        var powers: [Double] = [], all: [Double] = []
-        for e in e0...e1 {
-            for m in [1, 2, 5] {
-                let v = value(m, e)
-                guard v >= lo * (1 - 1e-9), v <= hi * (1 + 1e-9) else { continue }
-                all.append(v)
-                if m == 1 { powers.append(v) }
+        let low = lo * (1 - 1e-9), high = hi * (1 + 1e-9)
+        func multiples(_ ms: [Int]) -> [Double] {
+            var out: [Double] = []
+            for e in e0...e1 {
+                for m in ms {
+                    let v: Double = value(m, e)
+                    if v >= low && v <= high { out.append(v) }
+                }
             }
+            return out
         }
+        let powers = multiples([1])
         if powers.count >= 3 { return powers }
+        let oneTwoFive = multiples([1, 2, 5])
+        if oneTwoFive.count >= 3 { return oneTwoFive }
+        let all = multiples(Array(1...9))
         return all.count >= 2 ? all : [lo, hi]
     }
 

@@ -16,12 +16,14 @@ final class AxisAndChartTests: XCTestCase {
     }
 
     /// Oracle: by hand. 0.25…100 spans the powers 1, 10, 100 (three: powers only); 2e6…1e7 holds
-    /// one power, so 1-2-5 multiples; 1…8 gives 1, 2, 5.
+    /// one power, so 1-2-5 multiples; 1…8 gives 1, 2, 5; 5e6…1e7 holds only two 1-2-5 values,
+    /// so every integer multiple: 5M 6M 7M 8M 9M 10M.
     func testLogTicks() {
         XCTAssertEqual(Ticks.log10(0.25, 100), [1, 10, 100])
         XCTAssertEqual(Ticks.log10(2e6, 1e7), [2e6, 5e6, 1e7])
         XCTAssertEqual(Ticks.log10(1, 8), [1, 2, 5])
         XCTAssertEqual(Ticks.log10(0.1, 0.5), [0.1, 0.2, 0.5])
+        XCTAssertEqual(Ticks.log10(5e6, 1e7), [5e6, 6e6, 7e6, 8e6, 9e6, 1e7])
         let axis = Axis(kind: .log10, lower: 2e6, upper: 1e7)
         XCTAssertEqual(axis.ticks.map(axis.label), ["2M", "5M", "10M"])
         XCTAssertEqual(Ticks.niceLogFloor(0.25), 0.2)
