@@ -52,6 +52,8 @@ public struct LineChart: Chart {
     public var markers: [MarkerLine]
     public var glyphs: [BoxGlyph]
     public var legend: Bool
+    /// At least this much room left of the plot, so stacked panels can share x positions.
+    public var minimumLeftMargin: Double = 0
 
     public init(title: String?, series: [Series], xAxis: Axis, yAxis: Axis, xTitle: String? = nil, yTitle: String? = nil,
                 markers: [MarkerLine] = [], glyphs: [BoxGlyph] = [], legend: Bool = true) {
@@ -70,7 +72,7 @@ public struct LineChart: Chart {
 
     public func plotArea(in frame: Frame) -> Frame {
         let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
-        return frame.inset(top: m.top + (markers.isEmpty ? 4 : 14), left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle),
+        return frame.inset(top: m.top + (markers.isEmpty ? 4 : 14), left: Swift.max(m.left, minimumLeftMargin), bottom: AxisPainter.bottomMargin(title: xTitle),
                            right: 10 + endLabelWidth)
     }
 

@@ -139,8 +139,7 @@ extension ReportFigures {
             }
         }
         let accuracyAxis = accuracyAxis(accuracy.flatMap { $0.points.map(\.y) })
-        let top = headingHeight
-        let first = Frame(x: 10, y: top, width: width - 20, height: 300)
+        let first = Frame(x: 10, y: headingHeight, width: width - 20, height: 300)
         let second = Frame(x: 10, y: first.maxY + 14, width: width - 20, height: 300)
         let info = FigureInfo(
             file: "accuracy-vs-tau.svg", title: "Accuracy and attention entropy against the inference temperature τ",
@@ -149,11 +148,17 @@ extension ReportFigures {
                 + "accuracy. Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, "
                 + "triangles) dynamic layer; higher τ flattens the attention towards 1." + skippedNote(report))
         var doc = document(info, height: second.maxY + 10)
-        LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis, xTitle: "inference τ (log scale)",
-                  yTitle: "accuracy", markers: markers).draw(into: &doc, frame: first)
-        LineChart(title: "Mean H / ln K of the lowest and top dynamic layer", series: entropy, xAxis: xAxis,
-                  yAxis: Axis(lower: 0, upper: 1), xTitle: "inference τ (log scale)", yTitle: "H / ln K",
-                  markers: markers).draw(into: &doc, frame: second)
+        var top = LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis,
+                            xTitle: "inference τ (log scale)", yTitle: "accuracy", markers: markers)
+        var bottom = LineChart(title: "Mean H / ln K of the lowest and top dynamic layer", series: entropy, xAxis: xAxis,
+                               yAxis: Axis(lower: 0, upper: 1), xTitle: "inference τ (log scale)", yTitle: "H / ln K",
+                               markers: markers)
+        // Both plots start at the same x, so a τ sits at the same position in both.
+        let left = Swift.max(AxisPainter.leftMargin(top.yAxis, title: top.yTitle), AxisPainter.leftMargin(bottom.yAxis, title: bottom.yTitle))
+        top.minimumLeftMargin = left
+        bottom.minimumLeftMargin = left
+        top.draw(into: &doc, frame: first)
+        bottom.draw(into: &doc, frame: second)
         return Figure(info: info, document: doc)
     }
 }
