@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 SWIFT ?= swift
-APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev dataset-fashion-mnist tmux
+APT_PACKAGES := pkg-config libncurses-dev libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev dataset-fashion-mnist tmux librsvg2-bin
 RELEASE := .build/release
 CHECKPOINT ?= assets/dycnn-dynamic.safetensors
 

@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "DyConvTraining", dependencies: ["DyConvEngine", "DyConvData"], swiftSettings: optimize),
         // Figures: a small deterministic SVG writer, axes and charts, and the one colour scale
         // (viridis) that the UI shares. Depends on nothing.
-        .target(name: "DyConvFigures", swiftSettings: optimize),
+        .target(name: "DyConvFigures", exclude: ["README.md"], swiftSettings: optimize),
         // UI core: pure state, update(state, event), render(state) -> cell grid. No ncurses.
         .target(name: "DyConvUI", dependencies: ["DyConvEngine", "DyConvFigures"], exclude: ["README.md"], swiftSettings: optimize),
         // Session: performs the UI core's effects with real models, images and files; background evaluation.

@@ -1,0 +1,183 @@
+import DyConvEngine
+import DyConvFigures
+
+// Figures over groups (checkpoints of one recipe, several seeds): the aggregation ablation,
+// accuracy against cost, the K sweep and the τ-schedule comparison. Means and min–max ranges
+// are the groups' `SeedStatistics`; a comparison's members are looked up by (checked) index.
+//
+// Worked example (k-sweep): a `.kernels` comparison with members K=1, K=2, K=4, K=8 draws
+// accuracy (mean with a min–max bar over seeds) and the top layer's mean entropy against K on
+// a log axis with ticks exactly at 1, 2, 4, 8.
+
+extension ReportFigures {
+    // MARK: (d) ablation.svg
+
+    /// Per dynamic group with at least one ablation mode measured: a bar per mode of
+    /// `settings.modes` (mean over seeds, min–max whisker).
+    static func ablation(_ report: Report) -> Figure? {
+        let modes = report.settings.modes
+        let groups = report.groups.filter { g in
+            g.routing != "static" && g.kernels >= 2 && modes.contains { g.ablation[$0.rawValue] != nil }
+        }
+        guard !groups.isEmpty, !modes.isEmpty else { return nil }
+        let chartGroups = groups.map { g in
+            BarChart.Group(label: g.label, bars: modes.map { m in
+                g.ablation[m.rawValue].flatMap { s in s.mean.isFinite ? BarChart.Bar(value: s.mean, min: s.min, max: s.max) : nil }
+            })
+        }
+        let values = chartGroups.flatMap { $0.bars.compactMap { $0 }.flatMap { [$0.value, $0.min ?? $0.value, $0.max ?? $0.value] } }
+        let axis = accuracyAxis(values, headroom: 0.3)
+        let note = axis.lower > 0 ? "y axis starts at \(axis.label(axis.lower)), not 0 (break mark on the axis)" : nil
+        let info = FigureInfo(
+            file: "ablation.svg", title: "Aggregation ablation: test accuracy per mode",
+            caption: "Per group of dynamic checkpoints (same recipe, all seeds), test accuracy at the trained τ when the K "
+                + "kernels are aggregated with the attention (attention), with equal weights (average), with only the "
+                + "largest π (max), with π permuted among the kernels (shuffle-image) or with another image's π "
+                + "(shuffle-across). Bars: mean over seeds; whiskers: min–max; numbers: the mean in percent. "
+                + (axis.lower > 0 ? "The y axis is zoomed to the data and starts at \(axis.label(axis.lower)), not at 0." : "")
+                + skippedNote(report))
+        let height = 380.0
+        var doc = document(info, height: headingHeight + height + 10)
+        BarChart(title: nil, groups: chartGroups, seriesNames: modes.map(\.rawValue), yAxis: axis, yTitle: "test accuracy",
+                 note: note).draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: height))
+        return Figure(info: info, document: doc)
+    }
+
+    // MARK: (e) accuracy-vs-cost.svg
+
+    static let routings = ["softmax", "sigmoid", "static"]
+
+    /// The series style of a routing: softmax blue circles, sigmoid vermillion squares, static
+    /// green triangles (fixed, so every figure uses the same pairing).
+    static func routingStyle(_ routing: String) -> SeriesStyle {
+        Palette.style(routings.firstIndex(of: routing) ?? routings.count)
+    }
+
+    /// Every group's mean accuracy (min–max bar) against its multiply-adds.
+    static func accuracyVsCost(_ report: Report) -> Figure? {
+        let groups = report.groups.filter { $0.multiplyAdds > 0 && $0.accuracy.n > 0 && $0.accuracy.mean.isFinite }
+        guard !groups.isEmpty else { return nil }
+        let present = routings.filter { r in groups.contains { $0.routing == r } }
+            + Array(Set(groups.map(\.routing)).subtracting(routings)).sorted()
+        let items = groups.map { g in
+            ScatterChart.Item(x: Double(g.multiplyAdds), y: g.accuracy.mean, yMin: g.accuracy.min, yMax: g.accuracy.max,
+                              label: "\(g.label) · \(compact(g.parameters)) params", series: present.firstIndex(of: g.routing) ?? 0)
+        }
+        let xAxis = Axis.fitting(items.map(\.x), kind: .log10)
+        let yAxis = accuracyAxis(items.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.1)
+        let info = FigureInfo(
+            file: "accuracy-vs-cost.svg", title: "Accuracy against multiply-adds per image",
+            caption: "Each point is a group (one recipe over its seeds): mean test accuracy at the trained τ, with a bar from "
+                + "the lowest to the highest seed, against the multiply-adds per image as `dyconv describe` counts them "
+                + "(log scale). Marker = routing (softmax = dynamic convolution, sigmoid = CondConv, static); labels give "
+                + "the group and its parameter count. Up and to the left is better.")
+        var doc = document(info, height: headingHeight + 420 + 10)
+        ScatterChart(title: nil, items: items, seriesNames: present, styles: present.map(routingStyle), xAxis: xAxis,
+                     yAxis: yAxis, xTitle: "multiply-adds per image (log scale)", yTitle: "test accuracy")
+            .draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: 420))
+        return Figure(info: info, document: doc)
+    }
+
+    // MARK: (f) k-sweep.svg
+
+    /// Per comparison of `kind` with at least one existing member: its members that exist, with
+    /// their groups.
+    static func comparisons(_ report: Report, _ kind: Comparison.Kind) -> [[(value: String, group: GroupReport)]] {
+        report.comparisons.filter { $0.kind == kind }.map { comparison in
+            comparison.members.compactMap { m in group(report, m.group).map { (m.value, $0) } }
+        }.filter { !$0.isEmpty }
+    }
+
+    /// Per `.kernels` comparison: accuracy and top-layer mean entropy against K.
+    static func kernelSweep(_ report: Report) -> Figure? {
+        let sweeps = comparisons(report, .kernels)
+        guard !sweeps.isEmpty else { return nil }
+        let rowHeight = 280.0
+        let info = FigureInfo(
+            file: "k-sweep.svg", title: "Number of kernels K",
+            caption: "One row per set of groups that differ only in K. Left: mean test accuracy over seeds (bar: min–max) "
+                + "against K. Right: mean normalised entropy H/ln K of the top dynamic layer (bar: min–max over seeds); "
+                + "K = 1 is 1 by definition. Multiply-adds and parameters per K are in report.md's table.")
+        var doc = document(info, height: headingHeight + Double(sweeps.count) * (rowHeight + 12) + 10)
+        for (row, members) in sweeps.enumerated() {
+            let ks = members.map { Double($0.group.kernels) }.filter { $0 > 0 }
+            guard !ks.isEmpty else { continue }
+            let xAxis = Axis(kind: .log10, lower: (ks.min() ?? 1) / 1.4, upper: (ks.max() ?? 8) * 1.4, ticks: ks)
+            let style = Palette.style(0)
+            let acc = members.filter { $0.group.kernels > 0 }.map { m in
+                ScatterChart.Item(x: Double(m.group.kernels), y: m.group.accuracy.mean, yMin: m.group.accuracy.min,
+                                  yMax: m.group.accuracy.max, label: m.value, series: 0)
+            }
+            let ent = members.filter { $0.group.kernels > 0 }.compactMap { m -> ScatterChart.Item? in
+                guard let top = m.group.entropy.last else { return nil }
+                return ScatterChart.Item(x: Double(m.group.kernels), y: top.mean, yMin: top.min, yMax: top.max,
+                                         label: SVGNumber.fixed(top.mean, decimals: 3), series: 0)
+            }
+            let y = headingHeight + Double(row) * (rowHeight + 12)
+            let half = (width - 32) / 2
+            let title = members.first.map { "\($0.group.family), \(members.map(\.value).joined(separator: " · "))" }
+            ScatterChart(title: title.map { "Accuracy: \($0)" }, items: acc, seriesNames: [], styles: [style], xAxis: xAxis,
+                         yAxis: accuracyAxis(acc.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.15),
+                         xTitle: "K (log scale)", yTitle: "test accuracy", connect: true)
+                .draw(into: &doc, frame: Frame(x: 10, y: y, width: half, height: rowHeight))
+            ScatterChart(title: "Top-layer H / ln K", items: ent, seriesNames: [], styles: [style], xAxis: xAxis,
+                         yAxis: Axis(lower: 0, upper: 1), xTitle: "K (log scale)", yTitle: "H / ln K", connect: true)
+                .draw(into: &doc, frame: Frame(x: 22 + half, y: y, width: half, height: rowHeight))
+        }
+        return Figure(info: info, document: doc)
+    }
+
+    // MARK: (g) tau-schedule.svg
+
+    /// Per `.temperatureSchedule` comparison: final accuracy per schedule (bars, min–max), and
+    /// test accuracy per epoch, averaged over each group's checkpoints.
+    static func temperatureSchedule(_ report: Report) -> Figure? {
+        let sets = comparisons(report, .temperatureSchedule)
+        guard !sets.isEmpty else { return nil }
+        let rowHeight = 300.0
+        let info = FigureInfo(
+            file: "tau-schedule.svg", title: "Training temperature schedules",
+            caption: "One row per set of groups that differ only in the training τ schedule. Left: final test accuracy "
+                + "(mean over seeds, whisker min–max; the y axis is zoomed and starts where marked). Right: test accuracy "
+                + "after each epoch, the mean over the group's checkpoints of their training history (epochs that some "
+                + "seeds lack average the others).")
+        var doc = document(info, height: headingHeight + Double(sets.count) * (rowHeight + 12) + 10)
+        for (row, members) in sets.enumerated() {
+            let y = headingHeight + Double(row) * (rowHeight + 12)
+            let barWidth = 250.0
+            let bars = members.map { m in
+                BarChart.Group(label: m.value, bars: [m.group.accuracy.mean.isFinite
+                    ? BarChart.Bar(value: m.group.accuracy.mean, min: m.group.accuracy.min, max: m.group.accuracy.max) : nil])
+            }
+            let values = members.flatMap { [$0.group.accuracy.mean, $0.group.accuracy.min, $0.group.accuracy.max] }
+            let axis = accuracyAxis(values, headroom: 0.3)
+            BarChart(title: "Final accuracy", groups: bars, seriesNames: ["accuracy"], yAxis: axis, yTitle: "test accuracy",
+                     note: axis.lower > 0 ? "axis from \(axis.label(axis.lower))" : nil)
+                .draw(into: &doc, frame: Frame(x: 10, y: y, width: barWidth, height: rowHeight))
+            var series: [LineChart.Series] = []
+            for (i, m) in members.enumerated() {
+                series.append(.init(name: m.value, points: meanTestAccuracyPerEpoch(ReportFigures.members(report, m.group)),
+                                    style: Palette.style(i), showMarkers: true))
+            }
+            let epochs = series.flatMap { $0.points.map(\.x) }
+            let xAxis = Axis.fitting(epochs.isEmpty ? [1, 2] : epochs, maxTicks: 8)
+            LineChart(title: "Test accuracy per epoch", series: series, xAxis: xAxis,
+                      yAxis: accuracyAxis(series.flatMap { $0.points.map(\.y) }), xTitle: "epoch", yTitle: "test accuracy")
+                .draw(into: &doc, frame: Frame(x: 22 + barWidth, y: y, width: width - 32 - barWidth, height: rowHeight))
+        }
+        return Figure(info: info, document: doc)
+    }
+
+    /// (epoch, mean test accuracy over the checkpoints that have it), in increasing epoch.
+    static func meanTestAccuracyPerEpoch(_ checkpoints: [CheckpointReport]) -> [Point] {
+        var sums: [Int: (Double, Int)] = [:]
+        for c in checkpoints {
+            for e in c.history {
+                guard let a = e.testAccuracy, a.isFinite else { continue }
+                let s = sums[e.epoch] ?? (0, 0)
+                sums[e.epoch] = (s.0 + Double(a), s.1 + 1)
+            }
+        }
+        return sums.keys.sorted().map { Point(Double($0), sums[$0]!.0 / Double(sums[$0]!.1)) }
+    }
+}
