@@ -13,19 +13,7 @@ BIN=${1:-.build/release/dyconv}
 case "$BIN" in /*) ;; *) BIN="$PWD/$BIN" ;; esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-. "$ROOT/system-tests/cli/catalogue.sh"
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok   $1"; }
-bad()  { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
-# expect_error NAME PATTERN CMD...: non-zero exit, exactly one line on stderr, matching PATTERN, no crash.
-expect_error() {
-  local name=$1 pattern=$2; shift 2
-  "$@" >/dev/null 2>"$TMP/err"; local rc=$?
-  local lines; lines=$(wc -l <"$TMP/err")
-  catalogue_row "$name" $rc "$TMP/err" "$@"
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] && grep -q -- "$pattern" "$TMP/err"; then ok "$name"
-  else bad "$name" "rc=$rc lines=$lines: $(head -c 300 "$TMP/err")"; fi
-}
+. "$ROOT/system-tests/cli/expect.sh"   # pass/fail counters, ok, bad, expect_ok, expect_error
 
 CKPTS=(assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors assets/dycnn-condconv.safetensors)
 cd "$ROOT"
