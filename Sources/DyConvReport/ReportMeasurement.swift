@@ -157,10 +157,12 @@ public enum ReportMeasurement {
                 snapshots.append(SnapshotReport(epoch: snapshot.epoch, evaluation: r))
             }
         }
+        // The architecture is untrusted; a parameter count beyond Int is refused, not wrapped.
+        guard let parameters = description.parameterCount else { throw ReportError("\(path): more parameters than can be counted") }
         return CheckpointReport(
             path: path, name: checkpointName(path), family: family, routing: routing,
             kernels: dynamic.map(\.kernels).max() ?? 0, recipe: recipe, seed: seed, group: -1,
-            parameters: description.parameterCount ?? -1, multiplyAdds: description.multiplyAdds(),
+            parameters: parameters, multiplyAdds: description.multiplyAdds(),
             trainedTemperature: description.trainedTemperature, evaluations: evaluations,
             history: checkpoint.training?.history ?? [], snapshots: snapshots)
     }
