@@ -13,6 +13,8 @@ import Foundation
 //   2. in attention mode at each τ of `ReportOptions.temperatures` (not for a static model: τ
 //      changes nothing in it);
 //   3. each snapshot beside it (`Snapshots.list(for:)`) at its own τ in attention mode.
+// `history` is the checkpoint's training record's, or, when that has none (records written before
+// the trainer kept it), the longest history among its snapshots' records.
 // For a 10,000-image test set and the default 5 modes + 8 τ that is 13 passes per checkpoint.
 //
 // Example: `let loaded = try ReportMeasurement.load(["a.safetensors"], with: loader)`, then
@@ -149,9 +151,14 @@ public enum ReportMeasurement {
             }
         }
         var snapshots: [SnapshotReport] = []
+        // A checkpoint written before the trainer kept `history` (the shipped ones) has none, but
+        // its snapshots' records do (compact-snapshots keeps every epoch's figures in them): the
+        // longest of those stands in for it.
+        var snapshotHistory: [TrainingRecord.Epoch] = []
         if options.snapshots {
             for snapshot in Snapshots.list(for: path) {
-                let (_, snapshotModel) = try load(snapshot.path)
+                let (snapshotCheckpoint, snapshotModel) = try load(snapshot.path)
+                if let h = snapshotCheckpoint.training?.history, h.count > snapshotHistory.count { snapshotHistory = h }
                 let r = try run("snapshot epoch \(snapshot.epoch) attention τ trained", snapshotModel,
                                 ForwardOptions(mode: .attention, seed: options.seed), from: snapshot.path)
                 snapshots.append(SnapshotReport(epoch: snapshot.epoch, evaluation: r))
@@ -164,7 +171,7 @@ public enum ReportMeasurement {
             kernels: dynamic.map(\.kernels).max() ?? 0, recipe: recipe, seed: seed, group: -1,
             parameters: parameters, multiplyAdds: description.multiplyAdds(),
             trainedTemperature: description.trainedTemperature, evaluations: evaluations,
-            history: checkpoint.training?.history ?? [], snapshots: snapshots)
+            history: checkpoint.training?.history.flatMap { $0.isEmpty ? nil : $0 } ?? snapshotHistory, snapshots: snapshots)
     }
 
     /// "runs/dycnn-dynamic.safetensors" → "dycnn-dynamic".

@@ -17,14 +17,16 @@ final class ReportMeasurementTests: XCTestCase {
 
     /// Oracle: a direct `evaluate(model:dataset:options:…)` per mode and τ (batch 250, while the
     /// report runs batches of 5), and the snapshot's own direct evaluation. Also checks the order
-    /// of `evaluations` (trained τ in each mode, attention first, then the sweep) and the costs
-    /// against `ModelDescription` (what describe prints).
+    /// of `evaluations` (trained τ in each mode, attention first, then the sweep), the costs
+    /// against `ModelDescription` (what describe prints), and the history taken from the
+    /// snapshot's record when the checkpoint's has none (oracle: the history written).
     func testEvaluationsEqualDirectEvaluateCalls() throws {
         let dir = try ReportFixtures.temporaryDirectory(self)
         let recipe = ReportFixtures.Recipe(kernels: 3, seed: 1)
         let path = try write(ReportFixtures.checkpoint(recipe), "tiny", in: dir)
         try FileManager.default.createDirectory(atPath: dir + "/tiny-snapshots", withIntermediateDirectories: true)
-        let snapshotPath = try write(ReportFixtures.checkpoint(recipe, weightSeed: 55), "tiny-snapshots/epoch-001", in: dir)
+        let history = [TrainingRecord.Epoch(epoch: 1, temperature: 15.5, loss: 0.7, testAccuracy: 0.5, entropy: ["layer1.0.conv": 0.99])]
+        let snapshotPath = try write(ReportFixtures.checkpoint(recipe, weightSeed: 55, history: history), "tiny-snapshots/epoch-001", in: dir)
         let dataset = try ReportFixtures.dataset()
         let options = ReportOptions(temperatures: [0.5, 2], modes: [.max, .attention, .shuffleAcross], seed: 3, batchSize: 5)
         let loaded = try ReportMeasurement.load([path], with: ReportFixtures.load)
@@ -43,6 +45,8 @@ final class ReportMeasurementTests: XCTestCase {
         XCTAssertEqual(c.snapshots.map(\.epoch), [1])
         XCTAssertEqual(c.snapshots.first?.evaluation,
                        try evaluate(model: snapshotModel, dataset: dataset, options: ForwardOptions(mode: .attention, seed: 3)))
+        // The checkpoint's record has no history: the snapshot's stands in for it.
+        XCTAssertEqual(c.history, history)
         XCTAssertEqual(report.settings.modes, [.attention, .max, .shuffleAcross])
         XCTAssertEqual(c.parameters, recipe.description.parameterShapes().reduce(0) { $0 + $1.shape.reduce(1, *) })
         XCTAssertEqual(c.multiplyAdds, recipe.description.multiplyAdds())
