@@ -48,6 +48,7 @@ unit-test: deps
 cli-test: build
 	bash system-tests/cli/cli_test.sh $(RELEASE)/dyconv
 	bash system-tests/cli/train_faults_test.sh $(RELEASE)/dyconv
+	bash system-tests/cli/report_test.sh $(RELEASE)/dyconv
 
 ## The TUI driven under tmux (system-tests/e2e) against the release binary.
 e2e-test: build

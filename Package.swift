@@ -74,7 +74,7 @@ let package = Package(
         // Report: evaluates checkpoints (modes, τ sweep, snapshots), groups them by recipe, and
         // writes report.json, report.md and the SVG figures of the paper's claims.
         .target(name: "DyConvReport", dependencies: ["DyConvEngine", "DyConvData", "DyConvTraining", "DyConvFigures"],
-                swiftSettings: optimize),
+                exclude: ["README.md"], swiftSettings: optimize),
 
         // Executables.
         .executableTarget(name: "dyconv", dependencies: [

@@ -92,7 +92,8 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
     /// attention mode at each τ of `Settings.temperatures`. `EvaluationResult.temperature` is nil
     /// for the trained τ.
     public var evaluations: [EvaluationResult]
-    /// The training record's figures per epoch (empty without one).
+    /// The training record's figures per epoch (empty without one; from the snapshots' records
+    /// when the checkpoint's own record predates `history`).
     public var history: [TrainingRecord.Epoch]
     /// Per-epoch snapshots found beside the checkpoint (`Snapshots.list(for:)`), evaluated at
     /// their own τ in attention mode: the training curves' boxes. Empty when there are none.

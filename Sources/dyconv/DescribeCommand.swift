@@ -28,7 +28,7 @@ struct DescribeCommand: ParsableCommand {
         // (slashes unescaped: "T-shirt/top"; an encoding failure is an error line, not a trap).
         if json { print(try jsonText(description, pretty: false)); return }
         // Checked: a checkpoint's shapes are untrusted and describe does not build the model.
-        let params = description.parameterShapes().reduce(Int?(0)) { CheckedSize.sum($0, CheckedSize.product($1.shape)) }
+        let params = description.parameterCount
         print("\(description.family): input \(description.input.channels)×\(description.input.height)×\(description.input.width), "
               + "\(description.classes.count) classes")
         print("  parameters: \(params.map(String.init) ?? "more than can be counted"), multiply-adds per image: \(description.multiplyAdds())")

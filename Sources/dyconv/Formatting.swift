@@ -1,3 +1,4 @@
+import DyConvEngine
 import Foundation
 
 /// The one path from a number to text for every printer of the CLI (text and JSON).
@@ -70,44 +71,8 @@ extension String {
     }
 }
 
-/// A number in the CLI's JSON: itself when finite, `null` when NaN or ±inf (JSON has neither).
-///
-/// Every floating-point field of a `--json` output is a `JSONNumber`, so a non-finite value can
-/// never make the encoder throw or write a non-standard token. A `Float` keeps its short form
-/// (0.1, not 0.10000000149011612).
-struct JSONNumber: Encodable, Equatable {
-    private enum Value: Equatable { case float(Float), double(Double) }
-    private let value: Value
-
-    init(_ v: Float) { value = .float(v) }
-    init(_ v: Double) { value = .double(v) }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch value {
-        case .float(let v): if v.isFinite { try c.encode(v) } else { try c.encodeNil() }
-        case .double(let v): if v.isFinite { try c.encode(v) } else { try c.encodeNil() }
-        }
-    }
-}
-
-extension Sequence where Element == Float {
-    /// The values as JSON numbers (non-finite → null).
-    var json: [JSONNumber] { map(JSONNumber.init) }
-}
-
-extension Sequence where Element == Double {
-    /// The values as JSON numbers (non-finite → null).
-    var json: [JSONNumber] { map(JSONNumber.init) }
-}
-
-/// The JSON text of a `--json` output: key-sorted, slashes unescaped ("T-shirt/top"), pretty
-/// unless `pretty` is false.
-func jsonText<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
-    let enc = JSONEncoder()
-    enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try enc.encode(value), as: UTF8.self)
-}
+// `JSONNumber`, `jsonText` and `.json` live in DyConvEngine (Formatting/JSONText.swift): the CLI
+// and `dyconv report` write JSON through the same code.
 
 /// Prints a `--json` output (`jsonText`).
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -18,7 +18,7 @@ struct Dyconv: ParsableCommand {
             1000-image sample bundled in assets/.
             """,
         subcommands: [InspectCommand.self, EvalCommand.self, BenchCommand.self, TrainCommand.self,
-                      DescribeCommand.self, CompactCommand.self, ImportCommand.self])
+                      DescribeCommand.self, CompactCommand.self, ImportCommand.self, ReportCommand.self])
 
     /// Parses and runs; every failure becomes one line on stderr and a non-zero exit.
     static func main() {

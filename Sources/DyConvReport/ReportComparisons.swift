@@ -1,0 +1,208 @@
+import DyConvEngine
+
+// From measured checkpoints to groups and comparisons: pure functions of `[CheckpointReport]`.
+//
+// Groups: checkpoints with equal recipe parts (`CheckpointReport.recipe`, seed and threads already
+// out) are one experiment over seeds: one `GroupReport`, in order of first appearance, members in
+// increasing seed, with `SeedStatistics` (sample sd, n − 1) of the accuracy, of each aggregation
+// mode and of each layer's mean entropy. A checkpoint without a recipe is a group of its own.
+//
+// Comparisons (groups whose recipes differ in one respect only; the paper's items 1, 4, 5, 6):
+//   dynamicVsStatic      softmax group vs the static group equal to it once the family's routing
+//                        suffix and the attention-only fields (K, τ schedule, attention FCs) are set aside;
+//   kernels              softmax groups equal but for `kernels` (≥ 2), by increasing K;
+//   temperatureSchedule  dynamic groups equal but for the τ schedule: annealed first, then constant τ ascending;
+//   softmaxVsSigmoid     dycnn vs dycnn-condconv (etc.) equal but for the routing.
+// Two-member comparisons carry a `PairedDifference` over the seeds both groups have.
+//
+// Example: dycnn K=4 at seeds 0, 1, 2 with accuracies 0.90, 0.92, 0.91 → one group, accuracy mean
+// 0.91, sd 0.01, min 0.90, max 0.92; with dycnn-static at seeds 0, 1 of 0.89, 0.93 →
+// dynamicVsStatic pairs seeds [0, 1], deltas [+0.01, −0.01], wins 1.
+
+public enum ReportComparisons {
+    /// The report of measured checkpoints: groups set (and each checkpoint's `group`), comparisons found.
+    public static func assemble(data: Report.DataInfo, settings: Report.Settings, checkpoints: [CheckpointReport]) -> Report {
+        var checkpoints = checkpoints
+        let groups = makeGroups(&checkpoints)
+        return Report(data: data, settings: settings, checkpoints: checkpoints, groups: groups,
+                      comparisons: comparisons(groups, checkpoints: checkpoints))
+    }
+
+    /// The groups of `checkpoints` (whose `group` fields are set here).
+    public static func makeGroups(_ checkpoints: inout [CheckpointReport]) -> [GroupReport] {
+        var order: [String] = []
+        var members: [String: [Int]] = [:]
+        for (i, c) in checkpoints.enumerated() {
+            let key = groupKey(c)
+            if members[key] == nil { order.append(key) }
+            members[key, default: []].append(i)
+        }
+        var groups: [GroupReport] = []
+        for (g, key) in order.enumerated() {
+            let indices = members[key]!.sorted { (checkpoints[$0].seed ?? Int.min, $0) < (checkpoints[$1].seed ?? Int.min, $1) }
+            for i in indices { checkpoints[i].group = g }
+            groups.append(group(key: key, indices: indices, checkpoints: checkpoints))
+        }
+        disambiguateLabels(&groups, checkpoints: checkpoints)
+        return groups
+    }
+
+    /// The recipe parts joined by " ", or the path for a checkpoint without a recipe.
+    static func groupKey(_ c: CheckpointReport) -> String {
+        c.recipe.map { $0.joined(separator: " ") } ?? c.path
+    }
+
+    static func group(key: String, indices: [Int], checkpoints: [CheckpointReport]) -> GroupReport {
+        let members = indices.map { checkpoints[$0] }
+        let first = members[0]
+        let accuracy = SeedStatistics.of(members.compactMap { $0.trained?.accuracy })
+        var ablation: [String: SeedStatistics] = [:]
+        let modes = members.flatMap { $0.evaluations.filter { $0.temperature == nil }.map(\.mode) }
+        for mode in Set(modes) {
+            ablation[mode.rawValue] = SeedStatistics.of(members.compactMap { $0.evaluation(mode: mode)?.accuracy })
+        }
+        let layerNames = first.trained?.layers.map(\.name) ?? []
+        let entropy = layerNames.map { name in
+            SeedStatistics.of(members.compactMap { $0.trained?.layers.first { $0.name == name }?.meanEntropy })
+        }
+        return GroupReport(key: key, label: label(first), checkpoints: indices, seeds: members.compactMap(\.seed),
+                           family: first.family, routing: first.routing, kernels: first.kernels,
+                           parameters: first.parameters, multiplyAdds: first.multiplyAdds, accuracy: accuracy,
+                           ablation: ablation, layerNames: layerNames, entropy: entropy)
+    }
+
+    /// "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", "dycnn-static 8/16/32", "dyresnet 16/32/64×3 K=4 softmax τ 1";
+    /// the file name for a checkpoint without a recipe.
+    static func label(_ c: CheckpointReport) -> String {
+        guard let parts = c.recipe else { return c.name }
+        let f = RecipeFields(parts: parts)
+        var words = [c.family]
+        if let widths = f["widths"] { words.append(widths + (f["blocks"].map { "×" + $0 } ?? "")) }
+        if c.routing != Routing.static.rawValue {
+            words.append("K=\(c.kernels)")
+            words.append(c.routing)
+            if let start = f["temperatureStart"], let end = f["temperatureEnd"], let epochs = f["temperatureEpochs"] {
+                let schedule = RecipeParts.scheduleText(start: start, end: end, epochs: epochs)
+                words.append(schedule.hasPrefix("constant") ? "τ \(end)" : "τ \(start)→\(end)/\(epochs)ep")
+            }
+        }
+        return words.joined(separator: " ")
+    }
+
+    /// Groups whose labels coincide get the recipe parts that tell them apart ("… epochs=10").
+    static func disambiguateLabels(_ groups: inout [GroupReport], checkpoints: [CheckpointReport]) {
+        let byLabel = Dictionary(grouping: groups.indices, by: { groups[$0].label })
+        for (_, same) in byLabel where same.count > 1 {
+            let parts = same.map { Set(checkpoints[groups[$0].checkpoints[0]].recipe ?? []) }
+            let common = parts.dropFirst().reduce(parts[0]) { $0.intersection($1) }
+            for (g, own) in zip(same, parts) {
+                let extra = own.subtracting(common).sorted()
+                groups[g].label += extra.isEmpty ? " (\(groups[g].key))" : " " + extra.joined(separator: " ")
+            }
+        }
+    }
+
+    // MARK: Comparisons
+
+    /// Every comparison among `groups`, kinds in `Comparison.Kind` order.
+    public static func comparisons(_ groups: [GroupReport], checkpoints: [CheckpointReport]) -> [Comparison] {
+        // The recipe fields of each group that has a recipe.
+        let fields: [Int: RecipeFields] = Dictionary(uniqueKeysWithValues: groups.indices.compactMap { g in
+            checkpoints[groups[g].checkpoints[0]].recipe.map { (g, RecipeFields(parts: $0)) }
+        })
+        let recipeGroups = groups.indices.filter { fields[$0] != nil }
+        func routed(_ routing: Routing) -> [Int] { recipeGroups.filter { groups[$0].routing == routing.rawValue } }
+        var out: [Comparison] = []
+
+        // Item 1: dynamic vs its static twin.
+        for d in routed(.softmax) {
+            let key = fields[d]!.withBaseFamily().removing(attentionOnlyFields)
+            for s in routed(.static) where fields[s]!.withBaseFamily().removing(attentionOnlyFields) == key {
+                out.append(pair(.dynamicVsStatic, (d, "dynamic"), (s, "static"), groups, checkpoints))
+            }
+        }
+        // Item 4: K.
+        for cluster in clusters(routed(.softmax), by: { fields[$0]!.removing(["kernels"]) }) {
+            let sorted = cluster.sorted { (groups[$0].kernels, $0) < (groups[$1].kernels, $1) }
+            out.append(comparison(.kernels, sorted.map { ($0, "K=\(groups[$0].kernels)") }, groups, checkpoints))
+        }
+        // Item 5: τ schedule in training.
+        let dynamic = recipeGroups.filter { groups[$0].routing != Routing.static.rawValue }
+        for cluster in clusters(dynamic, by: { fields[$0]!.removing(temperatureScheduleFields) }) {
+            let members = cluster.map { g -> (Int, String, Double) in
+                let f = fields[g]!
+                let text = RecipeParts.scheduleText(start: f["temperatureStart"] ?? "", end: f["temperatureEnd"] ?? "",
+                                                    epochs: f["temperatureEpochs"] ?? "")
+                // Annealed first, then constant τ ascending.
+                let rank = text.hasPrefix("constant") ? (Double(f["temperatureEnd"] ?? "") ?? .infinity) : -.infinity
+                return (g, text, rank)
+            }.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
+            out.append(comparison(.temperatureSchedule, members.map { ($0.0, $0.1) }, groups, checkpoints))
+        }
+        // Item 6: Σπ = 1 (softmax) vs free Σr (sigmoid).
+        for s in routed(.softmax) {
+            let key = fields[s]!.withBaseFamily()
+            for c in routed(.sigmoid) where fields[c]!.withBaseFamily() == key {
+                out.append(pair(.softmaxVsSigmoid, (s, "softmax"), (c, "sigmoid"), groups, checkpoints))
+            }
+        }
+        return out
+    }
+
+    /// Groups of `candidates` with equal `key`, ≥ 2 per cluster, in order of first appearance.
+    static func clusters(_ candidates: [Int], by key: (Int) -> RecipeFields) -> [[Int]] {
+        var order: [RecipeFields] = []
+        var members: [RecipeFields: [Int]] = [:]
+        for g in candidates {
+            let k = key(g)
+            if members[k] == nil { order.append(k) }
+            members[k, default: []].append(g)
+        }
+        return order.map { members[$0]! }.filter { $0.count >= 2 }
+    }
+
+    static func pair(_ kind: Comparison.Kind, _ a: (Int, String), _ b: (Int, String), _ groups: [GroupReport],
+                     _ checkpoints: [CheckpointReport]) -> Comparison {
+        comparison(kind, [a, b], groups, checkpoints)
+    }
+
+    static func comparison(_ kind: Comparison.Kind, _ members: [(Int, String)], _ groups: [GroupReport],
+                           _ checkpoints: [CheckpointReport]) -> Comparison {
+        let pairs = members.count == 2 ? PairedDifference.of(groups[members[0].0], groups[members[1].0], checkpoints) : nil
+        return Comparison(kind: kind, members: members.map { .init(group: $0.0, value: $0.1) }, pairs: pairs)
+    }
+}
+
+extension SeedStatistics {
+    /// Mean, min, max and sample standard deviation (n − 1; 0 for one value) of `values`;
+    /// NaN statistics for none.
+    public static func of(_ values: [Double]) -> SeedStatistics {
+        guard let lo = values.min(), let hi = values.max() else {
+            return SeedStatistics(n: 0, mean: .nan, min: .nan, max: .nan, sd: .nan)
+        }
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let sd = values.count > 1 ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot() : 0
+        return SeedStatistics(n: values.count, mean: mean, min: lo, max: hi, sd: sd)
+    }
+}
+
+extension PairedDifference {
+    /// accuracy(a) − accuracy(b) at the trained τ on each seed both groups have (increasing
+    /// seed); nil when they share none.
+    static func of(_ a: GroupReport, _ b: GroupReport, _ checkpoints: [CheckpointReport]) -> PairedDifference? {
+        func bySeed(_ g: GroupReport) -> [Int: Double] {
+            var out: [Int: Double] = [:]
+            for i in g.checkpoints {
+                if let s = checkpoints[i].seed, let acc = checkpoints[i].trained?.accuracy, out[s] == nil { out[s] = acc }
+            }
+            return out
+        }
+        let x = bySeed(a), y = bySeed(b)
+        let seeds = Set(x.keys).intersection(y.keys).sorted()
+        guard !seeds.isEmpty else { return nil }
+        let deltas = seeds.map { x[$0]! - y[$0]! }
+        return PairedDifference(seeds: seeds, deltas: deltas, meanDelta: deltas.reduce(0, +) / Double(deltas.count),
+                                wins: deltas.filter { $0 > 0 }.count)
+    }
+}
