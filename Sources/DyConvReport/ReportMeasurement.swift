@@ -181,9 +181,3 @@ public enum ReportMeasurement {
     }
 }
 
-/// A τ or recipe number, compactly: 30, 0.25, 1e-05.
-func compactNumber(_ v: Float) -> String {
-    guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
-    if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
-    return String(format: "%.3g", Double(v))
-}

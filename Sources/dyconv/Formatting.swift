@@ -33,11 +33,7 @@ enum NumberText {
     }
 
     /// A compact number: 1, 0.5, 2.25, 30, 1e-05; nan, inf.
-    static func compact(_ v: Float) -> String {
-        if let text = nonFinite(Double(v)) { return text }
-        if v == v.rounded() && abs(v) < 1e6 { return String(Int(v)) }
-        return String(format: "%.3g", Double(v))
-    }
+    static func compact(_ v: Float) -> String { compactNumber(v) }
 
     /// A fixed-width horizontal bar for a value in [0, 1] (clamped); blank for NaN.
     static func bar(_ value: Double, width: Int) -> String {

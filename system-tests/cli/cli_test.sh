@@ -9,7 +9,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 . "$ROOT/system-tests/cli/expect.sh"   # pass/fail counters, ok, bad, expect_ok, expect_error
 
 expect_ok "help" "inspect" "$BIN" --help
-for c in inspect eval bench describe train compact-snapshots import; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
+for c in inspect eval bench describe train compact-snapshots import report; do expect_ok "help $c" "USAGE" "$BIN" $c --help; done
 # The shipped snapshots are already in the form compact-snapshots writes (F16, kept epochs, the
 # history in the records): a second pass gives the same files, byte for byte.
 expect_ok "compact-snapshots keeps the shipped 11" "kept 11 of 11 snapshots" \
