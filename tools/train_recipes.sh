@@ -11,6 +11,11 @@
 #                                              CondConv at constant τ 1, seeds 0-2
 #   tools/train_recipes.sh repro-d [OUT_DIR]   group D: the deep dyresnet (8/16/32, 3 blocks, 18 dynamic
 #                                              layers) and its static twin, seeds 0-2, with snapshots
+#   tools/train_recipes.sh collect [OUT_DIR]   copy every finished repro run to assets/repro/NAME.safetensors
+#                                              (its log to docs/runs/repro/NAME.log), so the report of the
+#                                              runs can be regenerated from the repository
+#   tools/train_recipes.sh report              `dyconv report` of the shipped checkpoints and assets/repro/*
+#                                              into docs/reproduction/runs/
 #   tools/train_recipes.sh list                print the commands without running them
 #
 # OUT_DIR defaults to assets/ for `shipped` and /tmp/dyconv-sweep for `sweep`. Every run writes
@@ -97,28 +102,6 @@ for s in 0 1 2; do
   repro_c_runs+=("n-cond-tau1-s$s|--model dycnn-condconv --widths 8 16 32 --epochs 30 --tau-start 1 --tau-end 1 --tau-epochs 0 --seed $s")
 done
 
-case "$mode" in
-  shipped) runs=("${shipped_runs[@]}"); out=${1:-assets} ;;
-  repro-a) runs=("${repro_a_runs[@]}"); out=${1:-/work/runs12} ;;
-  repro-b) runs=("${repro_b_runs[@]}"); out=${1:-/work/runs12} ;;
-  repro-c) runs=("${repro_c_runs[@]}"); out=${1:-/work/runs12} ;;
-  repro-d) runs=("${repro_d_runs[@]}"); out=${1:-/work/runs12} ;;
-  sweep) runs=("${sweep_runs[@]}"); out=${1:-/tmp/dyconv-sweep} ;;
-  list)
-    for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
-    for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
-    for g in a b c d; do
-      declare -n group="repro_${g}_runs"
-      for r in "${group[@]}"; do
-        echo "repro-$g: $DYCONV train --out /work/runs12/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|/work/runs12|g"
-      done
-    done
-    exit 0 ;;
-  *) echo "usage: $0 shipped|sweep|repro-a|repro-b|repro-c|repro-d|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
-esac
-shift || true
-extra=("$@")
-
 # Whether a training state file (see docs/TRAINING.md) has finished all its epochs.
 state_complete() {
   python3 - "$1" <<'PY'
@@ -135,6 +118,54 @@ counters, config = json.loads(meta["dyconv.counters"]), json.loads(meta["dyconv.
 sys.exit(0 if counters["epoch"] >= config["epochs"] else 1)
 PY
 }
+
+case "$mode" in
+  shipped) runs=("${shipped_runs[@]}"); out=${1:-assets} ;;
+  repro-a) runs=("${repro_a_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-b) runs=("${repro_b_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-c) runs=("${repro_c_runs[@]}"); out=${1:-/work/runs12} ;;
+  repro-d) runs=("${repro_d_runs[@]}"); out=${1:-/work/runs12} ;;
+  sweep) runs=("${sweep_runs[@]}"); out=${1:-/tmp/dyconv-sweep} ;;
+  collect)
+    out=${1:-/work/runs12}
+    mkdir -p assets/repro docs/runs/repro
+    for g in a b c d; do
+      declare -n group="repro_${g}_runs"
+      for r in "${group[@]}"; do
+        name=${r%%|*}
+        [ -f "$out/$name.safetensors" ] && [ -f "$out/$name.safetensors.state" ] && state_complete "$out/$name.safetensors.state" || continue
+        if ! cmp -s "$out/$name.safetensors" "assets/repro/$name.safetensors"; then
+          cp "$out/$name.safetensors" "assets/repro/.$name.tmp" && mv "assets/repro/.$name.tmp" "assets/repro/$name.safetensors"
+          echo "collected $name"
+        fi
+      done
+    done
+    # Logs of finished and unfinished runs alike (an unfinished one shows how far it got).
+    for log in "$out"/*.log; do
+      [ -f "$log" ] && cp "$log" "docs/runs/repro/$(basename "$log")"
+    done
+    exit 0 ;;
+  report)
+    shopt -s nullglob
+    runs_found=(assets/repro/*.safetensors)
+    "$DYCONV" report assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors assets/dycnn-condconv.safetensors \
+      "${runs_found[@]}" --out docs/reproduction/runs --threads 2 --no-snapshots
+    exit 0 ;;
+  list)
+    for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
+    for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
+    for g in a b c d; do
+      declare -n group="repro_${g}_runs"
+      for r in "${group[@]}"; do
+        echo "repro-$g: $DYCONV train --out /work/runs12/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|/work/runs12|g"
+      done
+    done
+    exit 0 ;;
+  *) echo "usage: $0 shipped|sweep|repro-a|repro-b|repro-c|repro-d|collect|report|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
+esac
+shift || true
+extra=("$@")
+
 
 [ -x "$DYCONV" ] || { echo "error: $DYCONV not found; run 'swift build -c release' first" >&2; exit 1; }
 mkdir -p "$out"
