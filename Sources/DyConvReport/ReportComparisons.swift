@@ -174,15 +174,15 @@ public enum ReportComparisons {
 }
 
 extension SeedStatistics {
-    /// Mean, min, max and sample standard deviation (n − 1; 0 for one value) of `values`;
-    /// NaN statistics for none.
+    /// Mean, min, max and sample standard deviation (n − 1; nil for fewer than two values) of
+    /// `values`; NaN statistics for none.
     public static func of(_ values: [Double]) -> SeedStatistics {
         guard let lo = values.min(), let hi = values.max() else {
-            return SeedStatistics(n: 0, mean: .nan, min: .nan, max: .nan, sd: .nan)
+            return SeedStatistics(n: 0, mean: .nan, min: .nan, max: .nan, sd: nil)
         }
         let n = Double(values.count)
         let mean = values.reduce(0, +) / n
-        let sd = values.count > 1 ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot() : 0
+        let sd = values.count > 1 ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot() : nil
         return SeedStatistics(n: values.count, mean: mean, min: lo, max: hi, sd: sd)
     }
 }

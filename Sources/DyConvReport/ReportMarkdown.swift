@@ -189,8 +189,8 @@ public enum ReportMarkdown {
     /// "91.23 ± 0.41 [90.80, 91.70]" (percent), or "91.23" for one seed.
     static func statistics(_ s: SeedStatistics) -> String {
         guard s.n > 0 else { return "–" }
-        if s.n == 1 { return percent(s.mean) }
-        return "\(percent(s.mean)) ± \(fixed(100 * s.sd, 2)) [\(percent(s.min)), \(percent(s.max))]"
+        guard s.n > 1, let sd = s.sd else { return percent(s.mean) }
+        return "\(percent(s.mean)) ± \(fixed(100 * sd, 2)) [\(percent(s.min)), \(percent(s.max))]"
     }
 
     static func percent(_ fraction: Double) -> String { fixed(100 * fraction, 2) }

@@ -88,6 +88,11 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
     public var multiplyAdds: Int
     /// The τ the dynamic layers were trained to (nil for a static model).
     public var trainedTemperature: Float?
+    /// Epochs trained and epochs planned, from the checkpoint's training record (nil without one).
+    /// A checkpoint with `epoch < epochs` is an unfinished run (a stopped training, a snapshot):
+    /// it is grouped apart from finished runs of its recipe (`isFinished`).
+    public var epoch: Int?
+    public var epochs: Int?
     /// Evaluations at the trained τ in every mode of `Settings.modes` (attention first), then in
     /// attention mode at each τ of `Settings.temperatures`. `EvaluationResult.temperature` is nil
     /// for the trained τ.
@@ -106,6 +111,12 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
         self.recipe = recipe; self.seed = seed; self.group = group; self.parameters = parameters
         self.multiplyAdds = multiplyAdds; self.trainedTemperature = trainedTemperature
         self.evaluations = evaluations; self.history = history; self.snapshots = snapshots
+    }
+
+    /// Whether training ran all its planned epochs (true without a training record: an import).
+    public var isFinished: Bool {
+        guard let epoch, let epochs else { return true }
+        return epoch >= epochs
     }
 
     /// The evaluation at the trained τ in attention mode (the checkpoint as trained).
@@ -128,17 +139,23 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
 public struct SnapshotReport: Sendable, Codable, Equatable {
     public var epoch: Int
     public var evaluation: EvaluationResult
-    public init(epoch: Int, evaluation: EvaluationResult) { self.epoch = epoch; self.evaluation = evaluation }
+    /// The τ the snapshot was evaluated at: its own trained τ (the first dynamic layer's; nil
+    /// for a static model). `evaluation.temperature` is nil, as for every trained-τ evaluation.
+    public var temperature: Float?
+    public init(epoch: Int, evaluation: EvaluationResult, temperature: Float? = nil) {
+        self.epoch = epoch; self.evaluation = evaluation; self.temperature = temperature
+    }
 }
 
-/// Mean, smallest, largest and sample standard deviation of values over seeds (sd 0 for one value).
+/// Mean, smallest, largest and sample standard deviation of values over seeds. The sample sd is
+/// undefined for fewer than two values: `sd` is nil then (JSON null), never a misleading 0.
 public struct SeedStatistics: Sendable, Codable, Equatable {
     public var n: Int
     public var mean: Double
     public var min: Double
     public var max: Double
-    public var sd: Double
-    public init(n: Int, mean: Double, min: Double, max: Double, sd: Double) {
+    public var sd: Double?
+    public init(n: Int, mean: Double, min: Double, max: Double, sd: Double?) {
         self.n = n; self.mean = mean; self.min = min; self.max = max; self.sd = sd
     }
 }

@@ -33,13 +33,13 @@ final class ReportGroupingTests: XCTestCase {
         XCTAssertEqual(r.checkpoints.map(\.group), [0, 0, 0, 1, 1])
         XCTAssertEqual(d.accuracy.n, 3)
         XCTAssertEqual(d.accuracy.mean, 0.91, accuracy: 1e-12)
-        XCTAssertEqual(d.accuracy.sd, 0.01, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(d.accuracy.sd), 0.01, accuracy: 1e-12)
         XCTAssertEqual(d.accuracy.min, 0.90, accuracy: 1e-12)
         XCTAssertEqual(d.accuracy.max, 0.92, accuracy: 1e-12)
-        XCTAssertEqual(s.accuracy.sd, 0.0282842712474619, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(s.accuracy.sd), 0.0282842712474619, accuracy: 1e-12)
         // Ablation: average 0.80, 0.90, 0.85 → mean 0.85, sd 0.05; the static group has attention only.
         XCTAssertEqual(try XCTUnwrap(d.ablation["average"]).mean, 0.85, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(d.ablation["average"]).sd, 0.05, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(d.ablation["average"]?.sd), 0.05, accuracy: 1e-12)
         XCTAssertEqual(Set(s.ablation.keys), ["attention"])
         // Entropy per layer: 0.4, 0.9, 0.5 → mean 0.6.
         XCTAssertEqual(d.layerNames, ["layer1.0.conv"])
@@ -55,8 +55,8 @@ final class ReportGroupingTests: XCTestCase {
         XCTAssertEqual(p.deltas[1], -0.01, accuracy: 1e-12)
         XCTAssertEqual(p.meanDelta, 0, accuracy: 1e-12)
         XCTAssertEqual(p.wins, 1)
-        // One value: sd 0; none: NaN (written as null).
-        XCTAssertEqual(SeedStatistics.of([0.5]), SeedStatistics(n: 1, mean: 0.5, min: 0.5, max: 0.5, sd: 0))
+        // One value: no sample sd (nil, JSON null); none: NaN (written as null).
+        XCTAssertEqual(SeedStatistics.of([0.5]), SeedStatistics(n: 1, mean: 0.5, min: 0.5, max: 0.5, sd: nil))
         XCTAssertTrue(SeedStatistics.of([]).mean.isNaN)
     }
 
