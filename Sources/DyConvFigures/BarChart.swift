@@ -90,7 +90,8 @@ public struct BarChart: Chart {
                                           color: "#FFFFFF")
                     }
                     var labelY = top
-                    if let lo = bar.min, let hi = bar.max {
+                    // No whisker for a zero-length range (one seed): caps on the bar top would read as a spread.
+                    if let lo = bar.min, let hi = bar.max, hi > lo {
                         let cx = x + barWidth / 2, cap = Swift.min(4, barWidth / 3)
                         doc.line(x1: cx, y1: py(hi), x2: cx, y2: py(lo), stroke: "#000000", width: 1)
                         doc.line(x1: cx - cap, y1: py(hi), x2: cx + cap, y2: py(hi), stroke: "#000000", width: 1)

@@ -37,11 +37,13 @@ public struct BoxPlotChart: Chart {
     public var color: String
     /// Box fill: a light tint of `color`.
     public var fill: String
+    /// A note written at the plot's top left (e.g. whether a goal is met).
+    public var note: String?
 
     public init(title: String?, items: [Item], yAxis: Axis, yTitle: String? = nil, xTitle: String? = nil,
-                guides: [Guide] = [], color: String = Palette.okabeIto[0], fill: String = "#CFE3F0") {
+                guides: [Guide] = [], color: String = Palette.okabeIto[0], fill: String = "#CFE3F0", note: String? = nil) {
         self.title = title; self.items = items; self.yAxis = yAxis; self.yTitle = yTitle; self.xTitle = xTitle
-        self.guides = guides; self.color = color; self.fill = fill
+        self.guides = guides; self.color = color; self.fill = fill; self.note = note
     }
 
     func labels(slot: Double) -> CategoryLabels { CategoryLabels(items.map(\.label), slot: slot) }
@@ -58,13 +60,17 @@ public struct BoxPlotChart: Chart {
         let width = Swift.max(1, frame.width - left - right)
         let slot = width / Double(Swift.max(1, items.count))
         let bottom = labels(slot: slot).height + (xTitle == nil ? 0 : FontSize.axisTitle + 6)
-        return frame.inset(top: AxisPainter.titleHeight(title) + 6, left: left, bottom: bottom, right: right)
+        return frame.inset(top: AxisPainter.titleHeight(title) + (note == nil ? 6 : 18), left: left, bottom: bottom, right: right)
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
         let plot = plotArea(in: frame)
         doc.group(label: title) { doc in
             AxisPainter.drawTitle(title, frame: frame, into: &doc)
+            if let note {
+                doc.text(SVGText.abbreviate(note, maxWidth: plot.width + rightMargin, size: FontSize.note), x: plot.x, y: plot.y - 6,
+                         size: FontSize.note, fill: Palette.muted)
+            }
             AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             for g in guides where yAxis.contains(g.value) {

@@ -17,11 +17,19 @@ public struct LineChart: Chart {
         public var lineWidth: Double
         /// A label written right of the last point (nil: none).
         public var endLabel: String?
+        /// A shaded range around the line (e.g. min–max over seeds), drawn under every line; empty: none.
+        public var band: [BandPoint]
         public init(name: String, points: [Point], style: SeriesStyle, showMarkers: Bool = true, lineWidth: Double = 1.75,
-                    endLabel: String? = nil) {
+                    endLabel: String? = nil, band: [BandPoint] = []) {
             self.name = name; self.points = points; self.style = style; self.showMarkers = showMarkers
-            self.lineWidth = lineWidth; self.endLabel = endLabel
+            self.lineWidth = lineWidth; self.endLabel = endLabel; self.band = band
         }
+    }
+
+    /// One x of a band: its lower and upper y.
+    public struct BandPoint: Sendable, Equatable {
+        public var x: Double, low: Double, high: Double
+        public init(x: Double, low: Double, high: Double) { self.x = x; self.low = low; self.high = high }
     }
 
     /// A vertical reference line.
@@ -96,6 +104,18 @@ public struct LineChart: Chart {
                 doc.rect(x: x - w, y: map.y(g.box.q3), width: 2 * w, height: map.y(g.box.q1) - map.y(g.box.q3), fill: "#FFFFFF",
                          stroke: g.color, strokeWidth: 1)
                 doc.line(x1: x - w, y1: map.y(g.box.median), x2: x + w, y2: map.y(g.box.median), stroke: g.color, width: 1.5)
+            }
+            // Bands first (translucent, in the series colour), so no band hides a line. A band needs
+            // two x values to have an area; a single x is the series' whisker instead.
+            for s in series {
+                let band = s.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (xAxis.kind == .linear || $0.x > 0) }
+                    .sorted { $0.x < $1.x }
+                if band.count > 1 {
+                    doc.path(.polygon(band.map { Point(map.x($0.x), map.y($0.high)) } + band.reversed().map { Point(map.x($0.x), map.y($0.low)) }),
+                             fill: s.style.color, opacity: 0.18)
+                } else if let b = band.first, b.high > b.low {
+                    doc.line(x1: map.x(b.x), y1: map.y(b.high), x2: map.x(b.x), y2: map.y(b.low), stroke: s.style.color, width: 1)
+                }
             }
             for s in series {
                 let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && (xAxis.kind == .linear || $0.x > 0) }

@@ -176,9 +176,9 @@ public struct SVGDocument: Sendable {
 
     /// A path from `PathData` (so its numbers go through the one formatter too).
     public mutating func path(_ d: PathData, fill: String? = nil, stroke: String? = nil, strokeWidth: Double? = nil,
-                              dash: [Double]? = nil) {
+                              dash: [Double]? = nil, opacity: Double? = nil) {
         body.append("<path d=\"\(d.text)\"" + Self.paint(fill: fill ?? "none", stroke: stroke, strokeWidth: strokeWidth,
-                                                          dash: dash) + "/>")
+                                                          dash: dash, opacity: opacity) + "/>")
     }
 
     /// Text at (x, y) (the baseline), optionally rotated by `rotate` degrees about (x, y).

@@ -30,10 +30,12 @@ public struct ScatterChart: Chart {
     public var yTitle: String?
     /// Join each series' points in increasing x with a line (for a sweep such as K = 1, 2, 4, 8).
     public var connect: Bool
+    /// A note written at the plot's top left (e.g. "y axis from 92%, not 0").
+    public var note: String?
 
     public init(title: String?, items: [Item], seriesNames: [String], styles: [SeriesStyle]? = nil, xAxis: Axis, yAxis: Axis,
-                xTitle: String? = nil, yTitle: String? = nil, connect: Bool = false) {
-        self.connect = connect
+                xTitle: String? = nil, yTitle: String? = nil, connect: Bool = false, note: String? = nil) {
+        self.connect = connect; self.note = note
         self.title = title; self.items = items; self.seriesNames = seriesNames
         self.styles = styles ?? seriesNames.indices.map { Palette.style($0) }
         self.xAxis = xAxis; self.yAxis = yAxis; self.xTitle = xTitle; self.yTitle = yTitle
@@ -45,7 +47,7 @@ public struct ScatterChart: Chart {
 
     public func plotArea(in frame: Frame) -> Frame {
         let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
-        return frame.inset(top: m.top + 4, left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10)
+        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10)
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
@@ -55,6 +57,10 @@ public struct ScatterChart: Chart {
             AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
                                    into: &doc)
             AxisPainter.drawX(xAxis, plot: plot, title: xTitle, into: &doc, grid: true)
+            if let note {
+                doc.text(SVGText.abbreviate(note, maxWidth: plot.width, size: FontSize.note), x: plot.x, y: plot.y - 5,
+                         size: FontSize.note, fill: Palette.muted)
+            }
             if connect {
                 for series in Set(items.map(\.series)).sorted() {
                     let points = items.filter { $0.series == series }.sorted { $0.x < $1.x }.map { Point(map.x($0.x), map.y($0.y)) }
@@ -65,10 +71,13 @@ public struct ScatterChart: Chart {
             for item in items {
                 let p = Point(map.x(item.x), map.y(item.y))
                 let s = style(item.series)
-                if let lo = item.yMin, let hi = item.yMax {
+                // A range of zero length (one seed) has no whisker: caps on a point would read as a
+                // measured spread. The whisker's box is kept clear of labels like the markers.
+                if let lo = item.yMin, let hi = item.yMax, hi > lo {
                     doc.line(x1: p.x, y1: map.y(hi), x2: p.x, y2: map.y(lo), stroke: s.color, width: 1)
                     doc.line(x1: p.x - 3, y1: map.y(hi), x2: p.x + 3, y2: map.y(hi), stroke: s.color, width: 1)
                     doc.line(x1: p.x - 3, y1: map.y(lo), x2: p.x + 3, y2: map.y(lo), stroke: s.color, width: 1)
+                    placed.append(Frame(x: p.x - 4, y: map.y(hi) - 1, width: 8, height: map.y(lo) - map.y(hi) + 2))
                 }
                 s.marker.draw(into: &doc, at: p, size: 4, color: s.color)
                 placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))

@@ -25,8 +25,13 @@ extension ReportFigures {
             caption: "One panel per dynamic checkpoint; layers left to right in execution order (lowest first). Each box is "
                 + "the distribution over the \(report.data.images) images of \(report.data.name) of H(π)/ln K at the "
                 + "trained τ: whiskers p5–p95, box q1–q3, black line the median. 1 = all K kernels weighted "
-                + "equally, 0 = a single kernel. Dashed lines: the issue's goal, lowest layers ≥ 0.95 and top layer ≤ 0.70; "
-                + "a layer without a distribution shows “–”." + skippedNote(report))
+                + "equally, 0 = a single kernel. Dashed lines: the issue's goal, lowest layer ≥ 0.95 and top layer ≤ 0.70; "
+                + "the note above each panel says whether the layers' mean entropy meets it. A layer without a distribution "
+                + "shows “–”."
+                + (panels.contains { $0.routing == "sigmoid" }
+                    ? " Sigmoid routing (CondConv: \(panels.filter { $0.routing == "sigmoid" }.map(label).joined(separator: ", "))): "
+                        + "its gates r do not sum to 1, so H is the entropy of r/Σr, divided by ln K." : "")
+                + skippedNote(report))
         var doc = document(info, height: grid.height())
         let axis = Axis(lower: 0, upper: 1, maxTicks: 6)
         for (i, c) in panels.enumerated() {
@@ -36,12 +41,27 @@ extension ReportFigures {
                     BoxValues(p5: $0.p5, q1: $0.q1, median: $0.median, q3: $0.q3, p95: $0.p95)
                 })
             }
-            let chart = BoxPlotChart(title: "\(c.name) (\(c.routing), K=\(c.kernels))", items: items, yAxis: axis,
+            let chart = BoxPlotChart(title: "\(label(c)) (\(c.routing), K=\(c.kernels))", items: items, yAxis: axis,
                                      yTitle: "H / ln K",
-                                     guides: [Guide(value: 0.95, label: "issue goal"), Guide(value: 0.70, label: "issue goal")])
+                                     guides: [Guide(value: goalLowest, label: "lowest ≥ 0.95"), Guide(value: goalTop, label: "top ≤ 0.70")],
+                                     note: goalNote(layers))
             chart.draw(into: &doc, frame: grid.frame(i))
         }
         return Figure(info: info, document: doc)
+    }
+
+    /// The issue's goal: the lowest dynamic layer's mean H/ln K at least 0.95, the top one's at most 0.70.
+    static let goalLowest = 0.95, goalTop = 0.70
+
+    /// "goal: lowest 0.99 ≥ 0.95 met · top 0.72 > 0.70 not met" from the layers' mean entropies
+    /// (nil without layers; the top part only with two or more layers).
+    static func goalNote(_ layers: [LayerAttentionSummary]) -> String? {
+        guard let low = layers.first, low.meanEntropy.isFinite else { return nil }
+        var parts = ["lowest \(fixed(low.meanEntropy)) " + (low.meanEntropy >= goalLowest ? "≥ 0.95 met" : "< 0.95 not met")]
+        if layers.count > 1, let top = layers.last, top.meanEntropy.isFinite {
+            parts.append("top \(fixed(top.meanEntropy)) " + (top.meanEntropy <= goalTop ? "≤ 0.70 met" : "> 0.70 not met"))
+        }
+        return "goal (mean H/ln K): " + parts.joined(separator: " · ")
     }
 
     // MARK: (b) attention-by-class.svg
@@ -69,30 +89,34 @@ extension ReportFigures {
             file: "attention-by-class.svg", title: "Mean attention per layer, class and kernel",
             caption: "One panel per dynamic checkpoint at its trained τ: rows are the dynamic layers (lowest at the top), "
                 + "columns the true classes, each split into its K kernels (1…K left to right); colour = mean π_k over "
-                + "the test images of that class (viridis, scale beside each panel, fitted to the panel's values). "
+                + "the test images of that class (viridis; one colour scale for all panels, fitted to their values). "
                 + "A row that changes colour across classes routes by class; a uniform row does not. "
                 + (sigmoid.isEmpty ? "" : "Sigmoid routing (\(sigmoid.joined(separator: ", "))): each class's gates r are "
                     + "normalised to r/Σr so the values compare with softmax attention. ")
                 + "Grey hatched cells: no image of that class." + skippedNote(report))
-        var doc = document(info, height: grid.height())
-        for (i, c) in panels.enumerated() {
-            let layers = c.trained?.layers ?? []
+        // Cells of every panel first: the colour scale is fitted once to all of them, so one colour
+        // means one value across panels.
+        let tables: [[[Double?]]] = panels.map { c in
             let k = c.kernels
-            var rows: [[Double?]] = []
-            for layer in layers {
+            return (c.trained?.layers ?? []).map { layer in
                 var row = [Double?](repeating: nil, count: classCount * k)
                 for (cls, values) in (layer.meanAttentionByClass ?? []).enumerated() where cls < classCount && values.count == k {
                     let shown = c.routing == "sigmoid" ? normalisedGates(values) : values
                     for (j, v) in shown.enumerated() where v.isFinite { row[cls * k + j] = v }
                 }
-                rows.append(row)
+                return row
             }
-            let all = rows.flatMap { $0.compactMap { $0 } }
-            let colorAxis = Axis.fitting(all.isEmpty ? [0, 1] : all, maxTicks: 5, clampTo: 0...1)
-            let chart = HeatMapChart(title: "\(c.name) (\(c.routing), K=\(k))", rowLabels: layers.map(\.name),
+        }
+        let all = tables.flatMap { $0.flatMap { $0.compactMap { $0 } } }
+        let colorAxis = Axis.fitting(all.isEmpty ? [0, 1] : all, maxTicks: 5, clampTo: 0...1)
+        let colorTitle = sigmoid.isEmpty ? "mean π" : "mean π (r / Σr)"
+        var doc = document(info, height: grid.height())
+        for (i, c) in panels.enumerated() {
+            let layers = c.trained?.layers ?? []
+            let k = c.kernels
+            let chart = HeatMapChart(title: "\(label(c)) (\(c.routing), K=\(k))", rowLabels: layers.map(\.name),
                                      groupLabels: names, columnsPerGroup: k, subLabels: (1...k).map(String.init),
-                                     values: rows, colorAxis: colorAxis,
-                                     colorTitle: c.routing == "sigmoid" ? "mean r / Σr" : "mean π",
+                                     values: tables[i], colorAxis: colorAxis, colorTitle: colorTitle,
                                      rowTitle: "dynamic layer", columnTitle: "true class; kernels 1…\(k) within each")
             chart.draw(into: &doc, frame: grid.frame(i))
         }
@@ -108,45 +132,84 @@ extension ReportFigures {
 
     // MARK: (c) accuracy-vs-tau.svg
 
-    /// Accuracy against the inference τ per dynamic checkpoint with a sweep (log x, trained τ
-    /// marked), and the lowest and top layers' mean entropy against τ.
+    /// One checkpoint's τ curve: its sweep (τ > 0) plus its trained evaluation as the point at
+    /// τ = trainedTemperature, so the trained τ is a measured point on the curve, not a line drawn
+    /// between two others. When the sweep measured that τ itself, the sweep's point is kept: a
+    /// global τ is what the curve is about, and it equals the trained evaluation whenever every
+    /// layer was trained to that τ (`trainedTemperature` is the first dynamic layer's).
+    static func temperatureCurve(_ c: CheckpointReport) -> [(tau: Double, evaluation: EvaluationResult)] {
+        var curve: [(tau: Double, evaluation: EvaluationResult)] = []
+        for e in c.temperatureSweep {
+            if let t = e.temperature, t > 0, t.isFinite { curve.append((Double(t), e)) }
+        }
+        if let t = c.trainedTemperature, t > 0, t.isFinite, let trained = c.trained, !curve.contains(where: { $0.tau == Double(t) }) {
+            curve.append((Double(t), trained))
+        }
+        return curve.sorted { $0.tau < $1.tau }
+    }
+
+    /// Per x, the mean of the curves that have it and their min–max (x in increasing order).
+    static func seedCurve(_ curves: [[Point]]) -> (mean: [Point], band: [LineChart.BandPoint]) {
+        var byX: [Double: [Double]] = [:]
+        for curve in curves { for p in curve where p.x.isFinite && p.y.isFinite { byX[p.x, default: []].append(p.y) } }
+        let xs = byX.keys.sorted()
+        let mean = xs.map { x in Point(x, byX[x]!.reduce(0, +) / Double(byX[x]!.count)) }
+        let band = xs.map { x in LineChart.BandPoint(x: x, low: byX[x]!.min()!, high: byX[x]!.max()!) }
+        return (mean, band)
+    }
+
+    /// Accuracy against the inference τ per group of dynamic checkpoints with a sweep (mean over
+    /// seeds, min–max band; log x, trained τ marked), and the lowest and top layers' mean entropy
+    /// against τ (mean over seeds).
     static func accuracyVsTemperature(_ report: Report) -> Figure? {
-        let sweeps = report.checkpoints.filter { isDynamic($0) && !$0.temperatureSweep.isEmpty }
-        guard !sweeps.isEmpty else { return nil }
-        let taus = sweeps.flatMap { $0.temperatureSweep.compactMap { $0.temperature.map(Double.init) } } + sweeps.compactMap { $0.trainedTemperature.map(Double.init) }
+        let groups: [(group: GroupReport, members: [CheckpointReport])] = report.groups.compactMap { g in
+            let m = members(report, g).filter { isDynamic($0) && !$0.temperatureSweep.isEmpty }
+            return m.isEmpty ? nil : (g, m)
+        }
+        guard !groups.isEmpty else { return nil }
+        let all = groups.flatMap(\.members)
+        func curve(_ c: CheckpointReport) -> [(tau: Double, evaluation: EvaluationResult)] { temperatureCurve(c) }
+        let taus = all.flatMap { curve($0).map(\.tau) } + all.compactMap { $0.trainedTemperature.map(Double.init) }
         // Ticks at the swept τ values themselves (labels that would collide are skipped).
-        let positive = taus.filter { $0 > 0 }
+        let positive = taus.filter { $0 > 0 && $0.isFinite }
         let fitted = Axis.fitting(positive, kind: .log10)
         let xAxis = Axis(kind: .log10, lower: fitted.lower, upper: fitted.upper, ticks: Array(Set(positive)).sorted())
-        let trained = Array(Set(sweeps.compactMap { $0.trainedTemperature.map(Double.init) }.filter { $0 > 0 })).sorted()
+        let trained = Array(Set(all.compactMap { $0.trainedTemperature.map(Double.init) }.filter { $0 > 0 })).sorted()
         let markers = trained.map { LineChart.MarkerLine(x: $0, label: "trained τ = \(SVGNumber.trimmed($0))") }
 
         var accuracy: [LineChart.Series] = [], entropy: [LineChart.Series] = []
-        for (i, c) in sweeps.enumerated() {
-            let sweep = c.temperatureSweep.filter { ($0.temperature ?? 0) > 0 }
+        for (i, entry) in groups.enumerated() {
+            let seeds = entry.members.compactMap(\.seed)
+            let name = label(report, entry.group) + (entry.members.count > 1
+                ? " · mean of \(entry.members.count) (\(seedText(seeds)))" : (seeds.isEmpty ? "" : " · \(seedText(seeds))"))
             let colour = Palette.style(i).color
-            accuracy.append(.init(name: c.name, points: finite(sweep.map { Point(Double($0.temperature!), $0.accuracy) }),
-                                  style: Palette.style(i)))
-            guard let count = sweep.first?.layers.count, count > 0 else { continue }
-            let lowName = sweep.first!.layers[0].name, topName = sweep.first!.layers[count - 1].name
-            let low = sweep.compactMap { e in e.layers.first.map { Point(Double(e.temperature!), $0.meanEntropy) } }
-            let top = sweep.compactMap { e in e.layers.last.map { Point(Double(e.temperature!), $0.meanEntropy) } }
-            entropy.append(.init(name: "\(c.name): lowest (\(lowName))", points: finite(low),
+            let acc = seedCurve(entry.members.map { c in curve(c).map { Point($0.tau, $0.evaluation.accuracy) } })
+            accuracy.append(.init(name: name, points: acc.mean, style: Palette.style(i),
+                                  band: entry.members.count > 1 ? acc.band : []))
+            guard let layers = entry.members.first?.trained?.layers ?? curve(entry.members[0]).first?.evaluation.layers,
+                  let lowName = layers.first?.name, let topName = layers.last?.name else { continue }
+            func layerCurve(_ pick: ([LayerAttentionSummary]) -> LayerAttentionSummary?) -> [Point] {
+                seedCurve(entry.members.map { c in curve(c).compactMap { p in pick(p.evaluation.layers).map { Point(p.tau, $0.meanEntropy) } } }).mean
+            }
+            entropy.append(.init(name: "\(label(report, entry.group)): lowest (\(lowName))", points: layerCurve { $0.first },
                                  style: SeriesStyle(color: colour, dash: [], marker: .circle)))
-            if count > 1 {
-                entropy.append(.init(name: "\(c.name): top (\(topName))", points: finite(top),
+            if layers.count > 1 {
+                entropy.append(.init(name: "\(label(report, entry.group)): top (\(topName))", points: layerCurve { $0.last },
                                      style: SeriesStyle(color: colour, dash: [6, 3], marker: .triangle)))
             }
         }
-        let accuracyAxis = accuracyAxis(accuracy.flatMap { $0.points.map(\.y) })
+        let accuracyAxis = accuracyAxis(accuracy.flatMap { $0.points.map(\.y) + $0.band.flatMap { [$0.low, $0.high] } })
         let first = Frame(x: 10, y: headingHeight, width: width - 20, height: 300)
         let second = Frame(x: 10, y: first.maxY + 14, width: width - 20, height: 300)
         let info = FigureInfo(
             file: "accuracy-vs-tau.svg", title: "Accuracy and attention entropy against the inference temperature τ",
-            caption: "Every dynamic checkpoint evaluated with one global τ in all its layers (log scale; π = softmax(z/τ), "
-                + "or sigmoid(z/τ) for CondConv); the dashed vertical line marks the τ it was trained to. Top: test "
-                + "accuracy. Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, "
-                + "triangles) dynamic layer; higher τ flattens the attention towards 1." + skippedNote(report))
+            caption: "One line per group of dynamic checkpoints (one recipe; with several seeds the line is their mean and "
+                + "the shaded band their min–max), evaluated on \(report.data.images) images with one global τ in all "
+                + "layers (log scale; π = softmax(z/τ), or sigmoid(z/τ) for CondConv). The dashed vertical line marks the "
+                + "trained τ; the point on it is the checkpoint's own trained evaluation. Top: test accuracy"
+                + (accuracyAxis.lower > 0 ? " (y axis zoomed, from \(accuracyAxis.label(accuracyAxis.lower)))" : "")
+                + ". Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, triangles) "
+                + "dynamic layer, mean over seeds; higher τ flattens the attention towards 1." + skippedNote(report))
         var doc = document(info, height: second.maxY + 10)
         var top = LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis,
                             xTitle: "inference τ (log scale)", yTitle: "accuracy", markers: markers)

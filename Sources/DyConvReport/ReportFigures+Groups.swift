@@ -21,19 +21,20 @@ extension ReportFigures {
         }
         guard !groups.isEmpty, !modes.isEmpty else { return nil }
         let chartGroups = groups.map { g in
-            BarChart.Group(label: g.label, bars: modes.map { m in
-                g.ablation[m.rawValue].flatMap { s in s.mean.isFinite ? BarChart.Bar(value: s.mean, min: s.min, max: s.max) : nil }
+            BarChart.Group(label: label(report, g), bars: modes.map { m in
+                g.ablation[m.rawValue].flatMap { s in s.mean.isFinite ? bar(s) : nil }
             })
         }
         let values = chartGroups.flatMap { $0.bars.compactMap { $0 }.flatMap { [$0.value, $0.min ?? $0.value, $0.max ?? $0.value] } }
         let axis = accuracyAxis(values, headroom: 0.3)
-        let note = axis.lower > 0 ? "y axis starts at \(axis.label(axis.lower)), not 0 (break mark on the axis)" : nil
+        let note = zoomNote(axis)
         let info = FigureInfo(
             file: "ablation.svg", title: "Aggregation ablation: test accuracy per mode",
             caption: "Per group of dynamic checkpoints (same recipe, all seeds), test accuracy at the trained τ when the K "
                 + "kernels are aggregated with the attention (attention), with equal weights (average), with only the "
                 + "largest π (max), with π permuted among the kernels (shuffle-image) or with another image's π "
-                + "(shuffle-across). Bars: mean over seeds; whiskers: min–max; numbers: the mean in percent. "
+                + "(shuffle-across), over \(report.data.images) images. Bars: mean over seeds; whiskers: min–max (none for a "
+                + "single seed); numbers: the mean in percent. "
                 + (axis.lower > 0 ? "The y axis is zoomed to the data and starts at \(axis.label(axis.lower)), not at 0." : "")
                 + skippedNote(report))
         let height = 380.0
@@ -53,6 +54,16 @@ extension ReportFigures {
         Palette.style(routings.firstIndex(of: routing) ?? routings.count)
     }
 
+    /// A bar of a seed statistic: mean, with the min–max whisker only when there is a spread to show.
+    static func bar(_ s: SeedStatistics) -> BarChart.Bar {
+        s.n >= 2 && s.max > s.min ? BarChart.Bar(value: s.mean, min: s.min, max: s.max) : BarChart.Bar(value: s.mean)
+    }
+
+    /// "seeds 0, 1" / "seed 0" / "no seed" for captions and labels.
+    static func seedText(_ seeds: [Int]) -> String {
+        seeds.isEmpty ? "no seed" : (seeds.count == 1 ? "seed " : "seeds ") + seeds.map(String.init).joined(separator: ", ")
+    }
+
     /// Every group's mean accuracy (min–max bar) against its multiply-adds.
     static func accuracyVsCost(_ report: Report) -> Figure? {
         let groups = report.groups.filter { $0.multiplyAdds > 0 && $0.accuracy.n > 0 && $0.accuracy.mean.isFinite }
@@ -60,20 +71,38 @@ extension ReportFigures {
         let present = routings.filter { r in groups.contains { $0.routing == r } }
             + Array(Set(groups.map(\.routing)).subtracting(routings)).sorted()
         let items = groups.map { g in
-            ScatterChart.Item(x: Double(g.multiplyAdds), y: g.accuracy.mean, yMin: g.accuracy.min, yMax: g.accuracy.max,
-                              label: "\(g.label) · \(compact(g.parameters)) params", series: present.firstIndex(of: g.routing) ?? 0)
+            let spread = g.accuracy.n >= 2 && g.accuracy.max > g.accuracy.min
+            return ScatterChart.Item(x: Double(g.multiplyAdds), y: g.accuracy.mean, yMin: spread ? g.accuracy.min : nil,
+                                     yMax: spread ? g.accuracy.max : nil,
+                                     label: "\(label(report, g)) · \(compact(g.parameters)) params", series: present.firstIndex(of: g.routing) ?? 0)
         }
-        let xAxis = Axis.fitting(items.map(\.x), kind: .log10)
+        // Log x only when the costs span a factor of 3 or more; closer costs (a dynamic model and
+        // its static twin: 9.44M and 9.15M) get a linear axis padded around them, so the points
+        // are not squeezed into a few pixels of a 5M–10M decade.
+        let xs = items.map(\.x)
+        let logScale = (xs.max() ?? 1) / Swift.max(xs.min() ?? 1, 1) >= 3
+        let xAxis: Axis
+        if logScale {
+            xAxis = Axis.fitting(xs, kind: .log10)
+        } else {
+            let lo = xs.min() ?? 0, hi = xs.max() ?? 1
+            let pad = Swift.max((hi - lo) * 0.25, hi * 0.02)
+            xAxis = Axis.fitting([lo - pad, hi + pad], format: .compact, maxTicks: 6, clampTo: 0...Double.greatestFiniteMagnitude)
+        }
         let yAxis = accuracyAxis(items.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.1)
+        let seeds = groups.map { "\(label(report, $0)): \(seedText($0.seeds))" }.joined(separator: "; ")
         let info = FigureInfo(
             file: "accuracy-vs-cost.svg", title: "Accuracy against multiply-adds per image",
-            caption: "Each point is a group (one recipe over its seeds): mean test accuracy at the trained τ, with a bar from "
-                + "the lowest to the highest seed, against the multiply-adds per image as `dyconv describe` counts them "
-                + "(log scale). Marker = routing (softmax = dynamic convolution, sigmoid = CondConv, static); labels give "
-                + "the group and its parameter count. Up and to the left is better.")
+            caption: "Each point is a group (one recipe over its seeds): mean test accuracy at the trained τ on the "
+                + "\(report.data.images) images of \(report.data.name), with a bar from the lowest to the highest seed "
+                + "(no bar for a single seed), against the multiply-adds per image as `dyconv describe` counts them"
+                + (logScale ? " (log scale)" : "") + ". Seeds: \(seeds). Marker = routing (softmax = dynamic convolution, "
+                + "sigmoid = CondConv, static); labels give the group and its parameter count. Up and to the left is better."
+                + (yAxis.lower > 0 ? " The y axis is zoomed (at least 2 points tall) and starts at \(yAxis.label(yAxis.lower)), not at 0." : ""))
         var doc = document(info, height: headingHeight + 420 + 10)
         ScatterChart(title: nil, items: items, seriesNames: present, styles: present.map(routingStyle), xAxis: xAxis,
-                     yAxis: yAxis, xTitle: "multiply-adds per image (log scale)", yTitle: "test accuracy")
+                     yAxis: yAxis, xTitle: "multiply-adds per image" + (logScale ? " (log scale)" : ""), yTitle: "test accuracy",
+                     note: zoomNote(yAxis))
             .draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: 420))
         return Figure(info: info, document: doc)
     }
@@ -84,7 +113,7 @@ extension ReportFigures {
     /// their groups.
     static func comparisons(_ report: Report, _ kind: Comparison.Kind) -> [[(value: String, group: GroupReport)]] {
         report.comparisons.filter { $0.kind == kind }.map { comparison in
-            comparison.members.compactMap { m in group(report, m.group).map { (m.value, $0) } }
+            comparison.members.compactMap { m in group(report, m.group).map { (m.value + groupSuffix(report, $0), $0) } }
         }.filter { !$0.isEmpty }
     }
 
@@ -106,7 +135,7 @@ extension ReportFigures {
             let style = Palette.style(0)
             let acc = members.filter { $0.group.kernels > 0 }.map { m in
                 ScatterChart.Item(x: Double(m.group.kernels), y: m.group.accuracy.mean, yMin: m.group.accuracy.min,
-                                  yMax: m.group.accuracy.max, label: m.value, series: 0)
+                                  yMax: m.group.accuracy.max, label: m.value, series: 0)  // a zero range draws no whisker
             }
             let ent = members.filter { $0.group.kernels > 0 }.compactMap { m -> ScatterChart.Item? in
                 guard let top = m.group.entropy.last else { return nil }
@@ -116,9 +145,9 @@ extension ReportFigures {
             let y = headingHeight + Double(row) * (rowHeight + 12)
             let half = (width - 32) / 2
             let title = members.first.map { "\($0.group.family), \(members.map(\.value).joined(separator: " · "))" }
+            let accAxis = accuracyAxis(acc.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.15)
             ScatterChart(title: title.map { "Accuracy: \($0)" }, items: acc, seriesNames: [], styles: [style], xAxis: xAxis,
-                         yAxis: accuracyAxis(acc.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.15),
-                         xTitle: "K (log scale)", yTitle: "test accuracy", connect: true)
+                         yAxis: accAxis, xTitle: "K (log scale)", yTitle: "test accuracy", connect: true, note: zoomNote(accAxis))
                 .draw(into: &doc, frame: Frame(x: 10, y: y, width: half, height: rowHeight))
             ScatterChart(title: "Top-layer H / ln K", items: ent, seriesNames: [], styles: [style], xAxis: xAxis,
                          yAxis: Axis(lower: 0, upper: 1), xTitle: "K (log scale)", yTitle: "H / ln K", connect: true)
@@ -146,8 +175,7 @@ extension ReportFigures {
             let y = headingHeight + Double(row) * (rowHeight + 12)
             let barWidth = 250.0
             let bars = members.map { m in
-                BarChart.Group(label: m.value, bars: [m.group.accuracy.mean.isFinite
-                    ? BarChart.Bar(value: m.group.accuracy.mean, min: m.group.accuracy.min, max: m.group.accuracy.max) : nil])
+                BarChart.Group(label: m.value, bars: [m.group.accuracy.mean.isFinite ? bar(m.group.accuracy) : nil])
             }
             let values = members.flatMap { [$0.group.accuracy.mean, $0.group.accuracy.min, $0.group.accuracy.max] }
             let axis = accuracyAxis(values, headroom: 0.3)
@@ -160,7 +188,7 @@ extension ReportFigures {
                                     style: Palette.style(i), showMarkers: true))
             }
             let epochs = series.flatMap { $0.points.map(\.x) }
-            let xAxis = Axis.fitting(epochs.isEmpty ? [1, 2] : epochs, maxTicks: 8)
+            let xAxis = epochAxis(epochs.isEmpty ? [1] : epochs)
             LineChart(title: "Test accuracy per epoch", series: series, xAxis: xAxis,
                       yAxis: accuracyAxis(series.flatMap { $0.points.map(\.y) }), xTitle: "epoch", yTitle: "test accuracy")
                 .draw(into: &doc, frame: Frame(x: 22 + barWidth, y: y, width: width - 32 - barWidth, height: rowHeight))

@@ -96,13 +96,71 @@ public enum ReportFigures {
     /// "299k" / "9.44M".
     static func compact(_ v: Int) -> String { Axis.compact(Double(v)) }
 
+    /// The smallest span of an accuracy axis, 2 points: a narrower axis would show differences
+    /// far below what a test set of a few thousand images resolves (binomial SE ≈ 0.2–0.5 points)
+    /// as large, and with a tiny --limit its ticks would be finer than one image.
+    static let minimumAccuracySpan = 0.02
+
     /// The y axis of an accuracy chart fitted to `values` (fractions in 0…1, shown in percent),
-    /// with `headroom` of the span added on top for labels.
+    /// at least `minimumAccuracySpan` wide (centred on the data, inside 0…1), with `headroom` of
+    /// the span added on top for labels.
     static func accuracyAxis(_ values: [Double], headroom: Double = 0.05, maxTicks: Int = 6) -> Axis {
         let finite = values.filter(\.isFinite)
-        let lo = finite.min() ?? 0, hi = finite.max() ?? 1
-        let span = Swift.max(hi - lo, 0.004)
+        var lo = finite.min() ?? 0, hi = finite.max() ?? 1
+        if hi - lo < minimumAccuracySpan {
+            let mid = Swift.min(Swift.max((lo + hi) / 2, minimumAccuracySpan / 2), 1 - minimumAccuracySpan / 2)
+            lo = mid - minimumAccuracySpan / 2; hi = mid + minimumAccuracySpan / 2
+        }
+        let span = hi - lo
         return Axis.fitting([lo - span * 0.05, hi + span * headroom], format: .percent, maxTicks: maxTicks, clampTo: 0...1)
+    }
+
+    /// "y axis from 92%, not 0" for a zoomed accuracy axis, nil for one that starts at 0.
+    static func zoomNote(_ axis: Axis) -> String? {
+        axis.lower > 0 ? "y axis from \(axis.label(axis.lower)), not 0" : nil
+    }
+
+    /// An epoch axis with integer ticks only (an epoch 1.5 does not exist); a single epoch e gets
+    /// the domain e − 0.5 … e + 0.5 with the one tick e.
+    static func epochAxis(_ epochs: [Double]) -> Axis {
+        let finite = epochs.filter(\.isFinite)
+        var lo = finite.min() ?? 1, hi = finite.max() ?? 1
+        if hi - lo < 1 { lo -= 0.5; hi += 0.5 }
+        let ticks = hi - lo <= 8 ? Array(Int(lo.rounded(.up))...Int(hi.rounded(.down))).map(Double.init)
+            : Ticks.linear(lo, hi, maxCount: 8).filter { $0 == $0.rounded() }
+        var axis = Axis(lower: lo, upper: hi, ticks: ticks)
+        axis.decimals = 0
+        return axis
+    }
+
+    // MARK: - Unfinished runs
+
+    /// " (epoch 5/30)" for a checkpoint whose training stopped before its planned epochs, "" for
+    /// a finished one (the measuring side groups unfinished runs apart; every label says so).
+    static func epochSuffix(_ c: CheckpointReport) -> String { epochText(c).map { " (\($0))" } ?? "" }
+
+    /// "epoch 5/30" for an unfinished checkpoint, nil for a finished one.
+    static func epochText(_ c: CheckpointReport) -> String? {
+        guard !c.isFinished, let e = c.epoch, let n = c.epochs else { return nil }
+        return "epoch \(e)/\(n)"
+    }
+
+    /// The checkpoint's name with its `epochSuffix`.
+    static func label(_ c: CheckpointReport) -> String { c.name + epochSuffix(c) }
+
+    /// The group's label, with " (epoch E/N)" (each distinct E/N of its unfinished members) unless
+    /// the label already says it.
+    static func label(_ report: Report, _ g: GroupReport) -> String {
+        var texts: [String] = []
+        for c in members(report, g) {
+            if let t = epochText(c), !texts.contains(t), !g.label.contains(t) { texts.append(t) }
+        }
+        return g.label + texts.map { " (\($0))" }.joined()
+    }
+
+    /// " (epoch E/N)" of an unfinished group, for comparison member values.
+    static func groupSuffix(_ report: Report, _ g: GroupReport) -> String {
+        String(label(report, g).dropFirst(g.label.count))
     }
 
     static func finite(_ points: [Point]) -> [Point] { points.filter { $0.x.isFinite && $0.y.isFinite } }

@@ -205,7 +205,7 @@ final class ReportFiguresTests: XCTestCase {
     }
 
     /// Oracle: rsvg-convert (librsvg, a real SVG renderer) exits 0 on every chart kind and every
-    /// report figure (6 and 18 layers), and the PNG's IHDR width/height equal the SVG's declared
+    /// report figure (6 and 18 layers, and the review fixture of ReportFiguresReviewTests), and the PNG's IHDR width/height equal the SVG's declared
     /// size. Fails when rsvg-convert is missing and CI is set; skips otherwise.
     func testRendersWithRsvg() throws {
         let env = ProcessInfo.processInfo.environment
@@ -222,13 +222,15 @@ final class ReportFiguresTests: XCTestCase {
         var files: [(name: String, svg: String, width: Int, height: Int)] = Self.chartSamples().map {
             ("chart-\($0.name)", $0.doc.render(), $0.doc.pixelWidth, $0.doc.pixelHeight)
         }
-        for (suffix, layers) in [("", 6), ("-deep", 18)] {
-            for figure in ReportFigures.render(Self.report(layers: layers)) {
+        let reports = [("", Self.report(layers: 6)), ("-deep", Self.report(layers: 18)),
+                       ("-review", ReportFiguresReviewTests.report(layers: 6)), ("-review-deep", ReportFiguresReviewTests.report(layers: 18))]
+        for (suffix, report) in reports {
+            for figure in ReportFigures.render(report) {
                 let size = try XCTUnwrap(Self.declaredSize(figure.svg), figure.info.file)
                 files.append((figure.info.file.replacingOccurrences(of: ".svg", with: suffix), figure.svg, size.0, size.1))
             }
         }
-        XCTAssertEqual(files.count, 5 + 16)
+        XCTAssertEqual(files.count, 5 + 4 * 8)
         for f in files {
             let svgURL = dir.appendingPathComponent(f.name + ".svg"), pngURL = dir.appendingPathComponent(f.name + ".png")
             try f.svg.write(to: svgURL, atomically: true, encoding: .utf8)
