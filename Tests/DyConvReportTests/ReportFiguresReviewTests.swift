@@ -188,9 +188,9 @@ final class ReportFiguresReviewTests: XCTestCase {
             LayerAttentionSummary(name: "l", meanEntropy: h, meanMaxAttention: 0.5, meanAttention: [0.5, 0.5], meanMass: 1)
         }
         XCTAssertEqual(ReportFigures.goalNote([layer(0.99), layer(0.8), layer(0.72)]),
-                       "goal (mean H/ln K): lowest 0.99 ≥ 0.95 met · top 0.72 > 0.70 not met")
+                       "goal: lowest 0.99 met, top 0.72 not met")
         XCTAssertEqual(ReportFigures.goalNote([layer(0.9), layer(0.5)]),
-                       "goal (mean H/ln K): lowest 0.90 < 0.95 not met · top 0.50 ≤ 0.70 met")
+                       "goal: lowest 0.90 not met, top 0.50 met")
         XCTAssertNil(ReportFigures.goalNote([]))
         let svg = try Self.figure(Self.report(), "entropy-per-layer.svg").svg
         XCTAssertTrue(svg.contains(">lowest ≥ 0.95<"))
