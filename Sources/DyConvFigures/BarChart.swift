@@ -64,10 +64,7 @@ public struct BarChart: Chart {
         doc.group(label: title) { doc in
             AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
                                    into: &doc)
-            if let note {
-                doc.text(SVGText.abbreviate(note, maxWidth: plot.width, size: FontSize.note), x: plot.x, y: plot.y - 5,
-                         size: FontSize.note, fill: Palette.muted)
-            }
+            AxisPainter.drawNote(note, plot: plot, into: &doc)
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             if yAxis.lower != 0 { AxisPainter.drawBreak(plot: plot, into: &doc) }
             let slot = plot.width / Double(Swift.max(1, groups.count))

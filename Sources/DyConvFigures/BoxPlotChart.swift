@@ -67,10 +67,7 @@ public struct BoxPlotChart: Chart {
         let plot = plotArea(in: frame)
         doc.group(label: title) { doc in
             AxisPainter.drawTitle(title, frame: frame, into: &doc)
-            if let note {
-                doc.text(SVGText.abbreviate(note, maxWidth: plot.width + rightMargin, size: FontSize.note), x: plot.x, y: plot.y - 6,
-                         size: FontSize.note, fill: Palette.muted)
-            }
+            AxisPainter.drawNote(note, plot: plot, maxWidth: plot.width + rightMargin, into: &doc)
             AxisPainter.drawY(yAxis, plot: plot, title: yTitle, into: &doc)
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             for g in guides where yAxis.contains(g.value) {

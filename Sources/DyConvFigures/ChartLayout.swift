@@ -125,6 +125,14 @@ public enum AxisPainter {
     }
 
     /// The "axis does not start at zero" mark: a small zigzag across the bottom of the y axis.
+    /// A muted note at the plot's top left (e.g. "y axis from 92%, not 0"), shortened to `maxWidth`
+    /// (default: the plot's width); nothing for nil.
+    public static func drawNote(_ note: String?, plot: Frame, maxWidth: Double? = nil, into doc: inout SVGDocument) {
+        guard let note else { return }
+        doc.text(SVGText.abbreviate(note, maxWidth: maxWidth ?? plot.width, size: FontSize.note), x: plot.x, y: plot.y - 5,
+                 size: FontSize.note, fill: Palette.muted)
+    }
+
     public static func drawBreak(plot: Frame, into doc: inout SVGDocument) {
         let x = plot.x, y = plot.maxY - 8
         doc.rect(x: x - 5, y: y - 3, width: 10, height: 6, fill: "#FFFFFF")

@@ -57,10 +57,7 @@ public struct ScatterChart: Chart {
             AxisPainter.drawHeader(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame, plot: plot,
                                    into: &doc)
             AxisPainter.drawX(xAxis, plot: plot, title: xTitle, into: &doc, grid: true)
-            if let note {
-                doc.text(SVGText.abbreviate(note, maxWidth: plot.width, size: FontSize.note), x: plot.x, y: plot.y - 5,
-                         size: FontSize.note, fill: Palette.muted)
-            }
+            AxisPainter.drawNote(note, plot: plot, into: &doc)
             if connect {
                 for series in Set(items.map(\.series)).sorted() {
                     let points = items.filter { $0.series == series }.sorted { $0.x < $1.x }.map { Point(map.x($0.x), map.y($0.y)) }

@@ -1,8 +1,10 @@
 import DyConvEngine
 import DyConvFigures
 
-// Figures of the attention itself: entropy per layer (box plots), mean π by class (heat maps) and
-// accuracy / entropy against the inference τ. Each reads the checkpoints' evaluations only.
+// Figures of the attention itself: entropy per layer (box plots, with the goal checked per
+// panel), mean π by class (heat maps on one colour scale) and accuracy / entropy against the
+// inference τ (per group: mean over seeds with a min–max band; the trained evaluation is the
+// curve's point at the trained τ). Each reads the checkpoints' evaluations only.
 //
 // Worked example (attention-by-class, CondConv): a layer whose class-0 gates are r = [0.9, 0.3,
 // 0.3, 0.3] draws r/Σr = [0.5, 0.1667, 0.1667, 0.1667], so its colours compare with softmax rows.

@@ -14,7 +14,11 @@ import DyConvFigures
 //     attention is 1 and every entropy is defined as 1: nothing to draw);
 //   - a figure is written only when at least one panel has data; a panel only when its inputs do;
 //   - every number comes from the report; indices (groups, checkpoints) are checked, and
-//     non-finite values are left out.
+//     non-finite values are left out;
+//   - seeds of one recipe are drawn as one group (mean, with the min–max over seeds as a band or
+//     whisker; none for a single seed), labelled with the group's label and its seeds;
+//   - an unfinished checkpoint (`!isFinished`) says "(epoch E/N)" wherever it or its group is named;
+//   - an accuracy axis is at least 2 points tall, and a zoomed one says where it starts.
 //
 // Worked example: a report with checkpoints [dycnn-dynamic (softmax, K=4), dycnn-condconv
 // (sigmoid, K=4), dycnn-static] and no comparisons gives entropy-per-layer.svg with two panels
