@@ -79,13 +79,16 @@ public enum ReportMeasurement {
     /// its own loader (the one every command uses), tests pass `Checkpoint.read` + `makeModel`.
     public typealias Loader = (String) throws -> (Checkpoint, Model)
 
-    /// Loads every checkpoint with `load`, all before any evaluation, so a bad file fails at once.
+    /// Loads every checkpoint with `load`, all before any evaluation, so a bad file, or one run
+    /// given twice (`ReportComparisons.checkDistinct`), fails at once.
     public static func load(_ paths: [String], with load: Loader) throws -> [LoadedCheckpoint] {
         guard !paths.isEmpty else { throw ReportError("no checkpoint given") }
-        return try paths.map { path in
+        let loaded = try paths.map { path in
             let (checkpoint, model) = try load(path)
             return LoadedCheckpoint(path: path, checkpoint: checkpoint, model: model)
         }
+        try ReportComparisons.checkDistinct(try loaded.map { try describe(path: $0.path, checkpoint: $0.checkpoint) })
+        return loaded
     }
 
     /// Evaluates `checkpoints` on `dataset` and assembles the report (groups, comparisons; the

@@ -20,12 +20,7 @@ public enum ReportWriter {
     /// figures) and the names of the files, in writing order.
     @discardableResult
     public static func write(_ report: Report, to directory: String, command: String) throws -> (report: Report, files: [String]) {
-        try checkFolder(directory)
-        if !Files.isDirectory(directory) {
-            do { try Files.createDirectories(directory) } catch {
-                throw ReportError("--out \(directory): cannot create" + (error.path == directory ? "" : " \(error.path)") + ": \(error.reason)")
-            }
-        }
+        try prepareFolder(directory)
         var report = report
         let figures = ReportFigures.render(report)
         report.figures = figures.map(\.info)
@@ -59,9 +54,20 @@ extension ReportWriter {
         "k-sweep.svg", "tau-schedule.svg", "training-curves.svg",
     ]
 
+    /// `checkFolder`, then creates the folder (and missing parents) if needed. The CLI calls it
+    /// once the inputs are read and before evaluating, so a folder that cannot be made (under
+    /// /proc, read-only) fails before the evaluation, and bad input leaves nothing behind.
+    public static func prepareFolder(_ directory: String) throws {
+        try checkFolder(directory)
+        guard !Files.isDirectory(directory) else { return }
+        do { try Files.createDirectories(directory) } catch {
+            throw ReportError("--out \(directory): cannot create" + (error.path == directory ? "" : " \(error.path)") + ": \(error.reason)")
+        }
+    }
+
     /// Whether `directory` can be the output folder: an existing folder, or a missing one whose
     /// nearest existing ancestor is a folder. Otherwise one line naming what is in the way:
-    /// "--out afile/sub: afile is not a directory". The CLI calls it before evaluating anything.
+    /// "--out afile/sub: afile is not a directory". The CLI calls it before reading any checkpoint.
     public static func checkFolder(_ directory: String) throws {
         var path = directory
         while true {

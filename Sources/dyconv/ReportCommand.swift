@@ -61,7 +61,8 @@ struct ReportCommand: ParsableCommand {
         if let threads { Parallel.threads = threads }
         // The output folder is checked before hours of evaluation, not after.
         do { try ReportWriter.checkFolder(out) } catch let e as ReportError { throw CLIError(e.message) }
-        let loaded = try ReportMeasurement.load(checkpoints, with: loadModel)
+        let loaded: [LoadedCheckpoint]
+        do { loaded = try ReportMeasurement.load(checkpoints, with: loadModel) } catch let e as ReportError { throw CLIError(e.message) }
         let (dataset, source) = try dataOptions.testSet(for: loaded[0].model.description)
         let batch = 250
         for c in loaded {
@@ -73,6 +74,7 @@ struct ReportCommand: ParsableCommand {
                                     snapshots: !noSnapshots)
         func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         do {
+            try ReportWriter.prepareFolder(out)
             let report = try ReportMeasurement.measure(loaded, load: loadModel, dataset: dataset, dataName: source,
                                                        options: options, progress: warn)
             for w in report.warnings { warn("warning: " + w) }
