@@ -78,11 +78,12 @@ public enum ReportComparisons {
         }
     }
 
-    /// √(p(1 − p)/n) of an evaluation's accuracy p over its n images (nil for none).
+    /// √(p(1 − p)/n) of an evaluation's accuracy p over its n scored (labelled) images; nil
+    /// when none is scored.
     static func binomialStandardError(_ e: EvaluationResult) -> Double? {
-        guard e.images > 0 else { return nil }
+        guard e.scored > 0 else { return nil }
         let p = e.accuracy
-        return (p * (1 - p) / Double(e.images)).squareRoot()
+        return (p * (1 - p) / Double(e.scored)).squareRoot()
     }
 
     static func group(key: String, indices: [Int], checkpoints: [CheckpointReport]) -> GroupReport {

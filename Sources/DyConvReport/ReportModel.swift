@@ -24,7 +24,8 @@ public struct Report: Sendable, Codable, Equatable {
     public var settings: Settings
     /// One entry per checkpoint, in the order given on the command line.
     public var checkpoints: [CheckpointReport]
-    /// Checkpoints of the same recipe but for the seed, in order of first appearance.
+    /// Checkpoints of the same recipe but for the seed (and, for unfinished runs, stopped at the
+    /// same epoch), in order of first appearance.
     public var groups: [GroupReport]
     /// Sets of groups whose recipes differ in exactly one respect (K, τ schedule, routing).
     public var comparisons: [Comparison]
@@ -189,9 +190,11 @@ public struct SeedStatistics: Sendable, Codable, Equatable {
 /// Checkpoints that share a recipe except for the seed.
 public struct GroupReport: Sendable, Codable, Equatable {
     /// The recipe without seed and threads (`CheckpointReport.recipe` joined by " "), or the
-    /// checkpoint's path for one without a recipe.
+    /// checkpoint's path for one without a recipe; " trained epoch E/N" appended for an
+    /// unfinished run (`CheckpointReport.isFinished` false).
     public var key: String
-    /// A short human label, e.g. "dycnn 8/16/32 K=4 τ 30→1/5".
+    /// A short human label, e.g. "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", with " (epoch E/N)"
+    /// for an unfinished run.
     public var label: String
     /// Indices into `Report.checkpoints`, in increasing seed.
     public var checkpoints: [Int]
