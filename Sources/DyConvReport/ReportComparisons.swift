@@ -1,4 +1,5 @@
 import DyConvEngine
+import Foundation
 
 // From measured checkpoints to groups and comparisons: pure functions of `[CheckpointReport]`.
 //
@@ -230,6 +231,50 @@ public enum ReportComparisons {
                            _ checkpoints: [CheckpointReport]) -> Comparison {
         let pairs = members.count == 2 ? PairedDifference.of(groups[members[0].0], groups[members[1].0], checkpoints) : nil
         return Comparison(kind: kind, members: members.map { .init(group: $0.0, value: $0.1) }, pairs: pairs)
+    }
+}
+
+extension ReportComparisons {
+    /// Adds McNemar's counts and p-values to every paired comparison whose members' per-image
+    /// results are known: `correct[i]` is checkpoint i's right/wrong per test image at its
+    /// trained τ in attention mode (nil: unknown). A pair is left without them unless every
+    /// shared seed has both vectors, of equal length.
+    public static func addDiscordance(_ report: inout Report, correct: [[Bool]?]) {
+        for i in report.comparisons.indices {
+            let c = report.comparisons[i]
+            guard c.members.count == 2, var p = c.pairs,
+                  c.members.allSatisfy({ report.groups.indices.contains($0.group) }) else { continue }
+            func vector(_ member: Comparison.Member, seed: Int) -> [Bool]? {
+                let index = report.groups[member.group].checkpoints.first { report.checkpoints.indices.contains($0) && report.checkpoints[$0].seed == seed }
+                return index.flatMap { correct.indices.contains($0) ? correct[$0] : nil }
+            }
+            var firstOnly: [Int] = [], secondOnly: [Int] = []
+            for seed in p.seeds {
+                guard let x = vector(c.members[0], seed: seed), let y = vector(c.members[1], seed: seed), x.count == y.count else { break }
+                firstOnly.append(zip(x, y).filter { $0 && !$1 }.count)
+                secondOnly.append(zip(x, y).filter { !$0 && $1 }.count)
+            }
+            guard firstOnly.count == p.seeds.count else { continue }
+            p.firstOnly = firstOnly
+            p.secondOnly = secondOnly
+            p.mcnemarP = zip(firstOnly, secondOnly).map { mcnemarP($0, $1) }
+            report.comparisons[i].pairs = p
+        }
+    }
+
+    /// Exact two-sided McNemar p-value: 2 · P(X ≤ min(b, c)) for X ~ Binomial(b + c, ½), at most
+    /// 1 (1 when the two never disagree). Summed in log space, so b + c of 10,000 does not overflow.
+    static func mcnemarP(_ b: Int, _ c: Int) -> Double {
+        let n = b + c
+        guard n > 0 else { return 1 }
+        let logHalf = Double(n) * log(0.5)
+        // log C(n, k), stepped from C(n, 0) = 1 by C(n, k + 1) = C(n, k) · (n − k)/(k + 1).
+        var logChoose = 0.0, tail = 0.0
+        for k in 0...min(b, c) {
+            tail += exp(logChoose + logHalf)
+            logChoose += log(Double(n - k)) - log(Double(k + 1))
+        }
+        return min(1, 2 * tail)
     }
 }
 

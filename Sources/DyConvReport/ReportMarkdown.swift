@@ -71,13 +71,19 @@ public enum ReportMarkdown {
         if pairs.isEmpty { md += "No dynamic model was given with its static twin."; md += ""; return }
         md += "Dynamic minus static, per shared seed (points):"
         md += ""
-        md.table(["dynamic", "static", "seeds", "Δ per seed", "mean Δ", "dynamic wins", "note"], pairs.map { c in
+        md.table(["dynamic", "static", "seeds", "Δ per seed", "mean Δ", "dynamic wins", "McNemar per seed", "note"], pairs.map { c in
             let p = c.pairs
             return [r.groups[c.members[0].group].label, r.groups[c.members[1].group].label,
                     p.map { $0.seeds.map(String.init).joined(separator: ", ") } ?? "none shared",
                     p.map { $0.deltas.map(points).joined(separator: ", ") } ?? "–", p.map { points($0.meanDelta) } ?? "–",
-                    p.map { "\($0.wins)/\($0.seeds.count)" } ?? "–", (p?.tooFewSeeds ?? true) ? fewSeedsNote : ""]
+                    p.map { "\($0.wins)/\($0.seeds.count)" } ?? "–", p.flatMap(mcnemar) ?? "–",
+                    (p?.tooFewSeeds ?? true) ? fewSeedsNote : ""]
         })
+        if pairs.contains(where: { $0.pairs?.mcnemarP != nil }) {
+            md += "McNemar: images only the dynamic model gets right / only the static one, and the exact two-sided p of that split "
+                + "if both were equally good."
+            md += ""
+        }
     }
 
     static func ablationSection(_ r: Report, _ md: inout Lines) {
@@ -220,11 +226,18 @@ public enum ReportMarkdown {
         md += "\(c.members[0].value) − \(c.members[1].value) over seeds \(p.seeds.map(String.init).joined(separator: ", ")): "
             + p.deltas.map(points).joined(separator: ", ")
             + " points (mean \(points(p.meanDelta)), \(c.members[0].value) ahead on \(p.wins) of \(p.seeds.count))"
+            + (mcnemar(p).map { "; McNemar \(c.members[0].value) only / \(c.members[1].value) only: \($0)" } ?? "")
             + (p.tooFewSeeds ? "; \(fewSeedsNote)" : "")
         md += ""
     }
 
     // MARK: Numbers
+
+    /// "84 / 50 (p 0.004)" per seed, ", "-joined; nil without McNemar counts.
+    static func mcnemar(_ p: PairedDifference) -> String? {
+        guard let a = p.firstOnly, let b = p.secondOnly, let q = p.mcnemarP, a.count == b.count, b.count == q.count else { return nil }
+        return (0..<a.count).map { "\(a[$0]) / \(b[$0]) (p \(q[$0] < 0.001 ? "< 0.001" : fixed(q[$0], 3)))" }.joined(separator: ", ")
+    }
 
     /// "fewer than 3 seeds: not conclusive".
     static let fewSeedsNote = "fewer than \(Report.minimumSeeds) seeds: not conclusive"

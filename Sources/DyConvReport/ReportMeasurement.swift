@@ -106,14 +106,20 @@ public enum ReportMeasurement {
         let described = try checkpoints.map { try describe(path: $0.path, checkpoint: $0.checkpoint) }
         try ReportComparisons.checkDistinct(described)
         var reports: [CheckpointReport] = []
+        // Per checkpoint, right or wrong per image at the trained τ: McNemar's counts of the pairs.
+        var correct: [[Bool]?] = []
         for (i, entry) in checkpoints.enumerated() {
             let prefix = "report: \(i + 1)/\(checkpoints.count) \(checkpointName(entry.path))"
-            reports.append(try evaluateCheckpoint(described[i], checkpoint: entry.checkpoint, model: entry.model, load: load, dataset: dataset,
-                                                  options: options) { progress(prefix + " " + $0) })
+            let (report, perImage) = try evaluateCheckpoint(described[i], checkpoint: entry.checkpoint, model: entry.model, load: load,
+                                                            dataset: dataset, options: options) { progress(prefix + " " + $0) }
+            reports.append(report)
+            correct.append(perImage)
         }
         let settings = Report.Settings(temperatures: options.temperatures, modes: options.orderedModes, seed: options.seed)
-        return ReportComparisons.assemble(data: .init(name: dataName, images: total, classNames: dataset.classNames),
-                                          settings: settings, checkpoints: reports)
+        var report = ReportComparisons.assemble(data: .init(name: dataName, images: total, classNames: dataset.classNames),
+                                                settings: settings, checkpoints: reports)
+        ReportComparisons.addDiscordance(&report, correct: correct)
+        return report
     }
 
     /// One checkpoint's report (group -1: `ReportComparisons.assemble` sets it).
@@ -121,7 +127,7 @@ public enum ReportMeasurement {
                                          dataset: ImageDataset, options: ReportOptions,
                                          progress: (String) -> Void = { _ in }) throws -> CheckpointReport {
         try evaluateCheckpoint(try describe(path: path, checkpoint: checkpoint), checkpoint: checkpoint, model: model,
-                               load: load, dataset: dataset, options: options, progress: progress)
+                               load: load, dataset: dataset, options: options, progress: progress).report
     }
 
     /// What a checkpoint is, without evaluating it: name, family, recipe parts, seed, stage of
@@ -152,19 +158,22 @@ public enum ReportMeasurement {
             epoch: checkpoint.training?.epoch, epochs: checkpoint.training?.epochs)
     }
 
-    /// `described` with its evaluations, snapshots and history.
-    static func evaluateCheckpoint(_ described: CheckpointReport, checkpoint: Checkpoint, model: Model, load: Loader, dataset: ImageDataset,
-                                   options: ReportOptions, progress: (String) -> Void) throws -> CheckpointReport {
+    /// `described` with its evaluations, snapshots and history, and whether each image was
+    /// classified right at the trained τ in attention mode (nil for an unlabelled dataset).
+    static func evaluateCheckpoint(_ described: CheckpointReport, checkpoint: Checkpoint, model: Model, load: Loader,
+                                   dataset: ImageDataset, options: ReportOptions,
+                                   progress: (String) -> Void) throws -> (report: CheckpointReport, correct: [Bool]?) {
         var report = described
         let path = described.path
         let dynamic = described.routing != Routing.static.rawValue
 
-        func run(_ label: String, _ model: Model, _ forward: ForwardOptions, from file: String) throws -> EvaluationResult {
+        func run(_ label: String, _ model: Model, _ forward: ForwardOptions, from file: String,
+                 onBatch: (EvaluationBatch) -> Void = { _ in }) throws -> EvaluationResult {
             let start = DispatchTime.now().uptimeNanoseconds
             let result: EvaluationResult
             do {
                 result = try evaluate(model: model, dataset: dataset, options: forward, limit: options.limit,
-                                      batchSize: max(options.batchSize, 1)) { _ in true }
+                                      batchSize: max(options.batchSize, 1)) { onBatch($0); return true }
             } catch {
                 throw ReportError("\(file): \(error)")
             }
@@ -173,9 +182,13 @@ public enum ReportMeasurement {
             return result
         }
 
+        var correct: [Bool]? = dataset.labels == nil ? nil : []
         for mode in dynamic ? options.orderedModes : [.attention] {
             report.evaluations.append(try run("\(mode.rawValue) τ trained", model,
-                                              ForwardOptions(mode: mode, seed: options.seed), from: path))
+                                              ForwardOptions(mode: mode, seed: options.seed), from: path) { batch in
+                guard mode == .attention, let labels = dataset.labels else { return }
+                for (n, i) in batch.indices.enumerated() { correct?.append(batch.trace.prediction(sample: n) == labels[i]) }
+            })
         }
         if dynamic {
             for t in options.temperatures {
@@ -208,7 +221,7 @@ public enum ReportMeasurement {
             }
             report.historySource = report.history.isEmpty ? nil : "snapshots"
         }
-        return report
+        return (report, correct)
     }
     /// "runs/dycnn-dynamic.safetensors" → "dycnn-dynamic".
     static func checkpointName(_ path: String) -> String {

@@ -280,6 +280,15 @@ public struct PairedDifference: Sendable, Codable, Equatable {
     public var wins: Int
     /// Fewer than `Report.minimumSeeds` shared seeds: "wins 1/1" says nothing (report.md flags it).
     public var tooFewSeeds: Bool
+    /// McNemar's test per seed, on the same test images: how many the first got right and the
+    /// second wrong (`firstOnly`), the reverse (`secondOnly`), and the exact two-sided p-value of
+    /// that split under "equally good" (binomial, n = firstOnly + secondOnly, ½). A 0.3-point
+    /// difference on 10,000 images is 30 more images one way; whether that is chance depends on
+    /// how many images the two disagree on, which this says. Nil when per-image results are not
+    /// known (a report built by hand, an unlabelled dataset).
+    public var firstOnly: [Int]?
+    public var secondOnly: [Int]?
+    public var mcnemarP: [Double]?
     public init(seeds: [Int], deltas: [Double], meanDelta: Double, wins: Int) {
         self.seeds = seeds; self.deltas = deltas; self.meanDelta = meanDelta; self.wins = wins
         tooFewSeeds = seeds.count < Report.minimumSeeds

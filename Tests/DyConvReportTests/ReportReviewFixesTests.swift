@@ -1,3 +1,4 @@
+import DyConvData
 import DyConvEngine
 @testable import DyConvReport
 import Foundation
@@ -105,7 +106,7 @@ final class ReportReviewFixesTests: XCTestCase {
                        "| dycnn 8/16/32 K=4 softmax τ 30→1/5ep | 0, 1, 2 | 91.00 ± 1.00 [90.00, 92.00] | 400 | 1000 |  |",
                        "| checkpoint | group | seed | trained | accuracy % | ± SE (points) | images |",
                        "| d0 | dycnn 8/16/32 K=4 softmax τ 30→1/5ep | 0 | – | 90.00 | 0.95 | 1000 |",
-                       "| 0 | +1.00 | +1.00 | 1/1 | fewer than 3 seeds: not conclusive |"] {
+                       "| 0 | +1.00 | +1.00 | 1/1 | – | fewer than 3 seeds: not conclusive |"] {
             XCTAssertTrue(md.contains(needle), "missing: \(needle)\n\(md)")
         }
         let json = try jsonText(r)
@@ -152,6 +153,58 @@ final class ReportReviewFixesTests: XCTestCase {
         XCTAssertEqual(withOne.groups[0].temperatureSweep.map(\.trained), [false, false])
         // A static group has no sweep.
         XCTAssertEqual(assemble([staticReport("s", seed: 0, accuracy: 0.9)]).groups[0].temperatureSweep, [])
+    }
+
+    /// Oracle: binomial tails by hand. b = 10, c = 2: P(X ≤ 2) for X ~ Bin(12, ½) is
+    /// (1 + 12 + 66)/4096, so p = 158/4096 = 0.0385742; b = 5, c = 0: 2/32 = 0.0625; b = 2,
+    /// c = 1: 2 · (1 + 3)/8 → capped at 1; no disagreement: 1. The counts of a pair come from
+    /// the per-image vectors of the checkpoints of each shared seed, listed by hand.
+    func testMcNemarCounts() throws {
+        XCTAssertEqual(ReportComparisons.mcnemarP(10, 2), 158.0 / 4096, accuracy: 1e-12)
+        XCTAssertEqual(ReportComparisons.mcnemarP(2, 10), 158.0 / 4096, accuracy: 1e-12)
+        XCTAssertEqual(ReportComparisons.mcnemarP(5, 0), 0.0625, accuracy: 1e-12)
+        XCTAssertEqual(ReportComparisons.mcnemarP(2, 1), 1)
+        XCTAssertEqual(ReportComparisons.mcnemarP(0, 0), 1)
+        let big = ReportComparisons.mcnemarP(5000, 4700)
+        XCTAssertTrue(big.isFinite && big > 0 && big < 0.01, "\(big)")
+
+        // seedsReport: checkpoints d2, d0, d1, s1, s0; the pair is seeds 0 (d0 vs s0) and 1 (d1 vs s1).
+        var r = ReportGroupingTests.seedsReport()
+        let d0 = [true, true, true, false, false], s0 = [true, false, false, true, false]
+        let d1 = [true, true, true, true, true], s1 = [false, false, false, false, false]
+        ReportComparisons.addDiscordance(&r, correct: [nil, d0, d1, s1, s0])
+        let p = try XCTUnwrap(r.comparisons[0].pairs)
+        XCTAssertEqual(p.firstOnly, [2, 5])
+        XCTAssertEqual(p.secondOnly, [1, 0])
+        XCTAssertEqual(try XCTUnwrap(p.mcnemarP), [1, 0.0625])
+        XCTAssertTrue(ReportMarkdown.render(r, command: "c").contains("| 1/2 | 2 / 1 (p 1.000), 5 / 0 (p 0.062) |"), ReportMarkdown.render(r, command: "c"))
+        // A vector missing for one seed: no counts at all.
+        var partial = ReportGroupingTests.seedsReport()
+        ReportComparisons.addDiscordance(&partial, correct: [nil, d0, nil, s1, s0])
+        XCTAssertNil(partial.comparisons[0].pairs?.firstOnly)
+
+        // Through `measure` on real files: the oracle is each model's predictions from a direct evaluation.
+        let dir = try F.temporaryDirectory(self)
+        let dynamicPath = dir + "/dynamic.safetensors", staticPath = dir + "/static.safetensors"
+        try F.checkpoint(.init(kernels: 2, seed: 0)).write(path: dynamicPath)
+        try F.checkpoint(.init(model: "dycnn-static", seed: 0)).write(path: staticPath)
+        let dataset = try F.dataset(count: 40)
+        let loaded = try ReportMeasurement.load([dynamicPath, staticPath], with: F.load)
+        let report = try ReportMeasurement.measure(loaded, load: F.load, dataset: dataset, dataName: "s",
+                                                   options: ReportOptions(temperatures: [1], modes: [.attention], batchSize: 7))
+        func rightOrWrong(_ model: Model) throws -> [Bool] {
+            var out: [Bool] = []
+            _ = try evaluate(model: model, dataset: dataset, options: ForwardOptions(mode: .attention)) { batch in
+                for (n, i) in batch.indices.enumerated() { out.append(batch.trace.prediction(sample: n) == dataset.labels![i]) }
+                return true
+            }
+            return out
+        }
+        let x = try rightOrWrong(loaded[0].model), y = try rightOrWrong(loaded[1].model)
+        let pair = try XCTUnwrap(report.comparisons.first { $0.kind == .dynamicVsStatic }?.pairs)
+        XCTAssertEqual(pair.firstOnly, [zip(x, y).filter { $0 && !$1 }.count])
+        XCTAssertEqual(pair.secondOnly, [zip(x, y).filter { !$0 && $1 }.count])
+        XCTAssertEqual(pair.firstOnly![0] - pair.secondOnly![0], Int((pair.deltas[0] * 40).rounded()))
     }
 
     /// Oracle: `--tau 1 1 2` is τ 1 and τ 2 once each, in the order given.
