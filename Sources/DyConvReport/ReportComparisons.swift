@@ -1,4 +1,5 @@
 import DyConvEngine
+import Foundation
 
 // From measured checkpoints to groups and comparisons: pure functions of `[CheckpointReport]`.
 //
@@ -6,6 +7,10 @@ import DyConvEngine
 // out) are one experiment over seeds: one `GroupReport`, in order of first appearance, members in
 // increasing seed, with `SeedStatistics` (sample sd, n − 1) of the accuracy, of each aggregation
 // mode and of each layer's mean entropy. A checkpoint without a recipe is a group of its own.
+// An unfinished run (training record epoch < epochs: a stopped training, a snapshot given as a
+// checkpoint) is grouped apart: its key gets " trained epoch E/N" and its label " (epoch E/N)",
+// and it is compared only with groups stopped at the same E/N. The same recipe and seed given
+// twice is refused (`checkDistinct`): it would count one run as two seeds.
 //
 // Comparisons (groups whose recipes differ in one respect only; the paper's items 1, 4, 5, 6):
 //   dynamicVsStatic      softmax group vs the static group equal to it once the family's routing
@@ -23,6 +28,7 @@ public enum ReportComparisons {
     /// The report of measured checkpoints: groups set (and each checkpoint's `group`), comparisons found.
     public static func assemble(data: Report.DataInfo, settings: Report.Settings, checkpoints: [CheckpointReport]) -> Report {
         var checkpoints = checkpoints
+        for i in checkpoints.indices { checkpoints[i].standardError = checkpoints[i].trained.flatMap(binomialStandardError) }
         let groups = makeGroups(&checkpoints)
         return Report(data: data, settings: settings, checkpoints: checkpoints, groups: groups,
                       comparisons: comparisons(groups, checkpoints: checkpoints))
@@ -47,9 +53,38 @@ public enum ReportComparisons {
         return groups
     }
 
-    /// The recipe parts joined by " ", or the path for a checkpoint without a recipe.
+    /// The recipe parts joined by " ", or the path for a checkpoint without a recipe; " trained
+    /// epoch E/N" appended for an unfinished run.
     static func groupKey(_ c: CheckpointReport) -> String {
-        c.recipe.map { $0.joined(separator: " ") } ?? c.path
+        (c.recipe.map { $0.joined(separator: " ") } ?? c.path) + (c.unfinishedStage.map { " trained " + $0 } ?? "")
+    }
+
+    /// Refuses two checkpoints that would be one run counted twice: the same recipe, seed (and
+    /// stage of training), or, without a recipe, the same file. One line naming both files.
+    public static func checkDistinct(_ checkpoints: [CheckpointReport]) throws {
+        var seen: [String: String] = [:]
+        for c in checkpoints {
+            let identity: String, what: String
+            if c.recipe != nil {
+                identity = groupKey(c) + " seed=" + (c.seed.map(String.init) ?? "none")
+                what = "the same recipe and seed \(c.seed.map(String.init) ?? "(none)")" + (c.unfinishedStage.map { " at " + $0 } ?? "")
+            } else {
+                identity = "file " + (Files.realPath(c.path) ?? c.path)
+                what = "the same file"
+            }
+            if let first = seen[identity] {
+                throw ReportError(first == c.path ? "\(c.path) is given twice" : "\(first) and \(c.path) are \(what)")
+            }
+            seen[identity] = c.path
+        }
+    }
+
+    /// √(p(1 − p)/n) of an evaluation's accuracy p over its n scored (labelled) images; nil
+    /// when none is scored.
+    static func binomialStandardError(_ e: EvaluationResult) -> Double? {
+        guard e.scored > 0 else { return nil }
+        let p = e.accuracy
+        return (p * (1 - p) / Double(e.scored)).squareRoot()
     }
 
     static func group(key: String, indices: [Int], checkpoints: [CheckpointReport]) -> GroupReport {
@@ -65,10 +100,30 @@ public enum ReportComparisons {
         let entropy = layerNames.map { name in
             SeedStatistics.of(members.compactMap { $0.trained?.layers.first { $0.name == name }?.meanEntropy })
         }
-        return GroupReport(key: key, label: label(first), checkpoints: indices, seeds: members.compactMap(\.seed),
+        return GroupReport(key: key, label: label(first) + (first.unfinishedStage.map { " (\($0))" } ?? ""),
+                           checkpoints: indices, seeds: members.compactMap(\.seed),
                            family: first.family, routing: first.routing, kernels: first.kernels,
                            parameters: first.parameters, multiplyAdds: first.multiplyAdds, accuracy: accuracy,
-                           ablation: ablation, layerNames: layerNames, entropy: entropy)
+                           ablation: ablation, layerNames: layerNames, entropy: entropy,
+                           temperatureSweep: sweep(members))
+    }
+
+    /// The group's accuracy against the inference τ: each swept τ over the members that have it,
+    /// and the trained evaluation as the point at the trained τ when every member shares one that
+    /// the sweep lacks (a τ the sweep has is not added twice: the two evaluations are the same
+    /// computation).
+    static func sweep(_ members: [CheckpointReport]) -> [GroupReport.SweepPoint] {
+        var byTemperature: [Float: [Double]] = [:]
+        for c in members {
+            for e in c.temperatureSweep { if let t = e.temperature { byTemperature[t, default: []].append(e.accuracy) } }
+        }
+        guard !byTemperature.isEmpty else { return [] }
+        var points = byTemperature.map { GroupReport.SweepPoint(temperature: $0.key, trained: false, accuracy: .of($0.value)) }
+        let trainedTemperatures = Set(members.map(\.trainedTemperature))
+        if trainedTemperatures.count == 1, let t = trainedTemperatures.first ?? nil, t.isFinite, t > 0, byTemperature[t] == nil {
+            points.append(.init(temperature: t, trained: true, accuracy: .of(members.compactMap { $0.trained?.accuracy })))
+        }
+        return points.sorted { $0.temperature < $1.temperature }
     }
 
     /// "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", "dycnn-static 8/16/32", "dyresnet 16/32/64×3 K=4 softmax τ 1";
@@ -107,8 +162,14 @@ public enum ReportComparisons {
     /// Every comparison among `groups`, kinds in `Comparison.Kind` order.
     public static func comparisons(_ groups: [GroupReport], checkpoints: [CheckpointReport]) -> [Comparison] {
         // The recipe fields of each group that has a recipe.
+        // An unfinished group carries its stage as a field: it compares only with groups stopped alike.
         let fields: [Int: RecipeFields] = Dictionary(uniqueKeysWithValues: groups.indices.compactMap { g in
-            checkpoints[groups[g].checkpoints[0]].recipe.map { (g, RecipeFields(parts: $0)) }
+            let first = checkpoints[groups[g].checkpoints[0]]
+            return first.recipe.map { parts in
+                var f = RecipeFields(parts: parts)
+                f.values["trainedStage"] = first.unfinishedStage
+                return (g, f)
+            }
         })
         let recipeGroups = groups.indices.filter { fields[$0] != nil }
         func routed(_ routing: Routing) -> [Int] { recipeGroups.filter { groups[$0].routing == routing.rawValue } }
@@ -173,6 +234,50 @@ public enum ReportComparisons {
     }
 }
 
+extension ReportComparisons {
+    /// Adds McNemar's counts and p-values to every paired comparison whose members' per-image
+    /// results are known: `correct[i]` is checkpoint i's right/wrong per test image at its
+    /// trained τ in attention mode (nil: unknown). A pair is left without them unless every
+    /// shared seed has both vectors, of equal length.
+    public static func addDiscordance(_ report: inout Report, correct: [[Bool]?]) {
+        for i in report.comparisons.indices {
+            let c = report.comparisons[i]
+            guard c.members.count == 2, var p = c.pairs,
+                  c.members.allSatisfy({ report.groups.indices.contains($0.group) }) else { continue }
+            func vector(_ member: Comparison.Member, seed: Int) -> [Bool]? {
+                let index = report.groups[member.group].checkpoints.first { report.checkpoints.indices.contains($0) && report.checkpoints[$0].seed == seed }
+                return index.flatMap { correct.indices.contains($0) ? correct[$0] : nil }
+            }
+            var firstOnly: [Int] = [], secondOnly: [Int] = []
+            for seed in p.seeds {
+                guard let x = vector(c.members[0], seed: seed), let y = vector(c.members[1], seed: seed), x.count == y.count else { break }
+                firstOnly.append(zip(x, y).filter { $0 && !$1 }.count)
+                secondOnly.append(zip(x, y).filter { !$0 && $1 }.count)
+            }
+            guard firstOnly.count == p.seeds.count else { continue }
+            p.firstOnly = firstOnly
+            p.secondOnly = secondOnly
+            p.mcnemarP = zip(firstOnly, secondOnly).map { mcnemarP($0, $1) }
+            report.comparisons[i].pairs = p
+        }
+    }
+
+    /// Exact two-sided McNemar p-value: 2 · P(X ≤ min(b, c)) for X ~ Binomial(b + c, ½), at most
+    /// 1 (1 when the two never disagree). Summed in log space, so b + c of 10,000 does not overflow.
+    static func mcnemarP(_ b: Int, _ c: Int) -> Double {
+        let n = b + c
+        guard n > 0 else { return 1 }
+        let logHalf = Double(n) * log(0.5)
+        // log C(n, k), stepped from C(n, 0) = 1 by C(n, k + 1) = C(n, k) · (n − k)/(k + 1).
+        var logChoose = 0.0, tail = 0.0
+        for k in 0...min(b, c) {
+            tail += exp(logChoose + logHalf)
+            logChoose += log(Double(n - k)) - log(Double(k + 1))
+        }
+        return min(1, 2 * tail)
+    }
+}
+
 extension SeedStatistics {
     /// Mean, min, max and sample standard deviation (n − 1; nil for fewer than two values) of
     /// `values`; NaN statistics for none.
@@ -204,5 +309,26 @@ extension PairedDifference {
         let deltas = seeds.map { x[$0]! - y[$0]! }
         return PairedDifference(seeds: seeds, deltas: deltas, meanDelta: deltas.reduce(0, +) / Double(deltas.count),
                                 wins: deltas.filter { $0 > 0 }.count)
+    }
+}
+
+extension Report {
+    /// What a reader must know before trusting the numbers, one sentence each, in a fixed order:
+    /// unfinished runs (grouped apart), then a sample too small for fine differences. The CLI
+    /// prints them to stderr ("warning: …"); report.md lists them under its header.
+    public var warnings: [String] {
+        var out: [String] = []
+        for c in checkpoints {
+            if let stage = c.unfinishedStage {
+                out.append("\(c.path) is an unfinished run (trained \(stage)): it is grouped and compared apart from finished runs of its recipe")
+            }
+        }
+        if data.images < Report.minimumImages {
+            // The binomial standard error is largest at p = 0.5: 0.5/√n.
+            let worst = data.images > 0 ? 50 / Double(data.images).squareRoot() : .infinity
+            out.append("only \(data.images) image\(data.images == 1 ? "" : "s") evaluated (fewer than \(Report.minimumImages)): "
+                       + "an accuracy's standard error is up to ±\(ReportMarkdown.fixed(worst, 2)) points")
+        }
+        return out
     }
 }

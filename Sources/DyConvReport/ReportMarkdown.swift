@@ -11,7 +11,9 @@ import Foundation
 //   ## Figures                 each SVG linked, with its caption
 //
 // Accuracies print as percentages with 2 decimals ("91.23"), differences in points with a sign
-// ("+0.41"), entropies with 3 decimals; a missing or non-finite value prints "–".
+// ("+0.41"), entropies with 3 decimals; a missing or non-finite value prints "–". Every group or
+// paired comparison with fewer than `Report.minimumSeeds` seeds carries the note
+// "fewer than 3 seeds: not conclusive"; each checkpoint's accuracy has its binomial standard error.
 
 public enum ReportMarkdown {
     /// The Markdown text of `report`; `command` is the command line that made it (printed verbatim).
@@ -39,6 +41,7 @@ public enum ReportMarkdown {
         md += "- Inference τ sweep (attention): \(r.settings.temperatures.map(compactNumber).joined(separator: ", "))"
         md += "- Shuffle seed: \(r.settings.seed)"
         md += "- Schema: \(r.schema) (report.json holds every number below, and more)"
+        for w in r.warnings { md += "- Warning: \(w)" }
         md += ""
         md += "```"
         md += command
@@ -51,21 +54,36 @@ public enum ReportMarkdown {
         md += ""
         md += "Test accuracy at the trained τ, mean ± sample sd [min, max] over the seeds."
         md += ""
-        md.table(["group", "seeds", "accuracy %", "parameters", "multiply-adds"], r.groups.map { g in
+        md.table(["group", "seeds", "accuracy %", "parameters", "multiply-adds", "note"], r.groups.map { g in
             [g.label, g.seeds.map(String.init).joined(separator: ", "), statistics(g.accuracy), String(g.parameters),
-             String(g.multiplyAdds)]
+             String(g.multiplyAdds), g.tooFewSeeds ? fewSeedsNote : ""]
+        })
+        md += "Per checkpoint: accuracy ± its binomial standard error √(p(1 − p)/n) over the n test images "
+            + "(the spread another test set of that size would show, not the spread over seeds)."
+        md += ""
+        md.table(["checkpoint", "group", "seed", "trained", "accuracy %", "± SE (points)", "images"], r.checkpoints.map { c in
+            [c.name, r.groups.indices.contains(c.group) ? r.groups[c.group].label : "–", c.seed.map(String.init) ?? "–",
+             c.epoch.map { e in "\(e)/\(c.epochs.map(String.init) ?? "?") epochs" } ?? "–",
+             c.trained.map { percent($0.accuracy) } ?? "–", c.standardError.map { fixed(100 * $0, 2) } ?? "–",
+             c.trained.map { String($0.images) } ?? "–"]
         })
         let pairs = r.comparisons.filter { $0.kind == .dynamicVsStatic }
         if pairs.isEmpty { md += "No dynamic model was given with its static twin."; md += ""; return }
         md += "Dynamic minus static, per shared seed (points):"
         md += ""
-        md.table(["dynamic", "static", "seeds", "Δ per seed", "mean Δ", "dynamic wins"], pairs.map { c in
+        md.table(["dynamic", "static", "seeds", "Δ per seed", "mean Δ", "dynamic wins", "McNemar per seed", "note"], pairs.map { c in
             let p = c.pairs
             return [r.groups[c.members[0].group].label, r.groups[c.members[1].group].label,
                     p.map { $0.seeds.map(String.init).joined(separator: ", ") } ?? "none shared",
                     p.map { $0.deltas.map(points).joined(separator: ", ") } ?? "–", p.map { points($0.meanDelta) } ?? "–",
-                    p.map { "\($0.wins)/\($0.seeds.count)" } ?? "–"]
+                    p.map { "\($0.wins)/\($0.seeds.count)" } ?? "–", p.flatMap(mcnemar) ?? "–",
+                    (p?.tooFewSeeds ?? true) ? fewSeedsNote : ""]
         })
+        if pairs.contains(where: { $0.pairs?.mcnemarP != nil }) {
+            md += "McNemar: images only the dynamic model gets right / only the static one, and the exact two-sided p of that split "
+                + "if both were equally good."
+            md += ""
+        }
     }
 
     static func ablationSection(_ r: Report, _ md: inout Lines) {
@@ -76,7 +94,7 @@ public enum ReportMarkdown {
         let modes = r.settings.modes.map(\.rawValue)
         let dynamic = r.groups.filter { $0.routing != Routing.static.rawValue }
         if dynamic.isEmpty { md += "No dynamic model was given."; md += ""; return }
-        md.table(["group"] + modes, dynamic.map { g in [g.label] + modes.map { g.ablation[$0].map(statistics) ?? "–" } })
+        md.table(["group"] + modes, dynamic.map { g in [g.label] + modes.map { g.ablation[$0].map { statistics($0) } ?? "–" } })
     }
 
     static func entropySection(_ r: Report, _ md: inout Lines) {
@@ -86,6 +104,21 @@ public enum ReportMarkdown {
             + "the mean, and the median with its quartiles."
         md += ""
         var any = false
+        let groups = r.groups.filter { $0.routing != Routing.static.rawValue && !$0.entropy.isEmpty }
+        if !groups.isEmpty {
+            md += "Mean entropy per layer over the seeds of each group (mean ± sample sd [min, max]):"
+            md += ""
+        }
+        for g in groups {
+            any = true
+            md += "### \(g.label) (seeds \(g.seeds.map(String.init).joined(separator: ", ")))" + (g.tooFewSeeds ? " — \(fewSeedsNote)" : "")
+            md += ""
+            md.table(["layer", "mean entropy"], zip(g.layerNames, g.entropy).map { [$0, statistics($1, scale: 1, decimals: 3)] })
+        }
+        if !groups.isEmpty {
+            md += "Per checkpoint, the distribution over the test images:"
+            md += ""
+        }
         for c in r.checkpoints {
             guard let t = c.trained, !t.layers.isEmpty else { continue }
             any = true
@@ -133,6 +166,18 @@ public enum ReportMarkdown {
         md += ""
         let dynamic = r.checkpoints.filter { !$0.temperatureSweep.isEmpty }
         if dynamic.isEmpty { md += "No dynamic model was given."; md += ""; return }
+        let groups = r.groups.filter { !$0.temperatureSweep.isEmpty }
+        let groupTaus = Set(groups.flatMap { $0.temperatureSweep.map(\.temperature) }).sorted()
+        md += "Per group, mean ± sample sd [min, max] over the seeds; \"(trained)\" marks the trained evaluation "
+            + "standing as the point at the members' shared trained τ."
+        md += ""
+        md.table(["group", "seeds"] + groupTaus.map { "τ " + compactNumber($0) }, groups.map { g in
+            [g.label, g.seeds.map(String.init).joined(separator: ", ")] + groupTaus.map { t in
+                g.temperatureSweep.first { $0.temperature == t }.map { statistics($0.accuracy) + ($0.trained ? " (trained)" : "") } ?? "–"
+            }
+        })
+        md += "Per checkpoint:"
+        md += ""
         let taus = r.settings.temperatures
         md.table(["checkpoint", "trained τ", "at trained τ"] + taus.map { "τ " + compactNumber($0) }, dynamic.map { c in
             let sweep = c.temperatureSweep
@@ -181,16 +226,29 @@ public enum ReportMarkdown {
         md += "\(c.members[0].value) − \(c.members[1].value) over seeds \(p.seeds.map(String.init).joined(separator: ", ")): "
             + p.deltas.map(points).joined(separator: ", ")
             + " points (mean \(points(p.meanDelta)), \(c.members[0].value) ahead on \(p.wins) of \(p.seeds.count))"
+            + (mcnemar(p).map { "; McNemar \(c.members[0].value) only / \(c.members[1].value) only: \($0)" } ?? "")
+            + (p.tooFewSeeds ? "; \(fewSeedsNote)" : "")
         md += ""
     }
 
     // MARK: Numbers
 
-    /// "91.23 ± 0.41 [90.80, 91.70]" (percent), or "91.23" for one seed.
-    static func statistics(_ s: SeedStatistics) -> String {
+    /// "84 / 50 (p 0.004)" per seed, ", "-joined; nil without McNemar counts.
+    static func mcnemar(_ p: PairedDifference) -> String? {
+        guard let a = p.firstOnly, let b = p.secondOnly, let q = p.mcnemarP, a.count == b.count, b.count == q.count else { return nil }
+        return (0..<a.count).map { "\(a[$0]) / \(b[$0]) (p \(q[$0] < 0.001 ? "< 0.001" : fixed(q[$0], 3)))" }.joined(separator: ", ")
+    }
+
+    /// "fewer than 3 seeds: not conclusive".
+    static let fewSeedsNote = "fewer than \(Report.minimumSeeds) seeds: not conclusive"
+
+    /// "91.23 ± 0.41 [90.80, 91.70]" (percent; `scale` 1 and 3 decimals for entropies), or
+    /// "91.23" for one seed.
+    static func statistics(_ s: SeedStatistics, scale: Double = 100, decimals: Int = 2) -> String {
         guard s.n > 0 else { return "–" }
-        guard s.n > 1, let sd = s.sd else { return percent(s.mean) }
-        return "\(percent(s.mean)) ± \(fixed(100 * sd, 2)) [\(percent(s.min)), \(percent(s.max))]"
+        let f = { (v: Double) in fixed(scale * v, decimals) }
+        guard s.n > 1, let sd = s.sd else { return f(s.mean) }
+        return "\(f(s.mean)) ± \(f(sd)) [\(f(s.min)), \(f(s.max))]"
     }
 
     static func percent(_ fraction: Double) -> String { fixed(100 * fraction, 2) }

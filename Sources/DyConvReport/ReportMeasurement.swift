@@ -14,7 +14,10 @@ import Foundation
 //      changes nothing in it);
 //   3. each snapshot beside it (`Snapshots.list(for:)`) at its own τ in attention mode.
 // `history` is the checkpoint's training record's, or, when that has none (records written before
-// the trainer kept it), the longest history among its snapshots' records.
+// the trainer kept it), the longest history among its snapshots' records (their headers are read
+// even with `--no-snapshots`: that costs no evaluation); `historySource` says which.
+// Before any evaluation every checkpoint is described (recipe, seed, stage of training, costs) and
+// the set is checked (`ReportComparisons.checkDistinct`): a run given twice fails at once.
 // For a 10,000-image test set and the default 5 modes + 8 τ that is 13 passes per checkpoint.
 //
 // Example: `let loaded = try ReportMeasurement.load(["a.safetensors"], with: loader)`, then
@@ -39,9 +42,12 @@ public struct ReportOptions: Sendable, Equatable {
     public static let defaultTemperatures: [Float] = [0.25, 0.5, 1, 2, 5, 10, 30, 100]
     public static let defaultModes: [AggregationMode] = [.attention, .average, .max, .shuffleImage, .shuffleAcross]
 
+    /// `temperatures` keeps each τ once, in the order given (`--tau 1 1` is one column, one pass).
     public init(temperatures: [Float] = defaultTemperatures, modes: [AggregationMode] = defaultModes, seed: UInt64 = 0,
                 limit: Int? = nil, batchSize: Int = 250, snapshots: Bool = true) {
-        self.temperatures = temperatures; self.modes = modes; self.seed = seed; self.limit = limit
+        var unique: [Float] = []
+        for t in temperatures where !unique.contains(t) { unique.append(t) }
+        self.temperatures = unique; self.modes = modes; self.seed = seed; self.limit = limit
         self.batchSize = batchSize; self.snapshots = snapshots
     }
 
@@ -73,13 +79,16 @@ public enum ReportMeasurement {
     /// its own loader (the one every command uses), tests pass `Checkpoint.read` + `makeModel`.
     public typealias Loader = (String) throws -> (Checkpoint, Model)
 
-    /// Loads every checkpoint with `load`, all before any evaluation, so a bad file fails at once.
+    /// Loads every checkpoint with `load`, all before any evaluation, so a bad file, or one run
+    /// given twice (`ReportComparisons.checkDistinct`), fails at once.
     public static func load(_ paths: [String], with load: Loader) throws -> [LoadedCheckpoint] {
         guard !paths.isEmpty else { throw ReportError("no checkpoint given") }
-        return try paths.map { path in
+        let loaded = try paths.map { path in
             let (checkpoint, model) = try load(path)
             return LoadedCheckpoint(path: path, checkpoint: checkpoint, model: model)
         }
+        try ReportComparisons.checkDistinct(try loaded.map { try describe(path: $0.path, checkpoint: $0.checkpoint) })
+        return loaded
     }
 
     /// Evaluates `checkpoints` on `dataset` and assembles the report (groups, comparisons; the
@@ -94,21 +103,36 @@ public enum ReportMeasurement {
                                options: ReportOptions, progress: (String) -> Void = { _ in }) throws -> Report {
         guard !checkpoints.isEmpty else { throw ReportError("no checkpoint given") }
         let total = min(options.limit ?? dataset.count, dataset.count)
+        let described = try checkpoints.map { try describe(path: $0.path, checkpoint: $0.checkpoint) }
+        try ReportComparisons.checkDistinct(described)
         var reports: [CheckpointReport] = []
+        // Per checkpoint, right or wrong per image at the trained τ: McNemar's counts of the pairs.
+        var correct: [[Bool]?] = []
         for (i, entry) in checkpoints.enumerated() {
             let prefix = "report: \(i + 1)/\(checkpoints.count) \(checkpointName(entry.path))"
-            reports.append(try measureCheckpoint(path: entry.path, checkpoint: entry.checkpoint, model: entry.model,
-                                                 load: load, dataset: dataset, options: options) { progress(prefix + " " + $0) })
+            let (report, perImage) = try evaluateCheckpoint(described[i], checkpoint: entry.checkpoint, model: entry.model, load: load,
+                                                            dataset: dataset, options: options) { progress(prefix + " " + $0) }
+            reports.append(report)
+            correct.append(perImage)
         }
         let settings = Report.Settings(temperatures: options.temperatures, modes: options.orderedModes, seed: options.seed)
-        return ReportComparisons.assemble(data: .init(name: dataName, images: total, classNames: dataset.classNames),
-                                          settings: settings, checkpoints: reports)
+        var report = ReportComparisons.assemble(data: .init(name: dataName, images: total, classNames: dataset.classNames),
+                                                settings: settings, checkpoints: reports)
+        ReportComparisons.addDiscordance(&report, correct: correct)
+        return report
     }
 
     /// One checkpoint's report (group -1: `ReportComparisons.assemble` sets it).
     public static func measureCheckpoint(path: String, checkpoint: Checkpoint, model: Model, load: Loader,
                                          dataset: ImageDataset, options: ReportOptions,
                                          progress: (String) -> Void = { _ in }) throws -> CheckpointReport {
+        try evaluateCheckpoint(try describe(path: path, checkpoint: checkpoint), checkpoint: checkpoint, model: model,
+                               load: load, dataset: dataset, options: options, progress: progress).report
+    }
+
+    /// What a checkpoint is, without evaluating it: name, family, recipe parts, seed, stage of
+    /// training, costs, trained τ (no evaluations, history or snapshots yet).
+    static func describe(path: String, checkpoint: Checkpoint) throws -> CheckpointReport {
         let description = checkpoint.description
         let dynamic = description.dynamicConvolutions
         let routing = dynamic.first?.routing.rawValue ?? Routing.static.rawValue
@@ -124,13 +148,32 @@ public enum ReportMeasurement {
             }
             seed = config.seed <= UInt64(Int.max) ? Int(config.seed) : nil
         }
+        // The architecture is untrusted; a parameter count beyond Int is refused, not wrapped.
+        guard let parameters = description.parameterCount else { throw ReportError("\(path): more parameters than can be counted") }
+        return CheckpointReport(
+            path: path, name: checkpointName(path), family: family, routing: routing,
+            kernels: dynamic.map(\.kernels).max() ?? 0, recipe: recipe, seed: seed, group: -1,
+            parameters: parameters, multiplyAdds: description.multiplyAdds(),
+            trainedTemperature: description.trainedTemperature, evaluations: [], history: [],
+            epoch: checkpoint.training?.epoch, epochs: checkpoint.training?.epochs)
+    }
 
-        func run(_ label: String, _ model: Model, _ forward: ForwardOptions, from file: String) throws -> EvaluationResult {
+    /// `described` with its evaluations, snapshots and history, and whether each image was
+    /// classified right at the trained τ in attention mode (nil for an unlabelled dataset).
+    static func evaluateCheckpoint(_ described: CheckpointReport, checkpoint: Checkpoint, model: Model, load: Loader,
+                                   dataset: ImageDataset, options: ReportOptions,
+                                   progress: (String) -> Void) throws -> (report: CheckpointReport, correct: [Bool]?) {
+        var report = described
+        let path = described.path
+        let dynamic = described.routing != Routing.static.rawValue
+
+        func run(_ label: String, _ model: Model, _ forward: ForwardOptions, from file: String,
+                 onBatch: (EvaluationBatch) -> Void = { _ in }) throws -> EvaluationResult {
             let start = DispatchTime.now().uptimeNanoseconds
             let result: EvaluationResult
             do {
                 result = try evaluate(model: model, dataset: dataset, options: forward, limit: options.limit,
-                                      batchSize: max(options.batchSize, 1)) { _ in true }
+                                      batchSize: max(options.batchSize, 1)) { onBatch($0); return true }
             } catch {
                 throw ReportError("\(file): \(error)")
             }
@@ -139,41 +182,47 @@ public enum ReportMeasurement {
             return result
         }
 
-        var evaluations: [EvaluationResult] = []
-        for mode in dynamic.isEmpty ? [.attention] : options.orderedModes {
-            evaluations.append(try run("\(mode.rawValue) τ trained", model,
-                                       ForwardOptions(mode: mode, seed: options.seed), from: path))
+        var correct: [Bool]? = dataset.labels == nil ? nil : []
+        for mode in dynamic ? options.orderedModes : [.attention] {
+            report.evaluations.append(try run("\(mode.rawValue) τ trained", model,
+                                              ForwardOptions(mode: mode, seed: options.seed), from: path) { batch in
+                guard mode == .attention, let labels = dataset.labels else { return }
+                for (n, i) in batch.indices.enumerated() { correct?.append(batch.trace.prediction(sample: n) == labels[i]) }
+            })
         }
-        if !dynamic.isEmpty {
+        if dynamic {
             for t in options.temperatures {
-                evaluations.append(try run("attention τ \(compactNumber(t))", model,
-                                           ForwardOptions(temperature: t, mode: .attention, seed: options.seed), from: path))
+                report.evaluations.append(try run("attention τ \(compactNumber(t))", model,
+                                                  ForwardOptions(temperature: t, mode: .attention, seed: options.seed), from: path))
             }
         }
-        var snapshots: [SnapshotReport] = []
-        // A checkpoint written before the trainer kept `history` (the shipped ones) has none, but
-        // its snapshots' records do (compact-snapshots keeps every epoch's figures in them): the
-        // longest of those stands in for it.
-        var snapshotHistory: [TrainingRecord.Epoch] = []
+        let snapshotFiles = Snapshots.list(for: path)
         if options.snapshots {
-            for snapshot in Snapshots.list(for: path) {
+            for snapshot in snapshotFiles {
                 let (snapshotCheckpoint, snapshotModel) = try load(snapshot.path)
-                if let h = snapshotCheckpoint.training?.history, h.count > snapshotHistory.count { snapshotHistory = h }
                 let r = try run("snapshot epoch \(snapshot.epoch) attention τ trained", snapshotModel,
                                 ForwardOptions(mode: .attention, seed: options.seed), from: snapshot.path)
-                snapshots.append(SnapshotReport(epoch: snapshot.epoch, evaluation: r))
+                report.snapshots.append(SnapshotReport(epoch: snapshot.epoch, evaluation: r,
+                                                       temperature: snapshotCheckpoint.description.trainedTemperature))
             }
         }
-        // The architecture is untrusted; a parameter count beyond Int is refused, not wrapped.
-        guard let parameters = description.parameterCount else { throw ReportError("\(path): more parameters than can be counted") }
-        return CheckpointReport(
-            path: path, name: checkpointName(path), family: family, routing: routing,
-            kernels: dynamic.map(\.kernels).max() ?? 0, recipe: recipe, seed: seed, group: -1,
-            parameters: parameters, multiplyAdds: description.multiplyAdds(),
-            trainedTemperature: description.trainedTemperature, evaluations: evaluations,
-            history: checkpoint.training?.history.flatMap { $0.isEmpty ? nil : $0 } ?? snapshotHistory, snapshots: snapshots)
+        if let own = checkpoint.training?.history, !own.isEmpty {
+            report.history = own
+            report.historySource = "checkpoint"
+        } else {
+            // A checkpoint written before the trainer kept `history` (the shipped ones) has none,
+            // but its snapshots' records do (compact-snapshots keeps every epoch's figures in
+            // them): the longest stands in. Only their headers are read, so this holds with
+            // --no-snapshots too.
+            for snapshot in snapshotFiles {
+                let record: TrainingRecord?
+                do { record = try Checkpoint.readMetadata(path: snapshot.path).training } catch { throw ReportError("\(error)") }
+                if let h = record?.history, h.count > report.history.count { report.history = h }
+            }
+            report.historySource = report.history.isEmpty ? nil : "snapshots"
+        }
+        return (report, correct)
     }
-
     /// "runs/dycnn-dynamic.safetensors" → "dycnn-dynamic".
     static func checkpointName(_ path: String) -> String {
         let base = Files.baseName(of: path)

@@ -24,7 +24,8 @@ public struct Report: Sendable, Codable, Equatable {
     public var settings: Settings
     /// One entry per checkpoint, in the order given on the command line.
     public var checkpoints: [CheckpointReport]
-    /// Checkpoints of the same recipe but for the seed, in order of first appearance.
+    /// Checkpoints of the same recipe but for the seed (and, for unfinished runs, stopped at the
+    /// same epoch), in order of first appearance.
     public var groups: [GroupReport]
     /// Sets of groups whose recipes differ in exactly one respect (K, τ schedule, routing).
     public var comparisons: [Comparison]
@@ -32,6 +33,14 @@ public struct Report: Sendable, Codable, Equatable {
     public var figures: [FigureInfo]
 
     public static let schemaName = "dyconv-report/1"
+
+    /// Fewer seeds than this make a group or a paired comparison "not conclusive" (`tooFewSeeds`):
+    /// the seed-to-seed spread of a recipe is then unknown or barely estimated.
+    public static let minimumSeeds = 3
+
+    /// Below this many test images `dyconv report` warns that the accuracies are coarse (the
+    /// binomial standard error of an accuracy near 90 % is 0.95 points at 1000 images).
+    public static let minimumImages = 1000
 
     public init(data: DataInfo, settings: Settings, checkpoints: [CheckpointReport], groups: [GroupReport],
                 comparisons: [Comparison], figures: [FigureInfo] = []) {
@@ -93,6 +102,11 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
     /// it is grouped apart from finished runs of its recipe (`isFinished`).
     public var epoch: Int?
     public var epochs: Int?
+    /// Binomial standard error of the trained accuracy p over the n images evaluated,
+    /// √(p(1 − p)/n), as a fraction (0.0024 = 0.24 points): how far another n test images of the
+    /// same distribution could move it. Set by `ReportComparisons.assemble`; nil without a
+    /// trained evaluation.
+    public var standardError: Double?
     /// Evaluations at the trained τ in every mode of `Settings.modes` (attention first), then in
     /// attention mode at each τ of `Settings.temperatures`. `EvaluationResult.temperature` is nil
     /// for the trained τ.
@@ -100,17 +114,29 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
     /// The training record's figures per epoch (empty without one; from the snapshots' records
     /// when the checkpoint's own record predates `history`).
     public var history: [TrainingRecord.Epoch]
+    /// Where `history` came from: "checkpoint" (its own training record), "snapshots" (the
+    /// longest history among the records of the snapshots beside it, read even with
+    /// `--no-snapshots`), nil when it is empty.
+    public var historySource: String?
     /// Per-epoch snapshots found beside the checkpoint (`Snapshots.list(for:)`), evaluated at
     /// their own τ in attention mode: the training curves' boxes. Empty when there are none.
     public var snapshots: [SnapshotReport]
 
     public init(path: String, name: String, family: String, routing: String, kernels: Int, recipe: [String]?, seed: Int?,
                 group: Int, parameters: Int, multiplyAdds: Int, trainedTemperature: Float?,
-                evaluations: [EvaluationResult], history: [TrainingRecord.Epoch], snapshots: [SnapshotReport] = []) {
+                evaluations: [EvaluationResult], history: [TrainingRecord.Epoch], snapshots: [SnapshotReport] = [],
+                epoch: Int? = nil, epochs: Int? = nil, historySource: String? = nil) {
         self.path = path; self.name = name; self.family = family; self.routing = routing; self.kernels = kernels
         self.recipe = recipe; self.seed = seed; self.group = group; self.parameters = parameters
         self.multiplyAdds = multiplyAdds; self.trainedTemperature = trainedTemperature
         self.evaluations = evaluations; self.history = history; self.snapshots = snapshots
+        self.epoch = epoch; self.epochs = epochs; self.historySource = historySource
+    }
+
+    /// "epoch 21/30" for an unfinished run, nil for a finished one (or one without a record).
+    public var unfinishedStage: String? {
+        guard !isFinished, let epoch, let epochs else { return nil }
+        return "epoch \(epoch)/\(epochs)"
     }
 
     /// Whether training ran all its planned epochs (true without a training record: an import).
@@ -137,6 +163,7 @@ public struct CheckpointReport: Sendable, Codable, Equatable {
 
 /// One per-epoch snapshot of a training run, evaluated as it was at that epoch.
 public struct SnapshotReport: Sendable, Codable, Equatable {
+    /// The epoch of its file name (epoch-NNN.safetensors).
     public var epoch: Int
     public var evaluation: EvaluationResult
     /// The τ the snapshot was evaluated at: its own trained τ (the first dynamic layer's; nil
@@ -163,9 +190,11 @@ public struct SeedStatistics: Sendable, Codable, Equatable {
 /// Checkpoints that share a recipe except for the seed.
 public struct GroupReport: Sendable, Codable, Equatable {
     /// The recipe without seed and threads (`CheckpointReport.recipe` joined by " "), or the
-    /// checkpoint's path for one without a recipe.
+    /// checkpoint's path for one without a recipe; " trained epoch E/N" appended for an
+    /// unfinished run (`CheckpointReport.isFinished` false).
     public var key: String
-    /// A short human label, e.g. "dycnn 8/16/32 K=4 τ 30→1/5".
+    /// A short human label, e.g. "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", with " (epoch E/N)"
+    /// for an unfinished run.
     public var label: String
     /// Indices into `Report.checkpoints`, in increasing seed.
     public var checkpoints: [Int]
@@ -182,13 +211,32 @@ public struct GroupReport: Sendable, Codable, Equatable {
     /// Per dynamic layer (execution order), mean normalized entropy at the trained τ over the seeds.
     public var layerNames: [String]
     public var entropy: [SeedStatistics]
+    /// Accuracy in attention mode against the inference τ over the seeds, in increasing τ: every
+    /// τ of the sweep, plus the trained τ when all members were trained to the same one (that
+    /// point is the trained evaluation, `trained` true; a sweep τ equal to it keeps the sweep's
+    /// numbers, which are the same). Empty for a static group.
+    public var temperatureSweep: [SweepPoint]
+    /// Fewer than `Report.minimumSeeds` seeds: the mean is not conclusive (report.md says so).
+    public var tooFewSeeds: Bool
+
+    /// One τ of a group's inference sweep.
+    public struct SweepPoint: Sendable, Codable, Equatable {
+        public var temperature: Float
+        /// The point is the members' trained evaluation (τ = their shared trained τ, not in the sweep).
+        public var trained: Bool
+        public var accuracy: SeedStatistics
+        public init(temperature: Float, trained: Bool, accuracy: SeedStatistics) {
+            self.temperature = temperature; self.trained = trained; self.accuracy = accuracy
+        }
+    }
 
     public init(key: String, label: String, checkpoints: [Int], seeds: [Int], family: String, routing: String, kernels: Int,
                 parameters: Int, multiplyAdds: Int, accuracy: SeedStatistics, ablation: [String: SeedStatistics],
-                layerNames: [String], entropy: [SeedStatistics]) {
+                layerNames: [String], entropy: [SeedStatistics], temperatureSweep: [SweepPoint] = []) {
         self.key = key; self.label = label; self.checkpoints = checkpoints; self.seeds = seeds; self.family = family
         self.routing = routing; self.kernels = kernels; self.parameters = parameters; self.multiplyAdds = multiplyAdds
         self.accuracy = accuracy; self.ablation = ablation; self.layerNames = layerNames; self.entropy = entropy
+        self.temperatureSweep = temperatureSweep; self.tooFewSeeds = seeds.count < Report.minimumSeeds
     }
 }
 
@@ -230,8 +278,20 @@ public struct PairedDifference: Sendable, Codable, Equatable {
     public var meanDelta: Double
     /// Seeds on which the first is ahead (delta > 0).
     public var wins: Int
+    /// Fewer than `Report.minimumSeeds` shared seeds: "wins 1/1" says nothing (report.md flags it).
+    public var tooFewSeeds: Bool
+    /// McNemar's test per seed, on the same test images: how many the first got right and the
+    /// second wrong (`firstOnly`), the reverse (`secondOnly`), and the exact two-sided p-value of
+    /// that split under "equally good" (binomial, n = firstOnly + secondOnly, ½). A 0.3-point
+    /// difference on 10,000 images is 30 more images one way; whether that is chance depends on
+    /// how many images the two disagree on, which this says. Nil when per-image results are not
+    /// known (a report built by hand, an unlabelled dataset).
+    public var firstOnly: [Int]?
+    public var secondOnly: [Int]?
+    public var mcnemarP: [Double]?
     public init(seeds: [Int], deltas: [Double], meanDelta: Double, wins: Int) {
         self.seeds = seeds; self.deltas = deltas; self.meanDelta = meanDelta; self.wins = wins
+        tooFewSeeds = seeds.count < Report.minimumSeeds
     }
 }
 

@@ -60,26 +60,36 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threads = threads }
         // The output folder is checked before hours of evaluation, not after.
-        if Files.exists(out) && !Files.isDirectory(out) { throw CLIError("--out \(out): exists and is not a directory") }
-        let loaded = try ReportMeasurement.load(checkpoints, with: loadModel)
+        do { try ReportWriter.checkFolder(out) } catch let e as ReportError { throw CLIError(e.message) }
+        let loaded: [LoadedCheckpoint]
+        do { loaded = try ReportMeasurement.load(checkpoints, with: loadModel) } catch let e as ReportError { throw CLIError(e.message) }
         let (dataset, source) = try dataOptions.testSet(for: loaded[0].model.description)
         let batch = 250
         for c in loaded {
             do { try dataset.checkEvaluable(by: c.model.description, name: source) } catch { throw CLIError("\(c.path): \(error)") }
             try checkInferenceMemory(c.model.description, batch: min(batch, dataset.count), name: c.path)
         }
+        // ReportOptions keeps each --tau once (`--tau 1 1` is one column).
         let options = ReportOptions(temperatures: tau, modes: modes, seed: seed, limit: limit, batchSize: batch,
                                     snapshots: !noSnapshots)
+        func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         do {
+            try ReportWriter.prepareFolder(out)
             let report = try ReportMeasurement.measure(loaded, load: loadModel, dataset: dataset, dataName: source,
-                                                       options: options) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
+                                                       options: options, progress: warn)
+            for w in report.warnings { warn("warning: " + w) }
             let (written, files) = try ReportWriter.write(report, to: out, command: Self.commandLine())
             for g in written.groups {
-                print("\(g.label): accuracy \(NumberText.percent(g.accuracy.mean)) over \(g.accuracy.n) checkpoint\(g.accuracy.n == 1 ? "" : "s")")
+                // One checkpoint: its binomial standard error; more: the sd over seeds.
+                let spread: String
+                if let sd = g.accuracy.sd { spread = " ± \(String(format: "%.2f", 100 * sd)) sd" }
+                else if g.checkpoints.count == 1, let se = written.checkpoints[g.checkpoints[0]].standardError {
+                    spread = " ± \(String(format: "%.2f", 100 * se)) SE"
+                } else { spread = "" }
+                print("\(g.label): accuracy \(NumberText.percent(g.accuracy.mean))\(spread) over \(g.accuracy.n) checkpoint\(g.accuracy.n == 1 ? "" : "s")")
             }
-            print("wrote \(files.count) files to \(out): report.json, report.md and \(written.figures.count) figures")
+            let figures = written.figures.count
+            print("wrote \(files.count) files to \(out): report.json, report.md and \(figures) figure\(figures == 1 ? "" : "s")")
         } catch let e as ReportError {
             throw CLIError(e.message)
         }

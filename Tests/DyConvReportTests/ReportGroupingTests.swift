@@ -9,7 +9,7 @@ final class ReportGroupingTests: XCTestCase {
     typealias F = ReportFixtures
 
     /// Three seeds of one recipe given out of order, and two seeds of its static twin.
-    func seedsReport() -> Report {
+    static func seedsReport() -> Report {
         let dynamic = F.parts(), stat = F.parts(model: "dycnn-static", kernels: nil, start: nil, end: nil, epochs: nil)
         let cs = [F.report(path: "d2", recipe: dynamic, seed: 2, accuracy: 0.910, average: 0.85),
                   F.report(path: "d0", recipe: dynamic, seed: 0, accuracy: 0.900, average: 0.80, entropy: 0.4),
@@ -24,7 +24,7 @@ final class ReportGroupingTests: XCTestCase {
     /// = 0.01; static 0.89, 0.93 → mean 0.91, sd √((0.02² + 0.02²)/1) = 0.0282843; paired deltas on
     /// seeds 0, 1: 0.90 − 0.89 = +0.01, 0.92 − 0.93 = −0.01, mean 0, one win.
     func testGroupsAndSeedStatistics() throws {
-        let r = seedsReport()
+        let r = Self.seedsReport()
         XCTAssertEqual(r.groups.count, 2)
         let d = r.groups[0], s = r.groups[1]
         XCTAssertEqual(d.checkpoints, [1, 2, 0])
@@ -98,7 +98,7 @@ final class ReportGroupingTests: XCTestCase {
 
     /// Oracle: Equatable on the decoded value; NaN written as null (JSON has no NaN), keys sorted.
     func testJSONRoundTripAndNonFinite() throws {
-        var r = seedsReport()
+        var r = Self.seedsReport()
         r.figures = [FigureInfo(file: "a.svg", title: "A", caption: "c")]
         let text = try jsonText(r)
         XCTAssertEqual(try JSONDecoder().decode(Report.self, from: Data(text.utf8)), r)
@@ -113,7 +113,7 @@ final class ReportGroupingTests: XCTestCase {
 
     /// Oracle: the table headers report.md must have, one per paper item, and the figure link.
     func testMarkdownHasEveryTable() throws {
-        var cs = seedsReport().checkpoints.map { c -> CheckpointReport in var c = c; c.group = -1; return c }
+        var cs = Self.seedsReport().checkpoints.map { c -> CheckpointReport in var c = c; c.group = -1; return c }
         cs.append(F.report(path: "k2", kernels: 2, recipe: F.parts(kernels: 2), seed: 0, accuracy: 0.89))
         cs.append(F.report(path: "cc", family: "dycnn-condconv", routing: "sigmoid", recipe: F.parts(model: "dycnn-condconv"),
                            seed: 0, accuracy: 0.87))
@@ -144,18 +144,18 @@ final class ReportGroupingTests: XCTestCase {
         let dir = root + "/a/b"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try String(repeating: "old ", count: 10_000).write(toFile: dir + "/report.json", atomically: false, encoding: .utf8)
-        let (written, files) = try ReportWriter.write(seedsReport(), to: dir, command: "dyconv report")
+        let (written, files) = try ReportWriter.write(Self.seedsReport(), to: dir, command: "dyconv report")
         XCTAssertEqual(Array(files.suffix(2)), ["report.md", "report.json"])
         let json = try Data(contentsOf: URL(fileURLWithPath: dir + "/report.json"))
         XCTAssertEqual(try JSONDecoder().decode(Report.self, from: json), written)
         XCTAssertEqual(written.figures.map(\.file), files.dropLast(2).map { $0 })
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), Set(files))
         let fresh = root + "/new/deeper"
-        try ReportWriter.write(seedsReport(), to: fresh, command: "dyconv report")
+        try ReportWriter.write(Self.seedsReport(), to: fresh, command: "dyconv report")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: fresh + "/report.json")), json)   // deterministic
         let file = root + "/plain"
         try Data("x".utf8).write(to: URL(fileURLWithPath: file))
-        XCTAssertThrowsError(try ReportWriter.write(seedsReport(), to: file, command: "c")) { error in
+        XCTAssertThrowsError(try ReportWriter.write(Self.seedsReport(), to: file, command: "c")) { error in
             XCTAssertEqual("\(error)", "--out \(file): exists and is not a directory")
         }
     }

@@ -26,7 +26,11 @@ final class ReportMeasurementTests: XCTestCase {
         let path = try write(ReportFixtures.checkpoint(recipe), "tiny", in: dir)
         try FileManager.default.createDirectory(atPath: dir + "/tiny-snapshots", withIntermediateDirectories: true)
         let history = [TrainingRecord.Epoch(epoch: 1, temperature: 15.5, loss: 0.7, testAccuracy: 0.5, entropy: ["layer1.0.conv": 0.99])]
-        let snapshotPath = try write(ReportFixtures.checkpoint(recipe, weightSeed: 55, history: history), "tiny-snapshots/epoch-001", in: dir)
+        // The snapshot was taken at τ 15.5 (its own description's), unlike the final τ 1.
+        var snapshotRecipe = recipe
+        snapshotRecipe.temperature = (30, 15.5, 2)
+        let snapshotPath = try write(ReportFixtures.checkpoint(snapshotRecipe, weightSeed: 55, history: history),
+                                     "tiny-snapshots/epoch-001", in: dir)
         let dataset = try ReportFixtures.dataset()
         let options = ReportOptions(temperatures: [0.5, 2], modes: [.max, .attention, .shuffleAcross], seed: 3, batchSize: 5)
         let loaded = try ReportMeasurement.load([path], with: ReportFixtures.load)
@@ -45,8 +49,14 @@ final class ReportMeasurementTests: XCTestCase {
         XCTAssertEqual(c.snapshots.map(\.epoch), [1])
         XCTAssertEqual(c.snapshots.first?.evaluation,
                        try evaluate(model: snapshotModel, dataset: dataset, options: ForwardOptions(mode: .attention, seed: 3)))
-        // The checkpoint's record has no history: the snapshot's stands in for it.
+        XCTAssertEqual(c.snapshots.first?.temperature, 15.5)
+        // The checkpoint's record has no history: the snapshot's stands in for it, and says so.
         XCTAssertEqual(c.history, history)
+        XCTAssertEqual(c.historySource, "snapshots")
+        // Its training record: 3 of 3 epochs (ReportFixtures writes finished runs).
+        XCTAssertEqual(c.epoch, 3)
+        XCTAssertEqual(c.epochs, 3)
+        XCTAssertTrue(c.isFinished)
         XCTAssertEqual(report.settings.modes, [.attention, .max, .shuffleAcross])
         XCTAssertEqual(c.parameters, recipe.description.parameterShapes().reduce(0) { $0 + $1.shape.reduce(1, *) })
         XCTAssertEqual(c.multiplyAdds, recipe.description.multiplyAdds())
@@ -67,9 +77,20 @@ final class ReportMeasurementTests: XCTestCase {
         let r2 = try ReportMeasurement.measure(try ReportMeasurement.load([path, staticPath], with: ReportFixtures.load),
                                                load: ReportFixtures.load, dataset: dataset, dataName: "synthetic", options: noSnapshots)
         XCTAssertEqual(r2.checkpoints[0].snapshots, [])
+        // The history is read from the snapshot's header even when it is not evaluated.
+        XCTAssertEqual(r2.checkpoints[0].history, history)
+        XCTAssertEqual(r2.checkpoints[0].historySource, "snapshots")
+        XCTAssertNil(r2.checkpoints[1].historySource)
         XCTAssertEqual(r2.checkpoints[1].evaluations.map(\.mode), [.attention])
         XCTAssertEqual(r2.checkpoints[1].routing, "static")
         XCTAssertNil(r2.checkpoints[1].trainedTemperature)
+        // A checkpoint with its own history keeps it (not the snapshots'), and says so.
+        let own = [TrainingRecord.Epoch(epoch: 3, temperature: 1, testAccuracy: 0.25)]
+        let ownPath = try write(ReportFixtures.checkpoint(recipe, history: own), "own", in: dir)
+        let r3 = try ReportMeasurement.measure(try ReportMeasurement.load([ownPath], with: ReportFixtures.load),
+                                               load: ReportFixtures.load, dataset: dataset, dataName: "synthetic", options: noSnapshots)
+        XCTAssertEqual(r3.checkpoints[0].history, own)
+        XCTAssertEqual(r3.checkpoints[0].historySource, "checkpoint")
     }
 
     /// Oracle: the per-image normalized entropies of the same model and data (read from the traces

@@ -74,14 +74,32 @@ for f in report.md report.json; do
 done
 if ! ls "$TMP/report" | grep -q "\.tmp-"; then ok "no temporary files left"; else bad "temporary files left in --out"; fi
 
+# A small sample: a warning on stderr with the worst-case standard error; --tau 1 1 is one pass
+# (5 modes + τ 1 = 6 progress lines); a figure of an earlier report this one does not draw is
+# removed, other files stay; "1 figure", not "1 figures".
+mkdir -p "$TMP/small"; touch "$TMP/small/ablation.svg" "$TMP/small/mine.txt"
+"$BIN" report "${CKPTS[0]}" --out "$TMP/small" --limit 10 --no-snapshots --tau 1 1 --threads 2 >"$TMP/small.out" 2>"$TMP/small.err"; rc=$?
+if [ $rc -eq 0 ] && grep -q "^warning: only 10 images evaluated (fewer than 1000): an accuracy's standard error is up to ±15.81 points" "$TMP/small.err" \
+   && [ "$(grep -c '^report: ' "$TMP/small.err")" -eq 6 ] && grep -q " SE over 1 checkpoint" "$TMP/small.out"; then
+  ok "report --limit 10: warning with the standard error; --tau 1 1 evaluated once"
+else bad "report --limit 10" "rc=$rc $(head -c 400 "$TMP/small.err")"; fi
+"$BIN" report "${CKPTS[1]}" --out "$TMP/small" --limit 10 --threads 2 >"$TMP/small.out" 2>"$TMP/small.err"; rc=$?
+if [ $rc -eq 0 ] && [ ! -e "$TMP/small/ablation.svg" ] && [ ! -e "$TMP/small/entropy-per-layer.svg" ] && [ -e "$TMP/small/mine.txt" ] \
+   && grep -q "and 1 figure$" "$TMP/small.out"; then ok "report: stale figures removed from a reused --out, other files kept"
+else bad "report: stale figures" "rc=$rc $(ls "$TMP/small") $(cat "$TMP/small.out")"; fi
+
 # Bad input: one line, non-zero exit, nothing written.
 touch "$TMP/a-file"
 expect_error "report: missing checkpoint" "missing.safetensors" "$BIN" report "$TMP/missing.safetensors" --out "$TMP/r2"
 expect_error "report: --out is a file" "is not a directory" "$BIN" report "${CKPTS[0]}" --out "$TMP/a-file"
+expect_error "report: --out under a file names the file" "a-file/sub: $TMP/a-file is not a directory" \
+  "$BIN" report "${CKPTS[0]}" --out "$TMP/a-file/sub"
+expect_error "report: one run given twice" "${CKPTS[1]} and ./${CKPTS[1]} are the same recipe and seed 0" \
+  "$BIN" report "${CKPTS[1]}" "./${CKPTS[1]}" --out "$TMP/r6"
 expect_error "report: --tau 0" "0.0001 to 100000" "$BIN" report "${CKPTS[0]}" --out "$TMP/r3" --tau 0
 expect_error "report: --limit 0" "--limit must be at least 1" "$BIN" report "${CKPTS[0]}" --out "$TMP/r4" --limit 0
 expect_error "report: no checkpoint" "Missing expected argument" "$BIN" report --out "$TMP/r5"
-if [ ! -e "$TMP/r2" ] && [ ! -e "$TMP/r3" ]; then ok "report: nothing written on bad input"; else bad "report: a folder was made on bad input"; fi
+if [ ! -e "$TMP/r2" ] && [ ! -e "$TMP/r3" ] && [ ! -e "$TMP/r6" ]; then ok "report: nothing written on bad input"; else bad "report: a folder was made on bad input"; fi
 
 echo "report: $pass passed, $fail failed"
 [ $fail -eq 0 ]
