@@ -186,9 +186,13 @@ extension ReportFigures {
             let name = label(report, entry.group) + (entry.members.count > 1
                 ? " · mean of \(entry.members.count) (\(seedText(seeds)))" : (seeds.isEmpty ? "" : " · \(seedText(seeds))"))
             let colour = Palette.style(i).color
-            let acc = seedCurve(entry.members.map { c in curve(c).map { Point($0.tau, $0.evaluation.accuracy) } })
-            accuracy.append(.init(name: name, points: acc.mean, style: Palette.style(i),
-                                  band: entry.members.count > 1 ? acc.band : []))
+            // The group's own sweep statistics (`GroupReport.temperatureSweep`: mean and min–max
+            // over the seeds, the trained point included), the numbers report.md tabulates.
+            let sweep = entry.group.temperatureSweep.filter { $0.temperature > 0 && $0.temperature.isFinite }
+            accuracy.append(.init(name: name, points: sweep.map { Point(Double($0.temperature), $0.accuracy.mean) },
+                                  style: Palette.style(i),
+                                  band: entry.members.count > 1
+                                      ? sweep.map { .init(x: Double($0.temperature), low: $0.accuracy.min, high: $0.accuracy.max) } : []))
             guard let layers = entry.members.first?.trained?.layers ?? curve(entry.members[0]).first?.evaluation.layers,
                   let lowName = layers.first?.name, let topName = layers.last?.name else { continue }
             func layerCurve(_ pick: ([LayerAttentionSummary]) -> LayerAttentionSummary?) -> [Point] {

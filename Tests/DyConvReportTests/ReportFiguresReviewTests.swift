@@ -59,7 +59,7 @@ final class ReportFiguresReviewTests: XCTestCase {
         r.groups[2] = single(r.groups[2], key: r.groups[2].key, label: r.groups[2].label, checkpoint: 2, accuracy: 0.925)
         r.groups[2].multiplyAdds = 9_145_216
         r.groups[0].multiplyAdds = 9_442_032
-        return r
+        return r.withGroupSweeps()
     }
 
     static func figure(_ r: Report, _ file: String) throws -> (info: FigureInfo, svg: String) {

@@ -100,6 +100,7 @@ final class ReportFiguresTests: XCTestCase {
                       comparisons: [Comparison(kind: .kernels, members: [.init(group: 1, value: "K=2"), .init(group: 0, value: "K=4")]),
                                     Comparison(kind: .temperatureSchedule,
                                                members: [.init(group: 0, value: "τ 30→1 over 5"), .init(group: 1, value: "τ = 1")])])
+            .withGroupSweeps()
     }
 
     /// Oracle: the figure list the task's rules give for this fixture (every kind has inputs), in
@@ -269,5 +270,16 @@ final class ReportFiguresTests: XCTestCase {
         }
         func be(_ i: Int) -> Int { b[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
         return (be(16), be(20))
+    }
+}
+
+extension Report {
+    /// Each group's τ sweep as `dyconv report` computes it from its members (`ReportComparisons.sweep`).
+    func withGroupSweeps() -> Report {
+        var r = self
+        for g in r.groups.indices {
+            r.groups[g].temperatureSweep = ReportComparisons.sweep(r.groups[g].checkpoints.map { r.checkpoints[$0] })
+        }
+        return r
     }
 }
