@@ -6,7 +6,8 @@ import DyConvUI
 /// Finding the checkpoints to open and their training snapshots.
 extension Session {
     /// File names of the bundled checkpoints, in the order they are opened.
-    public static let bundledCheckpointNames = ["dycnn-dynamic.safetensors", "dycnn-condconv.safetensors", "dycnn-static.safetensors"]
+    public static let bundledCheckpointNames = ["dycnn-dynamic.safetensors", "dycnn-condconv.safetensors", "dycnn-static.safetensors",
+                                                "dyresnet-dynamic.safetensors", "dyresnet-static.safetensors"]
 
     /// The bundled checkpoints that exist in the assets folder.
     /// - Throws: `SessionError` when the assets folder has none of them.

@@ -7,7 +7,8 @@
 # when docs/reproduction was generated, because report.json keeps the paths as given and the
 # evaluation is bit-for-bit deterministic only for a fixed thread count:
 #   cd ROOT && dyconv report assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors \
-#       assets/dycnn-condconv.safetensors --out docs/reproduction --threads 2
+#       assets/dycnn-condconv.safetensors assets/dyresnet-dynamic.safetensors \
+#       assets/dyresnet-static.safetensors --out docs/reproduction --threads 2
 set -u
 BIN=${1:-.build/release/dyconv}
 case "$BIN" in /*) ;; *) BIN="$PWD/$BIN" ;; esac
@@ -15,7 +16,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 . "$ROOT/system-tests/cli/expect.sh"   # pass/fail counters, ok, bad, expect_ok, expect_error
 
-CKPTS=(assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors assets/dycnn-condconv.safetensors)
+CKPTS=(assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors assets/dycnn-condconv.safetensors
+       assets/dyresnet-dynamic.safetensors assets/dyresnet-static.safetensors)
 cd "$ROOT"
 start=$(date +%s)
 "$BIN" report "${CKPTS[@]}" --out "$TMP/report" --threads 2 >"$TMP/stdout" 2>"$TMP/stderr"; rc=$?
@@ -23,7 +25,7 @@ echo "     report of ${#CKPTS[@]} checkpoints: $(( $(date +%s) - start )) s"
 if [ $rc -eq 0 ] && grep -q "^wrote .* files to $TMP/report" "$TMP/stdout" && ! grep -q "^report:" "$TMP/stdout"; then
   ok "report runs; progress on stderr, summary on stdout"
 else bad "report runs" "rc=$rc $(tail -c 300 "$TMP/stderr")"; fi
-if grep -q "^report: 2/3 dycnn-static attention τ trained 10000 images" "$TMP/stderr"; then ok "report: one progress line per evaluation"
+if grep -q "^report: 2/5 dycnn-static attention τ trained 10000 images" "$TMP/stderr"; then ok "report: one progress line per evaluation"
 else bad "report progress lines" "$(head -c 300 "$TMP/stderr")"; fi
 
 # report.json against the committed one. Integers (image and correct counts, parameters,

@@ -348,22 +348,30 @@ keys x
 check "x finds a misclassified image" "misclassified image #[0-9]+|no misclassified image"
 
 keys Tab
-check "Tab switches to the second checkpoint" "\[2/3 Tab\]"
+check "Tab switches to the second checkpoint" "\[2/5 Tab\]"
 check "the CondConv checkpoint shows Σr" "Σr = "
 keys Tab
 check "Tab switches to the static network" "static network"
 keys Tab
-check "Tab wraps to the first checkpoint" "\[1/3 Tab\]"
+check "Tab opens the deep dyresnet (18 dynamic layers)" "dyresnet-dynamic \[4/5 Tab\].*18 dynamic layers"
+keys Tab
+check "Tab opens the deep static twin" "dyresnet-static \[5/5 Tab\]"
+keys Tab
+check "Tab wraps to the first checkpoint" "\[1/5 Tab\]"
 
 # --- Mouse: SGR reports of presses only (1006 + 1000, no motion tracking). ---
 if [ "$(mouse_modes)" = "1 1 1" ]; then pass "SGR mouse reporting of presses is on (1006, 1000)"
 else fail "mouse modes (sgr standard any): $(mouse_modes), expected 1 1 1"; fi
-read -r mx my < <(locate "[1/3 Tab]")
+read -r mx my < <(locate "[1/5 Tab]")
 mouse 0 "$mx" "$my"
-check "a click on the [1/3 Tab] label switches checkpoint" "\[2/3 Tab\]"
-read -r mx my < <(locate "[2/3 Tab]")
-mouse 0 "$mx" "$my"; mouse 0 "$mx" "$my"
-check "two more clicks wrap to the first checkpoint" "\[1/3 Tab\]"
+check "a click on the [1/5 Tab] label switches checkpoint" "\[2/5 Tab\]"
+# The label moves with the checkpoint name's length, so it is found again before each click.
+for n in 2 3 4 5; do
+  wait_for "\[$n/5 Tab\]" 5 > /dev/null
+  read -r mx my < <(locate "[$n/5 Tab]")
+  mouse 0 "$mx" "$my"
+done
+check "four more clicks wrap to the first checkpoint" "\[1/5 Tab\]"
 read -r mx my < <(locate "? help")
 mouse 0 "$((mx + 2))" "$my"
 check "a click on '? help' opens the help" "dyconv-tui keys"
