@@ -197,9 +197,11 @@ public enum ReportMeasurement {
             }
         }
         let snapshotFiles = Snapshots.list(for: path)
+        var snapshotRecords: [TrainingRecord?] = []  // of the loaded snapshots, so history need not read them again
         if options.snapshots {
             for snapshot in snapshotFiles {
                 let (snapshotCheckpoint, snapshotModel) = try load(snapshot.path)
+                snapshotRecords.append(snapshotCheckpoint.training)
                 let r = try run("snapshot epoch \(snapshot.epoch) attention τ trained", snapshotModel,
                                 ForwardOptions(mode: .attention, seed: options.seed), from: snapshot.path)
                 report.snapshots.append(SnapshotReport(epoch: snapshot.epoch, evaluation: r,
@@ -213,10 +215,13 @@ public enum ReportMeasurement {
             // A checkpoint written before the trainer kept `history` (the shipped ones) has none,
             // but its snapshots' records do (compact-snapshots keeps every epoch's figures in
             // them): the longest stands in. Only their headers are read, so this holds with
-            // --no-snapshots too.
-            for snapshot in snapshotFiles {
-                let record: TrainingRecord?
-                do { record = try Checkpoint.readMetadata(path: snapshot.path).training } catch { throw ReportError("\(error)") }
+            // --no-snapshots too (then only their headers are read).
+            if !options.snapshots {
+                for snapshot in snapshotFiles {
+                    do { snapshotRecords.append(try Checkpoint.readMetadata(path: snapshot.path).training) } catch { throw ReportError("\(error)") }
+                }
+            }
+            for record in snapshotRecords {
                 if let h = record?.history, h.count > report.history.count { report.history = h }
             }
             report.historySource = report.history.isEmpty ? nil : "snapshots"
@@ -225,8 +230,7 @@ public enum ReportMeasurement {
     }
     /// "runs/dycnn-dynamic.safetensors" → "dycnn-dynamic".
     static func checkpointName(_ path: String) -> String {
-        let base = Files.baseName(of: path)
-        return base.hasSuffix(".safetensors") ? String(base.dropLast(".safetensors".count)) : base
+        Snapshots.displayName(of: path)
     }
 }
 

@@ -23,8 +23,7 @@ extension Session {
 
     /// The display name of a checkpoint file: its name without directory and extension.
     static func displayName(_ path: String) -> String {
-        let file = Files.baseName(of: path)
-        return file.hasSuffix(".safetensors") ? String(file.dropLast(".safetensors".count)) : file
+        Snapshots.displayName(of: path)
     }
 
     /// The UI's line for one epoch: the training record, with the τ its layers store.

@@ -6,6 +6,13 @@
 /// `X.safetensors` in `X-snapshots/` (`dyconv train --out X.safetensors --snapshots
 /// X-snapshots`), and takes every `epoch-<digits>.safetensors` there, by epoch.
 public enum Snapshots {
+    /// The display name of a checkpoint file, as the visualizer's header and the report name it:
+    /// `runs/X.safetensors` → `X` (no folder, no extension).
+    public static func displayName(of checkpoint: String) -> String {
+        let file = Files.baseName(of: checkpoint)
+        return file.hasSuffix(fileExtension) ? String(file.dropLast(fileExtension.count)) : file
+    }
+
     /// The snapshot folder of a checkpoint: `X.safetensors` → `X-snapshots`.
     public static func directory(for checkpoint: String) -> String {
         let base = checkpoint.hasSuffix(fileExtension) ? String(checkpoint.dropLast(fileExtension.count)) : checkpoint
