@@ -46,7 +46,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let (_, model) = try loadModel(checkpoint)
-        let (dataset, source) = try dataOptions.testSet(for: model.description, quiet: json)
+        let (dataset, source, _) = try dataOptions.testSet(for: model.description, quiet: json)
         // Accuracy needs a classifier whose classes cover the labels: refused before any forward
         // pass, by the one check `evaluate` itself runs (headless model, input shape, labels).
         try dataset.checkEvaluable(by: model.description, name: source)

@@ -36,7 +36,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let (_, model) = try loadModel(checkpoint)
-        let (dataset, source) = try dataOptions.testSet(for: model.description, quiet: json)
+        let (dataset, source, _) = try dataOptions.testSet(for: model.description, quiet: json)
         try checkFits(dataset, model, source: source)
         for i in index where i < 0 || i >= dataset.count {
             throw CLIError("--index \(i) is outside the \(dataset.count) images of \(source)")

@@ -63,7 +63,7 @@ struct ReportCommand: ParsableCommand {
         do { try ReportWriter.checkFolder(out) } catch let e as ReportError { throw CLIError(e.message) }
         let loaded: [LoadedCheckpoint]
         do { loaded = try ReportMeasurement.load(checkpoints, with: loadModel) } catch let e as ReportError { throw CLIError(e.message) }
-        let (dataset, source) = try dataOptions.testSet(for: loaded[0].model.description)
+        let (dataset, source, dataName) = try dataOptions.testSet(for: loaded[0].model.description)
         let batch = 250
         for c in loaded {
             do { try dataset.checkEvaluable(by: c.model.description, name: source) } catch { throw CLIError("\(c.path): \(error)") }
@@ -75,7 +75,7 @@ struct ReportCommand: ParsableCommand {
         func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         do {
             try ReportWriter.prepareFolder(out)
-            let report = try ReportMeasurement.measure(loaded, load: loadModel, dataset: dataset, dataName: source,
+            let report = try ReportMeasurement.measure(loaded, load: loadModel, dataset: dataset, dataName: dataName,
                                                        options: options, progress: warn)
             for w in report.warnings { warn("warning: " + w) }
             let (written, files) = try ReportWriter.write(report, to: out, command: Self.commandLine())

@@ -30,9 +30,11 @@ struct DataOptions: ParsableArguments {
     /// The images for `model`: `--image` files or the `--data` folder (`DatasetDiscovery`, resized
     /// to the model's input, labels matched to its classes), else `FashionMNIST.loadDefaultTestSet`
     /// (the Debian Fashion-MNIST folder, else the bundled sample). Notes and the label-matching warning go to stderr
-    /// (notes only when not `quiet`).
-    func testSet(for description: ModelDescription, quiet: Bool = false) throws -> (dataset: ImageDataset, source: String) {
-        if sample { return (try FashionMNIST.loadSample(), "bundled sample") }
+    /// (notes only when not `quiet`). `source` says where the images were read from (for messages
+    /// about the data); `name` is what a report calls them: "Fashion-MNIST test" for the default
+    /// set wherever it is installed, so a report made on another machine reads the same.
+    func testSet(for description: ModelDescription, quiet: Bool = false) throws -> (dataset: ImageDataset, source: String, name: String) {
+        if sample { return (try FashionMNIST.loadSample(), "bundled sample", "bundled sample") }
         let found: DiscoveredDataset
         if let data {
             found = try DatasetDiscovery.load(directory: data, input: description.input, resizeShorterSide: resize)
@@ -42,7 +44,7 @@ struct DataOptions: ParsableArguments {
             // The one default shared with dyconv-tui: the full test set, else the sample.
             let set = try FashionMNIST.loadDefaultTestSet()
             if let text = set.note, !quiet { note(text) }
-            return (set.dataset, set.source)
+            return (set.dataset, set.source, set.name)
         }
         let (dataset, match) = try found.matched(to: description.classes)
         if !quiet {
@@ -50,7 +52,7 @@ struct DataOptions: ParsableArguments {
             if match == .byName { note("labels of \(found.summary) matched to the model's classes by name") }
         }
         if case .byIndex(let warning?) = match { printWarning(warning) }
-        return (dataset, data ?? found.summary)
+        return (dataset, data ?? found.summary, data ?? found.summary)
     }
 
     private func note(_ text: String) {
