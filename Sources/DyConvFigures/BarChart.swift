@@ -1,7 +1,8 @@
 // Grouped bar charts: per category a bar for each series, each with an optional min–max whisker
 // and a value label above it. Bars start at the y axis's lower end; when that is not 0 (a zoomed
 // axis) the y axis shows a break mark and `note` should say where it starts. Each bar carries its
-// series' marker shape in white at its foot, matching the legend, so series differ without colour.
+// series' marker shape in white at its foot, matching the legend, so series differ without colour
+// (with one series there is nothing to tell apart, and no marker).
 //
 // Worked example: groups ["dycnn", "condconv"], series ["attention", "average"], y axis 0.8…1.0:
 // four bars; "dycnn"/"attention" at 0.93 with whisker 0.92…0.94 is labelled "93.0" (percent axis).
@@ -82,7 +83,7 @@ public struct BarChart: Chart {
                     let x = start + Double(s) * barWidth
                     let top = py(bar.value)
                     doc.rect(x: x + 1, y: top, width: barWidth - 2, height: plot.maxY - top, fill: style.color)
-                    if barWidth >= 8 && plot.maxY - top >= 10 {
+                    if n > 1 && barWidth >= 8 && plot.maxY - top >= 10 {
                         style.marker.draw(into: &doc, at: Point(x + barWidth / 2, plot.maxY - 6), size: Swift.min(3, barWidth / 4),
                                           color: "#FFFFFF")
                     }

@@ -126,7 +126,7 @@ public enum ReportComparisons {
         return points.sorted { $0.temperature < $1.temperature }
     }
 
-    /// "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", "dycnn-static 8/16/32", "dyresnet 16/32/64×3 K=4 softmax τ 1";
+    /// "dycnn 8/16/32 K=4 softmax τ 30→1/5ep", "dycnn-static 8/16/32", "dyresnet 16/32/64×3 K=4 softmax constant τ 1";
     /// the file name for a checkpoint without a recipe.
     static func label(_ c: CheckpointReport) -> String {
         guard let parts = c.recipe else { return c.name }
@@ -137,8 +137,7 @@ public enum ReportComparisons {
             words.append("K=\(c.kernels)")
             words.append(c.routing)
             if let start = f["temperatureStart"], let end = f["temperatureEnd"], let epochs = f["temperatureEpochs"] {
-                let schedule = RecipeParts.scheduleText(start: start, end: end, epochs: epochs)
-                words.append(schedule.hasPrefix("constant") ? "τ \(end)" : "τ \(start)→\(end)/\(epochs)ep")
+                words.append(RecipeParts.scheduleText(start: start, end: end, epochs: epochs))
             }
         }
         return words.joined(separator: " ")

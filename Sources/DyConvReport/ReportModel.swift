@@ -253,7 +253,7 @@ public struct Comparison: Sendable, Codable, Equatable {
         case softmaxVsSigmoid
     }
     public var kind: Kind
-    /// The groups compared, each with the value of what differs ("K=2", "τ 30→1 over 5 epochs",
+    /// The groups compared, each with the value of what differs ("K=2", "τ 30→1/5ep",
     /// "softmax", "static"), in a fixed order (increasing K; annealed, constant 1, constant 30; …).
     public var members: [Member]
     /// For two members: per shared seed, accuracy(first) − accuracy(second).

@@ -40,10 +40,12 @@ enum RecipeParts {
         return fields.keys.sorted().filter { !dropped.contains($0) }.map { "\($0)=\(fields[$0]!.text)" }
     }
 
-    /// "τ 30→1 over 5 epochs", or "constant τ 1" when τ does not anneal (start = end, or over 0 epochs).
+    /// "τ 30→1/5ep" (annealed from 30 to 1 over 5 epochs), or "constant τ 1" when τ does not
+    /// anneal (start = end, or over 0 epochs). Short, because it labels bars and table rows; the same
+    /// text is part of every group label.
     static func scheduleText(start: String, end: String, epochs: String) -> String {
         if start == end || Double(epochs) == 0 { return "constant τ \(end)" }
-        return "τ \(start)→\(end) over \(epochs) epochs"
+        return "τ \(start)→\(end)/\(epochs)ep"
     }
 }
 

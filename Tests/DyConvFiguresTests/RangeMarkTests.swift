@@ -29,6 +29,22 @@ final class RangeMarkTests: XCTestCase {
             .contains("opacity=\"0.18\""))
     }
 
+    /// Oracle: the series markers at the bars' feet tell series apart without colour; series 0's is
+    /// a circle (Palette), so two series draw one circle per bar of series 0 and one series none.
+    func testBarMarkersOnlyWhenSeveralSeries() {
+        func circles(_ s: String) -> Int { s.components(separatedBy: "<circle").count - 1 }
+        let axis = Axis(lower: 0, upper: 1, format: .percent)
+        let one = Self.render(BarChart(title: nil, groups: [.init(label: "g", bars: [.init(value: 0.9)]),
+                                                           .init(label: "h", bars: [.init(value: 0.8)])],
+                                       seriesNames: ["a"], yAxis: axis))
+        let two = Self.render(BarChart(title: nil, groups: [.init(label: "g", bars: [.init(value: 0.9), .init(value: 0.7)]),
+                                                           .init(label: "h", bars: [.init(value: 0.8), .init(value: 0.6)])],
+                                       seriesNames: ["a", "b"], yAxis: axis))
+        XCTAssertEqual(circles(one), 0)
+        // The legend of two series draws series 0's circle once more.
+        XCTAssertGreaterThanOrEqual(circles(two), 2)
+    }
+
     /// Oracle: a bar or scatter point with min == max (one seed) draws exactly the lines of the same
     /// chart without min/max: no whisker, no caps; with a real range it draws 3 more (whisker + 2 caps).
     func testNoWhiskerForZeroRange() {

@@ -82,12 +82,12 @@ final class ReportGroupingTests: XCTestCase {
         XCTAssertEqual(r.groups.count, 10)
         XCTAssertEqual(r.groups[9].key, "imported")
         XCTAssertEqual(r.groups[9].label, "imported")
-        XCTAssertEqual(r.groups[5].label, "dycnn 8/16/32 K=4 softmax τ 30")
+        XCTAssertEqual(r.groups[5].label, "dycnn 8/16/32 K=4 softmax constant τ 30")
         func members(_ kind: Comparison.Kind) -> [[String]] {
             r.comparisons.filter { $0.kind == kind }.map { c in c.members.map { "\(r.checkpoints[r.groups[$0.group].checkpoints[0]].path):\($0.value)" } }
         }
         XCTAssertEqual(members(.kernels), [["k1:K=1", "k2:K=2", "k4:K=4", "k8:K=8"]])
-        XCTAssertEqual(members(.temperatureSchedule), [["k4:τ 30→1 over 5 epochs", "t1:constant τ 1", "t30:constant τ 30"]])
+        XCTAssertEqual(members(.temperatureSchedule), [["k4:τ 30→1/5ep", "t1:constant τ 1", "t30:constant τ 30"]])
         XCTAssertEqual(members(.softmaxVsSigmoid), [["k4:softmax", "cc:sigmoid"]])
         XCTAssertEqual(members(.dynamicVsStatic), [])   // the only static model was trained for 10 epochs, not 30
         XCTAssertNil(r.comparisons.first { $0.kind == .kernels }?.pairs)   // more than two members: no pairs
