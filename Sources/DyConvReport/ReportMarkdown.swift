@@ -155,8 +155,11 @@ public enum ReportMarkdown {
         let schedules = r.comparisons.filter { $0.kind == .temperatureSchedule }
         if schedules.isEmpty { md += "No models differing only in the τ schedule were given."; md += "" }
         for c in schedules {
-            md.table(["schedule", "group", "accuracy %"], c.members.map { m in
-                [m.value, r.groups[m.group].label, statistics(r.groups[m.group].accuracy)]
+            // The schedule decides how sharp the attention ends up (constant τ 1 can leave a layer on one
+            // kernel), so the entropy per layer stands beside the accuracy.
+            md.table(["schedule", "group", "accuracy %", "mean entropy per layer, lowest first"], c.members.map { m in
+                let g = r.groups[m.group]
+                return [m.value, g.label, statistics(g.accuracy), g.entropy.map { fixed($0.mean, 3) }.joined(separator: " ")]
             })
             pairsLine(c, r, &md)
         }

@@ -127,7 +127,8 @@ final class ReportGroupingTests: XCTestCase {
         for needle in ["```\ndyconv report x --out y\n```", "| group | seeds | accuracy % | parameters | multiply-adds |",
                        "| dynamic | static | seeds | Δ per seed | mean Δ | dynamic wins |", "| group | attention | average |",
                        "### d0\n\n| layer | mean | p5 | q1 | median | q3 | p95 |", "| K | group | accuracy % |",
-                       "| schedule | group | accuracy % |", "| checkpoint | trained τ | at trained τ | τ 2 |",
+                       "| schedule | group | accuracy % | mean entropy per layer, lowest first |",
+                       "| constant τ 1 | dycnn 8/16/32 K=4 softmax constant τ 1 | 89.00 | 0.500 |", "| checkpoint | trained τ | at trained τ | τ 2 |",
                        "| d2 | 1 | 91.00 | 80.00 |", "| routing | group | accuracy % | Σ layer1.0.conv |",
                        "| dycnn 8/16/32 K=4 softmax τ 30→1/5ep | 0, 1, 2 | 91.00 ± 1.00 [90.00, 92.00] | 400 | 1000 |",
                        "![K sweep](k-sweep.svg)\n\nAccuracy against K."] {
