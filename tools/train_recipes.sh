@@ -109,7 +109,8 @@ done
 # larger attention LR and τ_end < 1 flatter, not sparser. Two levers not tried before, on the narrow
 # dycnn (n-dyn-s0: top layer 0.834) where a run costs minutes: weight decay 1e-4 instead of 5e-4
 # (weight decay pulls the K kernels of a layer towards each other while the attention is flat, which
-# leaves the attention nothing to choose between), and τ annealed over 10 epochs (the paper's length).
+# leaves the attention nothing to choose between; it did not: REPRODUCTION.md §3), and τ annealed over
+# 10 epochs (the paper's length).
 # Then, as constant τ 1 (n-tau1) gave one-hot layers and a top layer at 0.65 where 30 → 1 gives 0.83:
 # a milder start, τ 5 → 1 over 5 epochs; and the deep model itself at constant τ 1 (about 2.5 h on
 # one thread beside two other runs).

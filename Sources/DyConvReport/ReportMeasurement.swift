@@ -109,7 +109,7 @@ public enum ReportMeasurement {
         // Per checkpoint, right or wrong per image at the trained τ: McNemar's counts of the pairs.
         var correct: [[Bool]?] = []
         for (i, entry) in checkpoints.enumerated() {
-            let prefix = "report: \(i + 1)/\(checkpoints.count) \(checkpointName(entry.path))"
+            let prefix = "report: \(i + 1)/\(checkpoints.count) \(Snapshots.displayName(of: entry.path))"
             let (report, perImage) = try evaluateCheckpoint(described[i], checkpoint: entry.checkpoint, model: entry.model, load: load,
                                                             dataset: dataset, options: options) { progress(prefix + " " + $0) }
             reports.append(report)
@@ -151,7 +151,7 @@ public enum ReportMeasurement {
         // The architecture is untrusted; a parameter count beyond Int is refused, not wrapped.
         guard let parameters = description.parameterCount else { throw ReportError("\(path): more parameters than can be counted") }
         return CheckpointReport(
-            path: path, name: checkpointName(path), family: family, routing: routing,
+            path: path, name: Snapshots.displayName(of: path), family: family, routing: routing,
             kernels: dynamic.map(\.kernels).max() ?? 0, recipe: recipe, seed: seed, group: -1,
             parameters: parameters, multiplyAdds: description.multiplyAdds(),
             trainedTemperature: description.trainedTemperature, evaluations: [], history: [],
@@ -214,8 +214,8 @@ public enum ReportMeasurement {
         } else {
             // A checkpoint written before the trainer kept `history` (the shipped ones) has none,
             // but its snapshots' records do (compact-snapshots keeps every epoch's figures in
-            // them): the longest stands in. Only their headers are read, so this holds with
-            // --no-snapshots too (then only their headers are read).
+            // them): the longest stands in. The records of the snapshots evaluated above are reused;
+            // with --no-snapshots only their headers are read.
             if !options.snapshots {
                 for snapshot in snapshotFiles {
                     do { snapshotRecords.append(try Checkpoint.readMetadata(path: snapshot.path).training) } catch { throw ReportError("\(error)") }
@@ -227,10 +227,6 @@ public enum ReportMeasurement {
             report.historySource = report.history.isEmpty ? nil : "snapshots"
         }
         return (report, correct)
-    }
-    /// "runs/dycnn-dynamic.safetensors" → "dycnn-dynamic".
-    static func checkpointName(_ path: String) -> String {
-        Snapshots.displayName(of: path)
     }
 }
 

@@ -21,11 +21,6 @@ extension Session {
         return paths
     }
 
-    /// The display name of a checkpoint file: its name without directory and extension.
-    static func displayName(_ path: String) -> String {
-        Snapshots.displayName(of: path)
-    }
-
     /// The UI's line for one epoch: the training record, with the τ its layers store.
     static func epochSummary(_ t: TrainingRecord, _ description: ModelDescription) -> EpochSummary {
         EpochSummary(t, temperature: description.trainedTemperature)
@@ -66,7 +61,7 @@ extension Session {
                 warnings.append("skipping snapshot: \(error)")
             }
         }
-        let summary = CheckpointSummary(name: displayName(path), description: checkpoint.description, epochs: epochs,
+        let summary = CheckpointSummary(name: Snapshots.displayName(of: path), description: checkpoint.description, epochs: epochs,
                                         history: CheckpointSummary.history(snapshots: epochs, records: records,
                                                                            final: checkpoint.training),
                                         training: checkpoint.training.map { epochSummary($0, checkpoint.description) })

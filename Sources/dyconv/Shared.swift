@@ -52,7 +52,8 @@ struct DataOptions: ParsableArguments {
             if match == .byName { note("labels of \(found.summary) matched to the model's classes by name") }
         }
         if case .byIndex(let warning?) = match { printWarning(warning) }
-        return (dataset, data ?? found.summary, data ?? found.summary)
+        let name = data ?? found.summary
+        return (dataset, name, name)
     }
 
     private func note(_ text: String) {
