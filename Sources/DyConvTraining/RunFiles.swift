@@ -23,6 +23,9 @@ import Darwin
 /// would have written. A kill before the state's rename leaves the previous epoch's consistent
 /// pair. A kill inside a write leaves a `*.tmp-<pid>` file, which `removeStaleTemporaries` deletes
 /// at the next start once that process is gone.
+///
+/// One process at a time: `lock()` holds `FILE.lock` for the whole run, so a second `dyconv train`
+/// into the same checkpoint stops with one line instead of overwriting the first one's state.
 public struct RunFiles: Sendable {
     /// The checkpoint (`--out`).
     public let checkpoint: String
@@ -84,6 +87,32 @@ public struct RunFiles: Sendable {
                 throw TrainingError("cannot write snapshots into \(snapshots): it is not a folder")
             }
             try Self.probe(folder: snapshots, for: "snapshots into \(snapshots)")
+        }
+    }
+
+    /// The lock file that keeps a second process from training into the same checkpoint.
+    public var lockFile: String { checkpoint + ".lock" }
+
+    /// Takes the run's lock (`FileLock` on `lockFile`) for as long as the returned lock lives;
+    /// call after `preflight`, which has checked that the folder accepts a new file.
+    ///
+    /// - Throws: `TrainingError` with one line when another process holds it ("another dyconv
+    ///   train (pid 4242) is writing /x/m.safetensors; wait for it to finish, or stop it with
+    ///   kill -TERM 4242 (it saves its state)"), or when the lock file cannot be made.
+    package func lock() throws -> FileLock {
+        let outcome: Result<FileLock, FileLock.HeldElsewhere>
+        do { outcome = try FileLock.acquire(lockFile) } catch {
+            throw TrainingError("cannot lock \(checkpoint): \(Self.reasonText(error))")
+        }
+        switch outcome {
+        case .success(let lock):
+            return lock
+        case .failure(let held):
+            if let pid = held.pid {
+                throw TrainingError("another dyconv train (pid \(pid)) is writing \(checkpoint); wait for it to finish, "
+                                    + "or stop it with kill -TERM \(pid) (it saves its state)")
+            }
+            throw TrainingError("another process is writing \(checkpoint) (it holds \(lockFile)); wait for it to finish")
         }
     }
 

@@ -203,6 +203,10 @@ struct TrainCommand: ParsableCommand {
         }
         // Before reading data or training: an unwritable --out must not cost an epoch.
         try files.preflight()
+        // One process per run: a second `train` into the same --out stops here, before it reads
+        // the state the first one is still writing. The temporaries swept next are then ours.
+        let runLock = try files.lock()
+        defer { runLock.release() }
         files.removeStaleTemporaries()
         var train = try FashionMNIST.load(.train, directory: data)
         if let limitTrain { train = train.prefix(min(limitTrain, train.count)) }
@@ -249,7 +253,7 @@ struct TrainCommand: ParsableCommand {
             while true {
                 if let signal = interrupts.signalReceived {
                     bar.finish()
-                    try stop(trainer, files: files, signal: signal)
+                    try stop(trainer, files: files, lock: runLock, signal: signal)
                 }
                 guard try trainer.checkedStep() != nil else { break }
                 let p = trainer.progress
@@ -278,8 +282,9 @@ struct TrainCommand: ParsableCommand {
 
     /// Saves the exact state at this step boundary, says how to resume and exits with
     /// 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
-    private func stop(_ trainer: Trainer, files: RunFiles, signal: Int32) throws -> Never {
+    private func stop(_ trainer: Trainer, files: RunFiles, lock: FileLock, signal: Int32) throws -> Never {
         try trainer.saveState(path: files.state)
+        lock.release()   // exit() skips the caller's defer
         fflush(nil)
         FileHandle.standardError.write(Data(("dyconv: interrupted at epoch \(trainer.epoch + 1) step \(trainer.iterationInEpoch); "
                                              + "resume with: \(resumeCommand)\n").utf8))

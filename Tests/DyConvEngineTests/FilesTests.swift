@@ -175,6 +175,51 @@ final class FilesTests: XCTestCase {
         assertFileError(.unreadable, file: directory, contains: ["is a directory"]) { _ = try Files.InputFile(path: directory) }
     }
 
+    // MARK: - Locks
+
+    /// Oracle: flock(2) — a second open file description cannot take an exclusive lock that one
+    /// already holds (the same rule keeps a second process out), and a released lock can be
+    /// taken again. Foundation reads the pid the holder wrote.
+    func testLockIsExclusiveNamesItsHolderAndIsDeletedOnRelease() throws {
+        let file = path("m.safetensors.lock")
+        guard case .success(let first) = try FileLock.acquire(file) else { return XCTFail("first acquire refused") }
+        XCTAssertEqual(foundationBytes(file), Array("\(getpid())\n".utf8))
+        guard case .failure(let held) = try FileLock.acquire(file) else { return XCTFail("a second holder was let in") }
+        XCTAssertEqual(held, FileLock.HeldElsewhere(path: file, pid: getpid()))
+        first.release()
+        first.release()   // idempotent
+        XCTAssertEqual(listing(), [])
+        guard case .success(let again) = try FileLock.acquire(file) else { return XCTFail("a released lock stayed held") }
+        again.release()
+    }
+
+    /// A lock file left by a killed holder (the kernel dropped its lock; the file stays) is
+    /// reused whatever it holds; a held file whose content is not a pid names no holder.
+    func testLockReusesALeftoverFileAndReadsNoPidFromGarbage() throws {
+        let file = path("run.lock")
+        try Files.writeAtomically(Array("not a pid at all, and longer than thirty-two bytes\n".utf8), to: file)
+        guard case .success(let lock) = try FileLock.acquire(file) else { return XCTFail("a leftover file blocked the lock") }
+        XCTAssertEqual(foundationBytes(file), Array("\(getpid())\n".utf8))
+        lock.release()
+
+        // Another holder (our own second descriptor) that wrote garbage.
+        try Files.writeAtomically(Array("x12".utf8), to: file)
+        let fd = open(file, O_RDWR | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
+        guard case .failure(let held) = try FileLock.acquire(file) else { return XCTFail("a held lock was taken") }
+        XCTAssertNil(held.pid)
+    }
+
+    /// A lock whose folder is missing is a `FileError` naming the lock file, in one line.
+    func testLockInAMissingFolderIsOneLineError() {
+        let file = path("missing/run.lock")
+        assertFileError(.writeFailed, file: file, contains: ["cannot create the lock file", "no such file or directory"]) {
+            _ = try FileLock.acquire(file)
+        }
+    }
+
     // MARK: - Paths and errno text
 
     /// Oracle: POSIX `dirname`/`basename` semantics, written out.

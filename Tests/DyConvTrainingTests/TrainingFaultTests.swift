@@ -111,6 +111,30 @@ final class TrainingFaultTests: XCTestCase {
         return pid
     }
 
+    /// Two trainers into one checkpoint (session 18 of issue #12 lost an epoch that way: one
+    /// run's state write failed under the other). Oracle: flock(2) — a second lock on the run's
+    /// lock file is refused while the first is held, with one line naming the holder's pid and
+    /// the checkpoint; once released, the run can be locked again and no lock file is left.
+    func testSecondTrainerIntoTheSameCheckpointIsRefused() throws {
+        let files = RunFiles(checkpoint: dir.appendingPathComponent("m.safetensors").path)
+        try files.preflight()
+        let first = try files.lock()
+        XCTAssertThrowsError(try files.lock()) {
+            XCTAssertEqual("\($0)", "another dyconv train (pid \(getpid())) is writing \(files.checkpoint); wait for it to "
+                           + "finish, or stop it with kill -TERM \(getpid()) (it saves its state)")
+        }
+        // Another checkpoint in the same folder is a separate run.
+        let other = try RunFiles(checkpoint: dir.appendingPathComponent("n.safetensors").path).lock()
+        other.release()
+        first.release()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: files.lockFile))
+        try files.lock().release()
+        let missing = RunFiles(checkpoint: dir.appendingPathComponent("no/m.safetensors").path)
+        XCTAssertThrowsError(try missing.lock()) {
+            XCTAssertEqual("\($0)", "cannot lock \(missing.checkpoint): cannot create the lock file: no such file or directory")
+        }
+    }
+
     /// Oracle: one-line messages naming the file, found before any training.
     func testPreflightRefusesUnwritableTargets() throws {
         let folderAsFile = RunFiles(checkpoint: dir.path)

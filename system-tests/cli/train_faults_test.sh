@@ -173,6 +173,10 @@ expect_error "--resume dyresnet --blocks" "--blocks 2 \(saved: 1\) differ from t
 # --- SIGINT and SIGTERM: save, one line with the resume command, exit 128 + signal. ---
 interrupt() {   # interrupt SIGNAL EXPECTED_RC OUT
     local sig=$1 want=$2 out=$3 pid i
+    # Emptied here, before the fork: the child's own redirection may come after the first grep,
+    # which would then read an earlier command's "epoch   1/" and signal a child not yet exec'd
+    # (one that still runs this script's EXIT trap).
+    : > out.txt
     "$BIN" train "${TINY[@]}" --epochs 50 --out "$out" > out.txt 2> err.txt &
     pid=$!
     for ((i = 0; i < 600; i++)); do grep -q "epoch   1/" out.txt 2>/dev/null && break; sleep 0.1; done
@@ -197,6 +201,37 @@ rc=$?
 { [ $rc -eq 0 ] && grep -Eq "^(resuming dycnn at epoch|already trained)" out.txt; } && ok \
     || bad "the printed resume command failed: rc=$rc $(cat err.txt)"
 interrupt TERM 143 term.safetensors
+
+# --- Two trainers into one checkpoint: the second stops with one line naming the first, before
+# it reads anything; the lock file goes with a SIGTERM, and a SIGKILL's leftover blocks nothing. ---
+# Each process writes its own output files, so a wait never reads an earlier process's lines
+# (see interrupt() above).
+"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors > lock1-out.txt 2> lock1-err.txt &
+holder=$!
+for ((i = 0; i < 600; i++)); do grep -q "^training" lock1-out.txt 2>/dev/null && break; sleep 0.1; done
+expect_error "train into a checkpoint another train is writing" \
+    "another dyconv train \(pid $holder\) is writing locked.safetensors; wait for it to finish, or stop it with kill -TERM $holder" \
+    "$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors
+expect_error "train --resume into a checkpoint another train is writing" "another dyconv train \(pid $holder\)" \
+    "$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors --resume
+kill -TERM $holder
+wait $holder
+rc=$?
+{ [ $rc -eq 143 ] && [ ! -e locked.safetensors.lock ]; } && ok || bad "SIGTERM of a locked run: rc=$rc, files: $(ls locked*)"
+"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors --resume > lock2-out.txt 2> lock2-err.txt &
+holder=$!
+for ((i = 0; i < 600; i++)); do grep -q "^training" lock2-out.txt 2>/dev/null && break; sleep 0.1; done
+kill -KILL $holder
+wait $holder 2>/dev/null
+[ -e locked.safetensors.lock ] && ok || bad "SIGKILL: no lock file left (the test expects the leftover case)"
+"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors --resume > lock3-out.txt 2> lock3-err.txt &
+holder=$!
+for ((i = 0; i < 600; i++)); do grep -q "^training" lock3-out.txt 2>/dev/null && break; sleep 0.1; done
+kill -TERM $holder
+wait $holder
+rc=$?
+{ [ $rc -eq 143 ] && grep -q "^resuming" lock3-out.txt && [ ! -e locked.safetensors.lock ]; } && ok \
+    || bad "resume after a SIGKILL's leftover lock: rc=$rc $(cat lock3-out.txt lock3-err.txt)"
 
 # --- Temporaries of a killed writer are removed by the next run (ours only). ---
 true & dead=$!

@@ -19,6 +19,8 @@ import Darwin
 /// - Writing: `writeAtomically(path:_:)` is the only writer; its doc comment states the rules
 ///   (temporary name, fsync of the file before the rename and of the directory after it,
 ///   cleanup on failure). `RunFiles` relies on the temporary name to sweep a killed run's leftovers.
+/// - Locks: `FileLock` keeps a second process from writing the same files (one training run per
+///   checkpoint).
 /// - Paths and the environment: `kind(of:)`, `parent(of:)`, `baseName(of:)`, `join`,
 ///   `realPath`, `currentDirectory`, `environment`, `createDirectories`, `entries(of:)`.
 /// - Errors: `FileError` (kind, path, errno, reason); each target turns it into its own error
