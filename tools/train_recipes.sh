@@ -18,6 +18,10 @@
 #                                              runs can be regenerated from the repository
 #   tools/train_recipes.sh report              `dyconv report` of the shipped checkpoints and assets/repro/*
 #                                              into docs/reproduction/runs/
+#   tools/train_recipes.sh times [LOG…]        per run: epochs done, last test accuracy, wall time (the
+#                                              sum of "(T s + eval E s)" over the epoch lines, an epoch that
+#                                              was re-run after a failure counted once); default
+#                                              docs/runs/repro/*.log
 #   tools/train_recipes.sh list                print the commands without running them
 #
 # OUT_DIR defaults to assets/ for `shipped` and /tmp/dyconv-sweep for `sweep`. Every run writes
@@ -171,6 +175,29 @@ case "$mode" in
     "$DYCONV" report assets/dycnn-dynamic.safetensors assets/dycnn-static.safetensors assets/dycnn-condconv.safetensors \
       "${runs_found[@]}" --out docs/reproduction/runs --threads 2 --no-snapshots
     exit 0 ;;
+  times)
+    [ $# -gt 0 ] || set -- docs/runs/repro/*.log
+    printf '%-16s %7s %9s %8s %s\n' run epochs test "wall s" threads
+    for log in "$@"; do
+      awk -v name="$(basename "$log" .log)" '
+        BEGIN { done = 0; total = "?"; test = "-" }
+        /^epoch +0\/[0-9]+ +\(untrained\)/ { split($2, e, "/"); total = e[2] }
+        /^training/ { for (i = 1; i <= NF; i++) if ($i == "threads") threads = $(i - 1) }
+        /^epoch +[0-9]+\/[0-9]+ +loss/ {
+          split($2, e, "/"); done = e[1] + 0; total = e[2]; seconds = 0
+          for (i = 1; i <= NF; i++) {
+            if ($i == "test") test = $(i + 1)
+            if ($i ~ /^\(/) seconds += substr($i, 2) + 0
+            if ($i == "eval") seconds += $(i + 1) + 0
+          }
+          epoch[done] = seconds   # a re-run epoch replaces the failed attempt
+        }
+        END {
+          wall = 0; for (k in epoch) wall += epoch[k]
+          printf "%-16s %3s/%-3s %9s %8.0f %s\n", name, done, total, test, wall, threads
+        }' "$log"
+    done
+    exit 0 ;;
   list)
     for r in "${shipped_runs[@]}"; do echo "shipped: $DYCONV train --out assets/${r%%|*}.safetensors ${r#*|}" | sed "s|@OUT@|assets|g"; done
     for r in "${sweep_runs[@]}"; do echo "sweep:   $DYCONV train --out /tmp/dyconv-sweep/${r%%|*}.safetensors ${r#*|}"; done
@@ -181,7 +208,7 @@ case "$mode" in
       done
     done
     exit 0 ;;
-  *) echo "usage: $0 shipped|sweep|repro-a|repro-b|repro-c|repro-d|repro-e|collect|report|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
+  *) echo "usage: $0 shipped|sweep|repro-a|repro-b|repro-c|repro-d|repro-e|collect|report|times|list [OUT_DIR] [extra dyconv train arguments]" >&2; exit 2 ;;
 esac
 shift || true
 extra=("$@")
