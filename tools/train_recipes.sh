@@ -32,6 +32,7 @@
 # name matches (e.g. ONLY='-s0$' for seed 0 of a group), so groups can be interleaved by seed.
 set -euo pipefail
 
+caller_dir=$PWD   # `times` reads log paths given relative to where the script was called from
 cd "$(dirname "$0")/.."
 DYCONV=${DYCONV:-.build/release/dyconv}
 mode=${1:-list}
@@ -176,7 +177,9 @@ case "$mode" in
       "${runs_found[@]}" --out docs/reproduction/runs --threads 2 --no-snapshots
     exit 0 ;;
   times)
-    [ $# -gt 0 ] || set -- docs/runs/repro/*.log
+    logs=(); for log in "$@"; do case $log in /*) logs+=("$log") ;; *) logs+=("$caller_dir/$log") ;; esac; done
+    [ $# -gt 0 ] || logs=("$PWD"/docs/runs/repro/*.log)
+    set -- "${logs[@]}"
     printf '%-16s %7s %9s %8s %s\n' run epochs test "wall s" threads
     for log in "$@"; do
       awk -v name="$(basename "$log" .log)" '
