@@ -182,6 +182,7 @@ case "$mode" in
     set -- "${logs[@]}"
     printf '%-16s %7s %9s %8s %s\n' run epochs test "wall s" threads
     for log in "$@"; do
+      [ -f "$log" ] || { echo "$log: no such log" >&2; continue; }
       awk -v name="$(basename "$log" .log)" '
         BEGIN { done = 0; total = "?"; test = "-" }
         /^epoch +0\/[0-9]+ +\(untrained\)/ { split($2, e, "/"); total = e[2] }

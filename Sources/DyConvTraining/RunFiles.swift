@@ -96,23 +96,28 @@ public struct RunFiles: Sendable {
     /// Takes the run's lock (`FileLock` on `lockFile`) for as long as the returned lock lives;
     /// call after `preflight`, which has checked that the folder accepts a new file.
     ///
+    /// - Parameter warn: receives one line when the file system cannot lock (an NFS mount without
+    ///   a lock daemon); the run then goes on unlocked (nil), as it did before there was a lock.
     /// - Throws: `TrainingError` with one line when another process holds it ("another dyconv
     ///   train (pid 4242) is writing /x/m.safetensors; wait for it to finish, or stop it with
-    ///   kill -TERM 4242 (it saves its state)"), or when the lock file cannot be made.
-    package func lock() throws -> FileLock {
-        let outcome: Result<FileLock, FileLock.HeldElsewhere>
+    ///   kill -TERM 4242 (it saves its state)"), or when the lock file cannot be made or is not one.
+    package func lock(warn: (String) -> Void) throws -> FileLock? {
+        let outcome: FileLock.Outcome
         do { outcome = try FileLock.acquire(lockFile) } catch {
-            throw TrainingError("cannot lock \(checkpoint): \(Self.reasonText(error))")
+            throw TrainingError("cannot lock \(checkpoint) with \(lockFile): \(Self.reasonText(error))")
         }
         switch outcome {
-        case .success(let lock):
+        case .acquired(let lock):
             return lock
-        case .failure(let held):
-            if let pid = held.pid {
-                throw TrainingError("another dyconv train (pid \(pid)) is writing \(checkpoint); wait for it to finish, "
-                                    + "or stop it with kill -TERM \(pid) (it saves its state)")
-            }
+        case .heldElsewhere(let pid?):
+            throw TrainingError("another dyconv train (pid \(pid)) is writing \(checkpoint); wait for it to finish, "
+                                + "or stop it with kill -TERM \(pid) (it saves its state)")
+        case .heldElsewhere(nil):
             throw TrainingError("another process is writing \(checkpoint) (it holds \(lockFile)); wait for it to finish")
+        case .unsupported(let reason):
+            warn("cannot lock \(checkpoint) (\(reason): this file system has no locks); a second dyconv train into it "
+                 + "would not be stopped")
+            return nil
         }
     }
 

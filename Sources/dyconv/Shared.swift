@@ -59,10 +59,11 @@ struct DataOptions: ParsableArguments {
     private func note(_ text: String) {
         FileHandle.standardError.write(Data("dyconv: note: \(text)\n".utf8))
     }
+}
 
-    private func printWarning(_ text: String) {
-        FileHandle.standardError.write(Data("dyconv: warning: \(text)\n".utf8))
-    }
+/// One warning line on stderr: "dyconv: warning: TEXT".
+func printWarning(_ text: String) {
+    FileHandle.standardError.write(Data("dyconv: warning: \(text)\n".utf8))
 }
 
 /// Loads a checkpoint and builds its model.

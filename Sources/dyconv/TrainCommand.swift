@@ -205,8 +205,8 @@ struct TrainCommand: ParsableCommand {
         try files.preflight()
         // One process per run: a second `train` into the same --out stops here, before it reads
         // the state the first one is still writing. The temporaries swept next are then ours.
-        let runLock = try files.lock()
-        defer { runLock.release() }
+        let runLock = try files.lock(warn: printWarning)
+        defer { runLock?.release() }
         files.removeStaleTemporaries()
         var train = try FashionMNIST.load(.train, directory: data)
         if let limitTrain { train = train.prefix(min(limitTrain, train.count)) }
@@ -239,6 +239,7 @@ struct TrainCommand: ParsableCommand {
         print("training \(c.model) widths \(c.widths)\(blocksText) K=\(c.kernels), \(train.count) images, batch \(c.batchSize), "
               + "\(c.epochs) epochs, τ \(formatNumber(c.temperatureStart))→\(formatNumber(c.temperatureEnd)) over "
               + "\(formatNumber(c.temperatureEpochs)) epochs, \(c.threads) threads")
+        fflush(nil)   // a log read while the run trains (or beside another process's lines) shows it at once
         if let path = files.snapshot(epoch: 0), trainer.epoch == 0 && trainer.iterationInEpoch == 0 {
             // Epoch 0: the untrained model at the starting τ, so the history starts from uniform attention.
             let (initial, evaluation) = trainer.initialCheckpoint()
@@ -282,9 +283,9 @@ struct TrainCommand: ParsableCommand {
 
     /// Saves the exact state at this step boundary, says how to resume and exits with
     /// 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
-    private func stop(_ trainer: Trainer, files: RunFiles, lock: FileLock, signal: Int32) throws -> Never {
+    private func stop(_ trainer: Trainer, files: RunFiles, lock: FileLock?, signal: Int32) throws -> Never {
         try trainer.saveState(path: files.state)
-        lock.release()   // exit() skips the caller's defer
+        lock?.release()   // exit() skips the caller's defer
         fflush(nil)
         FileHandle.standardError.write(Data(("dyconv: interrupted at epoch \(trainer.epoch + 1) step \(trainer.iterationInEpoch); "
                                              + "resume with: \(resumeCommand)\n").utf8))

@@ -11,7 +11,8 @@ set -u
 BIN=${1:?usage: $0 path/to/dyconv}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dyconv-train-faults.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+holder=""   # a background training run the lock cases start; never outlives the script
+trap 'kill -KILL $holder 2>/dev/null; rm -rf "$WORK"' EXIT
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/system-tests/cli/catalogue.sh"
 cd "$WORK" || exit 1
@@ -203,12 +204,17 @@ rc=$?
 interrupt TERM 143 term.safetensors
 
 # --- Two trainers into one checkpoint: the second stops with one line naming the first, before
-# it reads anything; the lock file goes with a SIGTERM, and a SIGKILL's leftover blocks nothing. ---
-# Each process writes its own output files, so a wait never reads an earlier process's lines
-# (see interrupt() above).
-"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors > lock1-out.txt 2> lock1-err.txt &
-holder=$!
-for ((i = 0; i < 600; i++)); do grep -q "^training" lock1-out.txt 2>/dev/null && break; sleep 0.1; done
+# it reads anything; the lock file goes with a SIGTERM, and a SIGKILL's leftover blocks nothing.
+# The holders are given 100000 epochs so that none can finish before it is signalled. Each writes
+# its own output files, so a wait never reads an earlier process's lines (see interrupt() above).
+start_holder() {   # start_holder TAG ARGS...: a background run; waits for its "training" line
+    local tag=$1 i; shift
+    "$BIN" train "${TINY[@]}" --epochs 100000 --out locked.safetensors "$@" > "$tag-out.txt" 2> "$tag-err.txt" &
+    holder=$!
+    for ((i = 0; i < 600; i++)); do grep -q "^training" "$tag-out.txt" 2>/dev/null && return 0; sleep 0.1; done
+    bad "$tag: no 'training' line in 60 s: $(cat "$tag-err.txt")"
+}
+start_holder lock1
 expect_error "train into a checkpoint another train is writing" \
     "another dyconv train \(pid $holder\) is writing locked.safetensors; wait for it to finish, or stop it with kill -TERM $holder" \
     "$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors
@@ -218,20 +224,23 @@ kill -TERM $holder
 wait $holder
 rc=$?
 { [ $rc -eq 143 ] && [ ! -e locked.safetensors.lock ]; } && ok || bad "SIGTERM of a locked run: rc=$rc, files: $(ls locked*)"
-"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors --resume > lock2-out.txt 2> lock2-err.txt &
-holder=$!
-for ((i = 0; i < 600; i++)); do grep -q "^training" lock2-out.txt 2>/dev/null && break; sleep 0.1; done
+start_holder lock2 --resume
 kill -KILL $holder
 wait $holder 2>/dev/null
 [ -e locked.safetensors.lock ] && ok || bad "SIGKILL: no lock file left (the test expects the leftover case)"
-"$BIN" train "${TINY[@]}" --epochs 50 --out locked.safetensors --resume > lock3-out.txt 2> lock3-err.txt &
-holder=$!
-for ((i = 0; i < 600; i++)); do grep -q "^training" lock3-out.txt 2>/dev/null && break; sleep 0.1; done
+start_holder lock3 --resume
 kill -TERM $holder
 wait $holder
 rc=$?
+holder=""
 { [ $rc -eq 143 ] && grep -q "^resuming" lock3-out.txt && [ ! -e locked.safetensors.lock ]; } && ok \
     || bad "resume after a SIGKILL's leftover lock: rc=$rc $(cat lock3-out.txt lock3-err.txt)"
+# A file at the lock's path that is not a lock file is refused and kept (--out Cargo must not eat Cargo.lock).
+printf 'version = 3\n' > Cargo.lock
+expect_error "train --out X where X.lock is not a lock file" "Cargo.lock: it holds something else, not a lock file" \
+    "$BIN" train "${TINY[@]}" --epochs 1 --out Cargo
+[ "$(cat Cargo.lock)" = "version = 3" ] && ok || bad "Cargo.lock was changed: $(cat Cargo.lock)"
+rm -f Cargo.lock
 
 # --- Temporaries of a killed writer are removed by the next run (ours only). ---
 true & dead=$!
@@ -243,6 +252,10 @@ touch "t.safetensors.tmp-$dead" "t.safetensors.state.tmp-$dead" "tsnaps/epoch-00
 { [ ! -e "t.safetensors.tmp-$dead" ] && [ ! -e "t.safetensors.state.tmp-$dead" ] \
     && [ ! -e "tsnaps/epoch-001.safetensors.tmp-$dead" ] && [ -e "t.safetensors.tmp-$$" ] && [ -e "other.tmp-$dead" ]; } \
     && ok || bad "stale temporaries: $(ls; ls tsnaps)"
+
+# Every run above ended by finishing, an error, "already trained" or a signal it handled: none
+# leaves its lock file (the one SIGKILL case was resumed and stopped cleanly).
+[ -z "$(find . -name '*.lock')" ] && ok || bad "lock files left: $(find . -name '*.lock')"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
