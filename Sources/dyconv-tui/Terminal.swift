@@ -8,7 +8,7 @@ import Darwin
 
 /// The bytes that turn mouse reporting off (`SGRMouse.disable`), made before any signal can
 /// arrive so that the signal handlers only `write` them (async-signal-safe).
-nonisolated(unsafe) let mouseDisableBytes: [UInt8] = Array(SGRMouse.disable.utf8)
+let mouseDisableBytes: [UInt8] = Array(SGRMouse.disable.utf8)
 
 /// Turns mouse reporting off: on every exit path (close, and the signal and crash handlers
 /// in Main.swift), before `endwin`, so the shell is not left receiving mouse reports.

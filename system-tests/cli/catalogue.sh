@@ -20,7 +20,8 @@ catalogue_row() {
   cmd=${cmd//${WORK:-/nonexistent}\//}
   cmd=${cmd//${ROOT:-/nonexistent}\//}
   [ ${#cmd} -gt 140 ] && cmd="${cmd:0:137}..."
-  local line; line=$(head -n 1 "$errfile" | cut -c1-240)
+  # A process id changes every run (the lock cases name the holder): shown as P.
+  local line; line=$(head -n 1 "$errfile" | cut -c1-240 | sed -E 's/pid [0-9]+/pid P/g; s/kill -TERM [0-9]+/kill -TERM P/g')
   line=${line//${TMP:-/nonexistent}\//}
   line=${line//${WORK:-/nonexistent}\//}
   line=${line//${ROOT:-/nonexistent}\//}
