@@ -194,15 +194,18 @@ public enum ReportMarkdown {
         md += ""
         let pairs = r.comparisons.filter { $0.kind == .softmaxVsSigmoid }
         if pairs.isEmpty { md += "No softmax model was given with its sigmoid-routed (CondConv) twin."; md += ""; return }
-        md += "Accuracy, and the mean Σ of the coefficients per layer (1 for softmax; free for sigmoid gates)."
+        md += "Accuracy, and the mean Σ of the coefficients per layer (1 for softmax; free for sigmoid gates), "
+            + "averaged over the group's seeds."
         md += ""
         for c in pairs {
             let members = c.members.map { r.groups[$0.group] }
             let layers = members[0].layerNames
             md.table(["routing", "group", "accuracy %"] + layers.map { "Σ " + $0 }, zip(c.members, members).map { m, g in
-                let trained = r.checkpoints[g.checkpoints[0]].trained
+                // Every seed's trained Σ, not only the first checkpoint's: a group row stands for all its seeds.
+                let trained = g.checkpoints.compactMap { r.checkpoints[$0].trained }
                 return [m.value, g.label, statistics(g.accuracy)] + layers.map { name in
-                    trained?.layers.first { $0.name == name }.map { fixed($0.meanMass, 3) } ?? "–"
+                    let masses = trained.compactMap { t in t.layers.first { $0.name == name }?.meanMass }
+                    return masses.isEmpty ? "–" : fixed(masses.reduce(0, +) / Double(masses.count), 3)
                 }
             })
             pairsLine(c, r, &md)

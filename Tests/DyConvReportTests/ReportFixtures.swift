@@ -72,15 +72,15 @@ enum ReportFixtures {
     }
 
     /// A hand-made checkpoint report (no evaluation) with trained-τ accuracies per mode and one
-    /// layer's mean entropy, for grouping and comparison tests.
+    /// layer's mean entropy and mean Σ of the coefficients, for grouping and comparison tests.
     static func report(path: String, family: String = "dycnn", routing: String = "softmax", kernels: Int = 4,
                        recipe: [String]?, seed: Int?, accuracy: Double, average: Double? = nil,
-                       entropy: Double = 0.5) -> CheckpointReport {
+                       entropy: Double = 0.5, mass: Double = 1) -> CheckpointReport {
         func eval(_ mode: AggregationMode, _ acc: Double) -> EvaluationResult {
             let correct = Int((acc * 1000).rounded())
             return EvaluationResult(temperature: nil, mode: mode, images: 1000, correct: correct, loss: 0.3,
                                     layers: [LayerAttentionSummary(name: "layer1.0.conv", meanEntropy: entropy, meanMaxAttention: 0.5,
-                                                                   meanAttention: [0.5, 0.5], meanMass: 1)])
+                                                                   meanAttention: [0.5, 0.5], meanMass: mass)])
         }
         var evaluations = [eval(.attention, accuracy)]
         if let average { evaluations.append(eval(.average, average)) }

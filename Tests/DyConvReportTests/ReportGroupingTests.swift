@@ -96,6 +96,23 @@ final class ReportGroupingTests: XCTestCase {
         XCTAssertFalse(Set(r.groups.map(\.label)).count < r.groups.count)
     }
 
+    /// A sigmoid group of two seeds shows the mean of their Σ per layer, not the first seed's
+    /// (the runs report showed n-cond-s0's Σ for the two-seed group). Oracle: (1.5 + 2.5) / 2.
+    func testRoutingTableAveragesTheSumOverSeeds() throws {
+        let cond = F.parts(model: "dycnn-condconv")
+        let cs = [F.report(path: "k4", recipe: F.parts(), seed: 0, accuracy: 0.90),
+                  F.report(path: "k4b", recipe: F.parts(), seed: 1, accuracy: 0.91),
+                  F.report(path: "cc", family: "dycnn-condconv", routing: "sigmoid", recipe: cond, seed: 0, accuracy: 0.88, mass: 1.5),
+                  F.report(path: "ccb", family: "dycnn-condconv", routing: "sigmoid", recipe: cond, seed: 1, accuracy: 0.89, mass: 2.5)]
+        let r = ReportComparisons.assemble(data: .init(name: "synthetic", images: 1000),
+                                           settings: .init(temperatures: [], modes: [.attention], seed: 0), checkpoints: cs)
+        let md = ReportMarkdown.render(r, command: "dyconv report")
+        let sigmoidRow = try XCTUnwrap(md.split(separator: "\n").first { $0.hasPrefix("| sigmoid |") })
+        XCTAssertTrue(sigmoidRow.hasSuffix("| 2.000 |"), String(sigmoidRow))
+        let softmaxRow = try XCTUnwrap(md.split(separator: "\n").first { $0.hasPrefix("| softmax |") })
+        XCTAssertTrue(softmaxRow.hasSuffix("| 1.000 |"), String(softmaxRow))
+    }
+
     /// Oracle: Equatable on the decoded value; NaN written as null (JSON has no NaN), keys sorted.
     func testJSONRoundTripAndNonFinite() throws {
         var r = Self.seedsReport()
