@@ -205,7 +205,7 @@ public enum ReportMarkdown {
                 let trained = g.checkpoints.compactMap { r.checkpoints[$0].trained }
                 return [m.value, g.label, statistics(g.accuracy)] + layers.map { name in
                     let masses = trained.compactMap { t in t.layers.first { $0.name == name }?.meanMass }
-                    return masses.isEmpty ? "–" : fixed(masses.reduce(0, +) / Double(masses.count), 3)
+                    return masses.isEmpty ? "–" : fixed(SeedStatistics.of(masses).mean, 3)
                 }
             })
             pairsLine(c, r, &md)

@@ -86,8 +86,7 @@ package final class FileLock {
                 default: throw failure("cannot lock: \(Files.errnoText(code))", code)
                 }
             }
-            var named = stat()
-            guard stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino else {
+            guard names(path, theFileOf: fd) else {
                 close(fd)   // the file we locked was deleted or replaced: take the one at `path` now
                 continue
             }
@@ -103,6 +102,13 @@ package final class FileLock {
             return .acquired(FileLock(path: path, descriptor: fd))
         }
         throw failure("cannot lock: the lock file keeps being replaced")
+    }
+
+    /// Whether `path` names the very file open as `fd` (same device and inode): not deleted, not
+    /// replaced since it was opened.
+    private static func names(_ path: String, theFileOf fd: Int32) -> Bool {
+        var open = stat(), named = stat()
+        return fstat(fd, &open) == 0 && stat(path, &named) == 0 && open.st_dev == named.st_dev && open.st_ino == named.st_ino
     }
 
     /// The process id a lock file holds: decimal digits and an optional newline, at most 32 bytes
@@ -123,11 +129,7 @@ package final class FileLock {
     /// path still names the file we locked (not one someone put there after removing ours).
     package func release() {
         guard descriptor >= 0 else { return }
-        var held = stat(), named = stat()
-        if fstat(descriptor, &held) == 0, stat(path, &named) == 0,
-           held.st_dev == named.st_dev, held.st_ino == named.st_ino {
-            unlink(path)
-        }
+        if Self.names(path, theFileOf: descriptor) { unlink(path) }
         close(descriptor)
         descriptor = -1
     }
