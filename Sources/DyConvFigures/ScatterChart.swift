@@ -1,10 +1,17 @@
 // Scatter plots with vertical error bars and point labels: one marker shape and colour per
 // series (listed in the legend), labels placed right of their point, or moved left, below or
-// above when they would overlap an earlier label or leave the plot.
+// above when they would overlap an earlier label, a marker, a whisker or leave the plot.
+//
+// Many points at nearly one place (a sweep of 17 recipes at two costs) leave no room for their
+// labels. `fitted(to:)` then numbers the points instead (1 = highest y) and lists "number  label"
+// in a key under the plot, growing the frame by the key's height; a number that still finds no
+// free place beside its point moves further out along its row with a thin leader line.
 //
 // Worked example: points (9.44e6, 0.939 ± [0.937, 0.941], "dycnn 299k", series 0) and
 // (9.15e6, 0.925, "static 75k", series 2) on a log x axis 2M…10M: a blue circle with a whisker and
-// a green triangle, each labelled, the two labels stacked so they do not collide.
+// a green triangle, each labelled, the two labels stacked so they do not collide. The same chart
+// with fifteen more points between them comes back from `fitted(to:)` numbered, its key two
+// columns wide.
 
 public struct ScatterChart: Chart {
     public struct Item: Sendable {
@@ -32,6 +39,16 @@ public struct ScatterChart: Chart {
     public var connect: Bool
     /// A note written at the plot's top left (e.g. "y axis from 92%, not 0").
     public var note: String?
+    /// Where the point labels go.
+    public var labels: Labels = .beside
+
+    public enum Labels: Sendable, Equatable {
+        /// Each label beside its point.
+        case beside
+        /// A number beside each point (1 = highest y, ties in item order), the labels in a key
+        /// under the plot.
+        case numbered
+    }
 
     public init(title: String?, items: [Item], seriesNames: [String], styles: [SeriesStyle]? = nil, xAxis: Axis, yAxis: Axis,
                 xTitle: String? = nil, yTitle: String? = nil, connect: Bool = false, note: String? = nil) {
@@ -47,7 +64,131 @@ public struct ScatterChart: Chart {
 
     public func plotArea(in frame: Frame) -> Frame {
         let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
-        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle), right: 10)
+        let key = labels == .numbered ? keyHeight(width: frame.width) : 0
+        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: AxisPainter.bottomMargin(title: xTitle) + key,
+                           right: 10)
+    }
+
+    /// This chart ready to draw in `frame`: as it is when every label fits beside its point there,
+    /// otherwise numbered, with the frame grown downwards by the key's height (the plot keeps its
+    /// size). Callers size their document from the returned frame.
+    public func fitted(to frame: Frame) -> (chart: ScatterChart, frame: Frame) {
+        var beside = self
+        beside.labels = .beside
+        let plot = beside.plotArea(in: frame)
+        let map = PlotMap(plot: plot, xAxis: xAxis, yAxis: yAxis)
+        if beside.placeLabels(beside.pointLabels, map: map, plot: plot).allSatisfy(\.fits) { return (beside, frame) }
+        var numbered = self
+        numbered.labels = .numbered
+        return (numbered, Frame(x: frame.x, y: frame.y, width: frame.width, height: frame.height + keyHeight(width: frame.width)))
+    }
+
+    // MARK: Labels
+
+    /// Each item's number in the numbered mode: its rank by y, highest first (ties in item order).
+    var numbers: [Int] {
+        let order = items.indices.sorted { items[$0].y != items[$1].y ? items[$0].y > items[$1].y : $0 < $1 }
+        var out = [Int](repeating: 0, count: items.count)
+        for (rank, i) in order.enumerated() { out[i] = rank + 1 }
+        return out
+    }
+
+    /// The text beside each item's point.
+    var pointLabels: [String] { labels == .numbered ? numbers.map(String.init) : items.map(\.label) }
+
+    struct LabelPlace {
+        var box: Frame
+        /// False when no candidate place was free (the box is then the first one inside the plot).
+        var fits: Bool
+        /// A line from the marker to a box that is not next to it.
+        var leader: (from: Point, to: Point)?
+    }
+
+    /// One box per label, in item order, each clear of every marker, whisker and earlier box when
+    /// one of its candidate places allows: right of the point, left, below, above, then (short
+    /// numbered labels only) further out along the point's row on either side, with a leader.
+    func placeLabels(_ texts: [String], map: PlotMap, plot: Frame) -> [LabelPlace] {
+        var placed: [Frame] = []
+        for item in items {
+            let p = Point(map.x(item.x), map.y(item.y))
+            if let lo = item.yMin, let hi = item.yMax, hi > lo {
+                placed.append(Frame(x: p.x - 4, y: map.y(hi) - 1, width: 8, height: map.y(lo) - map.y(hi) + 2))
+            }
+            placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))
+        }
+        func inside(_ f: Frame) -> Bool { f.x >= plot.x && f.maxX <= plot.maxX && f.y >= plot.y && f.maxY <= plot.maxY }
+        func free(_ f: Frame) -> Bool { !placed.contains { !($0.maxX <= f.x || f.maxX <= $0.x || $0.maxY <= f.y || f.maxY <= $0.y) } }
+        var out: [LabelPlace] = []
+        for (item, text) in zip(items, texts) {
+            let p = Point(map.x(item.x), map.y(item.y))
+            let size = FontSize.note
+            let w = SVGText.width(text, size: size), h = size + 2
+            var candidates = [Frame(x: p.x + 7, y: p.y - h / 2, width: w, height: h),
+                              Frame(x: p.x - 7 - w, y: p.y - h / 2, width: w, height: h),
+                              Frame(x: p.x - w / 2, y: p.y + 7, width: w, height: h),
+                              Frame(x: p.x - w / 2, y: p.y - 7 - h, width: w, height: h),
+                              Frame(x: p.x + 7, y: p.y + 4, width: w, height: h),
+                              Frame(x: p.x + 7, y: p.y - 4 - h, width: w, height: h)]
+            let near = candidates.count
+            if labels == .numbered {
+                for step in 1...6 {
+                    let d = 7 + Double(step) * (w + 6)
+                    candidates += [Frame(x: p.x + d, y: p.y - h / 2, width: w, height: h),
+                                   Frame(x: p.x - d - w, y: p.y - h / 2, width: w, height: h)]
+                }
+            }
+            let index = candidates.firstIndex { inside($0) && free($0) }
+            let box = index.map { candidates[$0] } ?? candidates.first { $0.x >= plot.x && $0.maxX <= plot.maxX } ?? candidates[0]
+            var leader: (from: Point, to: Point)?
+            if let index, index >= near {
+                let toRight = box.x > p.x
+                leader = (Point(p.x + (toRight ? 5 : -5), p.y), Point(toRight ? box.x - 1 : box.maxX + 1, p.y))
+            }
+            placed.append(box)
+            out.append(LabelPlace(box: box, fits: index != nil, leader: leader))
+        }
+        return out
+    }
+
+    // MARK: Key (numbered mode)
+
+    static let keyRowHeight = 13.0
+    static let keyColumnGap = 18.0
+
+    /// Key entries "number  label" in number order, with their series.
+    var keyEntries: [(number: Int, label: String, series: Int)] {
+        zip(numbers, items).map { ($0, $1.label, $1.series) }.sorted { $0.number < $1.number }
+    }
+
+    func keyNumberWidth() -> Double { SVGText.width(String(items.count), size: FontSize.note) + 6 }
+
+    /// Columns of the key in `width`: as many as the widest entry allows (at least one).
+    func keyColumns(width: Double) -> Int {
+        let widest = (items.map { SVGText.width($0.label, size: FontSize.note) }.max() ?? 0) + keyNumberWidth()
+        return Swift.max(1, Int((width - 20 + Self.keyColumnGap) / (widest + Self.keyColumnGap)))
+    }
+
+    /// The key's height in a chart `width` wide (0 without items).
+    func keyHeight(width: Double) -> Double {
+        guard !items.isEmpty else { return 0 }
+        let columns = keyColumns(width: width)
+        return 8 + Double((items.count + columns - 1) / columns) * Self.keyRowHeight
+    }
+
+    /// The key at the bottom of `frame`, column by column, each number in its series' colour.
+    func drawKey(into doc: inout SVGDocument, frame: Frame) {
+        let columns = keyColumns(width: frame.width)
+        let rows = (items.count + columns - 1) / columns
+        let columnWidth = (frame.width - 20) / Double(columns)
+        let top = frame.maxY - keyHeight(width: frame.width) + 8
+        for (k, entry) in keyEntries.enumerated() {
+            let x = frame.x + 10 + Double(k / rows) * columnWidth
+            let y = top + Double(k % rows) * Self.keyRowHeight + FontSize.note
+            doc.text(String(entry.number), x: x + keyNumberWidth() - 6, y: y, size: FontSize.note, anchor: .end, bold: true,
+                     fill: style(entry.series).color)
+            doc.text(SVGText.abbreviate(entry.label, maxWidth: columnWidth - keyNumberWidth() - 4, size: FontSize.note),
+                     x: x + keyNumberWidth(), y: y, size: FontSize.note, fill: Palette.axis)
+        }
     }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
@@ -64,7 +205,6 @@ public struct ScatterChart: Chart {
                     doc.polyline(points: points, stroke: style(series).color, width: 1.5, dash: style(series).dash)
                 }
             }
-            var placed: [Frame] = []
             for item in items {
                 let p = Point(map.x(item.x), map.y(item.y))
                 let s = style(item.series)
@@ -74,31 +214,17 @@ public struct ScatterChart: Chart {
                     doc.line(x1: p.x, y1: map.y(hi), x2: p.x, y2: map.y(lo), stroke: s.color, width: 1)
                     doc.line(x1: p.x - 3, y1: map.y(hi), x2: p.x + 3, y2: map.y(hi), stroke: s.color, width: 1)
                     doc.line(x1: p.x - 3, y1: map.y(lo), x2: p.x + 3, y2: map.y(lo), stroke: s.color, width: 1)
-                    placed.append(Frame(x: p.x - 4, y: map.y(hi) - 1, width: 8, height: map.y(lo) - map.y(hi) + 2))
                 }
                 s.marker.draw(into: &doc, at: p, size: 4, color: s.color)
-                placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))
             }
             // Labels after all markers, so a label box also avoids every marker.
-            let size = FontSize.note
-            for item in items {
-                let p = Point(map.x(item.x), map.y(item.y))
-                let w = SVGText.width(item.label, size: size), h = size + 2
-                let candidates = [Frame(x: p.x + 7, y: p.y - h / 2, width: w, height: h),
-                                  Frame(x: p.x - 7 - w, y: p.y - h / 2, width: w, height: h),
-                                  Frame(x: p.x - w / 2, y: p.y + 7, width: w, height: h),
-                                  Frame(x: p.x - w / 2, y: p.y - 7 - h, width: w, height: h),
-                                  Frame(x: p.x + 7, y: p.y + 4, width: w, height: h),
-                                  Frame(x: p.x + 7, y: p.y - 4 - h, width: w, height: h)]
-                func fits(_ f: Frame) -> Bool {
-                    f.x >= plot.x && f.maxX <= plot.maxX && f.y >= plot.y && f.maxY <= plot.maxY
-                        && !placed.contains { !($0.maxX <= f.x || f.maxX <= $0.x || $0.maxY <= f.y || f.maxY <= $0.y) }
+            for (label, place) in zip(pointLabels, placeLabels(pointLabels, map: map, plot: plot)) {
+                if let leader = place.leader {
+                    doc.line(x1: leader.from.x, y1: leader.from.y, x2: leader.to.x, y2: leader.to.y, stroke: Palette.muted, width: 0.5)
                 }
-                let inside = candidates.filter { $0.x >= plot.x && $0.maxX <= plot.maxX }
-                let chosen = candidates.first(where: fits) ?? inside.first ?? candidates[0]
-                placed.append(chosen)
-                doc.text(item.label, x: chosen.x, y: chosen.maxY - 3, size: size, fill: Palette.axis)
+                doc.text(label, x: place.box.x, y: place.box.maxY - 3, size: FontSize.note, fill: Palette.axis)
             }
+            if labels == .numbered { drawKey(into: &doc, frame: frame) }
         }
     }
 }

@@ -90,6 +90,12 @@ extension ReportFigures {
             xAxis = Axis.fitting([lo - pad, hi + pad], format: .compact, maxTicks: 6, clampTo: 0...Double.greatestFiniteMagnitude)
         }
         let yAxis = accuracyAxis(items.flatMap { [$0.y, $0.yMin ?? $0.y, $0.yMax ?? $0.y] }, headroom: 0.1)
+        // Labels beside the points while they fit; a sweep of many recipes at a few costs gets
+        // numbered points and a key under the plot instead (the figure grows by the key).
+        let (chart, frame) = ScatterChart(title: nil, items: items, seriesNames: present, styles: present.map(routingStyle),
+                                          xAxis: xAxis, yAxis: yAxis, xTitle: "multiply-adds per image" + (logScale ? " (log scale)" : ""),
+                                          yTitle: "test accuracy", note: zoomNote(yAxis))
+            .fitted(to: Frame(x: 10, y: headingHeight, width: width - 20, height: 420))
         let seeds = groups.map { "\(label(report, $0)): \(seedText($0.seeds))" }.joined(separator: "; ")
         let info = FigureInfo(
             file: "accuracy-vs-cost.svg", title: "Accuracy against multiply-adds per image",
@@ -97,13 +103,15 @@ extension ReportFigures {
                 + "\(report.data.images) images of \(report.data.name), with a bar from the lowest to the highest seed "
                 + "(no bar for a single seed), against the multiply-adds per image as `dyconv describe` counts them"
                 + (logScale ? " (log scale)" : "") + ". Seeds: \(seeds). Marker = routing (softmax = dynamic convolution, "
-                + "sigmoid = CondConv, static); labels give the group and its parameter count. Up and to the left is better."
+                + "sigmoid = CondConv, static); "
+                + (chart.labels == .numbered
+                    ? "the points are numbered from the most accurate (too many to label beside them), and the key under the plot "
+                        + "gives each number's group and parameter count. "
+                    : "labels give the group and its parameter count. ")
+                + "Up and to the left is better."
                 + (yAxis.lower > 0 ? " The y axis is zoomed (at least 2 points tall) and starts at \(yAxis.label(yAxis.lower)), not at 0." : ""))
-        var doc = document(info, height: headingHeight + 420 + 10)
-        ScatterChart(title: nil, items: items, seriesNames: present, styles: present.map(routingStyle), xAxis: xAxis,
-                     yAxis: yAxis, xTitle: "multiply-adds per image" + (logScale ? " (log scale)" : ""), yTitle: "test accuracy",
-                     note: zoomNote(yAxis))
-            .draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: 420))
+        var doc = document(info, height: frame.maxY + 10)
+        chart.draw(into: &doc, frame: frame)
         return Figure(info: info, document: doc)
     }
 

@@ -131,6 +131,31 @@ final class ReportFiguresReviewTests: XCTestCase {
         XCTAssertTrue(f.info.caption.contains("dycnn-static: seed 0"))
     }
 
+    /// Oracle: the figure's labels. A report of 14 groups at one cost has no room for their
+    /// labels beside the points: the cost figure numbers them, grows by a key under the plot that
+    /// holds every group's label once, and its caption says how to read the numbers. The test
+    /// report's 5 groups keep their labels beside the points (caption says so, no key).
+    func testCrowdedCostFigureNumbersItsPoints() throws {
+        var r = Self.report()
+        let few = try Self.figure(r, "accuracy-vs-cost.svg")
+        XCTAssertTrue(few.info.caption.contains("labels give the group and its parameter count"))
+        let base = r.groups[0]
+        for i in 0..<9 {
+            var g = base
+            g.key = "crowd \(i)"; g.label = "dycnn crowd recipe \(i)"
+            g.accuracy = SeedStatistics(n: 1, mean: 0.925 + 0.0007 * Double(i), min: 0.925 + 0.0007 * Double(i),
+                                        max: 0.925 + 0.0007 * Double(i), sd: nil)
+            r.groups.append(g)
+        }
+        let crowded = try Self.figure(r, "accuracy-vs-cost.svg")
+        XCTAssertTrue(crowded.info.caption.contains("numbered from the most accurate"), crowded.info.caption)
+        for i in 0..<9 { XCTAssertEqual(crowded.svg.components(separatedBy: ">dycnn crowd recipe \(i) · ").count - 1, 1) }
+        func height(_ svg: String) -> Double? {
+            svg.range(of: "height=\"").flatMap { Double(svg[$0.upperBound...].prefix { $0 != "\"" }) }
+        }
+        XCTAssertGreaterThan(try XCTUnwrap(height(crowded.svg)), try XCTUnwrap(height(few.svg)))
+    }
+
     // MARK: Finding 9: training curves
 
     /// Oracle: an epoch has no fractions: one epoch gets the single tick "1"; 1…12 gets integer
