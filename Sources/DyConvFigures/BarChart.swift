@@ -42,13 +42,25 @@ public struct BarChart: Chart {
         seriesNames.count > 1 ? seriesNames.enumerated().map { LegendEntry($0.element, style: Palette.style($0.offset), glyph: .swatch) } : []
     }
 
-    func labels(slot: Double) -> CategoryLabels { CategoryLabels(groups.map(\.label), slot: slot, maxLength: 110) }
+    /// Group labels: wrapped onto up to 3 lines when their words fit the slot, else rotated and
+    /// shortened, or numbered with a key when shortening would make two of them equal.
+    func labels(slot: Double) -> CategoryLabels {
+        CategoryLabels(groups.map(\.label), slot: slot, maxLength: 110, maxLines: 3, keyWhenAmbiguous: true)
+    }
+
+    /// The group labels as drawn in a frame `frameWidth` wide: callers add their `height` (the
+    /// key included) to the height they want for the bars, and can say when `key` is not empty.
+    public func groupLabels(frameWidth: Double) -> CategoryLabels {
+        labels(slot: slot(plotWidth: Swift.max(1, frameWidth - AxisPainter.leftMargin(yAxis, title: yTitle) - 8)))
+    }
+
+    /// Each group's share of the plot's width.
+    func slot(plotWidth: Double) -> Double { plotWidth / Double(Swift.max(1, groups.count)) }
 
     public func plotArea(in frame: Frame) -> Frame {
         let m = AxisPainter.headerMargins(title: title, legend: legendEntries, yAxis: yAxis, yTitle: yTitle, frame: frame)
-        let width = Swift.max(1, frame.width - m.left - 8)
-        let bottom = labels(slot: width / Double(Swift.max(1, groups.count))).height
-        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: bottom, right: 8)
+        return frame.inset(top: m.top + (note == nil ? 4 : 16), left: m.left, bottom: groupLabels(frameWidth: frame.width).height,
+                           right: 8)
     }
 
     func valueText(_ v: Double) -> String {
@@ -68,7 +80,7 @@ public struct BarChart: Chart {
             AxisPainter.drawNote(note, plot: plot, into: &doc)
             doc.line(x1: plot.x, y1: plot.maxY, x2: plot.maxX, y2: plot.maxY, stroke: Palette.axis, width: 1)
             if yAxis.lower != 0 { AxisPainter.drawBreak(plot: plot, into: &doc) }
-            let slot = plot.width / Double(Swift.max(1, groups.count))
+            let slot = slot(plotWidth: plot.width)
             let n = Swift.max(1, seriesNames.count)
             let barWidth = Swift.min(slot * 0.84 / Double(n), 40)
             let valueSize = FontSize.note

@@ -12,9 +12,20 @@
 public protocol Chart: Sendable {
     /// Draws the whole chart (title, legend, axes, data) inside `frame`.
     func draw(into doc: inout SVGDocument, frame: Frame)
+    /// The part of `frame` the data is drawn in (what is left after title, legend, axes and
+    /// labels). The margins depend on the frame's width only, never on its height.
+    func plotArea(in frame: Frame) -> Frame
 }
 
 extension Chart {
+    /// A frame at (x, y), `width` wide, tall enough for a plot `plotHeight` tall under this
+    /// chart's title and legend and over its axis: a legend of many series grows the figure
+    /// instead of squeezing the data.
+    public func frame(x: Double, y: Double, width: Double, plotHeight: Double) -> Frame {
+        let probe = Frame(x: x, y: y, width: width, height: 100_000)
+        return Frame(x: x, y: y, width: width, height: plotHeight + probe.height - plotArea(in: probe).height)
+    }
+
     /// The chart alone in a document of `width` × `height` px.
     public func document(width: Double, height: Double, title: String, desc: String? = nil) -> SVGDocument {
         var doc = SVGDocument(width: width, height: height, title: title, desc: desc)
@@ -155,26 +166,105 @@ public struct PlotMap: Sendable {
     public func point(_ p: Point) -> Point { Point(x(p.x), y(p.y)) }
 }
 
-/// Labels of equally spaced categories under a plot: horizontal when they fit their slot,
-/// otherwise rotated by −45° (or −90° when the slot is narrower than 1.5 lines) and shortened to
-/// `maxLength` px; when even a rotated line does not fit, only every n-th label is written.
+/// A key of numbered entries, "1  dycnn 8/16/32 K=4 softmax constant τ 1", for marks too crowded
+/// to carry their labels (scatter points, bar groups): bold numbers right-aligned in their own
+/// colour, then the label, in columns as wide as the longest entry, read down then across.
+public struct NumberedKey: Sendable {
+    public struct Entry: Sendable {
+        public var number: Int
+        public var label: String
+        public var color: String
+        public init(number: Int, label: String, color: String = Palette.axis) {
+            self.number = number; self.label = label; self.color = color
+        }
+    }
+
+    public var entries: [Entry]
+    public init(_ entries: [Entry]) { self.entries = entries }
+
+    static let rowHeight = 13.0
+    static let columnGap = 18.0
+
+    var numberWidth: Double { SVGText.width(String(entries.map(\.number).max() ?? 0), size: FontSize.note) + 6 }
+
+    /// Columns in `width` px: as many as the widest entry allows (at least one).
+    public func columns(width: Double) -> Int {
+        let widest = (entries.map { SVGText.width($0.label, size: FontSize.note) }.max() ?? 0) + numberWidth
+        return Swift.max(1, Int((width + Self.columnGap) / (widest + Self.columnGap)))
+    }
+
+    /// Rows in `width` px.
+    public func rows(width: Double) -> Int {
+        let c = columns(width: width)
+        return (entries.count + c - 1) / c
+    }
+
+    /// Height in `width` px (0 without entries).
+    public func height(width: Double) -> Double { Double(rows(width: width)) * Self.rowHeight }
+
+    /// The key with its top left at (x, top), `width` px wide; labels too long for a column are
+    /// shortened with "…".
+    public func draw(into doc: inout SVGDocument, x: Double, top: Double, width: Double) {
+        let rows = Swift.max(1, rows(width: width))
+        let columnWidth = width / Double(columns(width: width))
+        for (k, entry) in entries.enumerated() {
+            let ex = x + Double(k / rows) * columnWidth
+            let y = top + Double(k % rows) * Self.rowHeight + FontSize.note
+            doc.text(String(entry.number), x: ex + numberWidth - 6, y: y, size: FontSize.note, anchor: .end, bold: true,
+                     fill: entry.color)
+            doc.text(SVGText.abbreviate(entry.label, maxWidth: columnWidth - numberWidth - 4, size: FontSize.note),
+                     x: ex + numberWidth, y: y, size: FontSize.note, fill: Palette.axis)
+        }
+    }
+}
+
+/// Labels of equally spaced categories under a plot: horizontal when they fit their slot;
+/// with `maxLines` > 1, wrapped at spaces onto at most that many centred lines when every word
+/// fits the slot; otherwise rotated by −45° (or −90° when the slot is narrower than 1.5 lines)
+/// and shortened to `maxLength` px; when even a rotated line does not fit, only every n-th label
+/// is written. With `keyWhenAmbiguous`, labels that shortening would make equal (five recipes
+/// all cut to "dycnn 8/16/32 K=4…") are numbered 1…n instead, and the whole labels are listed in
+/// a `NumberedKey` under the numbers; `height` includes the key.
 public struct CategoryLabels: Sendable {
     public let texts: [String]
     public let rotation: Double?
     /// Every `stride`-th label is written (1 = all).
     public let stride: Int
-    /// Vertical space the labels need below the axis.
+    /// Vertical space the labels need below the axis (and the key, when there is one).
     public let height: Double
     public let size: Double
+    /// Per label, its lines when wrapped (nil: one line per label, `texts`).
+    public private(set) var lines: [[String]]? = nil
+    /// The whole labels, in order, when the categories are numbered (`texts` are then "1"…"n").
+    public private(set) var key: [String] = []
+    /// The key's width: the plot's (the slots') width.
+    let keyWidth: Double
+    /// Space between the numbers and the key.
+    static let keyGap = 6.0
 
-    public init(_ labels: [String], slot: Double, size: Double = FontSize.tick, maxLength: Double = 84) {
+    static let lineGap = 2.0
+
+    public init(_ labels: [String], slot: Double, size: Double = FontSize.tick, maxLength: Double = 84, maxLines: Int = 1,
+                keyWhenAmbiguous: Bool = false) {
         self.size = size
+        keyWidth = slot * Double(labels.count)
         let widest = labels.map { SVGText.width($0, size: size) }.max() ?? 0
         if widest <= slot - 4 {
             texts = labels; rotation = nil; stride = 1; height = size + 8
             return
         }
-        texts = labels.map { SVGText.abbreviate($0, maxWidth: maxLength, size: size) }
+        if maxLines > 1, let wrapped = Self.wrap(labels, width: slot - 4, size: size, maxLines: maxLines) {
+            texts = labels; rotation = nil; stride = 1; lines = wrapped
+            height = Double(wrapped.map(\.count).max() ?? 1) * (size + Self.lineGap) + 8
+            return
+        }
+        let short = labels.map { SVGText.abbreviate($0, maxWidth: maxLength, size: size) }
+        if keyWhenAmbiguous && Set(short).count < short.count {
+            texts = labels.indices.map { String($0 + 1) }; rotation = nil; stride = 1; key = labels
+            height = size + 8 + Self.keyGap + Self.numberedKey(labels).height(width: keyWidth)
+            return
+        }
+        texts = short
         let longest = texts.map { SVGText.width($0, size: size) }.max() ?? 0
         if slot >= size * 1.5 {
             rotation = -45; stride = 1; height = longest * 0.71 + size + 8
@@ -185,18 +275,51 @@ public struct CategoryLabels: Sendable {
         }
     }
 
-    /// Writes label i centred under x = `centres[i]`, starting `y` below the axis line.
+    /// Greedy word wrap of every label into lines at most `width` px wide; nil when a word is
+    /// wider than that or a label needs more than `maxLines` lines.
+    static func wrap(_ labels: [String], width: Double, size: Double, maxLines: Int) -> [[String]]? {
+        var out: [[String]] = []
+        for label in labels {
+            var lines: [String] = []
+            for word in label.split(separator: " ").map(String.init) {
+                guard SVGText.width(word, size: size) <= width else { return nil }
+                if let last = lines.last, SVGText.width(last + " " + word, size: size) <= width {
+                    lines[lines.count - 1] = last + " " + word
+                } else {
+                    lines.append(word)
+                }
+            }
+            guard lines.count <= maxLines else { return nil }
+            out.append(lines.isEmpty ? [""] : lines)
+        }
+        return out
+    }
+
+    /// Writes label i centred under x = `centres[i]`, starting `y` below the axis line; a key,
+    /// when there is one, under the numbers from the first centre's slot on.
     public func draw(centres: [Double], y: Double, into doc: inout SVGDocument, fill: String = Palette.axis) {
         for (i, text) in texts.enumerated() where i < centres.count && i % stride == 0 {
             let x = centres[i]
             switch rotation {
             case nil:
-                doc.text(text, x: x, y: y + size + 4, size: size, anchor: .middle, fill: fill)
+                for (l, line) in (lines.flatMap { i < $0.count ? $0[i] : nil } ?? [text]).enumerated() {
+                    doc.text(line, x: x, y: y + size + 4 + Double(l) * (size + Self.lineGap), size: size, anchor: .middle,
+                             bold: !key.isEmpty, fill: fill)
+                }
             case let angle?:
                 let baseline = angle == -90 ? x + size * 0.35 : x + size * 0.3
                 doc.text(text, x: baseline, y: y + 6, size: size, anchor: .end, fill: fill, rotate: angle)
             }
         }
+        guard !key.isEmpty, let first = centres.first else { return }
+        numberedKey.draw(into: &doc, x: first - keyWidth / Double(Swift.max(1, centres.count)) / 2, top: y + size + 8 + Self.keyGap,
+                         width: keyWidth)
+    }
+
+    /// The key of the numbered labels.
+    var numberedKey: NumberedKey { Self.numberedKey(key) }
+    static func numberedKey(_ labels: [String]) -> NumberedKey {
+        NumberedKey(labels.enumerated().map { .init(number: $0.offset + 1, label: $0.element) })
     }
 }
 

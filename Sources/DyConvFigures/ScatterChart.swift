@@ -152,44 +152,14 @@ public struct ScatterChart: Chart {
 
     // MARK: Key (numbered mode)
 
-    static let keyRowHeight = 13.0
-    static let keyColumnGap = 18.0
-
-    /// Key entries "number  label" in number order, with their series.
-    var keyEntries: [(number: Int, label: String, series: Int)] {
-        zip(numbers, items).map { ($0, $1.label, $1.series) }.sorted { $0.number < $1.number }
+    /// The key: "number  label" per item in number order, each number in its series' colour.
+    var key: NumberedKey {
+        NumberedKey(zip(numbers, items).map { NumberedKey.Entry(number: $0, label: $1.label, color: style($1.series).color) }
+            .sorted { $0.number < $1.number })
     }
 
-    func keyNumberWidth() -> Double { SVGText.width(String(items.count), size: FontSize.note) + 6 }
-
-    /// Columns of the key in `width`: as many as the widest entry allows (at least one).
-    func keyColumns(width: Double) -> Int {
-        let widest = (items.map { SVGText.width($0.label, size: FontSize.note) }.max() ?? 0) + keyNumberWidth()
-        return Swift.max(1, Int((width - 20 + Self.keyColumnGap) / (widest + Self.keyColumnGap)))
-    }
-
-    /// The key's height in a chart `width` wide (0 without items).
-    func keyHeight(width: Double) -> Double {
-        guard !items.isEmpty else { return 0 }
-        let columns = keyColumns(width: width)
-        return 8 + Double((items.count + columns - 1) / columns) * Self.keyRowHeight
-    }
-
-    /// The key at the bottom of `frame`, column by column, each number in its series' colour.
-    func drawKey(into doc: inout SVGDocument, frame: Frame) {
-        let columns = keyColumns(width: frame.width)
-        let rows = (items.count + columns - 1) / columns
-        let columnWidth = (frame.width - 20) / Double(columns)
-        let top = frame.maxY - keyHeight(width: frame.width) + 8
-        for (k, entry) in keyEntries.enumerated() {
-            let x = frame.x + 10 + Double(k / rows) * columnWidth
-            let y = top + Double(k % rows) * Self.keyRowHeight + FontSize.note
-            doc.text(String(entry.number), x: x + keyNumberWidth() - 6, y: y, size: FontSize.note, anchor: .end, bold: true,
-                     fill: style(entry.series).color)
-            doc.text(SVGText.abbreviate(entry.label, maxWidth: columnWidth - keyNumberWidth() - 4, size: FontSize.note),
-                     x: x + keyNumberWidth(), y: y, size: FontSize.note, fill: Palette.axis)
-        }
-    }
+    /// The key's height under the plot in a chart `width` wide, its 8 px gap included (0 without items).
+    func keyHeight(width: Double) -> Double { items.isEmpty ? 0 : 8 + key.height(width: width - 20) }
 
     public func draw(into doc: inout SVGDocument, frame: Frame) {
         let plot = plotArea(in: frame)
@@ -224,7 +194,9 @@ public struct ScatterChart: Chart {
                 }
                 doc.text(label, x: place.box.x, y: place.box.maxY - 3, size: FontSize.note, fill: Palette.axis)
             }
-            if labels == .numbered { drawKey(into: &doc, frame: frame) }
+            if labels == .numbered {
+                key.draw(into: &doc, x: frame.x + 10, top: frame.maxY - keyHeight(width: frame.width) + 8, width: frame.width - 20)
+            }
         }
     }
 }

@@ -206,8 +206,6 @@ extension ReportFigures {
             }
         }
         let accuracyAxis = accuracyAxis(accuracy.flatMap { $0.points.map(\.y) + $0.band.flatMap { [$0.low, $0.high] } })
-        let first = Frame(x: 10, y: headingHeight, width: width - 20, height: 300)
-        let second = Frame(x: 10, y: first.maxY + 14, width: width - 20, height: 300)
         let info = FigureInfo(
             file: "accuracy-vs-tau.svg", title: "Accuracy and attention entropy against the inference temperature τ",
             caption: "One line per group of dynamic checkpoints (one recipe; with several seeds the line is their mean and "
@@ -217,7 +215,6 @@ extension ReportFigures {
                 + (accuracyAxis.lower > 0 ? " (y axis zoomed, from \(accuracyAxis.label(accuracyAxis.lower)))" : "")
                 + ". Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, triangles) "
                 + "dynamic layer, mean over seeds; higher τ flattens the attention towards 1." + skippedNote(report))
-        var doc = document(info, height: second.maxY + 10)
         var top = LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis,
                             xTitle: "inference τ (log scale)", yTitle: "accuracy", markers: markers)
         var bottom = LineChart(title: "Mean H / ln K of the lowest and top dynamic layer", series: entropy, xAxis: xAxis,
@@ -227,6 +224,10 @@ extension ReportFigures {
         let left = Swift.max(AxisPainter.leftMargin(top.yAxis, title: top.yTitle), AxisPainter.leftMargin(bottom.yAxis, title: bottom.yTitle))
         top.minimumLeftMargin = left
         bottom.minimumLeftMargin = left
+        // Each plot is 200 px tall whatever its legend takes (a runs report has ~13 groups).
+        let first = top.frame(x: 10, y: headingHeight, width: width - 20, plotHeight: 200)
+        let second = bottom.frame(x: 10, y: first.maxY + 14, width: width - 20, plotHeight: 200)
+        var doc = document(info, height: second.maxY + 10)
         top.draw(into: &doc, frame: first)
         bottom.draw(into: &doc, frame: second)
         return Figure(info: info, document: doc)

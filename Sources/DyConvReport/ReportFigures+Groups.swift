@@ -27,7 +27,11 @@ extension ReportFigures {
         }
         let values = chartGroups.flatMap { $0.bars.compactMap { $0 }.flatMap { [$0.value, $0.min ?? $0.value, $0.max ?? $0.value] } }
         let axis = accuracyAxis(values, headroom: 0.3)
-        let note = zoomNote(axis)
+        // The bars keep one height; the labels under them take what they need (a key of
+        // numbered groups when a sweep's long labels would be cut to the same text).
+        let chart = BarChart(title: nil, groups: chartGroups, seriesNames: modes.map(\.rawValue), yAxis: axis,
+                             yTitle: "test accuracy", note: zoomNote(axis))
+        let labels = chart.groupLabels(frameWidth: width - 20)
         let info = FigureInfo(
             file: "ablation.svg", title: "Aggregation ablation: test accuracy per mode",
             caption: "Per group of dynamic checkpoints (same recipe, all seeds), test accuracy at the trained τ when the K "
@@ -35,12 +39,12 @@ extension ReportFigures {
                 + "largest π (max), with π permuted among the kernels (shuffle-image) or with another image's π "
                 + "(shuffle-across), over \(report.data.images) images. Bars: mean over seeds; whiskers: min–max (none for a "
                 + "single seed); numbers: the mean in percent. "
+                + (labels.key.isEmpty ? "" : "The groups are numbered; the key under the chart names them. ")
                 + (axis.lower > 0 ? "The y axis is zoomed to the data and starts at \(axis.label(axis.lower)), not at 0." : "")
                 + skippedNote(report))
-        let height = 380.0
+        let height = 284 + labels.height
         var doc = document(info, height: headingHeight + height + 10)
-        BarChart(title: nil, groups: chartGroups, seriesNames: modes.map(\.rawValue), yAxis: axis, yTitle: "test accuracy",
-                 note: note).draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: height))
+        chart.draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: height))
         return Figure(info: info, document: doc)
     }
 
@@ -174,7 +178,8 @@ extension ReportFigures {
         let rowHeight = 300.0
         let info = FigureInfo(
             file: "tau-schedule.svg", title: "Training temperature schedules",
-            caption: "One row per set of groups that differ only in the training τ schedule. Left: final test accuracy "
+            caption: "One row per set of groups that differ only in the training τ schedule (its family in the panel titles). "
+                + "Left: final test accuracy "
                 + "(mean over seeds, whisker min–max; the y axis is zoomed and starts where marked). Right: test accuracy "
                 + "after each epoch, the mean over the group's checkpoints of their training history (epochs that some "
                 + "seeds lack average the others).")
@@ -187,7 +192,9 @@ extension ReportFigures {
             }
             let values = members.flatMap { [$0.group.accuracy.mean, $0.group.accuracy.min, $0.group.accuracy.max] }
             let axis = accuracyAxis(values, headroom: 0.3)
-            BarChart(title: "Final accuracy", groups: bars, seriesNames: ["accuracy"], yAxis: axis, yTitle: "test accuracy",
+            // Each row names its family: a report may compare the schedules of dycnn and of CondConv.
+            let family = members.first.map { ": \($0.group.family)" } ?? ""
+            BarChart(title: "Final accuracy" + family, groups: bars, seriesNames: ["accuracy"], yAxis: axis, yTitle: "test accuracy",
                      note: axis.lower > 0 ? "axis from \(axis.label(axis.lower))" : nil)
                 .draw(into: &doc, frame: Frame(x: 10, y: y, width: barWidth, height: rowHeight))
             var series: [LineChart.Series] = []
@@ -197,7 +204,7 @@ extension ReportFigures {
             }
             let epochs = series.flatMap { $0.points.map(\.x) }
             let xAxis = epochAxis(epochs.isEmpty ? [1] : epochs)
-            LineChart(title: "Test accuracy per epoch", series: series, xAxis: xAxis,
+            LineChart(title: "Test accuracy per epoch" + family, series: series, xAxis: xAxis,
                       yAxis: accuracyAxis(series.flatMap { $0.points.map(\.y) }), xTitle: "epoch", yTitle: "test accuracy")
                 .draw(into: &doc, frame: Frame(x: 22 + barWidth, y: y, width: width - 32 - barWidth, height: rowHeight))
         }

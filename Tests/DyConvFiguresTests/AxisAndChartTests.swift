@@ -111,4 +111,21 @@ final class AxisAndChartTests: XCTestCase {
         XCTAssertEqual(grid.frame(1), Frame(x: 366, y: 36, width: 344, height: 260))
         XCTAssertTrue(doc.render().hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"306\""))
     }
+    /// Oracle: the requested height. `frame(plotHeight:)` gives a plot exactly that tall for a
+    /// one-series and a fourteen-series legend (long names, several legend rows); the second
+    /// frame is taller by the extra legend rows, so the data are never squeezed by the legend.
+    func testFrameForPlotHeightGrowsWithTheLegend() {
+        func chart(_ n: Int) -> LineChart {
+            LineChart(title: "t", series: (0..<n).map {
+                .init(name: "dycnn 8/16/32 K=4 softmax τ 30→1/5ep recipe \($0) · mean of 3 (seeds 0, 1, 2)",
+                      points: [Point(1, 0.5), Point(2, 0.6)], style: Palette.style($0))
+            }, xAxis: Axis(lower: 1, upper: 2), yAxis: Axis(lower: 0, upper: 1), xTitle: "x", yTitle: "y")
+        }
+        let one = chart(1).frame(x: 10, y: 40, width: 700, plotHeight: 200)
+        let many = chart(14).frame(x: 10, y: 40, width: 700, plotHeight: 200)
+        XCTAssertEqual(chart(1).plotArea(in: one).height, 200, accuracy: 1e-9)
+        XCTAssertEqual(chart(14).plotArea(in: many).height, 200, accuracy: 1e-9)
+        XCTAssertGreaterThan(many.height, one.height + 13 * 14)
+        XCTAssertEqual(one.x, 10); XCTAssertEqual(one.y, 40); XCTAssertEqual(one.width, 700)
+    }
 }

@@ -81,7 +81,7 @@ final class ScatterLabelTests: XCTestCase {
             XCTAssertGreaterThan(y, plot.maxY + AxisPainter.bottomMargin(title: chart.xTitle) - 1)
             XCTAssertLessThanOrEqual(y, frame.maxY)
         }
-        XCTAssertEqual(chart.keyEntries.map(\.number), Array(1...chart.items.count))
+        XCTAssertEqual(chart.key.entries.map(\.number), Array(1...chart.items.count))
     }
 
     /// Oracle: the previous drawing. Labels that fit stay beside their points: `fitted` returns

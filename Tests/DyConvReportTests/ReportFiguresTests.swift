@@ -111,6 +111,15 @@ final class ReportFiguresTests: XCTestCase {
                                "accuracy-vs-cost.svg", "k-sweep.svg", "tau-schedule.svg", "training-curves.svg"])
     }
 
+    /// Oracle: the fixture's family. Each τ-schedule row names the family it compares (a report
+    /// may hold dycnn's and CondConv's schedules, which were told apart only by their values).
+    func testTauScheduleRowsNameTheirFamily() throws {
+        let figure = try XCTUnwrap(ReportFigures.render(Self.report()).first { $0.info.file == "tau-schedule.svg" })
+        let family = Self.report().groups[0].family
+        XCTAssertTrue(figure.svg.contains(">Final accuracy: \(family)<"), figure.svg)
+        XCTAssertTrue(figure.svg.contains(">Test accuracy per epoch: \(family)<"))
+    }
+
     /// Oracle: the static checkpoint has no entropy panel (its name appears only in the caption's
     /// "skipped" sentence, not as a panel's aria-label), the two dynamic ones each have one.
     func testStaticCheckpointHasNoEntropyPanel() throws {
