@@ -7,7 +7,7 @@
 // Worked example: groups ["dycnn", "condconv"], series ["attention", "average"], y axis 0.8…1.0:
 // four bars; "dycnn"/"attention" at 0.93 with whisker 0.92…0.94 is labelled "93.0" (percent axis).
 
-public struct BarChart: Chart {
+public struct BarChart: XYChart {
     public struct Bar: Sendable {
         public var value: Double
         public var min: Double?
@@ -31,6 +31,10 @@ public struct BarChart: Chart {
     public var valueLabels: Bool
     /// A note written at the plot's top left (e.g. "y axis starts at 80 %").
     public var note: String?
+    /// Number the groups and list their labels in a key under the chart when shortening the
+    /// labels would make two equal. The caller sizes the frame for the key (`groupLabels`) and
+    /// says so in its caption; off, such labels are shortened as they are.
+    public var numbersAmbiguousGroups = false
 
     public init(title: String?, groups: [Group], seriesNames: [String], yAxis: Axis, yTitle: String? = nil,
                 valueLabels: Bool = true, note: String? = nil) {
@@ -43,9 +47,10 @@ public struct BarChart: Chart {
     }
 
     /// Group labels: wrapped onto up to 3 lines when their words fit the slot, else rotated and
-    /// shortened, or numbered with a key when shortening would make two of them equal.
+    /// shortened, or (`numbersAmbiguousGroups`) numbered with a key when shortening would make two
+    /// of them equal.
     func labels(slot: Double) -> CategoryLabels {
-        CategoryLabels(groups.map(\.label), slot: slot, maxLength: 110, maxLines: 3, keyWhenAmbiguous: true)
+        CategoryLabels(groups.map(\.label), slot: slot, maxLength: 110, maxLines: 3, keyWhenAmbiguous: numbersAmbiguousGroups)
     }
 
     /// The group labels as drawn in a frame `frameWidth` wide: callers add their `height` (the

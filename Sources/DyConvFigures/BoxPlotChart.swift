@@ -20,7 +20,7 @@ public struct Guide: Sendable, Equatable {
     public init(value: Double, label: String) { self.value = value; self.label = label }
 }
 
-public struct BoxPlotChart: Chart {
+public struct BoxPlotChart: XYChart {
     public struct Item: Sendable {
         public var label: String
         /// nil: no data for this category.

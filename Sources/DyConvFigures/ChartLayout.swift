@@ -1,7 +1,8 @@
 // What every chart shares: the `Chart` protocol (draw into a panel frame, or be a document of
-// its own), font sizes, the axis painter (ticks, grid, labels, titles), category labels that
-// rotate or shorten so they never overlap, the legend, and the panel grid that lays several
-// charts out in rows inside one document.
+// its own) and `XYChart` (a frame sized for a wanted plot height), font sizes, the axis painter
+// (ticks, grid, labels, titles), category labels that wrap, rotate, shorten or — when shortening
+// would make them equal — become numbers with a `NumberedKey`, so they never overlap, the legend,
+// and the panel grid that lays several charts out in rows inside one document.
 //
 // Worked example: a 720 px figure with five panels of at least 330 px each:
 //   let grid = PanelGrid(count: 5, width: 720, minPanelWidth: 330, panelHeight: 260, top: 40)
@@ -12,12 +13,17 @@
 public protocol Chart: Sendable {
     /// Draws the whole chart (title, legend, axes, data) inside `frame`.
     func draw(into doc: inout SVGDocument, frame: Frame)
-    /// The part of `frame` the data is drawn in (what is left after title, legend, axes and
-    /// labels). The margins depend on the frame's width only, never on its height.
+}
+
+/// An x–y chart (line, scatter, bar, box plot) whose margins — title, legend, axes, labels —
+/// depend on the frame's width only, so a frame can be sized for a wanted plot height. (The heat
+/// map is not one: its row labels scale with its height.)
+public protocol XYChart: Chart {
+    /// The part of `frame` the data is drawn in.
     func plotArea(in frame: Frame) -> Frame
 }
 
-extension Chart {
+extension XYChart {
     /// A frame at (x, y), `width` wide, tall enough for a plot `plotHeight` tall under this
     /// chart's title and legend and over its axis: a legend of many series grows the figure
     /// instead of squeezing the data.
@@ -25,7 +31,9 @@ extension Chart {
         let probe = Frame(x: x, y: y, width: width, height: 100_000)
         return Frame(x: x, y: y, width: width, height: plotHeight + probe.height - plotArea(in: probe).height)
     }
+}
 
+extension Chart {
     /// The chart alone in a document of `width` × `height` px.
     public func document(width: Double, height: Double, title: String, desc: String? = nil) -> SVGDocument {
         var doc = SVGDocument(width: width, height: height, title: title, desc: desc)

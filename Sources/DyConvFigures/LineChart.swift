@@ -8,7 +8,7 @@
 //             markers: [.init(x: 1, label: "trained τ")])
 // draws the series in blue with circles, a dashed grey line at x = 1 labelled "trained τ".
 
-public struct LineChart: Chart {
+public struct LineChart: XYChart {
     public struct Series: Sendable {
         public var name: String
         public var points: [Point]

@@ -13,7 +13,7 @@
 // with fifteen more points between them comes back from `fitted(to:)` numbered, its key two
 // columns wide.
 
-public struct ScatterChart: Chart {
+public struct ScatterChart: XYChart {
     public struct Item: Sendable {
         public var x: Double
         public var y: Double
@@ -98,17 +98,21 @@ public struct ScatterChart: Chart {
 
     struct LabelPlace {
         var box: Frame
-        /// False when no candidate place was free (the box is then the first one inside the plot).
+        /// False when no candidate place was free: the box is then the first candidate inside the
+        /// plot's width and may overlap other marks (a cluster of more points than places).
         var fits: Bool
         /// A line from the marker to a box that is not next to it.
         var leader: (from: Point, to: Point)?
     }
 
-    /// One box per label, in item order, each clear of every marker, whisker and earlier box when
-    /// one of its candidate places allows: right of the point, left, below, above, then (short
-    /// numbered labels only) further out along the point's row on either side, with a leader.
+    /// One box per label, in item order, each clear of every marker, whisker, earlier box and
+    /// earlier leader when one of its candidate places allows: right of the point, left, below,
+    /// above; then (short numbered labels only) further out in eight directions, nearest first,
+    /// joined to the point by a leader that must itself cross no marker, whisker or number (a
+    /// leader through another marker would pin the number on that marker).
     func placeLabels(_ texts: [String], map: PlotMap, plot: Frame) -> [LabelPlace] {
         var placed: [Frame] = []
+        var leaders: [(from: Point, to: Point)] = []
         for item in items {
             let p = Point(map.x(item.x), map.y(item.y))
             if let lo = item.yMin, let hi = item.yMax, hi > lo {
@@ -117,37 +121,60 @@ public struct ScatterChart: Chart {
             placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))
         }
         func inside(_ f: Frame) -> Bool { f.x >= plot.x && f.maxX <= plot.maxX && f.y >= plot.y && f.maxY <= plot.maxY }
-        func free(_ f: Frame) -> Bool { !placed.contains { !($0.maxX <= f.x || f.maxX <= $0.x || $0.maxY <= f.y || f.maxY <= $0.y) } }
+        func overlaps(_ a: Frame, _ b: Frame) -> Bool { !(a.maxX <= b.x || b.maxX <= a.x || a.maxY <= b.y || b.maxY <= a.y) }
+        func contains(_ f: Frame, _ q: Point) -> Bool { q.x > f.x && q.x < f.maxX && q.y > f.y && q.y < f.maxY }
+        /// The points of a segment 1 px apart (both ends included).
+        func samples(_ l: (from: Point, to: Point)) -> [Point] {
+            let n = Swift.max(1, Int(Self.length(l).rounded(.up)))
+            return (0...n).map { Point(l.from.x + (l.to.x - l.from.x) * Double($0) / Double(n), l.from.y + (l.to.y - l.from.y) * Double($0) / Double(n)) }
+        }
+        func free(_ f: Frame) -> Bool {
+            !placed.contains { overlaps($0, f) } && !leaders.contains { samples($0).contains { contains(f, $0) } }
+        }
+        func freeLeader(_ l: (from: Point, to: Point)) -> Bool {
+            let points = samples(l)
+            return !placed.contains { f in points.contains { contains(f, $0) } }
+        }
         var out: [LabelPlace] = []
         for (item, text) in zip(items, texts) {
             let p = Point(map.x(item.x), map.y(item.y))
             let size = FontSize.note
             let w = SVGText.width(text, size: size), h = size + 2
-            var candidates = [Frame(x: p.x + 7, y: p.y - h / 2, width: w, height: h),
-                              Frame(x: p.x - 7 - w, y: p.y - h / 2, width: w, height: h),
-                              Frame(x: p.x - w / 2, y: p.y + 7, width: w, height: h),
-                              Frame(x: p.x - w / 2, y: p.y - 7 - h, width: w, height: h),
-                              Frame(x: p.x + 7, y: p.y + 4, width: w, height: h),
-                              Frame(x: p.x + 7, y: p.y - 4 - h, width: w, height: h)]
-            let near = candidates.count
+            typealias Candidate = (box: Frame, leader: (from: Point, to: Point)?)
+            var candidates: [Candidate] = [(Frame(x: p.x + 7, y: p.y - h / 2, width: w, height: h), nil),
+                                           (Frame(x: p.x - 7 - w, y: p.y - h / 2, width: w, height: h), nil),
+                                           (Frame(x: p.x - w / 2, y: p.y + 7, width: w, height: h), nil),
+                                           (Frame(x: p.x - w / 2, y: p.y - 7 - h, width: w, height: h), nil),
+                                           (Frame(x: p.x + 7, y: p.y + 4, width: w, height: h), nil),
+                                           (Frame(x: p.x + 7, y: p.y - 4 - h, width: w, height: h), nil)]
             if labels == .numbered {
-                for step in 1...6 {
-                    let d = 7 + Double(step) * (w + 6)
-                    candidates += [Frame(x: p.x + d, y: p.y - h / 2, width: w, height: h),
-                                   Frame(x: p.x - d - w, y: p.y - h / 2, width: w, height: h)]
+                // Directions (dx, dy), right and left first (the key reads along rows); the box
+                // sits on the far side of the leader's end.
+                let directions: [(Double, Double)] = [(1, 0), (-1, 0), (0.7071, -0.7071), (0.7071, 0.7071), (-0.7071, -0.7071),
+                                                      (-0.7071, 0.7071), (0, -1), (0, 1)]
+                for step in 1...8 {
+                    let reach = 8 + Double(step) * 10
+                    for (dx, dy) in directions {
+                        let end = Point(p.x + dx * reach, p.y + dy * reach)
+                        let bx = dx > 0.1 ? end.x + 1 : (dx < -0.1 ? end.x - 1 - w : end.x - w / 2)
+                        let by = dy > 0.1 ? end.y + 1 : (dy < -0.1 ? end.y - 1 - h : end.y - h / 2)
+                        candidates.append((Frame(x: bx, y: by, width: w, height: h), (Point(p.x + dx * 8, p.y + dy * 8), end)))
+                    }
                 }
             }
-            let index = candidates.firstIndex { inside($0) && free($0) }
-            let box = index.map { candidates[$0] } ?? candidates.first { $0.x >= plot.x && $0.maxX <= plot.maxX } ?? candidates[0]
-            var leader: (from: Point, to: Point)?
-            if let index, index >= near {
-                let toRight = box.x > p.x
-                leader = (Point(p.x + (toRight ? 5 : -5), p.y), Point(toRight ? box.x - 1 : box.maxX + 1, p.y))
-            }
-            placed.append(box)
-            out.append(LabelPlace(box: box, fits: index != nil, leader: leader))
+            let index = candidates.firstIndex { c in inside(c.box) && free(c.box) && (c.leader.map(freeLeader) ?? true) }
+            let chosen = index.map { candidates[$0] }
+                ?? (candidates.first { $0.box.x >= plot.x && $0.box.maxX <= plot.maxX && $0.leader == nil } ?? candidates[0])
+            placed.append(chosen.box)
+            if let leader = chosen.leader { leaders.append(leader) }
+            out.append(LabelPlace(box: chosen.box, fits: index != nil, leader: chosen.leader))
         }
         return out
+    }
+
+    /// A segment's length in px.
+    static func length(_ l: (from: Point, to: Point)) -> Double {
+        ((l.to.x - l.from.x) * (l.to.x - l.from.x) + (l.to.y - l.from.y) * (l.to.y - l.from.y)).squareRoot()
     }
 
     // MARK: Key (numbered mode)

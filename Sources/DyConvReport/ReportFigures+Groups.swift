@@ -29,9 +29,11 @@ extension ReportFigures {
         let axis = accuracyAxis(values, headroom: 0.3)
         // The bars keep one height; the labels under them take what they need (a key of
         // numbered groups when a sweep's long labels would be cut to the same text).
-        let chart = BarChart(title: nil, groups: chartGroups, seriesNames: modes.map(\.rawValue), yAxis: axis,
+        var chart = BarChart(title: nil, groups: chartGroups, seriesNames: modes.map(\.rawValue), yAxis: axis,
                              yTitle: "test accuracy", note: zoomNote(axis))
-        let labels = chart.groupLabels(frameWidth: width - 20)
+        chart.numbersAmbiguousGroups = true
+        let chartWidth = width - 20
+        let labels = chart.groupLabels(frameWidth: chartWidth)
         let info = FigureInfo(
             file: "ablation.svg", title: "Aggregation ablation: test accuracy per mode",
             caption: "Per group of dynamic checkpoints (same recipe, all seeds), test accuracy at the trained τ when the K "
@@ -44,7 +46,7 @@ extension ReportFigures {
                 + skippedNote(report))
         let height = 284 + labels.height
         var doc = document(info, height: headingHeight + height + 10)
-        chart.draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: width - 20, height: height))
+        chart.draw(into: &doc, frame: Frame(x: 10, y: headingHeight, width: chartWidth, height: height))
         return Figure(info: info, document: doc)
     }
 
@@ -109,7 +111,7 @@ extension ReportFigures {
                 + (logScale ? " (log scale)" : "") + ". Seeds: \(seeds). Marker = routing (softmax = dynamic convolution, "
                 + "sigmoid = CondConv, static); "
                 + (chart.labels == .numbered
-                    ? "the points are numbered from the most accurate (too many to label beside them), and the key under the plot "
+                    ? "the points are numbered from the most accurate (their labels do not fit beside them), and the key under the plot "
                         + "gives each number's group and parameter count. "
                     : "labels give the group and its parameter count. ")
                 + "Up and to the left is better."

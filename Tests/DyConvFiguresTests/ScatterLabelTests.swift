@@ -64,6 +64,37 @@ final class ScatterLabelTests: XCTestCase {
         XCTAssertEqual(byY.map { chart.numbers[$0] }, Array(1...chart.items.count))
     }
 
+    /// Oracle: geometry. Five points in a plus (centre A with B, C right and left, D, E below and
+    /// above, 12 px apart) block every near place of A's number; the number may go further out
+    /// only where its leader's corridor crosses no other marker and no number, so it cannot sit
+    /// next to B and be read as B's. (Before the corridor check A's "2" landed 1.4 px right of B's
+    /// marker with its leader through B.)
+    func testLeaderLinesCrossNoOtherMarkerOrNumber() {
+        let xAxis = Axis(lower: 0, upper: 400), yAxis = Axis(lower: 0, upper: 400)
+        let pts = [(100.0, 200.0), (112, 200), (88, 200), (100, 188), (100, 212)]
+        var chart = ScatterChart(title: nil, items: pts.enumerated().map { .init(x: $1.0, y: $1.1, label: "p\($0)", series: 0) },
+                                 seriesNames: [], xAxis: xAxis, yAxis: yAxis)
+        chart.labels = .numbered
+        let plot = Frame(x: 0, y: 0, width: 400, height: 400)
+        let map = PlotMap(plot: plot, xAxis: xAxis, yAxis: yAxis)
+        let places = chart.placeLabels(chart.pointLabels, map: map, plot: plot)
+        XCTAssertTrue(places.allSatisfy(\.fits))
+        XCTAssertTrue(places.contains { $0.leader != nil }, "the premise: some number needs a leader")
+        let markers = chart.items.map { Frame(x: map.x($0.x) - 5, y: map.y($0.y) - 5, width: 10, height: 10) }
+        for (i, place) in places.enumerated() {
+            for (j, m) in markers.enumerated() where j != i { XCTAssertFalse(Self.overlap(place.box, m), "number \(i) on marker \(j)") }
+            for other in places[(i + 1)...] { XCTAssertFalse(Self.overlap(place.box, other.box)) }
+            guard let leader = place.leader else { continue }
+            // The leader sampled every 0.5 px: no sample inside another marker or number.
+            let n = Int(ScatterChart.length(leader) * 2) + 1
+            let samples = (0...n).map { Point(leader.from.x + (leader.to.x - leader.from.x) * Double($0) / Double(n),
+                                              leader.from.y + (leader.to.y - leader.from.y) * Double($0) / Double(n)) }
+            func hit(_ f: Frame) -> Bool { samples.contains { $0.x > f.x && $0.x < f.maxX && $0.y > f.y && $0.y < f.maxY } }
+            for (j, m) in markers.enumerated() where j != i { XCTAssertFalse(hit(m), "leader of \(i) crosses marker \(j)") }
+            for (j, other) in places.enumerated() where j != i { XCTAssertFalse(hit(other.box), "leader of \(i) crosses number \(j)") }
+        }
+    }
+
     /// Oracle: the key is the list of labels. Every label is written once, whole, in the SVG;
     /// the key lies below the plot's x axis title and inside the grown frame; its rows are
     /// number-ordered (entry k of a column is number k + 1 of that column's run).

@@ -154,6 +154,28 @@ final class ReportFiguresReviewTests: XCTestCase {
             svg.range(of: "height=\"").flatMap { Double(svg[$0.upperBound...].prefix { $0 != "\"" }) }
         }
         XCTAssertGreaterThan(try XCTUnwrap(height(crowded.svg)), try XCTUnwrap(height(few.svg)))
+        // Every group has a bold number (the key's and the point's), the numbers 1…n.
+        let groups = r.groups.filter { $0.multiplyAdds > 0 }.count
+        for n in 1...groups { XCTAssertTrue(crowded.svg.contains("font-weight=\"bold\" fill=") && crowded.svg.contains(">\(n)</text>"), "\(n)") }
+        XCTAssertFalse(crowded.info.caption.contains("labels give"))
+    }
+
+    /// Oracle: the labels' text. Nine ablation groups whose labels the 110 px cut makes equal
+    /// ("dycnn crowd recipe-numb…") are numbered, each whole label is written once in the key, and
+    /// the caption says the groups are numbered; the test report's few groups are not.
+    func testAblationNumbersGroupsWhoseShortLabelsWouldBeEqual() throws {
+        var r = Self.report()
+        XCTAssertFalse(try Self.figure(r, "ablation.svg").info.caption.contains("numbered"))
+        let base = r.groups[0]
+        for i in 0..<9 {
+            var g = base
+            g.key = "crowd \(i)"; g.label = "dycnn crowd recipe-number-\(i)"
+            r.groups.append(g)
+        }
+        let crowded = try Self.figure(r, "ablation.svg")
+        XCTAssertTrue(crowded.info.caption.contains("The groups are numbered; the key under the chart names them."))
+        for i in 0..<9 { XCTAssertEqual(crowded.svg.components(separatedBy: ">dycnn crowd recipe-number-\(i)<").count - 1, 1) }
+        XCTAssertFalse(crowded.svg.contains("recipe-numb…"))
     }
 
     // MARK: Finding 9: training curves
