@@ -161,6 +161,20 @@ extension ReportFigures {
         return (mean, band)
     }
 
+    /// Marker shapes of the lowest and top layers' entropy curves, per round of 8 groups (the
+    /// palette's colours).
+    static let entropyMarkers: [(lowest: MarkerShape, top: MarkerShape)] = [(.circle, .triangle), (.square, .diamond),
+                                                                           (.triangleDown, .cross)]
+
+    /// The styles of group i's lowest (solid) and top (dashed) entropy curves, in the group's
+    /// colour; past the palette's 8 colours the colours repeat, so each further round of groups
+    /// gets its own pair of marker shapes (distinct for the first 24 groups).
+    static func entropyStyles(group i: Int) -> (lowest: SeriesStyle, top: SeriesStyle) {
+        let colour = Palette.style(i).color
+        let pair = entropyMarkers[(i / Palette.okabeIto.count) % entropyMarkers.count]
+        return (SeriesStyle(color: colour, dash: [], marker: pair.lowest), SeriesStyle(color: colour, dash: [6, 3], marker: pair.top))
+    }
+
     /// Accuracy against the inference τ per group of dynamic checkpoints with a sweep (mean over
     /// seeds, min–max band; log x, trained τ marked), and the lowest and top layers' mean entropy
     /// against τ (mean over seeds).
@@ -185,7 +199,6 @@ extension ReportFigures {
             let seeds = entry.members.compactMap(\.seed)
             let name = label(report, entry.group) + (entry.members.count > 1
                 ? " · mean of \(entry.members.count) (\(seedText(seeds)))" : (seeds.isEmpty ? "" : " · \(seedText(seeds))"))
-            let colour = Palette.style(i).color
             // The group's own sweep statistics (`GroupReport.temperatureSweep`: mean and min–max
             // over the seeds, the trained point included), the numbers report.md tabulates.
             let sweep = entry.group.temperatureSweep.filter { $0.temperature > 0 && $0.temperature.isFinite }
@@ -198,11 +211,12 @@ extension ReportFigures {
             func layerCurve(_ pick: ([LayerAttentionSummary]) -> LayerAttentionSummary?) -> [Point] {
                 seedCurve(entry.members.map { c in curve(c).compactMap { p in pick(p.evaluation.layers).map { Point(p.tau, $0.meanEntropy) } } }).mean
             }
+            let styles = entropyStyles(group: i)
             entropy.append(.init(name: "\(label(report, entry.group)): lowest (\(lowName))", points: layerCurve { $0.first },
-                                 style: SeriesStyle(color: colour, dash: [], marker: .circle)))
+                                 style: styles.lowest))
             if layers.count > 1 {
                 entropy.append(.init(name: "\(label(report, entry.group)): top (\(topName))", points: layerCurve { $0.last },
-                                     style: SeriesStyle(color: colour, dash: [6, 3], marker: .triangle)))
+                                     style: styles.top))
             }
         }
         let accuracyAxis = accuracyAxis(accuracy.flatMap { $0.points.map(\.y) + $0.band.flatMap { [$0.low, $0.high] } })
@@ -214,7 +228,11 @@ extension ReportFigures {
                 + "trained τ; the point on it is the checkpoint's own trained evaluation. Top: test accuracy"
                 + (accuracyAxis.lower > 0 ? " (y axis zoomed, from \(accuracyAxis.label(accuracyAxis.lower)))" : "")
                 + ". Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, triangles) "
-                + "dynamic layer, mean over seeds; higher τ flattens the attention towards 1." + skippedNote(report))
+                + "dynamic layer, mean over seeds; higher τ flattens the attention towards 1."
+                + (groups.count > Palette.okabeIto.count
+                    ? " Past \(Palette.okabeIto.count) groups the colours repeat: the next groups' lowest and top layers are "
+                        + "squares and diamonds, then downward triangles and crosses." : "")
+                + skippedNote(report))
         var top = LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis,
                             xTitle: "inference τ (log scale)", yTitle: "accuracy", markers: markers)
         var bottom = LineChart(title: "Mean H / ln K of the lowest and top dynamic layer", series: entropy, xAxis: xAxis,

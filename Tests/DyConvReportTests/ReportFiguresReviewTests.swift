@@ -178,6 +178,32 @@ final class ReportFiguresReviewTests: XCTestCase {
         XCTAssertFalse(crowded.svg.contains("recipe-numb…"))
     }
 
+    /// Oracle: distinctness. The entropy curves of the first 24 groups differ pairwise in colour
+    /// or marker (lowest among lowest, top among top; the palette has 8 colours), the first 8 keep
+    /// circles and triangles (the shipped figure's look), and a report of more than 8 groups with
+    /// a τ sweep says in the caption how the repeated colours are told apart.
+    func testEntropyCurvesStayDistinctPastEightGroups() throws {
+        let styles = (0..<24).map { ReportFigures.entropyStyles(group: $0) }
+        for i in 0..<24 {
+            for j in (i + 1)..<24 {
+                XCTAssertFalse(styles[i].lowest.color == styles[j].lowest.color && styles[i].lowest.marker == styles[j].lowest.marker,
+                               "groups \(i) and \(j): lowest")
+                XCTAssertFalse(styles[i].top.color == styles[j].top.color && styles[i].top.marker == styles[j].top.marker,
+                               "groups \(i) and \(j): top")
+            }
+        }
+        XCTAssertTrue(styles.prefix(8).allSatisfy { $0.lowest.marker == .circle && $0.top.marker == .triangle })
+        var r = Self.report()
+        XCTAssertFalse(try Self.figure(r, "accuracy-vs-tau.svg").info.caption.contains("colours repeat"))
+        let base = r.groups[0]
+        for i in 0..<8 {
+            var g = base
+            g.key = "crowd \(i)"; g.label = "dycnn crowd \(i)"
+            r.groups.append(g)
+        }
+        XCTAssertTrue(try Self.figure(r, "accuracy-vs-tau.svg").info.caption.contains("colours repeat"))
+    }
+
     // MARK: Finding 9: training curves
 
     /// Oracle: an epoch has no fractions: one epoch gets the single tick "1"; 1…12 gets integer
