@@ -131,6 +131,17 @@ final class ReportFiguresReviewTests: XCTestCase {
         XCTAssertTrue(f.info.caption.contains("dycnn-static: seed 0"))
     }
 
+    /// Appends `count` copies of group 0 ("crowd i", labelled `label` + i), each changed by `edit`.
+    static func addCrowd(to r: inout Report, count: Int, label: String, edit: (Int, inout GroupReport) -> Void = { _, _ in }) {
+        let base = r.groups[0]
+        for i in 0..<count {
+            var g = base
+            g.key = "crowd \(i)"; g.label = label + String(i)
+            edit(i, &g)
+            r.groups.append(g)
+        }
+    }
+
     /// Oracle: the figure's labels. A report of 14 groups at one cost has no room for their
     /// labels beside the points: the cost figure numbers them, grows by a key under the plot that
     /// holds every group's label once, and its caption says how to read the numbers. The test
@@ -139,13 +150,9 @@ final class ReportFiguresReviewTests: XCTestCase {
         var r = Self.report()
         let few = try Self.figure(r, "accuracy-vs-cost.svg")
         XCTAssertTrue(few.info.caption.contains("labels give the group and its parameter count"))
-        let base = r.groups[0]
-        for i in 0..<9 {
-            var g = base
-            g.key = "crowd \(i)"; g.label = "dycnn crowd recipe \(i)"
-            g.accuracy = SeedStatistics(n: 1, mean: 0.925 + 0.0007 * Double(i), min: 0.925 + 0.0007 * Double(i),
-                                        max: 0.925 + 0.0007 * Double(i), sd: nil)
-            r.groups.append(g)
+        Self.addCrowd(to: &r, count: 9, label: "dycnn crowd recipe ") { i, g in
+            let a = 0.925 + 0.0007 * Double(i)
+            g.accuracy = SeedStatistics(n: 1, mean: a, min: a, max: a, sd: nil)
         }
         let crowded = try Self.figure(r, "accuracy-vs-cost.svg")
         XCTAssertTrue(crowded.info.caption.contains("numbered from the most accurate"), crowded.info.caption)
@@ -166,12 +173,7 @@ final class ReportFiguresReviewTests: XCTestCase {
     func testAblationNumbersGroupsWhoseShortLabelsWouldBeEqual() throws {
         var r = Self.report()
         XCTAssertFalse(try Self.figure(r, "ablation.svg").info.caption.contains("numbered"))
-        let base = r.groups[0]
-        for i in 0..<9 {
-            var g = base
-            g.key = "crowd \(i)"; g.label = "dycnn crowd recipe-number-\(i)"
-            r.groups.append(g)
-        }
+        Self.addCrowd(to: &r, count: 9, label: "dycnn crowd recipe-number-")
         let crowded = try Self.figure(r, "ablation.svg")
         XCTAssertTrue(crowded.info.caption.contains("The groups are numbered; the key under the chart names them."))
         for i in 0..<9 { XCTAssertEqual(crowded.svg.components(separatedBy: ">dycnn crowd recipe-number-\(i)<").count - 1, 1) }
@@ -195,12 +197,7 @@ final class ReportFiguresReviewTests: XCTestCase {
         XCTAssertTrue(styles.prefix(8).allSatisfy { $0.lowest.marker == .circle && $0.top.marker == .triangle })
         var r = Self.report()
         XCTAssertFalse(try Self.figure(r, "accuracy-vs-tau.svg").info.caption.contains("colours repeat"))
-        let base = r.groups[0]
-        for i in 0..<8 {
-            var g = base
-            g.key = "crowd \(i)"; g.label = "dycnn crowd \(i)"
-            r.groups.append(g)
-        }
+        Self.addCrowd(to: &r, count: 8, label: "dycnn crowd ")
         XCTAssertTrue(try Self.figure(r, "accuracy-vs-tau.svg").info.caption.contains("colours repeat"))
     }
 
