@@ -249,6 +249,8 @@ public struct CategoryLabels: Sendable {
     let keyWidth: Double
     /// Space between the numbers and the key.
     static let keyGap = 6.0
+    /// Where the key starts below the axis: under the one-line numbers and the gap.
+    static func keyTop(size: Double) -> Double { size + 8 + keyGap }
 
     static let lineGap = 2.0
 
@@ -269,7 +271,7 @@ public struct CategoryLabels: Sendable {
         let short = labels.map { SVGText.abbreviate($0, maxWidth: maxLength, size: size) }
         if keyWhenAmbiguous && Set(short).count < short.count {
             texts = labels.indices.map { String($0 + 1) }; rotation = nil; stride = 1; key = labels
-            height = size + 8 + Self.keyGap + Self.numberedKey(labels).height(width: keyWidth)
+            height = Self.keyTop(size: size) + Self.numberedKey(labels).height(width: keyWidth)
             return
         }
         texts = short
@@ -320,7 +322,7 @@ public struct CategoryLabels: Sendable {
             }
         }
         guard !key.isEmpty, let first = centres.first else { return }
-        numberedKey.draw(into: &doc, x: first - keyWidth / Double(Swift.max(1, centres.count)) / 2, top: y + size + 8 + Self.keyGap,
+        numberedKey.draw(into: &doc, x: first - keyWidth / Double(Swift.max(1, centres.count)) / 2, top: y + Self.keyTop(size: size),
                          width: keyWidth)
     }
 

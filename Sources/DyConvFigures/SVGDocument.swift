@@ -108,6 +108,12 @@ public struct Frame: Sendable, Equatable {
     public func inset(top: Double = 0, left: Double = 0, bottom: Double = 0, right: Double = 0) -> Frame {
         Frame(x: x + left, y: y + top, width: Swift.max(1, width - left - right), height: Swift.max(1, height - top - bottom))
     }
+    /// Whether the two frames share interior area (touching edges do not overlap).
+    public func overlaps(_ other: Frame) -> Bool {
+        !(maxX <= other.x || other.maxX <= x || maxY <= other.y || other.maxY <= y)
+    }
+    /// Whether `p` lies strictly inside the frame.
+    public func contains(_ p: Point) -> Bool { p.x > x && p.x < maxX && p.y > y && p.y < maxY }
 }
 
 /// One SVG document: a size in px (the viewBox is the same size, origin 0,0), an accessible

@@ -112,7 +112,8 @@ public struct ScatterChart: XYChart {
     /// leader through another marker would pin the number on that marker).
     func placeLabels(_ texts: [String], map: PlotMap, plot: Frame) -> [LabelPlace] {
         var placed: [Frame] = []
-        var leaders: [(from: Point, to: Point)] = []
+        /// The accepted leaders, each as its points 1 px apart (sampled once, when accepted).
+        var leaderPoints: [[Point]] = []
         for item in items {
             let p = Point(map.x(item.x), map.y(item.y))
             if let lo = item.yMin, let hi = item.yMax, hi > lo {
@@ -121,19 +122,17 @@ public struct ScatterChart: XYChart {
             placed.append(Frame(x: p.x - 5, y: p.y - 5, width: 10, height: 10))
         }
         func inside(_ f: Frame) -> Bool { f.x >= plot.x && f.maxX <= plot.maxX && f.y >= plot.y && f.maxY <= plot.maxY }
-        func overlaps(_ a: Frame, _ b: Frame) -> Bool { !(a.maxX <= b.x || b.maxX <= a.x || a.maxY <= b.y || b.maxY <= a.y) }
-        func contains(_ f: Frame, _ q: Point) -> Bool { q.x > f.x && q.x < f.maxX && q.y > f.y && q.y < f.maxY }
         /// The points of a segment 1 px apart (both ends included).
         func samples(_ l: (from: Point, to: Point)) -> [Point] {
             let n = Swift.max(1, Int(Self.length(l).rounded(.up)))
             return (0...n).map { Point(l.from.x + (l.to.x - l.from.x) * Double($0) / Double(n), l.from.y + (l.to.y - l.from.y) * Double($0) / Double(n)) }
         }
         func free(_ f: Frame) -> Bool {
-            !placed.contains { overlaps($0, f) } && !leaders.contains { samples($0).contains { contains(f, $0) } }
+            !placed.contains { $0.overlaps(f) } && !leaderPoints.contains { $0.contains { f.contains($0) } }
         }
         func freeLeader(_ l: (from: Point, to: Point)) -> Bool {
             let points = samples(l)
-            return !placed.contains { f in points.contains { contains(f, $0) } }
+            return !placed.contains { f in points.contains { f.contains($0) } }
         }
         var out: [LabelPlace] = []
         for (item, text) in zip(items, texts) {
@@ -166,7 +165,7 @@ public struct ScatterChart: XYChart {
             let chosen = index.map { candidates[$0] }
                 ?? (candidates.first { $0.box.x >= plot.x && $0.box.maxX <= plot.maxX && $0.leader == nil } ?? candidates[0])
             placed.append(chosen.box)
-            if let leader = chosen.leader { leaders.append(leader) }
+            if let leader = chosen.leader { leaderPoints.append(samples(leader)) }
             out.append(LabelPlace(box: chosen.box, fits: index != nil, leader: chosen.leader))
         }
         return out
