@@ -226,10 +226,32 @@ public enum ReportComparisons {
         comparison(kind, [a, b], groups, checkpoints)
     }
 
+    /// `members` in the comparison's order (increasing K for `.kernels`). Two members get their
+    /// one paired difference; more get the steps of `Comparison.steps`.
     static func comparison(_ kind: Comparison.Kind, _ members: [(Int, String)], _ groups: [GroupReport],
                            _ checkpoints: [CheckpointReport]) -> Comparison {
-        let pairs = members.count == 2 ? PairedDifference.of(groups[members[0].0], groups[members[1].0], checkpoints) : nil
-        return Comparison(kind: kind, members: members.map { .init(group: $0.0, value: $0.1) }, pairs: pairs)
+        func difference(_ a: Int, _ b: Int) -> PairedDifference? {
+            PairedDifference.of(groups[members[a].0], groups[members[b].0], checkpoints)
+        }
+        var c = Comparison(kind: kind, members: members.map { .init(group: $0.0, value: $0.1) })
+        guard members.count > 2 else {
+            c.pairs = members.count == 2 ? difference(0, 1) : nil
+            return c
+        }
+        let steps: [(Int, Int)]
+        switch kind {
+        case .kernels:
+            steps = (1..<members.count).map { ($0, $0 - 1) }
+        case .temperatureSchedule:
+            // The most seeds wins; on a tie the earlier member (max(by:) keeps the last of equals, hence −index).
+            let reference = members.indices.max { (groups[members[$0].0].seeds.count, -$0) < (groups[members[$1].0].seeds.count, -$1) } ?? 0
+            steps = members.indices.filter { $0 != reference }.map { (reference, $0) }
+        case .dynamicVsStatic, .softmaxVsSigmoid:
+            steps = []
+        }
+        let found = steps.compactMap { a, b in difference(a, b).map { Comparison.Step(first: a, second: b, pairs: $0) } }
+        c.steps = found.isEmpty ? nil : found
+        return c
     }
 }
 
@@ -239,25 +261,36 @@ extension ReportComparisons {
     /// trained τ in attention mode (nil: unknown). A pair is left without them unless every
     /// shared seed has both vectors, of equal length.
     public static func addDiscordance(_ report: inout Report, correct: [[Bool]?]) {
-        for i in report.comparisons.indices {
-            let c = report.comparisons[i]
-            guard c.members.count == 2, var p = c.pairs,
-                  c.members.allSatisfy({ report.groups.indices.contains($0.group) }) else { continue }
-            func vector(_ member: Comparison.Member, seed: Int) -> [Bool]? {
-                let index = report.groups[member.group].checkpoints.first { report.checkpoints.indices.contains($0) && report.checkpoints[$0].seed == seed }
-                return index.flatMap { correct.indices.contains($0) ? correct[$0] : nil }
-            }
+        func vector(_ member: Comparison.Member, seed: Int) -> [Bool]? {
+            guard report.groups.indices.contains(member.group) else { return nil }
+            let index = report.groups[member.group].checkpoints.first { report.checkpoints.indices.contains($0) && report.checkpoints[$0].seed == seed }
+            return index.flatMap { correct.indices.contains($0) ? correct[$0] : nil }
+        }
+        // The pair of `first` and `second` with its counts, or unchanged when a vector is missing.
+        func counted(_ p: PairedDifference, _ first: Comparison.Member, _ second: Comparison.Member) -> PairedDifference {
             var firstOnly: [Int] = [], secondOnly: [Int] = []
             for seed in p.seeds {
-                guard let x = vector(c.members[0], seed: seed), let y = vector(c.members[1], seed: seed), x.count == y.count else { break }
+                guard let x = vector(first, seed: seed), let y = vector(second, seed: seed), x.count == y.count else { return p }
                 firstOnly.append(zip(x, y).filter { $0 && !$1 }.count)
                 secondOnly.append(zip(x, y).filter { !$0 && $1 }.count)
             }
-            guard firstOnly.count == p.seeds.count else { continue }
-            p.firstOnly = firstOnly
-            p.secondOnly = secondOnly
-            p.mcnemarP = zip(firstOnly, secondOnly).map { mcnemarP($0, $1) }
-            report.comparisons[i].pairs = p
+            var out = p
+            out.firstOnly = firstOnly
+            out.secondOnly = secondOnly
+            out.mcnemarP = zip(firstOnly, secondOnly).map { mcnemarP($0, $1) }
+            return out
+        }
+        for i in report.comparisons.indices {
+            let c = report.comparisons[i]
+            if c.members.count == 2, let p = c.pairs {
+                report.comparisons[i].pairs = counted(p, c.members[0], c.members[1])
+            }
+            report.comparisons[i].steps = c.steps?.map { step in
+                guard c.members.indices.contains(step.first), c.members.indices.contains(step.second) else { return step }
+                var s = step
+                s.pairs = counted(step.pairs, c.members[step.first], c.members[step.second])
+                return s
+            }
         }
     }
 

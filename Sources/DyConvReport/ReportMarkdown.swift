@@ -226,15 +226,18 @@ public enum ReportMarkdown {
         }
     }
 
+    /// One line per paired difference of `c` (its pair, or its steps):
     /// "first − second over seeds 0, 1, 2: +0.41, −0.10, +0.20 points (mean +0.17, first ahead on 2 of 3)".
     static func pairsLine(_ c: Comparison, _ r: Report, _ md: inout Lines) {
-        guard let p = c.pairs, c.members.count == 2 else { return }
-        md += "\(c.members[0].value) − \(c.members[1].value) over seeds \(p.seeds.map(String.init).joined(separator: ", ")): "
-            + p.deltas.map(points).joined(separator: ", ")
-            + " points (mean \(points(p.meanDelta)), \(c.members[0].value) ahead on \(p.wins) of \(p.seeds.count))"
-            + (mcnemar(p).map { "; McNemar \(c.members[0].value) only / \(c.members[1].value) only: \($0)" } ?? "")
-            + (p.tooFewSeeds ? "; \(fewSeedsNote)" : "")
-        md += ""
+        for (i, j, p) in c.differences where c.members.indices.contains(i) && c.members.indices.contains(j) {
+            let first = c.members[i].value, second = c.members[j].value
+            md += "\(first) − \(second) over seeds \(p.seeds.map(String.init).joined(separator: ", ")): "
+                + p.deltas.map(points).joined(separator: ", ")
+                + " points (mean \(points(p.meanDelta)), \(first) ahead on \(p.wins) of \(p.seeds.count))"
+                + (mcnemar(p).map { "; McNemar \(first) only / \(second) only: \($0)" } ?? "")
+                + (p.tooFewSeeds ? "; \(fewSeedsNote)" : "")
+            md += ""
+        }
     }
 
     // MARK: Numbers

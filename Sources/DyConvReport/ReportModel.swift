@@ -258,6 +258,12 @@ public struct Comparison: Sendable, Codable, Equatable {
     public var members: [Member]
     /// For two members: per shared seed, accuracy(first) − accuracy(second).
     public var pairs: PairedDifference?
+    /// For more than two members, the paired differences the item's claim turns on (nil for two
+    /// members, whose one difference is `pairs`). K: each K against the next smaller one, since
+    /// the claim is that accuracy rises up to K = 4 and then stops rising. τ schedule: every other
+    /// schedule against the reference, the member with the most seeds (on a tie the first, the
+    /// annealed one), since the claim is that annealing beats each constant τ.
+    public var steps: [Step]?
 
     public struct Member: Sendable, Codable, Equatable {
         public var group: Int
@@ -265,8 +271,23 @@ public struct Comparison: Sendable, Codable, Equatable {
         public init(group: Int, value: String) { self.group = group; self.value = value }
     }
 
-    public init(kind: Kind, members: [Member], pairs: PairedDifference? = nil) {
-        self.kind = kind; self.members = members; self.pairs = pairs
+    /// members[first] against members[second]: `pairs` holds accuracy(first) − accuracy(second).
+    public struct Step: Sendable, Codable, Equatable {
+        public var first: Int
+        public var second: Int
+        public var pairs: PairedDifference
+        public init(first: Int, second: Int, pairs: PairedDifference) { self.first = first; self.second = second; self.pairs = pairs }
+    }
+
+    public init(kind: Kind, members: [Member], pairs: PairedDifference? = nil, steps: [Step]? = nil) {
+        self.kind = kind; self.members = members; self.pairs = pairs; self.steps = steps
+    }
+
+    /// Every paired difference of the comparison as (first member, second member, difference):
+    /// `pairs` for two members, else `steps`. What report.md prints and McNemar's test fills in.
+    public var differences: [(first: Int, second: Int, pairs: PairedDifference)] {
+        if let p = pairs, members.count == 2 { return [(0, 1, p)] }
+        return (steps ?? []).map { ($0.first, $0.second, $0.pairs) }
     }
 }
 

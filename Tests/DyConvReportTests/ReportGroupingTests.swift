@@ -90,10 +90,47 @@ final class ReportGroupingTests: XCTestCase {
         XCTAssertEqual(members(.temperatureSchedule), [["k4:τ 30→1/5ep", "t1:constant τ 1", "t30:constant τ 30"]])
         XCTAssertEqual(members(.softmaxVsSigmoid), [["k4:softmax", "cc:sigmoid"]])
         XCTAssertEqual(members(.dynamicVsStatic), [])   // the only static model was trained for 10 epochs, not 30
-        XCTAssertNil(r.comparisons.first { $0.kind == .kernels }?.pairs)   // more than two members: no pairs
+        XCTAssertNil(r.comparisons.first { $0.kind == .kernels }?.pairs)   // more than two members: no pairs, steps
+        func steps(_ kind: Comparison.Kind) -> [String] {
+            (r.comparisons.first { $0.kind == kind }?.steps ?? []).map { "\($0.first)-\($0.second):" + ReportMarkdown.points($0.pairs.deltas[0]) }
+        }
+        // Each K against the next smaller (0.89 − 0.88, 0.90 − 0.89, 0.91 − 0.90); every schedule against
+        // the annealed one, first of three one-seed members (0.90 − 0.89, 0.90 − 0.86).
+        XCTAssertEqual(steps(.kernels), ["1-0:+1.00", "2-1:+1.00", "3-2:+1.00"])
+        XCTAssertEqual(steps(.temperatureSchedule), ["0-1:+1.00", "0-2:+4.00"])
+        XCTAssertNil(r.comparisons.first { $0.kind == .softmaxVsSigmoid }?.steps)
         XCTAssertEqual(try XCTUnwrap(r.comparisons.first { $0.kind == .softmaxVsSigmoid }?.pairs).deltas[0], 0.03, accuracy: 1e-12)
         // Two groups of one label are told apart by the parts that differ.
         XCTAssertFalse(Set(r.groups.map(\.label)).count < r.groups.count)
+    }
+
+    /// The τ reference is the best-seeded schedule, not the first; McNemar's counts fill every
+    /// step, and report.md prints one line per step. Oracle: the per-image vectors listed by hand.
+    func testStepsTakeTheBestSeededReferenceAndCarryMcNemar() throws {
+        let t1 = F.parts(start: 1, end: 1, epochs: 0), t30 = F.parts(start: 30, end: 30, epochs: 0)
+        let cs = [F.report(path: "a0", recipe: F.parts(), seed: 0, accuracy: 0.90),
+                  F.report(path: "c0", recipe: t1, seed: 0, accuracy: 0.80),
+                  F.report(path: "c1", recipe: t1, seed: 1, accuracy: 0.85),
+                  F.report(path: "h1", recipe: t30, seed: 1, accuracy: 0.70)]
+        var r = ReportComparisons.assemble(data: .init(name: "d", images: 1000),
+                                           settings: .init(temperatures: [1], modes: [.attention], seed: 0), checkpoints: cs)
+        let c = try XCTUnwrap(r.comparisons.first { $0.kind == .temperatureSchedule })
+        XCTAssertEqual(c.members.map(\.value), ["τ 30→1/5ep", "constant τ 1", "constant τ 30"])
+        // constant τ 1 has two seeds: it is the reference, paired with the annealed run on seed 0 and
+        // with constant τ 30 on seed 1.
+        XCTAssertEqual(try XCTUnwrap(c.steps).map { [$0.first, $0.second] }, [[1, 0], [1, 2]])
+        XCTAssertEqual(try XCTUnwrap(c.steps).map(\.pairs.seeds), [[0], [1]])
+        XCTAssertEqual(try XCTUnwrap(c.steps)[0].pairs.deltas[0], -0.10, accuracy: 1e-12)
+        let a0 = [true, true, true, false], c0 = [true, false, false, false]
+        let c1 = [true, true, false, false], h1 = [false, true, true, true]
+        ReportComparisons.addDiscordance(&r, correct: [a0, c0, c1, h1])
+        let counted = try XCTUnwrap(r.comparisons.first { $0.kind == .temperatureSchedule }?.steps)
+        XCTAssertEqual(counted.map(\.pairs.firstOnly), [[0], [1]])   // c0 ∧ ¬a0; c1 ∧ ¬h1
+        XCTAssertEqual(counted.map(\.pairs.secondOnly), [[2], [2]])  // a0 ∧ ¬c0; h1 ∧ ¬c1
+        let md = ReportMarkdown.render(r, command: "c")
+        XCTAssertTrue(md.contains("constant τ 1 − τ 30→1/5ep over seeds 0: -10.00 points (mean -10.00, constant τ 1 ahead on 0 of 1); "
+                                  + "McNemar constant τ 1 only / τ 30→1/5ep only: 0 / 2 (p 0.500)"), md)
+        XCTAssertTrue(md.contains("constant τ 1 − constant τ 30 over seeds 1: +15.00 points"), md)
     }
 
     /// A sigmoid group of two seeds shows the mean of their Σ per layer, not the first seed's
