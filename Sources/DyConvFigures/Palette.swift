@@ -19,6 +19,18 @@ public struct SeriesStyle: Sendable, Equatable {
 public enum MarkerShape: String, Sendable, CaseIterable {
     case circle, square, triangle, diamond, triangleDown, cross
 
+    /// The shape's name in the plural, as a caption says it ("downward triangles").
+    public var pluralName: String {
+        switch self {
+        case .circle: "circles"
+        case .square: "squares"
+        case .triangle: "triangles"
+        case .diamond: "diamonds"
+        case .triangleDown: "downward triangles"
+        case .cross: "crosses"
+        }
+    }
+
     /// Draws the marker centred at `p` with "radius" `size`, filled with `color` (open shapes
     /// outlined instead when `filled` is false).
     public func draw(into doc: inout SVGDocument, at p: Point, size: Double, color: String, filled: Bool = true) {

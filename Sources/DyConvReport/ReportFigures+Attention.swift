@@ -227,11 +227,13 @@ extension ReportFigures {
                 + "layers (log scale; π = softmax(z/τ), or sigmoid(z/τ) for CondConv). The dashed vertical line marks the "
                 + "trained τ; the point on it is the checkpoint's own trained evaluation. Top: test accuracy"
                 + (accuracyAxis.lower > 0 ? " (y axis zoomed, from \(accuracyAxis.label(accuracyAxis.lower)))" : "")
-                + ". Bottom: mean normalised entropy H/ln K of the lowest (solid, circles) and top (dashed, triangles) "
-                + "dynamic layer, mean over seeds; higher τ flattens the attention towards 1."
+                + ". Bottom: mean normalised entropy H/ln K of the lowest (solid, \(entropyMarkers[0].lowest.pluralName)) "
+                + "and top (dashed, \(entropyMarkers[0].top.pluralName)) dynamic layer, mean over seeds; higher τ flattens "
+                + "the attention towards 1."
                 + (groups.count > Palette.okabeIto.count
                     ? " Past \(Palette.okabeIto.count) groups the colours repeat: the next groups' lowest and top layers are "
-                        + "squares and diamonds, then downward triangles and crosses." : "")
+                        + entropyMarkers.dropFirst().map { "\($0.lowest.pluralName) and \($0.top.pluralName)" }
+                            .joined(separator: ", then ") + "." : "")
                 + skippedNote(report))
         var top = LineChart(title: "Test accuracy", series: accuracy, xAxis: xAxis, yAxis: accuracyAxis,
                             xTitle: "inference τ (log scale)", yTitle: "accuracy", markers: markers)
